@@ -1,0 +1,1 @@
+//! Rule checking: walks files, parses, runs cross-rule validations, reports diagnostics.

@@ -1,0 +1,1 @@
+//! Compiles Sigma rules into matchers and evaluates them over events.

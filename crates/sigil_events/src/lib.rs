@@ -1,0 +1,1 @@
+//! Event sources: EVTX, JSON, JSONL and stdin readers producing flat Sigma events.

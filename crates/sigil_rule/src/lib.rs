@@ -1,0 +1,182 @@
+//! The Sigma rule model and its parser.
+//!
+//! This crate owns the meaning of a Sigma file: YAML (with positions, duplicate-key and alias-bomb protection) →
+//! [`Document`]s (rules, correlation rules, filter rules) and every [`Diagnostic`] found on the way. It knows
+//! nothing about events, engines or catalogs; those build on the model.
+//!
+//! Entry points: [`parse_bytes`] for file contents (checks size and encoding first) and [`parse_str`].
+//!
+//! ```
+//! let parsed = sigil_rule::parse_str("title: t\nlogsource: {product: windows}\n\
+//!     detection: {sel: {Image|endswith: '\\cmd.exe'}, condition: sel}\n");
+//! assert!(parsed.diagnostics.is_empty());
+//! assert_eq!(parsed.documents.len(), 1);
+//! ```
+//!
+//! Invariant: parsing never panics, whatever the input; problems become diagnostics, and a document that could
+//! be partly understood is still returned (so a checker can report several problems at once).
+
+pub mod codes;
+pub mod condition;
+pub mod model;
+pub mod modifiers;
+pub mod normalize;
+mod parse;
+pub mod yaml;
+
+pub use condition::{Condition, Expr, Pattern, Quantifier};
+pub use model::*;
+pub use modifiers::Modifier;
+pub use parse::{compile_regex, is_date, is_uuid, parse_network};
+use sigil_diagnostics::{Diagnostic, Position};
+pub use yaml::Limits;
+use yaml::{Node, NodeValue};
+
+/// The documents of one file and the diagnostics found in it.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedFile {
+    pub documents: Vec<Document>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ParsedFile {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    fn fail(diagnostic: Diagnostic) -> Self {
+        ParsedFile { documents: vec![], diagnostics: vec![diagnostic] }
+    }
+}
+
+/// Parses raw file contents: rejects files over the size limit and non-UTF-8 (binary) data, strips a BOM.
+pub fn parse_bytes(bytes: &[u8], limits: &Limits) -> ParsedFile {
+    if bytes.len() > limits.max_file_bytes {
+        return ParsedFile::fail(Diagnostic::error(
+            codes::FILE_TOO_LARGE,
+            Position::UNKNOWN,
+            format!("file is {} bytes, over the {} byte limit for rule files", bytes.len(), limits.max_file_bytes),
+        ));
+    }
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let offset = e.valid_up_to();
+            let before = bytes.get(..offset).unwrap_or_default();
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            return ParsedFile::fail(
+                Diagnostic::error(
+                    codes::NOT_UTF8,
+                    Position::new(line as u32, column as u32),
+                    format!("file is not UTF-8 text (invalid byte at offset {offset})"),
+                )
+                .with_help("Sigma rules are UTF-8 YAML"),
+            );
+        }
+    };
+    if text.contains('\0') {
+        return ParsedFile::fail(Diagnostic::error(codes::NOT_UTF8, Position::UNKNOWN, "file is binary (contains NUL bytes)"));
+    }
+    parse_str_with_limits(text, limits)
+}
+
+/// Parses YAML text with the default limits.
+pub fn parse_str(text: &str) -> ParsedFile {
+    parse_str_with_limits(text, &Limits::default())
+}
+
+/// Parses YAML text.
+pub fn parse_str_with_limits(text: &str, limits: &Limits) -> ParsedFile {
+    let nodes = match yaml::parse_documents(text, limits) {
+        Ok(n) => n,
+        Err(e) => {
+            return ParsedFile::fail(Diagnostic::error(codes::YAML_SYNTAX, e.pos, e.message));
+        }
+    };
+    let mut builder = parse::Builder { source: text, diagnostics: Vec::new() };
+    let mut documents = Vec::new();
+    for node in expand_collection(nodes, &mut builder.diagnostics) {
+        if let Some(doc) = builder.document(&node) {
+            documents.push(doc);
+        }
+    }
+    let mut diagnostics = builder.diagnostics;
+    diagnostics.sort_by_key(|d| d.position);
+    ParsedFile { documents, diagnostics }
+}
+
+/// Applies Sigma 1 rule-collection actions (pySigma `collection.py`): `action: global` documents are templates
+/// merged into every following rule (template values win on conflicting scalars), `reset` clears the template,
+/// `repeat` merges into the previous rule and emits another one. Correlation and filter documents are never
+/// merged.
+fn expand_collection(nodes: Vec<Node>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    let mut global: Option<Node> = None;
+    let mut previous: Option<Node> = None;
+    for node in nodes {
+        let action = node.get("action").map(|a| (a.scalar_text().unwrap_or_default(), a.pos));
+        let stripped = || without_key(&node, "action");
+        match action {
+            None => {
+                let is_meta_rule = node.get("correlation").is_some() || node.get("filter").is_some();
+                let merged = match (&global, is_meta_rule) {
+                    (Some(g), false) => deep_merge(&node, g),
+                    _ => node,
+                };
+                previous = Some(merged.clone());
+                out.push(merged);
+            }
+            Some((a, _)) if a == "global" => global = Some(stripped()),
+            Some((a, _)) if a == "reset" => global = None,
+            Some((a, pos)) if a == "repeat" => match &previous {
+                Some(prev) => {
+                    let merged = deep_merge(prev, &stripped());
+                    previous = Some(merged.clone());
+                    out.push(merged);
+                }
+                None => diagnostics.push(Diagnostic::error(
+                    codes::BAD_COLLECTION_ACTION,
+                    pos,
+                    "'action: repeat' has no previous rule to repeat",
+                )),
+            },
+            Some((a, pos)) => diagnostics.push(
+                Diagnostic::error(codes::BAD_COLLECTION_ACTION, pos, format!("unknown collection action '{a}'"))
+                    .with_help("use global, reset or repeat"),
+            ),
+        }
+    }
+    out
+}
+
+fn without_key(node: &Node, key: &str) -> Node {
+    match &node.value {
+        NodeValue::Map(m) => Node {
+            value: NodeValue::Map(m.iter().filter(|(k, _)| k.as_str() != Some(key)).cloned().collect()),
+            pos: node.pos,
+        },
+        _ => node.clone(),
+    }
+}
+
+/// Merges `over` into `base`: maps merge key by key (recursively), anything else is replaced by `over`'s value.
+fn deep_merge(base: &Node, over: &Node) -> Node {
+    match (&base.value, &over.value) {
+        (NodeValue::Map(b), NodeValue::Map(o)) => {
+            let mut merged = b.clone();
+            for (k, v) in o {
+                match merged.iter_mut().find(|(mk, _)| mk.value == k.value) {
+                    Some((_, mv)) => *mv = deep_merge(mv, v),
+                    None => merged.push((k.clone(), v.clone())),
+                }
+            }
+            Node { value: NodeValue::Map(merged), pos: base.pos }
+        }
+        _ => over.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,968 @@
+//! YAML documents → rule model, collecting every diagnostic on the way.
+
+use sigil_diagnostics::{Diagnostic, Position};
+
+use crate::codes;
+use crate::condition::{Condition, Expr, parse_expr};
+use crate::model::*;
+use crate::modifiers::{self, ExpectedValue, Modifier, check_chain};
+use crate::yaml::{Node, NodeValue};
+
+/// Builds documents and reports what is wrong with them. `source` is the file text, used to place positions
+/// inside quoted scalars exactly.
+pub(crate) struct Builder<'a> {
+    pub source: &'a str,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+const META_KEYS: &[&str] = &[
+    "title",
+    "id",
+    "name",
+    "related",
+    "taxonomy",
+    "status",
+    "description",
+    "license",
+    "author",
+    "references",
+    "date",
+    "modified",
+    "tags",
+    "level",
+    "fields",
+    "falsepositives",
+    "scope",
+];
+
+impl Builder<'_> {
+    fn error(&mut self, code: sigil_diagnostics::Code, pos: Position, msg: impl Into<String>) {
+        self.diagnostics.push(Diagnostic::error(code, pos, msg));
+    }
+
+    fn warning(&mut self, code: sigil_diagnostics::Code, pos: Position, msg: impl Into<String>) {
+        self.diagnostics.push(Diagnostic::warning(code, pos, msg));
+    }
+
+    /// Position of the character `offset` characters into the scalar written at `pos`, skipping an opening
+    /// quote. Exact for single-line plain and quoted scalars, which is what keys and conditions are.
+    fn inner_pos(&self, pos: Position, offset: usize) -> Position {
+        let line = self.source.lines().nth(pos.line.saturating_sub(1) as usize).unwrap_or("");
+        let quote = line.chars().nth(pos.column.saturating_sub(1) as usize);
+        let skip = usize::from(matches!(quote, Some('\'' | '"')));
+        pos.shifted(offset + skip)
+    }
+
+    pub fn document(&mut self, node: &Node) -> Option<Document> {
+        let Some(map) = node.as_map() else {
+            self.error(codes::NOT_A_RULE, node.pos, format!("a Sigma document must be a map, found {}", node.kind()));
+            return None;
+        };
+        let has = |k: &str| map.iter().any(|(key, _)| key.as_str() == Some(k));
+        if has("correlation") {
+            self.correlation(node).map(Document::Correlation)
+        } else if has("filter") {
+            self.filter(node).map(Document::Filter)
+        } else {
+            self.rule(node).map(Document::Rule)
+        }
+    }
+
+    fn rule(&mut self, node: &Node) -> Option<Rule> {
+        let meta = self.meta(node, &["logsource", "detection"]);
+        let logsource = match node.get("logsource") {
+            Some(ls) => self.logsource(ls),
+            None => {
+                self.error(codes::MISSING_FIELD, node.pos, "missing required attribute 'logsource'");
+                Logsource::default()
+            }
+        };
+        let detection = match node.get("detection") {
+            Some(d) => self.detection(d, "detection"),
+            None => {
+                self.error(codes::MISSING_FIELD, node.pos, "missing required attribute 'detection'");
+                Detection::default()
+            }
+        };
+        Some(Rule { meta, logsource, detection })
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.value {
+            NodeValue::String(s) => Some(s.clone()),
+            // Numbers and booleans in free-text attributes are read as text, like YAML 1.1 loaders do.
+            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => node.scalar_text(),
+            NodeValue::Null => None,
+            _ => {
+                self.error(codes::WRONG_TYPE, node.pos, format!("'{what}' must be a string, found {}", node.kind()));
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, node: &Node, what: &str) -> Vec<(String, Position)> {
+        match &node.value {
+            NodeValue::Seq(items) => items
+                .iter()
+                .filter_map(|i| {
+                    if matches!(i.value, NodeValue::Seq(_) | NodeValue::Map(_)) {
+                        self.error(codes::WRONG_TYPE, i.pos, format!("items of '{what}' must be strings, found {}", i.kind()));
+                        None
+                    } else {
+                        i.scalar_text().map(|s| (s, i.pos))
+                    }
+                })
+                .collect(),
+            NodeValue::Null => vec![],
+            NodeValue::Map(_) => {
+                self.error(codes::WRONG_TYPE, node.pos, format!("'{what}' must be a list of strings, found a map"));
+                vec![]
+            }
+            _ => node.scalar_text().map(|s| vec![(s, node.pos)]).unwrap_or_default(),
+        }
+    }
+
+    fn meta(&mut self, node: &Node, own_keys: &[&str]) -> Meta {
+        let mut meta = Meta { pos: node.pos, ..Meta::default() };
+        match node.get("title") {
+            Some(t) => {
+                let title = self.string(t, "title").unwrap_or_default();
+                let chars = title.chars().count();
+                if title.trim().is_empty() {
+                    self.error(codes::BAD_TITLE, t.pos, "title is empty");
+                } else if chars > 256 {
+                    self.error(codes::BAD_TITLE, t.pos, format!("title has {chars} characters, over the limit of 256"));
+                }
+                meta.title = title;
+            }
+            None => self.error(codes::MISSING_FIELD, node.pos, "missing required attribute 'title'"),
+        }
+        if let Some(n) = node.get("id")
+            && let Some(id) = self.string(n, "id")
+        {
+            if !is_uuid(&id) {
+                self.error(codes::BAD_ID, n.pos, format!("id '{id}' is not a UUID"));
+            }
+            meta.id = Some(id);
+        }
+        meta.name = node.get("name").and_then(|n| self.string(n, "name"));
+        meta.taxonomy = node.get("taxonomy").and_then(|n| self.string(n, "taxonomy"));
+        meta.description = node.get("description").and_then(|n| self.string(n, "description"));
+        meta.license = node.get("license").and_then(|n| self.string(n, "license"));
+        meta.author = node.get("author").and_then(|n| match &n.value {
+            // Some rules list several authors; join them as the specification's comma-separated form.
+            NodeValue::Seq(_) => {
+                Some(self.string_list(n, "author").into_iter().map(|(s, _)| s).collect::<Vec<_>>().join(", "))
+            }
+            _ => self.string(n, "author"),
+        });
+        if let Some(n) = node.get("status")
+            && let Some(s) = self.string(n, "status")
+        {
+            meta.status = Status::from_name(&s);
+            if meta.status.is_none() {
+                self.diagnostics.push(
+                    Diagnostic::error(codes::BAD_STATUS, n.pos, format!("unknown status '{s}'"))
+                        .with_help("use one of stable, test, experimental, deprecated, unsupported"),
+                );
+            }
+        }
+        if let Some(n) = node.get("level")
+            && let Some(s) = self.string(n, "level")
+        {
+            meta.level = Level::from_name(&s);
+            if meta.level.is_none() {
+                self.diagnostics.push(
+                    Diagnostic::error(codes::BAD_LEVEL, n.pos, format!("unknown level '{s}'"))
+                        .with_help("use one of informational, low, medium, high, critical"),
+                );
+            }
+        }
+        for key in ["date", "modified"] {
+            if let Some(n) = node.get(key)
+                && let Some(s) = self.string(n, key)
+            {
+                if !is_date(&s) {
+                    let help = if s.contains('/') { "Sigma 2 dates use dashes: YYYY-MM-DD" } else { "write YYYY-MM-DD" };
+                    self.diagnostics.push(
+                        Diagnostic::error(codes::BAD_DATE, n.pos, format!("{key} '{s}' is not a valid YYYY-MM-DD date"))
+                            .with_help(help),
+                    );
+                }
+                if key == "date" { meta.date = Some(s) } else { meta.modified = Some(s) }
+            }
+        }
+        if let Some(n) = node.get("references") {
+            meta.references = self.string_list(n, "references").into_iter().map(|(s, _)| s).collect();
+        }
+        if let Some(n) = node.get("fields") {
+            meta.fields = self.string_list(n, "fields").into_iter().map(|(s, _)| s).collect();
+        }
+        if let Some(n) = node.get("falsepositives") {
+            meta.falsepositives = self.string_list(n, "falsepositives").into_iter().map(|(s, _)| s).collect();
+        }
+        if let Some(n) = node.get("scope") {
+            meta.scope = self.string_list(n, "scope").into_iter().map(|(s, _)| s).collect();
+        }
+        if let Some(n) = node.get("tags") {
+            let tags = self.string_list(n, "tags");
+            meta.tags = self.tags(tags);
+        }
+        if let Some(n) = node.get("related") {
+            meta.related = self.related(n);
+        }
+        for (k, v) in node.as_map().unwrap_or(&[]) {
+            let Some(key) = k.as_str() else { continue };
+            if !META_KEYS.contains(&key) && !own_keys.contains(&key) {
+                meta.custom.push((key.to_string(), v.to_json()));
+            }
+        }
+        meta
+    }
+
+    fn tags(&mut self, tags: Vec<(String, Position)>) -> Vec<Tag> {
+        let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
+        for (text, pos) in tags {
+            if out.iter().any(|t| t.full() == text) {
+                self.warning(codes::DUPLICATE_TAG, pos, format!("duplicate tag '{text}'"));
+                continue;
+            }
+            let Some((namespace, name)) = text.split_once('.') else {
+                self.diagnostics.push(
+                    Diagnostic::error(codes::BAD_TAG, pos, format!("tag '{text}' is not of the form namespace.name"))
+                        .with_help("e.g. attack.execution, attack.t1059.001, cve.2021-44228"),
+                );
+                continue;
+            };
+            let charset_ok = !namespace.is_empty()
+                && !name.is_empty()
+                && namespace.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
+            if !charset_ok {
+                self.diagnostics.push(
+                    Diagnostic::error(codes::BAD_TAG, pos, format!("tag '{text}' has characters outside [a-z0-9._-]"))
+                        .with_help("tags are lower case"),
+                );
+            } else if let Some(problem) = namespace_problem(namespace, name) {
+                match problem {
+                    TagProblem::Invalid(msg) => self.error(codes::BAD_TAG, pos, format!("tag '{text}': {msg}")),
+                    TagProblem::Old(msg) => self.warning(codes::OLD_TAG_FORM, pos, format!("tag '{text}': {msg}")),
+                }
+            }
+            out.push(Tag { namespace: namespace.to_string(), name: name.to_string(), pos });
+        }
+        out
+    }
+
+    fn related(&mut self, node: &Node) -> Vec<Related> {
+        let Some(items) = node.as_seq() else {
+            self.error(codes::WRONG_TYPE, node.pos, format!("'related' must be a list, found {}", node.kind()));
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let (Some(id), Some(kind)) = (item.get("id"), item.get("type")) else {
+                self.error(codes::BAD_RELATED, item.pos, "a related entry needs 'id' and 'type'");
+                continue;
+            };
+            let id_text = id.scalar_text().unwrap_or_default();
+            if !is_uuid(&id_text) {
+                self.error(codes::BAD_ID, id.pos, format!("related id '{id_text}' is not a UUID"));
+            }
+            let kind_text = kind.scalar_text().unwrap_or_default();
+            match RelationKind::from_name(&kind_text) {
+                Some(k) => out.push(Related { id: id_text, kind: k }),
+                None => self.diagnostics.push(
+                    Diagnostic::error(codes::BAD_RELATED, kind.pos, format!("unknown related type '{kind_text}'"))
+                        .with_help("use one of derived, obsolete, merged, renamed, similar"),
+                ),
+            }
+        }
+        out
+    }
+
+    fn logsource(&mut self, node: &Node) -> Logsource {
+        let mut ls = Logsource { pos: node.pos, ..Logsource::default() };
+        let Some(map) = node.as_map() else {
+            self.error(codes::WRONG_TYPE, node.pos, format!("'logsource' must be a map, found {}", node.kind()));
+            return ls;
+        };
+        for (k, v) in map {
+            let Some(key) = k.as_str() else { continue };
+            let Some(value) = self.string(v, key) else { continue };
+            let conventional = value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
+            match key {
+                "category" | "product" | "service" => {
+                    if !conventional {
+                        self.warning(
+                            codes::BAD_LOGSOURCE,
+                            v.pos,
+                            format!("logsource {key} '{value}' should be lower case with '_', '-' or '.'"),
+                        );
+                    }
+                    match key {
+                        "category" => ls.category = Some(value),
+                        "product" => ls.product = Some(value),
+                        _ => ls.service = Some(value),
+                    }
+                }
+                "definition" => ls.definition = Some(value),
+                _ => ls.custom.push((key.to_string(), value)),
+            }
+        }
+        if ls.category.is_none() && ls.product.is_none() && ls.service.is_none() {
+            self.warning(codes::BAD_LOGSOURCE, node.pos, "logsource names no category, product or service");
+        }
+        ls
+    }
+
+    /// Parses a detection map (`detection:` of a rule, or `filter:` without its `rules` key).
+    fn detection(&mut self, node: &Node, what: &str) -> Detection {
+        let mut det = Detection { pos: node.pos, ..Detection::default() };
+        let Some(map) = node.as_map() else {
+            self.error(codes::WRONG_TYPE, node.pos, format!("'{what}' must be a map, found {}", node.kind()));
+            return det;
+        };
+        let mut condition_nodes: Vec<&Node> = Vec::new();
+        let mut condition_key = None;
+        for (k, v) in map {
+            let Some(name) = k.as_str() else {
+                self.error(codes::BAD_IDENTIFIER_NAME, k.pos, "search identifier names must be strings");
+                continue;
+            };
+            match name {
+                "condition" => {
+                    condition_key = Some(k.pos);
+                    match &v.value {
+                        NodeValue::Seq(items) => condition_nodes.extend(items.iter()),
+                        _ => condition_nodes.push(v),
+                    }
+                }
+                "rules" if what == "filter" => {}
+                "timeframe" => {
+                    det.timeframe = self.string(v, "timeframe");
+                    self.diagnostics.push(
+                        Diagnostic::warning(codes::OBSOLETE_AGGREGATION, k.pos, "'timeframe' is a Sigma 1 attribute")
+                            .with_help("time windows belong to correlation rules (timespan)"),
+                    );
+                }
+                _ => {
+                    if !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') || name.is_empty() {
+                        self.error(
+                            codes::BAD_IDENTIFIER_NAME,
+                            k.pos,
+                            format!("identifier '{name}' has characters a condition cannot name (use letters, digits, '_' and '-')"),
+                        );
+                    }
+                    if let Some(body) = self.search_body(v, name) {
+                        det.searches.push(Search { name: name.to_string(), body, pos: k.pos });
+                    }
+                }
+            }
+        }
+        if det.searches.is_empty() {
+            self.error(codes::MISSING_CONDITION, node.pos, format!("'{what}' defines no search identifier"));
+        }
+        match condition_key {
+            None => self.error(codes::MISSING_CONDITION, node.pos, format!("'{what}' has no condition")),
+            Some(pos) if condition_nodes.is_empty() => self.error(codes::MISSING_CONDITION, pos, "condition is empty"),
+            Some(_) => {}
+        }
+        for c in condition_nodes {
+            let Some(text) = c.as_str() else {
+                self.error(codes::WRONG_TYPE, c.pos, format!("a condition must be a string, found {}", c.kind()));
+                continue;
+            };
+            match parse_expr(text) {
+                Ok(expr) => {
+                    self.resolve(&expr, &det, c.pos);
+                    det.conditions.push(Condition { text: text.to_string(), expr, pos: c.pos });
+                }
+                Err(e) => {
+                    let code = if e.message.contains("Sigma 1") { codes::OBSOLETE_AGGREGATION } else { codes::CONDITION_SYNTAX };
+                    let mut d = Diagnostic::error(code, self.inner_pos(c.pos, e.offset), e.message);
+                    d.help = e.help;
+                    self.diagnostics.push(d);
+                }
+            }
+        }
+        // Unused identifiers are only meaningful when every condition parsed.
+        if !det.conditions.is_empty() && !self.diagnostics.iter().any(|d| d.code == codes::CONDITION_SYNTAX) {
+            for s in &det.searches {
+                let used = det.conditions.iter().any(|c| references(&c.expr, &s.name));
+                if !used {
+                    self.diagnostics.push(Diagnostic::warning(
+                        codes::UNUSED_IDENTIFIER,
+                        s.pos,
+                        format!("search identifier '{}' is not used by the condition", s.name),
+                    ));
+                }
+            }
+        }
+        det
+    }
+
+    fn resolve(&mut self, expr: &Expr, det: &Detection, pos: Position) {
+        let mut problems = Vec::new();
+        expr.walk(&mut |e| match e {
+            Expr::Ident { name, offset } if det.search(name).is_none() => {
+                problems.push((codes::UNDEFINED_IDENTIFIER, *offset, format!("identifier '{name}' is not defined")));
+            }
+            Expr::Selector { pattern, offset, .. } if !det.searches.iter().any(|s| pattern.matches(&s.name)) => {
+                problems.push((
+                    codes::PATTERN_MATCHES_NOTHING,
+                    *offset,
+                    format!("'{e}' selects no search identifier"),
+                ));
+            }
+            _ => {}
+        });
+        for (code, offset, msg) in problems {
+            let mut d = Diagnostic::error(code, self.inner_pos(pos, offset), msg);
+            if code == codes::UNDEFINED_IDENTIFIER {
+                let names: Vec<&str> = det.searches.iter().map(|s| s.name.as_str()).collect();
+                if !names.is_empty() {
+                    d = d.with_help(format!("defined identifiers: {}", names.join(", ")));
+                }
+            }
+            self.diagnostics.push(d);
+        }
+    }
+
+    fn search_body(&mut self, node: &Node, name: &str) -> Option<SearchBody> {
+        match &node.value {
+            NodeValue::Map(entries) => {
+                if entries.is_empty() {
+                    self.error(codes::BAD_SEARCH, node.pos, format!("search identifier '{name}' is empty"));
+                    return None;
+                }
+                Some(SearchBody::AllOf(self.field_items(entries)))
+            }
+            NodeValue::Seq(items) => {
+                if items.is_empty() {
+                    self.error(codes::BAD_SEARCH, node.pos, format!("search identifier '{name}' is an empty list"));
+                    return None;
+                }
+                let maps = items.iter().filter(|i| matches!(i.value, NodeValue::Map(_))).count();
+                if maps == items.len() {
+                    let groups = items
+                        .iter()
+                        .filter_map(|i| {
+                            let entries = i.as_map()?;
+                            if entries.is_empty() {
+                                self.error(codes::BAD_SEARCH, i.pos, "empty map in a list of maps");
+                                return None;
+                            }
+                            Some(self.field_items(entries))
+                        })
+                        .collect();
+                    Some(SearchBody::AnyOf(groups))
+                } else if maps == 0 {
+                    let values = self.values(node, &[]);
+                    Some(SearchBody::Keywords(FieldItem { field: None, modifiers: vec![], values, pos: node.pos }))
+                } else {
+                    self.error(
+                        codes::BAD_SEARCH,
+                        node.pos,
+                        format!("search identifier '{name}' mixes maps and plain values in one list"),
+                    );
+                    None
+                }
+            }
+            NodeValue::Null => {
+                self.error(codes::BAD_SEARCH, node.pos, format!("search identifier '{name}' is empty"));
+                None
+            }
+            _ => {
+                let values = self.values(node, &[]);
+                Some(SearchBody::Keywords(FieldItem { field: None, modifiers: vec![], values, pos: node.pos }))
+            }
+        }
+    }
+
+    fn field_items(&mut self, entries: &[(Node, Node)]) -> Vec<FieldItem> {
+        let mut items = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            let Some(key) = k.scalar_text() else {
+                self.error(codes::BAD_SEARCH, k.pos, "field names must be strings");
+                continue;
+            };
+            let mut parts = key.split('|');
+            let field = parts.next().unwrap_or_default();
+            let mut modifiers = Vec::new();
+            let mut offset = field.chars().count() + 1;
+            let mut bad = false;
+            for m in parts {
+                match Modifier::from_name(m) {
+                    Some(m) => modifiers.push(m),
+                    None => {
+                        let mut d = Diagnostic::error(
+                            codes::UNKNOWN_MODIFIER,
+                            self.inner_pos(k.pos, offset),
+                            format!("unknown modifier '{m}'"),
+                        );
+                        if let Some(s) = modifiers::suggest(m) {
+                            d = d.with_help(format!("did you mean '{s}'?"));
+                        }
+                        self.diagnostics.push(d);
+                        bad = true;
+                    }
+                }
+                offset += m.chars().count() + 1;
+            }
+            if bad {
+                continue;
+            }
+            if let Err(e) = check_chain(&modifiers) {
+                // Point at the offending modifier inside the key.
+                let before: usize =
+                    key.split('|').take(e.index + 1).map(|p| p.chars().count() + 1).sum::<usize>();
+                self.error(codes::INVALID_MODIFIER_CHAIN, self.inner_pos(k.pos, before), e.message);
+                continue;
+            }
+            let field = if field.is_empty() { None } else { Some(field.to_string()) };
+            if field.is_none()
+                && modifiers.iter().any(|m| matches!(m, Modifier::Exists | Modifier::FieldRef))
+            {
+                self.error(codes::INVALID_MODIFIER_CHAIN, k.pos, "'exists' and 'fieldref' need a field name");
+                continue;
+            }
+            let values = self.values(v, &modifiers);
+            if modifiers.contains(&Modifier::All) && values.len() == 1 {
+                self.diagnostics.push(
+                    Diagnostic::warning(codes::ALL_WITH_SINGLE_VALUE, k.pos, "'all' with a single value has no effect")
+                        .with_help("remove '|all' or list several values"),
+                );
+            }
+            items.push(FieldItem { field, modifiers, values, pos: k.pos });
+        }
+        items
+    }
+
+    /// Reads the value(s) of a field item and checks them against what the modifier chain expects.
+    fn values(&mut self, node: &Node, modifiers: &[Modifier]) -> Vec<Value> {
+        let nodes: Vec<&Node> = match &node.value {
+            NodeValue::Seq(items) if items.is_empty() => {
+                // pySigma reads `Field: []` as null.
+                return vec![Value { kind: ValueKind::Null, pos: node.pos }];
+            }
+            NodeValue::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let expected = Modifier::expected_value(modifiers);
+        let expand = modifiers.contains(&Modifier::Expand);
+        let many = nodes.len() > 1;
+        let mut out = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            let kind = match &n.value {
+                NodeValue::Null => {
+                    if many {
+                        self.diagnostics.push(
+                            Diagnostic::error(codes::NULL_IN_LIST, n.pos, "null cannot be mixed into a list of values")
+                                .with_help("match null in a search identifier of its own"),
+                        );
+                    }
+                    ValueKind::Null
+                }
+                NodeValue::Bool(b) => ValueKind::Bool(*b),
+                NodeValue::Int(i) => ValueKind::Int(*i),
+                NodeValue::Float(f) => ValueKind::Float(*f),
+                NodeValue::String(s) => ValueKind::String(SigmaString::parse(s, expand)),
+                NodeValue::Seq(_) | NodeValue::Map(_) => {
+                    self.error(codes::BAD_VALUE_TYPE, n.pos, format!("a value must be a scalar, found {}", n.kind()));
+                    continue;
+                }
+            };
+            self.check_value(&kind, n.pos, expected, modifiers);
+            out.push(Value { kind, pos: n.pos });
+        }
+        out
+    }
+
+    fn check_value(&mut self, kind: &ValueKind, pos: Position, expected: ExpectedValue, modifiers: &[Modifier]) {
+        let chain = modifiers.iter().map(|m| m.name()).collect::<Vec<_>>().join("|");
+        match (expected, kind) {
+            (ExpectedValue::Bool, ValueKind::Bool(_)) => {}
+            (ExpectedValue::Bool, _) => {
+                self.error(codes::BAD_VALUE_TYPE, pos, format!("'exists' takes true or false, found '{}'", kind.text()));
+            }
+            (ExpectedValue::Number, ValueKind::Int(_) | ValueKind::Float(_)) => {}
+            (ExpectedValue::Number, _) => self.diagnostics.push(
+                Diagnostic::error(codes::BAD_VALUE_TYPE, pos, format!("'{chain}' takes a number, found '{}'", kind.text()))
+                    .with_help("write the number without quotes"),
+            ),
+            (ExpectedValue::Network, ValueKind::String(s)) => {
+                if parse_network(&s.raw).is_none() {
+                    self.error(codes::BAD_CIDR, pos, format!("'{}' is not an IPv4 or IPv6 network", s.raw));
+                }
+            }
+            (ExpectedValue::Regex, ValueKind::String(s)) => {
+                if let Err(e) = compile_regex(&s.raw, modifiers) {
+                    let first = e.lines().last().unwrap_or("invalid regular expression").trim().to_string();
+                    self.error(codes::BAD_REGEX, pos, format!("regular expression does not compile: {first}"));
+                }
+            }
+            (ExpectedValue::FieldName, ValueKind::String(s)) => {
+                if s.has_wildcards() {
+                    self.error(codes::BAD_VALUE_TYPE, pos, "'fieldref' takes a field name without wildcards");
+                }
+            }
+            (ExpectedValue::Network | ExpectedValue::Regex | ExpectedValue::FieldName, _) => {
+                self.error(codes::BAD_VALUE_TYPE, pos, format!("'{chain}' takes a string, found '{}'", kind.text()));
+            }
+            (ExpectedValue::String, ValueKind::Null | ValueKind::Bool(_)) => {
+                self.error(codes::BAD_VALUE_TYPE, pos, format!("'{chain}' takes a string, found '{}'", kind.text()));
+            }
+            (ExpectedValue::String, ValueKind::String(s)) => {
+                if modifiers.iter().any(|m| m.is_base64()) && s.has_wildcards() {
+                    self.error(codes::BAD_VALUE_TYPE, pos, "wildcards cannot be base64-encoded");
+                }
+                if modifiers.contains(&Modifier::Expand) && !s.has_placeholders() {
+                    self.warning(codes::USELESS_MODIFIER, pos, "'expand' on a value without %placeholder%");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn correlation(&mut self, node: &Node) -> Option<CorrelationRule> {
+        let meta = self.meta(node, &["correlation"]);
+        let c = node.get("correlation")?;
+        if c.as_map().is_none() {
+            self.error(codes::WRONG_TYPE, c.pos, format!("'correlation' must be a map, found {}", c.kind()));
+            return None;
+        }
+        let kind = match c.get("type") {
+            Some(t) => {
+                let text = t.scalar_text().unwrap_or_default();
+                let k = CorrelationType::from_name(&text);
+                if k.is_none() {
+                    self.diagnostics.push(
+                        Diagnostic::error(codes::BAD_CORRELATION, t.pos, format!("unknown correlation type '{text}'"))
+                            .with_help("use event_count, value_count, temporal, temporal_ordered, value_sum, value_avg or value_percentile"),
+                    );
+                }
+                k
+            }
+            None => {
+                self.error(codes::BAD_CORRELATION, c.pos, "correlation has no 'type'");
+                None
+            }
+        };
+        let rules = match c.get("rules") {
+            Some(r) => self.string_list(r, "rules"),
+            None => {
+                self.error(codes::BAD_CORRELATION, c.pos, "correlation has no 'rules'");
+                vec![]
+            }
+        };
+        let group_by =
+            c.get("group-by").map(|g| self.string_list(g, "group-by")).unwrap_or_default().into_iter().map(|(s, _)| s).collect();
+        let timespan = match c.get("timespan").or_else(|| c.get("timeframe")) {
+            Some(t) => {
+                let text = t.scalar_text().unwrap_or_default();
+                let ts = Timespan::parse(&text);
+                if ts.is_none() {
+                    self.diagnostics.push(
+                        Diagnostic::error(codes::BAD_CORRELATION, t.pos, format!("timespan '{text}' is not <number><unit>"))
+                            .with_help("units: s, m, h, d (e.g. 5m)"),
+                    );
+                }
+                ts
+            }
+            None => {
+                self.error(codes::BAD_CORRELATION, c.pos, "correlation has no 'timespan'");
+                None
+            }
+        };
+        let condition = c.get("condition").and_then(|n| self.correlation_condition(n, kind));
+        if condition.is_none() && kind.is_some_and(|k| !k.is_temporal()) && c.get("condition").is_none() {
+            self.error(codes::BAD_CORRELATION, c.pos, "correlation of this type needs a 'condition'");
+        }
+        if let (Some(k), Some(cond)) = (kind, &condition)
+            && k.needs_field()
+            && cond.field.is_none()
+        {
+            self.error(codes::BAD_CORRELATION, cond.pos, format!("a {} condition needs 'field'", k.as_str()));
+        }
+        let aliases = c.get("aliases").map(|a| self.aliases(a)).unwrap_or_default();
+        let generate = match c.get("generate") {
+            Some(Node { value: NodeValue::Bool(b), .. }) => *b,
+            Some(other) => {
+                self.error(codes::BAD_CORRELATION, other.pos, "'generate' must be true or false");
+                false
+            }
+            None => false,
+        };
+        Some(CorrelationRule {
+            meta,
+            correlation: Correlation {
+                kind: kind.unwrap_or(CorrelationType::EventCount),
+                rules,
+                group_by,
+                timespan,
+                condition,
+                aliases,
+                generate,
+                pos: c.pos,
+            },
+        })
+    }
+
+    fn correlation_condition(&mut self, node: &Node, kind: Option<CorrelationType>) -> Option<CorrelationCondition> {
+        let mut cond = CorrelationCondition { pos: node.pos, ..CorrelationCondition::default() };
+        if let Some(text) = node.as_str() {
+            if !kind.is_some_and(CorrelationType::is_temporal) {
+                self.error(codes::BAD_CORRELATION, node.pos, "only temporal correlations take a condition expression");
+                return None;
+            }
+            if let Err(e) = parse_expr(text) {
+                self.error(codes::BAD_CORRELATION, self.inner_pos(node.pos, e.offset), e.message);
+                return None;
+            }
+            cond.expression = Some(text.to_string());
+            return Some(cond);
+        }
+        let Some(map) = node.as_map() else {
+            self.error(codes::BAD_CORRELATION, node.pos, format!("condition must be a map, found {}", node.kind()));
+            return None;
+        };
+        for (k, v) in map {
+            let key = k.as_str().unwrap_or_default();
+            if let Some(op) = crate::model::CmpOp::from_name(key) {
+                match &v.value {
+                    NodeValue::Int(i) => cond.comparisons.push((op, *i as f64)),
+                    NodeValue::Float(f) => cond.comparisons.push((op, *f)),
+                    _ => self.error(codes::BAD_CORRELATION, v.pos, format!("'{key}' takes a number, found {}", v.kind())),
+                }
+            } else if key == "field" {
+                cond.field = self.string(v, "field");
+            } else if key == "percentile" {
+                cond.percentile = v.scalar_text().and_then(|s| s.parse().ok());
+            } else {
+                self.error(codes::BAD_CORRELATION, k.pos, format!("unknown condition key '{key}'"));
+            }
+        }
+        match cond.comparisons.len() {
+            0 => self.error(codes::BAD_CORRELATION, node.pos, "condition needs one of gt, gte, lt, lte, eq, neq"),
+            1 | 2 => {}
+            _ => self.error(codes::BAD_CORRELATION, node.pos, "condition has more than two comparisons"),
+        }
+        Some(cond)
+    }
+
+    fn aliases(&mut self, node: &Node) -> Vec<Alias> {
+        let Some(map) = node.as_map() else {
+            self.error(codes::BAD_CORRELATION, node.pos, "'aliases' must be a map");
+            return vec![];
+        };
+        map.iter()
+            .filter_map(|(k, v)| {
+                let name = k.scalar_text()?;
+                let Some(fields) = v.as_map() else {
+                    self.error(codes::BAD_CORRELATION, v.pos, format!("alias '{name}' must map rule names to fields"));
+                    return None;
+                };
+                let fields = fields.iter().filter_map(|(r, f)| Some((r.scalar_text()?, f.scalar_text()?))).collect();
+                Some(Alias { name, fields })
+            })
+            .collect()
+    }
+
+    fn filter(&mut self, node: &Node) -> Option<FilterRule> {
+        let meta = self.meta(node, &["logsource", "filter"]);
+        let logsource = match node.get("logsource") {
+            Some(ls) => self.logsource(ls),
+            None => {
+                self.error(codes::MISSING_FIELD, node.pos, "missing required attribute 'logsource'");
+                Logsource::default()
+            }
+        };
+        let f = node.get("filter")?;
+        let rules = match f.get("rules") {
+            Some(r) if r.as_str() == Some("any") => vec![],
+            Some(r) => self.string_list(r, "rules"),
+            None => {
+                self.error(codes::BAD_FILTER, f.pos, "filter has no 'rules' (use 'any' for every rule)");
+                vec![]
+            }
+        };
+        let detection = self.detection(f, "filter");
+        Some(FilterRule { meta, logsource, rules, detection })
+    }
+}
+
+fn references(expr: &Expr, name: &str) -> bool {
+    let mut found = false;
+    expr.walk(&mut |e| match e {
+        Expr::Ident { name: n, .. } if n == name => found = true,
+        Expr::Selector { pattern, .. } if pattern.matches(name) => found = true,
+        _ => {}
+    });
+    found
+}
+
+enum TagProblem {
+    Invalid(String),
+    Old(String),
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Checks the form of a tag within its namespace (Sigma tags appendix).
+fn namespace_problem(namespace: &str, name: &str) -> Option<TagProblem> {
+    match namespace {
+        "attack" => {
+            let lower = name;
+            let id_form = |prefix: char| {
+                lower.strip_prefix(prefix).is_some_and(|rest| {
+                    let (main, sub) = rest.split_once('.').map_or((rest, None), |(a, b)| (a, Some(b)));
+                    all_digits(main) && main.len() == 4 && sub.is_none_or(|s| all_digits(s) && s.len() == 3)
+                })
+            };
+            if id_form('t') || ["g", "s", "ds", "m", "a"].iter().any(|p| {
+                lower.strip_prefix(p).is_some_and(|r| all_digits(r) && r.len() == 4)
+            }) {
+                None
+            } else if lower.chars().next().is_some_and(|c| c.is_ascii_digit())
+                || (lower.starts_with('t') && lower.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
+            {
+                Some(TagProblem::Invalid("ATT&CK ids are tNNNN or tNNNN.NNN".into()))
+            } else if lower.contains('_') {
+                Some(TagProblem::Old(format!("Sigma 2 tactic tags use dashes: attack.{}", lower.replace('_', "-"))))
+            } else if lower.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                None
+            } else {
+                Some(TagProblem::Invalid("not an ATT&CK id or tactic name".into()))
+            }
+        }
+        "cve" => {
+            let ok = name.split_once('-').is_some_and(|(y, n)| all_digits(y) && y.len() == 4 && all_digits(n));
+            if ok {
+                None
+            } else if name.contains('_') && name.replace('_', "-").split_once('-').is_some_and(|(y, n)| all_digits(y) && all_digits(n)) {
+                Some(TagProblem::Old(format!("Sigma 2 CVE tags use dashes: cve.{}", name.replace('_', "-"))))
+            } else {
+                Some(TagProblem::Invalid("CVE tags are cve.YYYY-NNNN".into()))
+            }
+        }
+        "car" => {
+            let parts: Vec<&str> = name.split('-').collect();
+            let ok = matches!(parts.as_slice(), [y, m, n] if all_digits(y) && y.len() == 4 && all_digits(m) && m.len() == 2 && all_digits(n) && n.len() == 3);
+            (!ok).then(|| TagProblem::Invalid("CAR tags are car.YYYY-MM-NNN".into()))
+        }
+        "tlp" => (!["red", "amber", "amber-strict", "green", "clear", "white"].contains(&name))
+            .then(|| TagProblem::Invalid("TLP tags are tlp.red, tlp.amber, tlp.amber-strict, tlp.green or tlp.clear".into())),
+        "detection" => match name {
+            "dfir" | "emerging-threats" | "threat-hunting" => None,
+            "emerging_threats" | "threat_hunting" => {
+                Some(TagProblem::Old(format!("Sigma 2 uses dashes: detection.{}", name.replace('_', "-"))))
+            }
+            _ => Some(TagProblem::Invalid("detection tags are dfir, emerging-threats or threat-hunting".into())),
+        },
+        "stp" => {
+            let ok = name.chars().next().is_some_and(|c| ('1'..='5').contains(&c))
+                && name.len() <= 2
+                && name.chars().nth(1).is_none_or(|c| matches!(c, 'a' | 'u' | 'k'));
+            (!ok).then(|| TagProblem::Invalid("STP tags are stp.1 to stp.5, optionally followed by a, u or k".into()))
+        }
+        "d3fend" => None,
+        other => Some(TagProblem::Old(format!("unknown tag namespace '{other}'"))),
+    }
+}
+
+/// `8-4-4-4-12` hexadecimal digits, as the JSON schema's `format: uuid`.
+pub fn is_uuid(s: &str) -> bool {
+    uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
+}
+
+/// `YYYY-MM-DD` with month 01-12 and day 01-31 (the JSON schema's pattern), and a real calendar day.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).filter(|p| all_digits(p)).and_then(|p| p.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
+/// Parses a `cidr` value: a network (`10.0.0.0/8`, `fe80::/10`) or a single address.
+pub fn parse_network(s: &str) -> Option<ipnet::IpNet> {
+    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+/// Compiles a `re` value with its flag modifiers, as the engine will.
+///
+/// # Errors
+/// The regex crate's message.
+pub fn compile_regex(pattern: &str, modifiers: &[Modifier]) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(modifiers.contains(&Modifier::ReIgnoreCase))
+        .multi_line(modifiers.contains(&Modifier::ReMultiline))
+        .dot_matches_new_line(modifiers.contains(&Modifier::ReDotAll))
+        .size_limit(1 << 20)
+        .dfa_size_limit(1 << 20)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert!(is_date("2024-09-22"));
+        assert!(is_date("2024-02-29"));
+        assert!(!is_date("2023-02-29"));
+        assert!(!is_date("2024/09/22"));
+        assert!(!is_date("2024-1-01"));
+        assert!(!is_date("2024-13-01"));
+        assert!(!is_date("2024-00-01"));
+        assert!(!is_date("２０２４-01-01"));
+    }
+
+    #[test]
+    fn uuids() {
+        assert!(is_uuid("74a2b202-73e0-4693-9a3a-9d36146d0775"));
+        assert!(!is_uuid("74a2b20273e046939a3a9d36146d0775"));
+        assert!(!is_uuid("not-a-uuid"));
+    }
+
+    #[test]
+    fn networks() {
+        assert!(parse_network("10.0.0.0/8").is_some());
+        assert!(parse_network("fe80::/10").is_some());
+        assert!(parse_network("127.0.0.1").is_some());
+        assert!(parse_network("10.0.0.0/33").is_none());
+        assert!(parse_network("hello").is_none());
+    }
+
+    #[test]
+    fn tag_forms() {
+        assert!(namespace_problem("attack", "t1059.001").is_none());
+        assert!(namespace_problem("attack", "command-and-control").is_none());
+        assert!(namespace_problem("attack", "g0016").is_none());
+        assert!(matches!(namespace_problem("attack", "t159"), Some(TagProblem::Invalid(_))));
+        assert!(matches!(namespace_problem("attack", "defense_evasion"), Some(TagProblem::Old(_))));
+        assert!(namespace_problem("cve", "2021-44228").is_none());
+        assert!(matches!(namespace_problem("cve", "2021_44228"), Some(TagProblem::Old(_))));
+        assert!(namespace_problem("car", "2016-04-005").is_none());
+        assert!(namespace_problem("car", "2016-4-005").is_some());
+        assert!(namespace_problem("tlp", "amber-strict").is_none());
+        assert!(namespace_problem("stp", "2k").is_none());
+        assert!(namespace_problem("stp", "6").is_some());
+        assert!(matches!(namespace_problem("foo", "bar"), Some(TagProblem::Old(_))));
+    }
+}

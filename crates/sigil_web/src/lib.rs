@@ -1,0 +1,1 @@
+//! Web catalog: axum server, server-rendered pages, JSON API and static export.
