@@ -89,7 +89,8 @@ def display_name(provider):
 
 
 def file_slug(provider):
-    return display_name(provider).lower()
+    # The classic "PowerShell" provider would collide with Microsoft-Windows-PowerShell.
+    return "powershell-classic" if provider == CLASSIC_PS_PROVIDER else display_name(provider).lower()
 
 
 def unquote(value):

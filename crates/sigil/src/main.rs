@@ -1,1 +1,74 @@
-fn main() {}
+//! `sigil`: one binary for Sigma rules — a catalog of rule pages, a hunting engine over Windows event logs, and
+//! a rule checker. This crate only defines flags and wires the library crates together.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bundled;
+mod check;
+mod events;
+mod hunt;
+mod serve;
+mod show;
+mod site;
+mod stats;
+mod term;
+
+/// Sigma rules: catalog, hunt, check.
+///
+/// sigil loads Sigma rules (a SigmaHQ checkout, your team's rules, or the examples built into the binary) and
+///
+///   * checks them like a compiler:            sigil check rules/
+///   * hunts with them over Windows event logs: sigil hunt logs/ --rules rules/
+///   * shows them as catalog pages:            sigil show 74a2b202-73e0-4693-9a3a-9d36146d0775 --rules rules/
+///   * serves the catalog in a browser:        sigil serve --rules rules/
+///
+/// Without --rules, the rules and sample events bundled with sigil are used, so every command can be tried at
+/// once. Exit status: 0 success, 1 findings (check errors; hunt detections with --fail-on-detection), 2 usage
+/// or input errors.
+#[derive(Debug, Parser)]
+#[command(name = "sigil", version, about, long_about, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Check(check::Args),
+    Hunt(hunt::Args),
+    Show(show::Args),
+    Events(events::Args),
+    Stats(stats::Args),
+    Serve(serve::Args),
+    Site(site::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 0 for --help/--version and 2 for usage errors, which is what scripts expect.
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    term::init_logging();
+    let result = match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Hunt(a) => hunt::run(a),
+        Command::Show(a) => show::run(a),
+        Command::Events(a) => events::run(a),
+        Command::Stats(a) => stats::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Site(a) => site::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sigil: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -20,7 +20,7 @@ fn main() {
     for _ in 0..reps {
         for b in &bufs {
             let settings = ParserSettings::new().num_threads(threads).indent(false);
-            let mut p = EvtxParser::from_buffer(b.clone()).unwrap().with_configuration(settings);
+            #[allow(unused_mut)] let mut p = EvtxParser::from_buffer(b.clone()).unwrap().with_configuration(settings);
             match mode.as_str() {
                 "bytes" => {
                     for r in p.records_json_bytes() {
@@ -56,6 +56,18 @@ fn main() {
                         let r = r.unwrap();
                         println!("{}\t{}", r.event_record_id, r.data);
                         n += 1;
+                    }
+                }
+                "diy" => {
+                    let settings = std::sync::Arc::new(ParserSettings::new().num_threads(1).indent(false));
+                    for chunk in p.into_chunks() {
+                        let mut chunk = chunk.unwrap();
+                        let mut c = chunk.parse(settings.clone()).unwrap();
+                        for r in c.iter() {
+                            let r = r.unwrap().into_json_bytes().unwrap();
+                            bytes += r.data.len();
+                            n += 1;
+                        }
                     }
                 }
                 "count" => {

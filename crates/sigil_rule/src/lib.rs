@@ -27,7 +27,7 @@ pub mod yaml;
 pub use condition::{Condition, Expr, Pattern, Quantifier};
 pub use model::*;
 pub use modifiers::Modifier;
-pub use parse::{compile_regex, is_date, is_uuid, parse_network};
+pub use parse::{REGEX_SIZE_LIMIT, compile_regex, is_date, is_uuid, parse_network};
 use sigil_diagnostics::{Diagnostic, Position};
 pub use yaml::Limits;
 use yaml::{Node, NodeValue};

@@ -48,6 +48,8 @@ pub enum DocumentKind {
 pub struct Meta {
     pub title: String,
     pub id: Option<String>,
+    /// Where the id value is written (for duplicate-id diagnostics).
+    pub id_pos: Position,
     pub name: Option<String>,
     pub related: Vec<Related>,
     pub taxonomy: Option<String>,

@@ -144,6 +144,7 @@ impl Builder<'_> {
                 self.error(codes::BAD_ID, n.pos, format!("id '{id}' is not a UUID"));
             }
             meta.id = Some(id);
+            meta.id_pos = n.pos;
         }
         meta.name = node.get("name").and_then(|n| self.string(n, "name"));
         meta.taxonomy = node.get("taxonomy").and_then(|n| self.string(n, "taxonomy"));
@@ -182,11 +183,17 @@ impl Builder<'_> {
             if let Some(n) = node.get(key)
                 && let Some(s) = self.string(n, key)
             {
-                if !is_date(&s) {
-                    let help = if s.contains('/') { "Sigma 2 dates use dashes: YYYY-MM-DD" } else { "write YYYY-MM-DD" };
+                if is_date(&s) {
+                } else if is_date(&s.replace('/', "-")) {
+                    // Sigma 1 wrote YYYY/MM/DD; pySigma still reads it, so it is a warning, not an error.
+                    self.diagnostics.push(
+                        Diagnostic::warning(codes::BAD_DATE, n.pos, format!("{key} '{s}' uses the Sigma 1 form YYYY/MM/DD"))
+                            .with_help(format!("write {}", s.replace('/', "-"))),
+                    );
+                } else {
                     self.diagnostics.push(
                         Diagnostic::error(codes::BAD_DATE, n.pos, format!("{key} '{s}' is not a valid YYYY-MM-DD date"))
-                            .with_help(help),
+                            .with_help("write YYYY-MM-DD"),
                     );
                 }
                 if key == "date" { meta.date = Some(s) } else { meta.modified = Some(s) }
@@ -347,8 +354,12 @@ impl Builder<'_> {
                     );
                 }
                 _ => {
-                    if !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') || name.is_empty() {
-                        self.error(
+                    // pySigma matches `x of pattern` against any identifier name, so an odd name is still usable
+                    // through a pattern; a condition just cannot name it directly.
+                    if name.is_empty() {
+                        self.error(codes::BAD_IDENTIFIER_NAME, k.pos, "search identifier name is empty");
+                    } else if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+                        self.warning(
                             codes::BAD_IDENTIFIER_NAME,
                             k.pos,
                             format!("identifier '{name}' has characters a condition cannot name (use letters, digits, '_' and '-')"),
@@ -842,8 +853,8 @@ fn namespace_problem(namespace: &str, name: &str) -> Option<TagProblem> {
             let ok = name.split_once('-').is_some_and(|(y, n)| all_digits(y) && y.len() == 4 && all_digits(n));
             if ok {
                 None
-            } else if name.contains('_') && name.replace('_', "-").split_once('-').is_some_and(|(y, n)| all_digits(y) && all_digits(n)) {
-                Some(TagProblem::Old(format!("Sigma 2 CVE tags use dashes: cve.{}", name.replace('_', "-"))))
+            } else if name.replace(['_', '.'], "-").split_once('-').is_some_and(|(y, n)| all_digits(y) && all_digits(n)) {
+                Some(TagProblem::Old(format!("Sigma 2 CVE tags use dashes: cve.{}", name.replace(['_', '.'], "-"))))
             } else {
                 Some(TagProblem::Invalid("CVE tags are cve.YYYY-NNNN".into()))
             }
@@ -902,6 +913,10 @@ pub fn parse_network(s: &str) -> Option<ipnet::IpNet> {
     s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
+/// The largest compiled regex accepted. Unicode classes make `\w{1,64}` (SigmaHQ uses it) a few MiB; the limit
+/// bounds memory for hostile patterns while keeping such rules.
+pub const REGEX_SIZE_LIMIT: usize = 32 << 20;
+
 /// Compiles a `re` value with its flag modifiers, as the engine will.
 ///
 /// # Errors
@@ -911,8 +926,8 @@ pub fn compile_regex(pattern: &str, modifiers: &[Modifier]) -> Result<regex::Reg
         .case_insensitive(modifiers.contains(&Modifier::ReIgnoreCase))
         .multi_line(modifiers.contains(&Modifier::ReMultiline))
         .dot_matches_new_line(modifiers.contains(&Modifier::ReDotAll))
-        .size_limit(1 << 20)
-        .dfa_size_limit(1 << 20)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
         .map_err(|e| e.to_string())
 }

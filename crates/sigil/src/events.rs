@@ -1,0 +1,11 @@
+//! `sigil events` (being built; see the issue tracker).
+
+use std::process::ExitCode;
+
+/// Not available yet.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("'sigil events' is not available in this build yet")
+}
