@@ -176,7 +176,7 @@ fn cross_check(set: &mut RuleSet) {
                     let other_path = &set.files.get(*other).map_or("", |f| f.display_path.as_str());
                     found.push((
                         fi,
-                        Diagnostic::error(codes::DUPLICATE_ID, id_pos(d), format!("id '{id}' is also used by {other_path}:{}", pos.line)),
+                        Diagnostic::error(codes::DUPLICATE_ID, id_pos(d), format!("id '{id}' is also used by {other_path}:{}:{}", pos.line, pos.column)),
                     ));
                 } else {
                     ids.insert(id.clone(), (fi, id_pos(d)));
@@ -187,7 +187,7 @@ fn cross_check(set: &mut RuleSet) {
                     let other_path = &set.files.get(*other).map_or("", |f| f.display_path.as_str());
                     found.push((
                         fi,
-                        Diagnostic::error(codes::DUPLICATE_NAME, meta.pos, format!("name '{name}' is also used by {other_path}:{}", pos.line)),
+                        Diagnostic::error(codes::DUPLICATE_NAME, meta.pos, format!("name '{name}' is also used by {other_path}:{}:{}", pos.line, pos.column)),
                     ));
                 } else {
                     names.insert(name.clone(), (fi, meta.pos));

@@ -183,12 +183,7 @@ impl Attack {
             if !is_technique_id(row.col(0)) {
                 return Err(Error::data(origin, row.line, 1, format!("malformed technique id `{}`", row.col(0))));
             }
-            techniques.push(Technique {
-                id: row.col(0),
-                name: row.col(1),
-                display: row.col(2),
-                tactics: tactic_names,
-            });
+            techniques.push(Technique { id: row.col(0), name: row.col(1), display: row.col(2), tactics: tactic_names });
         }
         if let Some(w) = techniques.windows(2).find(|w| matches!(w, [a, b] if a.id >= b.id)) {
             let id = w.last().map_or("", |t| t.id);
@@ -470,7 +465,8 @@ mod tests {
     #[test]
     fn crosswalk_is_sorted_unique_and_points_at_current_entries() {
         let a = attack();
-        let keys: Vec<(bool, &str)> = a.crosswalk().iter().map(|e| (e.kind == CrosswalkKind::Technique, e.old)).collect();
+        let keys: Vec<(bool, &str)> =
+            a.crosswalk().iter().map(|e| (e.kind == CrosswalkKind::Technique, e.old)).collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "crosswalk.tsv must be sorted by kind then old id");
         for e in a.crosswalk() {
             match e.kind {

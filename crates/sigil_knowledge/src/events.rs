@@ -100,7 +100,10 @@ pub struct EventSchema {
 impl EventSchema {
     /// A field by name: exact match first, then ASCII case-insensitive.
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name).or_else(|| self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .or_else(|| self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
     }
 
     /// Whether the event has an EventData field of this name ([`EventSchema::field`] rules).
@@ -176,7 +179,10 @@ impl EventCatalog {
     /// name wins.
     pub fn provider(&self, name: &str) -> Option<&Provider> {
         let providers = self.providers.iter();
-        providers.clone().find(|p| p.name.eq_ignore_ascii_case(name)).or_else(|| providers.clone().find(|p| p.display.eq_ignore_ascii_case(name)))
+        providers
+            .clone()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .or_else(|| providers.clone().find(|p| p.display.eq_ignore_ascii_case(name)))
     }
 
     /// All events, grouped by provider in [`EventCatalog::providers`] order, then by id.

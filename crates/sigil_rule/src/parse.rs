@@ -853,7 +853,8 @@ fn namespace_problem(namespace: &str, name: &str) -> Option<TagProblem> {
             let ok = name.split_once('-').is_some_and(|(y, n)| all_digits(y) && y.len() == 4 && all_digits(n));
             if ok {
                 None
-            } else if name.replace(['_', '.'], "-").split_once('-').is_some_and(|(y, n)| all_digits(y) && all_digits(n)) {
+            } else if name.contains(['_', '.'])
+                && name.replace(['_', '.'], "-").split_once('-').is_some_and(|(y, n)| all_digits(y) && all_digits(n)) {
                 Some(TagProblem::Old(format!("Sigma 2 CVE tags use dashes: cve.{}", name.replace(['_', '.'], "-"))))
             } else {
                 Some(TagProblem::Invalid("CVE tags are cve.YYYY-NNNN".into()))

@@ -265,7 +265,10 @@ fn to_yaml_error(e: &serde_saphyr::Error) -> YamlError {
     let pos = e.location().map(|l| position(&l)).unwrap_or(Position::UNKNOWN);
     // The error's Display may embed a snippet or location prefix; keep the first line, which is the message.
     let full = e.to_string();
-    let message = full.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let first = full.lines().next().unwrap_or("invalid YAML").trim();
+    // The position is reported separately; drop the library's " at line N, column M" and its API advice.
+    let first = first.split(" at line ").next().unwrap_or(first);
+    let message = first.split(", set DuplicateKeyPolicy").next().unwrap_or(first).to_string();
     YamlError { message, pos }
 }
 

@@ -1,0 +1,250 @@
+//! The flat event.
+
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::error::ParseError;
+use crate::flatten::Builder;
+use crate::{ReadOptions, Value};
+
+/// One event: an ordered list of `(name, value)` fields, plus its time and record id.
+///
+/// Invariants:
+/// - Field names are flat strings (`Image`, `Provider_Name`, `a.b.c`); see the crate docs for
+///   how EVTX and JSON structures are named.
+/// - [`Event::fields`] yields fields in document order. A name can occur more than once (an
+///   `EventData` field named like a `System` one, e.g. Sysmon 4's `Version`); [`Event::get`]
+///   then returns the **last** one, so data fields shadow system fields, as in JSON where the
+///   later key wins.
+/// - Names live in one buffer per event and values in one slice, so an event costs two
+///   allocations plus one per string value, and lookups scan a contiguous slice.
+#[derive(Clone, Default)]
+pub struct Event {
+    names: Box<str>,
+    fields: Box<[Field]>,
+    timestamp: Option<Timestamp>,
+    record_id: Option<u64>,
+}
+
+/// One field: its name as a range of `Event::names`, and its value.
+#[derive(Clone, Debug)]
+pub(crate) struct Field {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+    pub(crate) value: Value,
+}
+
+impl Event {
+    pub(crate) fn from_parts(
+        names: Box<str>,
+        fields: Box<[Field]>,
+        timestamp: Option<Timestamp>,
+        record_id: Option<u64>,
+    ) -> Event {
+        Event { names, fields, timestamp, record_id }
+    }
+
+    /// An event with the given fields, in order, with no timestamp or record id.
+    ///
+    /// Meant for tests and for other sources; readers build events themselves.
+    pub fn from_fields<I, K, V>(fields: I) -> Event
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<Value>,
+    {
+        let mut builder = Builder::default();
+        for (name, value) in fields {
+            builder.push_named(name.as_ref(), value.into());
+        }
+        builder.finish_raw()
+    }
+
+    /// Parse one JSON object (or evtx-style `{"Event": {...}}` record) into an event, with the
+    /// same flattening and timestamp rules as the readers.
+    ///
+    /// # Errors
+    ///
+    /// When the text is not valid JSON, not an object, or has trailing content.
+    pub fn from_json_slice(json: &[u8], opts: &ReadOptions) -> Result<Event, ParseError> {
+        let mut builder = Builder::default();
+        let mut events = Vec::with_capacity(1);
+        builder
+            .parse_object(json, opts, &mut events)
+            .map_err(|message| ParseError { message })?;
+        events.pop().ok_or_else(|| ParseError { message: "expected a JSON object".into() })
+    }
+
+    /// Like [`Event::from_json_slice`], from a parsed JSON value.
+    ///
+    /// # Errors
+    ///
+    /// When the value is not an object.
+    pub fn from_json_value(json: &serde_json::Value, opts: &ReadOptions) -> Result<Event, ParseError> {
+        let mut builder = Builder::default();
+        let mut events = Vec::with_capacity(1);
+        builder.parse_object_value(json, opts, &mut events).map_err(|message| ParseError { message })?;
+        events.pop().ok_or_else(|| ParseError { message: "expected a JSON object".into() })
+    }
+
+    /// Set the timestamp.
+    #[must_use]
+    pub fn with_timestamp(mut self, timestamp: Option<Timestamp>) -> Event {
+        self.timestamp = timestamp;
+        self
+    }
+
+    /// Set the record id.
+    #[must_use]
+    pub fn with_record_id(mut self, record_id: Option<u64>) -> Event {
+        self.record_id = record_id;
+        self
+    }
+
+    fn name_of(&self, field: &Field) -> &str {
+        let start = field.start as usize;
+        self.names.get(start..start + field.len as usize).unwrap_or_default()
+    }
+
+    /// The value of the field named exactly `field` (case-sensitive), the last one if the
+    /// name occurs more than once.
+    ///
+    /// A linear scan that compares lengths before bytes: events hold tens of fields, for
+    /// which this beats hashing the name.
+    #[inline]
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        let want = field.as_bytes();
+        let names = self.names.as_bytes();
+        self.fields
+            .iter()
+            .rev()
+            .find(|f| {
+                f.len as usize == want.len()
+                    && names.get(f.start as usize..f.start as usize + f.len as usize) == Some(want)
+            })
+            .map(|f| &f.value)
+    }
+
+    /// Whether a field named `field` exists (even with a null value).
+    pub fn contains(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// All fields, in document order.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> + DoubleEndedIterator + '_ {
+        self.fields.iter().map(|f| (self.name_of(f), &f.value))
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether the event has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// When the event happened: `System/TimeCreated/@SystemTime` for Windows events, else the
+    /// first field of [`ReadOptions::timestamp_fields`] that holds a readable time; for EVTX
+    /// records without `TimeCreated`, the record header's time.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.timestamp
+    }
+
+    /// The record id: `EventRecordID` for Windows events (for EVTX records without it, the
+    /// record header's id), else `None` unless the event has an `EventRecordID` field.
+    pub fn record_id(&self) -> Option<u64> {
+        self.record_id
+    }
+
+    /// `Computer`, when it is a string.
+    pub fn computer(&self) -> Option<&str> {
+        self.get("Computer").and_then(Value::as_str)
+    }
+
+    /// `Channel`, when it is a string.
+    pub fn channel(&self) -> Option<&str> {
+        self.get("Channel").and_then(Value::as_str)
+    }
+
+    /// `Provider_Name`, when it is a string.
+    pub fn provider(&self) -> Option<&str> {
+        self.get("Provider_Name").and_then(Value::as_str)
+    }
+
+    /// `EventID` as a number (from an integer or a numeric string).
+    pub fn event_id(&self) -> Option<u64> {
+        self.get("EventID").and_then(Value::as_u64)
+    }
+
+    /// The event as a flat JSON object, fields in document order. When a name occurs more
+    /// than once, the object holds the last value (the one [`Event::get`] returns) at the
+    /// position of the first.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::with_capacity(self.fields.len());
+        for (name, value) in self.fields() {
+            map.insert(name.to_owned(), value.to_json());
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        self.timestamp == other.timestamp && self.record_id == other.record_id && self.fields().eq(other.fields())
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("timestamp", &self.timestamp)
+            .field("record_id", &self.record_id)
+            .field("fields", &FieldsDebug(self))
+            .finish()
+    }
+}
+
+struct FieldsDebug<'a>(&'a Event);
+
+impl fmt::Debug for FieldsDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.fields()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_returns_last_of_repeated_names() {
+        let event = Event::from_fields([("Version", Value::Int(3)), ("Image", "a.exe".into()), ("Version", "15.0".into())]);
+        assert_eq!(event.get("Version"), Some(&Value::from("15.0")));
+        assert_eq!(event.get("Image"), Some(&Value::from("a.exe")));
+        assert_eq!(event.get("image"), None);
+        assert_eq!(event.get(""), None);
+        assert_eq!(event.len(), 3);
+        let names: Vec<_> = event.fields().map(|(n, _)| n).collect();
+        assert_eq!(names, ["Version", "Image", "Version"]);
+        assert_eq!(event.to_json(), serde_json::json!({"Version": "15.0", "Image": "a.exe"}));
+    }
+
+    #[test]
+    fn convenience_accessors() {
+        let event = Event::from_fields([
+            ("EventID", Value::from("4688")),
+            ("Channel", "Security".into()),
+            ("Provider_Name", "Microsoft-Windows-Security-Auditing".into()),
+            ("Computer", "host".into()),
+        ]);
+        assert_eq!(event.event_id(), Some(4688));
+        assert_eq!(event.channel(), Some("Security"));
+        assert_eq!(event.provider(), Some("Microsoft-Windows-Security-Auditing"));
+        assert_eq!(event.computer(), Some("host"));
+        assert!(event.contains("Computer"));
+        assert!(!event.contains("User"));
+    }
+}
