@@ -165,6 +165,13 @@ fn read_limited(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
 
 /// Duplicate ids and names; correlation and filter references to rules not in the set.
 fn cross_check(set: &mut RuleSet) {
+    for f in &mut set.files {
+        let found: Vec<Diagnostic> = f.parsed.documents.iter().flat_map(attack_tags).collect();
+        // A renamed-tag finding supersedes the parser's "old tag form" warning at the same place.
+        f.parsed.diagnostics.retain(|d| !(d.code == codes::OLD_TAG_FORM && found.iter().any(|a| a.position == d.position)));
+        f.set_diagnostics.extend(found);
+    }
+
     let mut ids: HashMap<String, (usize, Position)> = HashMap::new();
     let mut names: HashMap<String, (usize, Position)> = HashMap::new();
     let mut found: Vec<(usize, Diagnostic)> = Vec::new();
@@ -223,4 +230,42 @@ fn cross_check(set: &mut RuleSet) {
 
 fn id_pos(d: &Document) -> Position {
     d.meta().id_pos
+}
+
+/// Checks `attack.*` tags against the bundled ATT&CK release: unknown ids and names are warnings (the rule still
+/// works; its coverage is just not placed), renamed, split or revoked ones say what they became.
+fn attack_tags(doc: &Document) -> Vec<Diagnostic> {
+    use sigil_knowledge::attack::{self, AttackTag};
+    let Some(data) = attack::builtin() else { return vec![] };
+    let mut out = Vec::new();
+    for tag in doc.meta().tags.iter().filter(|t| t.namespace == "attack") {
+        let full = tag.full();
+        let (what, lookup_known, renamed): (&str, bool, Option<String>) = match data.parse_tag(&full) {
+            Some(AttackTag::Tactic(l)) => ("tactic", l.is_known(), renamed_to(&l, |t| t.tag())),
+            Some(AttackTag::Technique(l)) => ("technique", l.is_known(), renamed_to(&l, |t| t.tag())),
+            _ => continue,
+        };
+        if !lookup_known {
+            out.push(Diagnostic::warning(
+                codes::UNKNOWN_ATTACK_TAG,
+                tag.pos,
+                format!("'{full}' is not an ATT&CK {what} of release {}", data.version()),
+            ));
+        } else if let Some(message) = renamed {
+            out.push(Diagnostic::warning(codes::RENAMED_ATTACK_TAG, tag.pos, format!("'{full}' {message}")));
+        }
+    }
+    out
+}
+
+fn renamed_to<T>(lookup: &sigil_knowledge::attack::Lookup<'_, T>, tag: impl Fn(&T) -> String) -> Option<String> {
+    use sigil_knowledge::attack::Lookup;
+    match lookup {
+        Lookup::Crosswalk { entry, to } => {
+            let new: Vec<String> = to.iter().map(|t| tag(t)).collect();
+            Some(format!("is an old form ({}); use {}", entry.note, new.join(" / ")))
+        }
+        Lookup::Retired(entry) => Some(format!("was retired without replacement ({})", entry.note)),
+        _ => None,
+    }
 }

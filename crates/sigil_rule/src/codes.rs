@@ -41,6 +41,11 @@ pub const BAD_TITLE: Code = Code("SG211");
 /// A logsource value breaks the naming convention (lower case, `_`, `.`, `-`).
 pub const BAD_LOGSOURCE: Code = Code("SG212");
 
+/// An `attack.*` tag naming no ATT&CK tactic or technique of the bundled release.
+pub const UNKNOWN_ATTACK_TAG: Code = Code("SG213");
+/// An `attack.*` tag of a renamed, split or revoked tactic or technique (resolves through the crosswalk).
+pub const RENAMED_ATTACK_TAG: Code = Code("SG214");
+
 /// Unknown modifier.
 pub const UNKNOWN_MODIFIER: Code = Code("SG301");
 /// A modifier chain with no defined meaning (e.g. `re|contains`).
@@ -105,6 +110,8 @@ pub const ALL: &[(Code, &str)] = &[
     (BAD_RELATED, "malformed related entry"),
     (BAD_TITLE, "empty or over-long title"),
     (BAD_LOGSOURCE, "logsource value breaks the naming convention"),
+    (UNKNOWN_ATTACK_TAG, "ATT&CK tag names no known tactic or technique"),
+    (RENAMED_ATTACK_TAG, "ATT&CK tag of a renamed or revoked tactic or technique"),
     (UNKNOWN_MODIFIER, "unknown modifier"),
     (INVALID_MODIFIER_CHAIN, "invalid modifier chain"),
     (BAD_REGEX, "regular expression does not compile"),
