@@ -166,7 +166,9 @@ fn read_limited(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
 /// Duplicate ids and names; correlation and filter references to rules not in the set.
 fn cross_check(set: &mut RuleSet) {
     for f in &mut set.files {
-        let found: Vec<Diagnostic> = f.parsed.documents.iter().flat_map(attack_tags).collect();
+        let mut found: Vec<Diagnostic> = f.parsed.documents.iter().flat_map(attack_tags).collect();
+        // A malformed tag already has its error; don't also call it unknown.
+        found.retain(|a| !f.parsed.diagnostics.iter().any(|d| d.code == codes::BAD_TAG && d.position == a.position));
         // A renamed-tag finding supersedes the parser's "old tag form" warning at the same place.
         f.parsed.diagnostics.retain(|d| !(d.code == codes::OLD_TAG_FORM && found.iter().any(|a| a.position == d.position)));
         f.set_diagnostics.extend(found);
