@@ -22,6 +22,11 @@ pub const RULES: &[(&str, &str)] = bundle![
 /// The bundled sample events (JSONL), named as they are shown in output.
 pub const SAMPLE_EVENTS: (&str, &str) = ("bundled:sample.jsonl", include_str!("../../../examples/events/sample.jsonl"));
 
+/// `(display name, YAML text)` of every bundled rule, named `bundled:<file>` as in other output.
+pub fn rule_texts() -> Vec<(String, &'static str)> {
+    RULES.iter().map(|(n, t)| (format!("bundled:{n}"), *t)).collect()
+}
+
 /// Loads the given rule paths, or the bundled rules when none are given.
 pub fn load_rules(paths: &[std::path::PathBuf]) -> sigil_check::RuleSet {
     if paths.is_empty() {

@@ -1,11 +1,578 @@
-//! `sigil hunt` (being built; see the issue tracker).
+//! `sigil hunt`: run Sigma rules over event logs and report every detection.
 
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
 
-/// Not available yet.
+use anyhow::Context as _;
+use owo_colors::OwoColorize as _;
+use sigil_engine::hunt::{HuntSink, HuntStats};
+use sigil_engine::{Detection, Engine, EngineOptions, HuntOptions, SortKey, TimeSorter};
+use sigil_events::ReadError;
+use sigil_rule::Level;
+
+use crate::term::ColorChoice;
+
+/// Hunt through event logs with Sigma rules.
+///
+/// Reads Windows event logs (.evtx), JSON (.json: one object, an array, or several objects) and JSON lines
+/// (.jsonl, .ndjson, or - for stdin); folders are searched recursively. Every event is matched against the rules
+/// its logsource selects: a process_creation rule sees Sysmon 1 and Security 4688 events, and on 4688 its Image
+/// reads NewProcessName (see data/logsources/windows.toml; --mapping adds or replaces routes). Events are read
+/// and matched in parallel on all cores, with memory bounded whatever the input size.
+///
+/// Without PATH, hunts the sample events bundled with sigil; without --rules, uses the bundled example rules.
+///
+/// Output goes to stdout (or --output): a table by default (coloured on a terminal), or --format jsonl / csv for
+/// tools. A summary (files, events, detections by level and by rule, unreadable records, time) goes to stderr.
+/// Unreadable input (a corrupt EVTX chunk, a malformed JSON line) is reported with its file and position and
+/// skipped; the rest is still read.
+///
+/// Exit status: 0 when the hunt ran (whether or not anything was detected), 1 with --fail-on-detection when
+/// something was detected, 2 on bad usage or when no input could be read.
+///
+/// Examples:
+///   sigil hunt
+///   sigil hunt logs/ --rules sigma/rules/windows --min-level high
+///   sigil hunt Security.evtx --rules rules/ --format jsonl --output detections.jsonl
+///   cat events.jsonl | sigil hunt - --rules rules/ --format csv --sort
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Event files or folders (.evtx, .json, .jsonl, .ndjson; - for stdin as JSON lines).
+    paths: Vec<PathBuf>,
+    /// Rule files or folders (default: the rules bundled with sigil).
+    #[arg(long, short, num_args = 1.., value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write detections to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only run rules of this level or above (rules without a level count as informational).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    min_level: Option<LevelArg>,
+    /// Order detections by event time (across all inputs) instead of as they are found.
+    #[arg(long)]
+    sort: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
+    /// A logsource mapping file (format of data/logsources/windows.toml) that adds routes, or replaces a
+    /// logsource's routes with `replace = true`. May be given several times.
+    #[arg(long, value_name = "FILE")]
+    mapping: Vec<PathBuf>,
+    /// Values for %placeholders% of the expand modifier: a YAML map of name to value or list of values.
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+    /// Run rules whose logsource sigil cannot route against every event (instead of not at all).
+    #[arg(long)]
+    all_logsources: bool,
+    /// Exit with status 1 when anything was detected (for CI).
+    #[arg(long)]
+    fail_on_detection: bool,
+    /// No progress bar and no summary; warnings only.
+    #[arg(long, short)]
+    quiet: bool,
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Read and parse the input but run no rule (the benchmark's baseline).
+    #[arg(long, hide = true)]
+    parse_only: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'sigil hunt' is not available in this build yet")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Aligned columns: time, computer, channel, event id, level, rule, key fields.
+    Table,
+    /// One JSON object per detection.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LevelArg {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<LevelArg> for Level {
+    fn from(l: LevelArg) -> Level {
+        match l {
+            LevelArg::Informational => Level::Informational,
+            LevelArg::Low => Level::Low,
+            LevelArg::Medium => Level::Medium,
+            LevelArg::High => Level::High,
+            LevelArg::Critical => Level::Critical,
+        }
+    }
+}
+
+/// Read errors printed per input before the rest are only counted.
+const WARNINGS_PER_INPUT: u64 = 10;
+/// Memory for --sort before detections spill to temporary files.
+const SORT_BUDGET: usize = 256 << 20;
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let err_color = args.color.stderr();
+    let warn = |msg: &str| {
+        if err_color {
+            eprintln!("{} {msg}", "warning:".yellow().bold());
+        } else {
+            eprintln!("warning: {msg}");
+        }
+    };
+
+    // Knowledge: builtin routes plus mapping files.
+    let mut knowledge = sigil_knowledge::Knowledge::builtin().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+    for m in &args.mapping {
+        knowledge = knowledge.with_mapping_file(m).map_err(|e| anyhow::anyhow!("--mapping: {e}"))?;
+    }
+    let placeholders = match &args.placeholders {
+        Some(p) => sigil_engine::load_placeholders(p).map_err(|e| anyhow::anyhow!("--placeholders: {e}"))?,
+        None => sigil_engine::Placeholders::new(),
+    };
+
+    // Rules.
+    let set = crate::bundled::load_rules(&args.rules);
+    let opts = EngineOptions {
+        min_level: args.min_level.map(Level::from),
+        all_logsources: args.all_logsources,
+        placeholders,
+    };
+    let (engine, report) = Engine::build(&set, &knowledge, &opts);
+    let loaded = started.elapsed();
+    let mut correlations = 0;
+    for s in &report.skipped {
+        match &s.reason {
+            sigil_engine::SkipReason::FileErrors(first) => {
+                warn(&format!("{}: skipped, the file has errors ({first}; run 'sigil check' for all)", s.path));
+            }
+            sigil_engine::SkipReason::Compile(e) => warn(&format!("{}: rule '{}' skipped: {e}", s.path, s.title)),
+            sigil_engine::SkipReason::Correlation => correlations += 1,
+        }
+    }
+    if correlations > 0 {
+        warn(&format!(
+            "{correlations} correlation rule(s) not evaluated: hunt runs detection rules only (the rules they reference do run)"
+        ));
+    }
+    if !report.unrouted.is_empty() {
+        let n: usize = report.unrouted.iter().map(|u| u.rules.len()).sum();
+        let what = if args.all_logsources { "run against every event" } else { "not run" };
+        let mut shown: Vec<String> =
+            report.unrouted.iter().take(8).map(|u| format!("{} ({})", u.logsource, u.rules.len())).collect();
+        if report.unrouted.len() > 8 {
+            shown.push(format!("{} more", report.unrouted.len() - 8));
+        }
+        let hint = if args.all_logsources { "" } else { "; --all-logsources runs them on every event, --mapping routes them" };
+        warn(&format!("{n} rule(s) have a logsource sigil cannot route, {what}: {}{hint}", shown.join(", ")));
+        if n <= 5 {
+            for u in &report.unrouted {
+                for (path, title) in &u.rules {
+                    warn(&format!("  {path}: '{title}' (logsource {})", u.logsource));
+                }
+            }
+        }
+    }
+    if engine.rules().is_empty() && !args.parse_only {
+        anyhow::bail!("no rules to hunt with ({} files loaded, {} skipped)", set.files.len(), report.skipped.len());
+    }
+
+    // Output.
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match args.output {
+        Some(_) => args.color == ColorChoice::Always,
+        None => args.color.stdout(),
+    };
+    let out: Box<dyn Write + Send> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let width = if to_terminal { terminal_width() } else { None };
+    let progress = if args.quiet { indicatif::ProgressBar::hidden() } else { crate::term::progress_spinner("hunting") };
+    let source_index: HashMap<PathBuf, u32> = args.paths.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
+    let sink = Sink {
+        format: args.format,
+        color,
+        width,
+        out: Mutex::new(Output { w: out, header_done: false, error: None }),
+        sorter: args.sort.then(|| Mutex::new(TimeSorter::new(SORT_BUDGET))),
+        warnings: Mutex::new(HashMap::new()),
+        warn_color: err_color,
+        progress: progress.clone(),
+        source_index,
+        input_count: args.paths.len() as u32,
+    };
+
+    let hunt_opts = HuntOptions { jobs: args.jobs.unwrap_or(0), parse_only: args.parse_only, ..HuntOptions::default() };
+    let stats = if args.paths.is_empty() {
+        let (name, text) = crate::bundled::SAMPLE_EVENTS;
+        let batches = sigil_engine::jsonl_batches(Path::new(name), text, &hunt_opts.read);
+        sigil_engine::hunt_batches(&engine, batches, &hunt_opts, &sink)
+    } else {
+        sigil_engine::hunt(&engine, &args.paths, &hunt_opts, &sink)
+    }
+    .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+    progress.finish_and_clear();
+
+    if let Some(sorter) = sink.sorter {
+        let sorter = sorter.into_inner().map_err(|_| anyhow::anyhow!("sort buffer poisoned"))?;
+        let mut o = sink.out.lock().map_err(|_| anyhow::anyhow!("output poisoned"))?;
+        if !sorter_is_empty(&stats) {
+            write_header(&mut o, args.format, color, width)?;
+        }
+        sorter.finish(|_, line| o.w.write_all(line)).context("writing sorted detections")?;
+    }
+    {
+        let mut o = sink.out.lock().map_err(|_| anyhow::anyhow!("output poisoned"))?;
+        if let Some(e) = o.error.take() {
+            return Err(e).context("writing detections");
+        }
+        o.w.flush().context("writing detections")?;
+    }
+
+    let suppressed: u64 =
+        sink.warnings.lock().map(|w| w.values().map(|n| n.saturating_sub(WARNINGS_PER_INPUT)).sum()).unwrap_or(0);
+    for s in &stats.read.skipped {
+        if let sigil_events::SkipReason::Unreadable(why) = &s.reason {
+            warn(&format!("{}: cannot read: {why}", s.path.display()));
+        }
+    }
+    if !args.quiet {
+        print_summary(&engine, &stats, &report, loaded, suppressed, args.parse_only, err_color);
+    }
+    let opened = stats.read.sources.iter().filter(|s| s.events > 0 || s.errors == 0).count();
+    if !args.paths.is_empty() && opened == 0 {
+        eprintln!("sigil: error: no input could be read");
+        return Ok(ExitCode::from(2));
+    }
+    if args.fail_on_detection && stats.detections > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sorter_is_empty(stats: &HuntStats) -> bool {
+    stats.detections == 0
+}
+
+fn terminal_width() -> Option<usize> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(160))
+}
+
+struct Output {
+    w: Box<dyn Write + Send>,
+    header_done: bool,
+    error: Option<std::io::Error>,
+}
+
+struct Sink {
+    format: Format,
+    color: bool,
+    width: Option<usize>,
+    out: Mutex<Output>,
+    sorter: Option<Mutex<TimeSorter>>,
+    warnings: Mutex<HashMap<PathBuf, u64>>,
+    warn_color: bool,
+    progress: indicatif::ProgressBar,
+    source_index: HashMap<PathBuf, u32>,
+    input_count: u32,
+}
+
+impl HuntSink for Sink {
+    fn detections(&self, detections: &[Detection<'_>]) {
+        if let Some(sorter) = &self.sorter {
+            let mut lines = Vec::with_capacity(detections.len());
+            for (i, d) in detections.iter().enumerate() {
+                let mut line = Vec::new();
+                render(&mut line, d, self.format, self.color, self.width);
+                let source = self.source_of(d.source);
+                let key = SortKey::new(d.event.timestamp(), source, d.position.0, (u64::from(d.position.1) << 16) | i as u64);
+                lines.push((key, line));
+            }
+            if let Ok(mut s) = sorter.lock() {
+                for (k, l) in lines {
+                    if let Err(e) = s.push(k, l)
+                        && let Ok(mut o) = self.out.lock()
+                    {
+                        o.error.get_or_insert(e);
+                    }
+                }
+            }
+            return;
+        }
+        let mut buf = Vec::with_capacity(detections.len() * 256);
+        for d in detections {
+            render(&mut buf, d, self.format, self.color, self.width);
+        }
+        self.progress.suspend(|| {
+            if let Ok(mut o) = self.out.lock() {
+                if o.error.is_some() {
+                    return;
+                }
+                let r = write_header(&mut o, self.format, self.color, self.width).and_then(|()| o.w.write_all(&buf));
+                if self.width.is_some() {
+                    let _ = o.w.flush();
+                }
+                if let Err(e) = r {
+                    o.error = Some(e);
+                }
+            }
+        });
+    }
+
+    fn read_error(&self, error: &ReadError) {
+        let n = match self.warnings.lock() {
+            Ok(mut w) => {
+                let n = w.entry(error.path().to_path_buf()).or_insert(0);
+                *n += 1;
+                *n
+            }
+            Err(_) => 1,
+        };
+        if n <= WARNINGS_PER_INPUT {
+            self.progress.suspend(|| {
+                if self.warn_color {
+                    eprintln!("{} {error} (skipped)", "warning:".yellow().bold());
+                } else {
+                    eprintln!("warning: {error} (skipped)");
+                }
+                if n == WARNINGS_PER_INPUT {
+                    eprintln!("warning: {}: further read errors are only counted", error.path().display());
+                }
+            });
+        }
+    }
+
+    fn progress(&self, events: u64, detections: u64) {
+        self.progress.set_message(format!("{events} events, {detections} detections"));
+        self.progress.tick();
+    }
+}
+
+impl Sink {
+    /// The index of the command-line input a file came from, so --sort keeps inputs in the order given for equal
+    /// times. Files found inside a folder share the folder's index and are told apart by path order.
+    fn source_of(&self, path: &Path) -> u32 {
+        if let Some(i) = self.source_index.get(path) {
+            return *i;
+        }
+        self.source_index
+            .iter()
+            .filter(|(root, _)| path.starts_with(root))
+            .map(|(_, i)| *i)
+            .min()
+            .unwrap_or(self.input_count)
+    }
+}
+
+fn write_header(o: &mut Output, format: Format, color: bool, width: Option<usize>) -> std::io::Result<()> {
+    if o.header_done {
+        return Ok(());
+    }
+    o.header_done = true;
+    match format {
+        Format::Jsonl => Ok(()),
+        Format::Csv => writeln!(
+            o.w,
+            "timestamp,computer,channel,event_id,record_id,level,rule_id,rule_title,tags,source,key_fields,event"
+        ),
+        Format::Table => {
+            let line = table_row(["TIME", "COMPUTER", "CHANNEL", "EVENT", "LEVEL", "RULE", "KEY FIELDS"], width);
+            if color { writeln!(o.w, "{}", line.bold()) } else { writeln!(o.w, "{line}") }
+        }
+    }
+}
+
+fn level_text(level: Option<Level>) -> &'static str {
+    level.map_or("-", Level::as_str)
+}
+
+fn timestamp_text(d: &Detection<'_>) -> String {
+    d.event.timestamp().map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).unwrap_or_default()
+}
+
+fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, width: Option<usize>) {
+    let ev = d.event;
+    match format {
+        Format::Jsonl => {
+            let obj = serde_json::json!({
+                "rule_id": d.rule.info.id,
+                "rule_title": d.rule.info.title,
+                "level": d.rule.info.level.map(Level::as_str),
+                "tags": d.rule.info.tags,
+                "timestamp": ev.timestamp().map(|t| t.to_string()),
+                "computer": ev.computer(),
+                "channel": ev.channel(),
+                "event_id": ev.event_id(),
+                "record_id": ev.record_id(),
+                "source": d.source.display().to_string(),
+                "event": ev.to_json(),
+            });
+            let _ = serde_json::to_writer(&mut *buf, &obj);
+            buf.push(b'\n');
+        }
+        Format::Csv => {
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+            let keys = d.key_fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            let row = [
+                timestamp_text(d),
+                ev.computer().unwrap_or_default().to_string(),
+                ev.channel().unwrap_or_default().to_string(),
+                ev.event_id().map(|i| i.to_string()).unwrap_or_default(),
+                ev.record_id().map(|i| i.to_string()).unwrap_or_default(),
+                level_text(d.rule.info.level).to_string(),
+                d.rule.info.id.clone().unwrap_or_default(),
+                d.rule.info.title.clone(),
+                d.rule.info.tags.join(";"),
+                d.source.display().to_string(),
+                keys,
+                ev.to_json().to_string(),
+            ];
+            if w.write_record(&row).is_ok()
+                && let Ok(bytes) = w.into_inner()
+            {
+                buf.extend_from_slice(&bytes);
+            }
+        }
+        Format::Table => {
+            let keys = d.key_fields.iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect::<Vec<_>>().join("  ");
+            let ts = ev.timestamp().map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into());
+            let level = level_text(d.rule.info.level);
+            let cells = [
+                ts,
+                ev.computer().unwrap_or("-").to_string(),
+                short_channel(ev.channel().unwrap_or("-")),
+                ev.event_id().map_or_else(|| "-".into(), |i| i.to_string()),
+                level.to_string(),
+                d.rule.info.title.clone(),
+                keys,
+            ];
+            let line = table_row(cells.each_ref().map(String::as_str), width);
+            if color {
+                let painted = match d.rule.info.level {
+                    Some(Level::Critical) => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).red().bold().to_string(), 1),
+                    Some(Level::High) => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).red().to_string(), 1),
+                    Some(Level::Medium) => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).yellow().to_string(), 1),
+                    Some(Level::Low) => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).green().to_string(), 1),
+                    _ => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).dimmed().to_string(), 1),
+                };
+                let _ = writeln!(buf, "{painted}");
+            } else {
+                let _ = writeln!(buf, "{line}");
+            }
+        }
+    }
+}
+
+/// Widths of the table's fixed columns (the last, key fields, takes the rest).
+const COLS: [usize; 6] = [19, 16, 14, 5, 13, 44];
+
+fn pad(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n > w {
+        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    } else {
+        format!("{s}{}", " ".repeat(w - n))
+    }
+}
+
+fn table_row(cells: [&str; 7], width: Option<usize>) -> String {
+    let mut line = String::new();
+    for (i, w) in COLS.iter().enumerate() {
+        line.push_str(&pad(cells.get(i).copied().unwrap_or(""), *w));
+        line.push_str("  ");
+    }
+    let last = cells.get(6).copied().unwrap_or("");
+    match width {
+        Some(total) => {
+            let used: usize = COLS.iter().map(|w| w + 2).sum();
+            let room = total.saturating_sub(used).max(20);
+            line.push_str(pad(last, room).trim_end());
+        }
+        None => line.push_str(last),
+    }
+    line.trim_end().to_string()
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\r', '\n', '\t'], " ")
+}
+
+/// `Microsoft-Windows-Sysmon/Operational` → `Sysmon`, `Microsoft-Windows-PowerShell/Operational` → `PowerShell`.
+fn short_channel(c: &str) -> String {
+    let c = c.strip_prefix("Microsoft-Windows-").unwrap_or(c);
+    c.strip_suffix("/Operational").unwrap_or(c).to_string()
+}
+
+fn print_summary(
+    engine: &Engine,
+    stats: &HuntStats,
+    report: &sigil_engine::BuildReport,
+    loaded: Duration,
+    suppressed: u64,
+    parse_only: bool,
+    color: bool,
+) {
+    let secs = stats.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { stats.events as f64 / secs } else { 0.0 };
+    let files = stats.read.sources.len();
+    let title = |s: &str| if color { s.bold().to_string() } else { s.to_string() };
+    eprintln!();
+    eprintln!(
+        "{} {} files, {} events, {} detections in {:.2}s ({:.0} events/s); rules: {} compiled in {:.2}s{}",
+        title("hunt:"),
+        files,
+        stats.events,
+        stats.detections,
+        secs,
+        rate,
+        report.compiled,
+        loaded.as_secs_f64(),
+        if parse_only { " (parse only: no rule was run)" } else { "" }
+    );
+    if stats.read_errors > 0 {
+        let more = if suppressed > 0 { format!(" ({suppressed} not shown above)") } else { String::new() };
+        eprintln!("  unreadable records/lines skipped: {}{more}", stats.read_errors);
+    }
+    if stats.detections == 0 {
+        return;
+    }
+    let levels = ["informational", "low", "medium", "high", "critical"];
+    let by_level: Vec<String> = levels
+        .iter()
+        .zip(stats.by_level.iter())
+        .rev()
+        .filter(|(_, n)| **n > 0)
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect();
+    eprintln!("  by level: {}", by_level.join(", "));
+    let mut by_rule: Vec<(usize, u64)> = stats.by_rule.iter().copied().enumerate().filter(|(_, n)| *n > 0).collect();
+    by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    eprintln!("  by rule:");
+    const SHOWN: usize = 20;
+    for (i, n) in by_rule.iter().take(SHOWN) {
+        if let Some(r) = engine.rules().get(*i) {
+            eprintln!("    {n:>8}  {:<13} {}", level_text(r.info.level), r.info.title);
+        }
+    }
+    if by_rule.len() > SHOWN {
+        let rest: u64 = by_rule.iter().skip(SHOWN).map(|(_, n)| n).sum();
+        eprintln!("    {rest:>8}  from {} more rules", by_rule.len() - SHOWN);
+    }
 }

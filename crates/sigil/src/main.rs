@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bundled;
+mod catalog_args;
 mod check;
 mod events;
 mod hunt;

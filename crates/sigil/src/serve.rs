@@ -1,11 +1,96 @@
-//! `sigil serve` (being built; see the issue tracker).
+//! `sigil serve`: the rule catalog as a website on this machine.
 
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
-/// Not available yet.
+use anyhow::Context as _;
+use sigil_web::App;
+
+use crate::catalog_args::CatalogArgs;
+
+/// Serve the rule catalog in a browser: search, rule pages, ATT&CK heat map, events and statistics.
+///
+/// Loads the rules (the bundled examples when no --rules is given) and serves, until Ctrl-C:
+///
+///   /                      search with facets (tactic, technique, severity, status, log source, author, ...)
+///   /rules/ID              a rule's page: ATT&CK and event coverage, body, stages, indicators with corpus counts
+///   /rules/sigma/STEM      the same page by file name (without .yml)
+///   /attack                ATT&CK heat map; /api/attack/navigator.json is an ATT&CK Navigator layer
+///   /events                Windows events and the rules that fire on them
+///   /indicators, /stats    shared indicators and corpus figures
+///   /api/...               the same data as JSON (/api lists the endpoints)
+///
+/// Pages are rendered by the server and work without JavaScript. The catalog is read-only and, by default,
+/// only reachable from this machine; --addr 0.0.0.0:8080 shares it on your network.
+///
+/// Examples:
+///   sigil serve
+///   sigil serve --rules sigma=../sigma/rules* --regression-data ../sigma/regression_data
+///   sigil serve --rules sigma=../sigma/rules team=private/rules --addr 127.0.0.1:9000
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    catalog: CatalogArgs,
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "IP:PORT")]
+    addr: SocketAddr,
+    /// Name shown in the top bar and page titles.
+    #[arg(long, default_value = "sigil", value_name = "TEXT")]
+    name: String,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'sigil serve' is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let catalog = args.catalog.load()?;
+    let rules = catalog.len();
+    let sources: Vec<String> = catalog.sources().iter().map(|s| format!("{} ({})", s.name, s.pages)).collect();
+    let app = Arc::new(App::new(catalog).with_site_name(args.name));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {
+            format!("cannot listen on {}; is another server using it? Try --addr 127.0.0.1:0 for any free port", args.addr)
+        })?;
+        let local = listener.local_addr().context("reading the listening address")?;
+        let url = if local.ip().is_unspecified() {
+            format!("http://127.0.0.1:{}/ (listening on all interfaces)", local.port())
+        } else {
+            format!("http://{local}/")
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "sigil: serving {rules} rules from {} at {url}", sources.join(", "))?;
+        writeln!(out, "sigil: ready in {} ms; press Ctrl-C to stop", started.elapsed().as_millis())?;
+        out.flush()?;
+        drop(out);
+        sigil_web::server::serve(app, listener, shutdown_signal()).await.context("serving")?;
+        eprintln!("sigil: stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
 }

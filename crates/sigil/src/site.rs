@@ -1,11 +1,73 @@
-//! `sigil site` (being built; see the issue tracker).
+//! `sigil site`: the rule catalog as a static website.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
-/// Not available yet.
+use anyhow::Context as _;
+use sigil_web::{App, ExportOptions};
+
+use crate::catalog_args::CatalogArgs;
+
+/// Write the rule catalog as a static website, for any static host or to open from disk.
+///
+/// Writes the pages `sigil serve` serves (rule list, rule pages, ATT&CK heat map and technique pages, events,
+/// shared indicators, statistics) as .html files with relative links, plus each rule's YAML and JSON, the ATT&CK
+/// Navigator layer, and a prebuilt search index: search and facets run in the browser with a few lines of plain
+/// JavaScript. Publish OUT_DIR as it is (GitHub Pages, S3, nginx, an intranet share).
+///
+/// OUT_DIR is created if needed. A non-empty folder that is not a previous sigil site is refused unless
+/// --force is given; files of a previous export are overwritten.
+///
+/// Examples:
+///   sigil site public/
+///   sigil site public/ --rules sigma=../sigma/rules* team=private/rules
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Folder to write the site into.
+    out_dir: PathBuf,
+    #[command(flatten)]
+    catalog: CatalogArgs,
+    /// Name shown in the top bar and page titles.
+    #[arg(long, default_value = "sigil", value_name = "TEXT")]
+    name: String,
+    /// Skip the JSON files (api/rules/*.json, api/stats.json, api/attack.json).
+    #[arg(long)]
+    no_json: bool,
+    /// Write into a non-empty folder that does not hold a previous sigil site.
+    #[arg(long)]
+    force: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'sigil site' is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let out = &args.out_dir;
+    if out.is_file() {
+        anyhow::bail!("{} is a file; give a folder to write the site into", out.display());
+    }
+    if out.is_dir() && !args.force {
+        let mut entries = std::fs::read_dir(out).with_context(|| format!("reading {}", out.display()))?;
+        let previous = out.join("search-index.js").is_file();
+        if entries.next().is_some() && !previous {
+            anyhow::bail!(
+                "{} is not empty and does not hold a sigil site; pick an empty folder or pass --force",
+                out.display()
+            );
+        }
+    }
+    let catalog = args.catalog.load()?;
+    let app = App::new(catalog).with_site_name(args.name);
+    let summary = sigil_web::write_site(&app, out, &ExportOptions { json: !args.no_json })
+        .with_context(|| format!("writing the site to {}", out.display()))?;
+    println!(
+        "sigil: wrote {} files ({:.1} MB, {} rule pages) to {} in {:.2}s; open {} or publish the folder",
+        summary.files,
+        summary.bytes as f64 / 1_000_000.0,
+        summary.rule_pages,
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        out.join("index.html").display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

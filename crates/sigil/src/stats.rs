@@ -1,11 +1,146 @@
-//! `sigil stats` (being built; see the issue tracker).
+//! `sigil stats`: corpus-wide figures of a rule catalog.
 
+use std::io::Write;
 use std::process::ExitCode;
 
-/// Not available yet.
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use sigil_catalog::Count;
+use sigil_diagnostics::sanitize;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'sigil stats' is not available in this build yet")
+use crate::catalog_args::CatalogArgs;
+use crate::show::table;
+
+/// Corpus-wide figures of a rule catalog.
+///
+/// Rules by source, status, level, logsource, tactic and technique; the indicators most rules share (same
+/// field, kind and value, compared as Sigma compares them); rules with no ATT&CK tag; and rules that can fire
+/// on no described Windows event, with the reason (an unmapped logsource, or the fields no event carries —
+/// often a typo or a field only an enrichment pipeline adds).
+///
+/// Examples:
+///   sigil stats --rules ../sigma/rules*
+///   sigil stats --rules sigma=rules team=private --top 30
+///   sigil stats --rules rules/ --format json | jq '.without_event[] | .missing_fields'
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    catalog: CatalogArgs,
+    /// Rows per table in text output (0 for all).
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    top: usize,
+    /// Output format: text (aligned tables) or json (every figure, every list in full).
+    #[arg(long, short, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let catalog = args.catalog.load()?;
+    let s = catalog.stats();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.format == Format::Json {
+        let json = serde_json::json!({
+            "sources": catalog.sources(),
+            "load_seconds": catalog.load_time().as_secs_f64(),
+            "stats": s,
+        });
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let top = if args.top == 0 { usize::MAX } else { args.top };
+    let sources: Vec<String> = catalog.sources().iter().map(|s| format!("{} ({})", s.name, s.pages)).collect();
+    writeln!(
+        out,
+        "{} pages from {} in {:.2}s; {} distinct indicators; {} files failed to load",
+        s.pages,
+        sources.join(", "),
+        catalog.load_time().as_secs_f64(),
+        s.distinct_indicators,
+        s.failed_files
+    )?;
+    if s.by_kind.len() > 1 {
+        let kinds: Vec<String> = s.by_kind.iter().map(|c| format!("{} {}", c.count, c.value)).collect();
+        writeln!(out, "{}", kinds.join(", "))?;
+    }
+    section(&mut out, "By status", "Status", &s.by_status, top)?;
+    section(&mut out, "By level", "Level", &s.by_level, top)?;
+    section(&mut out, "By logsource", "Logsource", &s.by_logsource, top)?;
+    let tactics: Vec<Count> = s.by_tactic.iter().filter(|c| c.count > 0).cloned().collect();
+    section(&mut out, "By tactic", "Tactic", &tactics, usize::MAX)?;
+    section(&mut out, "By technique", "Technique", &s.by_technique, top)?;
+
+    writeln!(out, "\nMost shared indicators")?;
+    let mut t = table(&["Field", "Kind", "Value", "Rules", "By source"]);
+    for i in s.top_indicators.iter().take(top) {
+        let mut kind = i.kind.as_str().to_string();
+        for n in &i.notes {
+            kind.push_str(" · ");
+            kind.push_str(n);
+        }
+        t.add_row(vec![
+            i.field.clone().unwrap_or_else(|| "(keyword)".into()),
+            kind,
+            sanitize(&sigil_rule::normalize::quote_str(&i.value)).into_owned(),
+            i.rules.to_string(),
+            i.by_source.label(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+
+    writeln!(out, "\nRules with no ATT&CK tag: {}", s.without_attack.len())?;
+    for l in s.without_attack.iter().take(top) {
+        writeln!(out, "  {}  {}", l.key.as_deref().unwrap_or(&l.reference), sanitize(l.title.as_deref().unwrap_or_default()))?;
+    }
+    more(&mut out, s.without_attack.len(), top)?;
+
+    writeln!(out, "\nRules that can fire on no described event: {}", s.without_event.len())?;
+    let mut reasons: Vec<(String, usize)> = Vec::new();
+    for n in &s.without_event {
+        let reason = if n.missing_fields.is_empty() { n.reason.clone() } else { "fields no described event carries".to_string() };
+        match reasons.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, c)) => *c += 1,
+            None => reasons.push((reason, 1)),
+        }
+    }
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut t = table(&["Reason", "Rules"]);
+    for (r, c) in reasons.iter().take(top) {
+        t.add_row(vec![sanitize(r).into_owned(), c.to_string()]);
+    }
+    writeln!(out, "{t}")?;
+    let with_fields: Vec<_> = s.without_event.iter().filter(|n| !n.missing_fields.is_empty()).collect();
+    if !with_fields.is_empty() {
+        writeln!(out, "Windows rules whose fields no described event carries:")?;
+        for n in with_fields.iter().take(top) {
+            let key = n.rule.key.as_deref().unwrap_or(&n.rule.reference);
+            writeln!(out, "  {key}  {}: {}", n.logsource, sanitize(&n.missing_fields.join(", ")))?;
+        }
+        more(&mut out, with_fields.len(), top)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn section(out: &mut dyn Write, heading: &str, column: &str, counts: &[Count], top: usize) -> std::io::Result<()> {
+    writeln!(out, "\n{heading}")?;
+    let mut t = table(&[column, "Rules"]);
+    for c in counts.iter().take(top) {
+        t.add_row(vec![sanitize(&c.label).into_owned(), c.count.to_string()]);
+    }
+    writeln!(out, "{t}")?;
+    more(out, counts.len(), top)
+}
+
+fn more(out: &mut dyn Write, len: usize, top: usize) -> std::io::Result<()> {
+    if len > top {
+        writeln!(out, "  ... and {} more (--top 0 shows all)", len - top)?;
+    }
+    Ok(())
 }

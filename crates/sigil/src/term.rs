@@ -57,3 +57,18 @@ pub fn init_logging() {
         .with_target(false)
         .try_init();
 }
+
+/// A spinner with a running message on stderr when it is a terminal; hidden otherwise. For work whose total is
+/// not known in advance (events in a log).
+pub fn progress_spinner(what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    let style = indicatif::ProgressStyle::with_template("{spinner} {prefix} {msg} [{elapsed}]")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_prefix(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

@@ -1,1 +1,74 @@
-//! Compiles Sigma rules into matchers and evaluates them over events.
+//! The hunting engine: compiles Sigma rules into matchers and runs them over events.
+//!
+//! This crate owns the meaning of a rule at match time. It takes rules from [`sigil_check::load`], routing and
+//! field mappings from [`sigil_knowledge`], and events from [`sigil_events`]; it leaves parsing, reading and
+//! rendering to those crates and to the binary.
+//!
+//! The stages:
+//!
+//! 1. [`ir::lower_item`] applies every modifier of a detection item to its values (the backend-neutral lowered
+//!    form, also meant for query converters).
+//! 2. [`compile_rule`] builds matchers from the lowered items and a boolean tree from the condition, and computes
+//!    the literals the prefilter needs. A rule is compiled once.
+//! 3. [`Engine::build`] compiles a whole rule set and attaches each rule to the routes of its logsource.
+//! 4. [`Engine::matches`] prepares an event once (text, folded text, field slots), picks the rules its channel
+//!    and event id select, runs one Aho-Corasick pass to find the candidates, and evaluates only those.
+//! 5. [`hunt()`] runs that over inputs in parallel with bounded memory and hands detections to a sink.
+//!
+//! ```
+//! use sigil_engine::{Engine, EngineOptions};
+//! use sigil_events::{Event, Value};
+//!
+//! let set = sigil_check::load_texts(&[("r.yml", "title: Whoami\nlogsource: {product: windows, category: process_creation}\n\
+//!     detection: {sel: {Image|endswith: '\\whoami.exe'}, condition: sel}\n")]);
+//! let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
+//! let (engine, report) = Engine::build(&set, knowledge, &EngineOptions::default());
+//! assert_eq!(report.compiled, 1);
+//! // A Security 4688 event: `Image` reads `NewProcessName` on that route.
+//! let event = Event::from_fields([
+//!     ("Channel", Value::from("Security")),
+//!     ("EventID", Value::Int(4688)),
+//!     ("NewProcessName", Value::from("C:\\Windows\\System32\\WHOAMI.EXE")),
+//! ]);
+//! let mut scratch = engine.scratch();
+//! let mut found = Vec::new();
+//! engine.matches(&event, &mut scratch, &mut found);
+//! assert_eq!(found.len(), 1);
+//! ```
+//!
+//! # Semantics (Sigma 2.1; pySigma where the specification is silent)
+//!
+//! - Strings compare case-insensitively (character-wise lower-case folding) unless `cased`; `*`, `?` and the
+//!   escapes `\*`, `\?`, `\\` as in the specification. Regular expressions are case-sensitive unless `i`, and
+//!   search anywhere in the value.
+//! - Numbers compare as numbers: `EventID: 4688` matches `4688`, `"4688"` and `"0x1250"` (Windows hex).
+//! - `null` matches a field that is absent or null. An empty string matches an empty or null value.
+//! - `neq` negates the whole item, as pySigma: an absent field satisfies it.
+//! - A field holding a list matches when any of its items does; keywords search every value of the event.
+//! - Field names: exact first, then ignoring ASCII case and spaces (`Threat Name` for `ThreatName`).
+//!
+//! # Invariants
+//!
+//! - Nothing here panics on rule or event content; a rule that cannot be compiled is reported in the
+//!   [`BuildReport`] and skipped.
+//! - Matching an event allocates nothing once a worker's [`Scratch`] is warm, and never re-parses the event per
+//!   rule.
+//! - The prefilter is sound: a rule is skipped only when the event lacks every literal one of which the rule
+//!   needs (see `compile.rs`), so it never changes results, only speed.
+
+mod compile;
+mod engine;
+mod fold;
+pub mod hunt;
+pub mod ir;
+mod matcher;
+mod placeholders;
+mod prepared;
+pub mod sort;
+
+pub use compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
+pub use engine::{BuildReport, Engine, EngineOptions, Match, Scratch, SkipReason, SkippedRule, Unrouted};
+pub use hunt::{Detection, HuntOptions, HuntSink, HuntStats, hunt, hunt_batches, jsonl_batches};
+pub use ir::Placeholders;
+pub use sort::{SortKey, TimeSorter};
+pub use placeholders::{PlaceholderError, load_placeholders, parse_placeholders};

@@ -70,9 +70,7 @@ impl Event {
     pub fn from_json_slice(json: &[u8], opts: &ReadOptions) -> Result<Event, ParseError> {
         let mut builder = Builder::default();
         let mut events = Vec::with_capacity(1);
-        builder
-            .parse_object(json, opts, &mut events)
-            .map_err(|message| ParseError { message })?;
+        builder.parse_object(json, opts, &mut events).map_err(|message| ParseError { message })?;
         events.pop().ok_or_else(|| ParseError { message: "expected a JSON object".into() })
     }
 
@@ -221,7 +219,8 @@ mod tests {
 
     #[test]
     fn get_returns_last_of_repeated_names() {
-        let event = Event::from_fields([("Version", Value::Int(3)), ("Image", "a.exe".into()), ("Version", "15.0".into())]);
+        let event =
+            Event::from_fields([("Version", Value::Int(3)), ("Image", "a.exe".into()), ("Version", "15.0".into())]);
         assert_eq!(event.get("Version"), Some(&Value::from("15.0")));
         assert_eq!(event.get("Image"), Some(&Value::from("a.exe")));
         assert_eq!(event.get("image"), None);

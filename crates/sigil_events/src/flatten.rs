@@ -25,8 +25,25 @@ pub(crate) struct Builder {
     elems: String,
     /// Greater than zero inside an array: fields whose name already exists merge into a list.
     merge: u32,
+    /// Objects and arrays open around the current value.
+    depth: u32,
     timestamp: Option<Timestamp>,
     record_id: Option<u64>,
+}
+
+/// Deepest nesting of objects and arrays read. Real events nest a few levels; the limit keeps
+/// the recursive visitors far from the end of a thread's stack on hostile input.
+const MAX_DEPTH: u32 = 64;
+
+/// Run `f` one nesting level deeper, failing past [`MAX_DEPTH`].
+fn nested<E: de::Error>(b: &mut Builder, f: impl FnOnce(&mut Builder) -> Result<(), E>) -> Result<(), E> {
+    if b.depth >= MAX_DEPTH {
+        return Err(E::custom(format_args!("objects and arrays nested deeper than {MAX_DEPTH} levels")));
+    }
+    b.depth += 1;
+    let result = f(b);
+    b.depth -= 1;
+    result
 }
 
 /// Values an EVTX record header supplies when the rendered record lacks them.
@@ -43,6 +60,7 @@ impl Builder {
         self.path.clear();
         self.elems.clear();
         self.merge = 0;
+        self.depth = 0;
         self.timestamp = None;
         self.record_id = None;
     }
@@ -135,12 +153,8 @@ impl Builder {
         }
         let record_id =
             self.record_id.or(fallback.record_id).or_else(|| self.get("EventRecordID").and_then(Value::as_u64));
-        let event = Event::from_parts(
-            self.names.as_str().into(),
-            self.fields.drain(..).collect(),
-            timestamp,
-            record_id,
-        );
+        let event =
+            Event::from_parts(self.names.as_str().into(), self.fields.drain(..).collect(), timestamp, record_id);
         self.reset();
         event
     }
@@ -165,9 +179,9 @@ impl Builder {
         fallback: Fallback,
         out: &mut Vec<Event>,
     ) -> Result<(), String> {
-        let mut de = serde_json::Deserializer::from_slice(json);
-        TopSeed { b: self, opts, fallback, out }.deserialize(&mut de).map_err(|e| e.to_string())?;
-        de.end().map_err(|e| e.to_string())
+        let mut de = sonic_rs::Deserializer::from_slice(json);
+        TopSeed { b: self, opts, fallback, out }.deserialize(&mut de).map_err(|e| json_error(&e))?;
+        de.end().map_err(|e| json_error(&e))
     }
 
     pub(crate) fn parse_object_value(
@@ -177,6 +191,15 @@ impl Builder {
         out: &mut Vec<Event>,
     ) -> Result<(), String> {
         TopSeed { b: self, opts, fallback: Fallback::default(), out }.deserialize(json).map_err(|e| e.to_string())
+    }
+}
+
+/// sonic-rs error text, first line only (it may add a snippet of the input).
+fn json_error(err: &sonic_rs::Error) -> String {
+    let text = err.to_string();
+    match text.split_once('\n') {
+        Some((first, _)) => first.trim_end().to_owned(),
+        None => text,
     }
 }
 
@@ -265,7 +288,7 @@ macro_rules! scalar_visits {
             Ok(())
         }
         fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
-            self.leaf(Value::Str(v.into_boxed_str()));
+            self.leaf(Value::Str(v.into()));
             Ok(())
         }
         fn visit_unit<E: de::Error>(self) -> Result<(), E> {
@@ -409,14 +432,17 @@ impl<'de> Visitor<'de> for PlainSeed<'_> {
     }
     scalar_visits!();
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let b = self.b;
-        let old = enter_path(b, self.start);
-        let result = plain_members(b, map);
-        b.path.truncate(old);
-        result
+        let start = self.start;
+        nested(self.b, |b| {
+            let old = enter_path(b, start);
+            let result = plain_members(b, map);
+            b.path.truncate(old);
+            result
+        })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        plain_list(self.b, self.start, seq)
+        let start = self.start;
+        nested(self.b, |b| plain_list(b, start, seq))
     }
 }
 
@@ -499,15 +525,19 @@ impl<'de> Visitor<'de> for ListItemSeed<'_> {
     scalar_visits!();
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         *self.had_object = true;
-        plain_members(self.b, map)
+        nested(self.b, |b| plain_members(b, map))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut nested = Vec::new();
-        while seq
-            .next_element_seed(ListItemSeed { b: &mut *self.b, items: &mut nested, had_object: &mut *self.had_object })?
-            .is_some()
-        {}
-        self.items.push(Value::List(nested));
+        let ListItemSeed { b, items, had_object } = self;
+        let mut inner = Vec::new();
+        nested(b, |b| {
+            while seq
+                .next_element_seed(ListItemSeed { b: &mut *b, items: &mut inner, had_object: &mut *had_object })?
+                .is_some()
+            {}
+            Ok(())
+        })?;
+        items.push(Value::List(inner));
         Ok(())
     }
 }
@@ -544,22 +574,35 @@ impl<'de> Visitor<'de> for SectionSeed<'_> {
     }
     scalar_visits!();
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let b = self.b;
+        let (start, section) = (self.start, self.section);
+        nested(self.b, |b| section_members(b, section, start, &mut map))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let start = self.start;
+        nested(self.b, |b| plain_list(b, start, seq))
+    }
+}
+
+/// The members of a section named `names[start..]`.
+fn section_members<'de, A: MapAccess<'de>>(
+    b: &mut Builder,
+    section: Section,
+    start: usize,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    {
         let elem_start = b.elems.len();
         {
             let Builder { names, elems, .. } = &mut *b;
-            elems.push_str(names.get(self.start..).unwrap_or_default());
-            names.truncate(self.start);
+            elems.push_str(names.get(start..).unwrap_or_default());
+            names.truncate(start);
         }
-        let result = match self.section {
-            Section::Event => event_sections(b, elem_start, &mut map),
-            Section::Elements(ctx) => element_members(b, ctx, elem_start, &mut map),
+        let result = match section {
+            Section::Event => event_sections(b, elem_start, map),
+            Section::Elements(ctx) => element_members(b, ctx, elem_start, map),
         };
         b.elems.truncate(elem_start);
         result
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        plain_list(self.b, self.start, seq)
     }
 }
 
@@ -654,11 +697,13 @@ impl<'de> Visitor<'de> for ElementSeed<'_> {
     }
     scalar_visits!();
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.b.names.truncate(self.start);
-        element_members(self.b, self.ctx, self.elem_start, &mut map)
+        let ElementSeed { b, ctx, elem_start, start } = self;
+        b.names.truncate(start);
+        nested(b, |b| element_members(b, ctx, elem_start, &mut map))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        plain_list(self.b, self.start, seq)
+        let start = self.start;
+        nested(self.b, |b| plain_list(b, start, seq))
     }
 }
 
@@ -924,8 +969,7 @@ mod tests {
         assert_eq!(at(json!({"UtcTime": "2024-05-01 10:00:00.000"})), Some(t));
         assert_eq!(at(json!({"@timestamp": "garbage", "UtcTime": "2024-05-01 10:00:00"})), Some(t));
         assert_eq!(at(json!({"time": "2024-05-01 10:00:00"})), None);
-        let mut custom = ReadOptions::default();
-        custom.timestamp_fields = vec!["time".into()];
+        let custom = ReadOptions::default().with_timestamp_fields(["time"]);
         let event = Event::from_json_value(&json!({"time": "2024-05-01 10:00:00"}), &custom).unwrap();
         assert_eq!(event.timestamp(), Some(t));
     }
@@ -952,6 +996,28 @@ mod tests {
         let err = b.parse_object(br#"[{"a": 1}, 5, {"b": 1}]"#, &ReadOptions::default(), &mut out).unwrap_err();
         assert!(err.contains("expected a JSON object"), "{err}");
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn error_messages_are_one_line() {
+        let opts = ReadOptions::default();
+        for bad in [&b"{\"a\": "[..], b"{\"a\": 1,}", b"{\"a\": tru}", b"{\"a\": \"\xff\"}", b"{} x"] {
+            let err = Event::from_json_slice(bad, &opts).unwrap_err();
+            assert!(!err.message.contains('\n') && !err.message.is_empty(), "{:?}", err.message);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let opts = ReadOptions::default();
+        let deep = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        let event = Event::from_json_slice(deep(MAX_DEPTH as usize).as_bytes(), &opts).unwrap();
+        assert_eq!(event.fields().next().map(|(n, _)| n.len()), Some(MAX_DEPTH as usize * 2 - 1));
+        let err = Event::from_json_slice(deep(MAX_DEPTH as usize + 2).as_bytes(), &opts).unwrap_err();
+        assert!(err.message.contains("nested deeper"), "{}", err.message);
+        assert!(Event::from_json_slice(deep(100_000).as_bytes(), &opts).is_err());
+        let arrays = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(Event::from_json_slice(arrays.as_bytes(), &opts).is_err());
     }
 
     #[test]

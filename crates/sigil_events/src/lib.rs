@@ -1,1 +1,181 @@
 //! Event sources: EVTX, JSON, JSONL and stdin readers producing flat Sigma events.
+//!
+//! This crate owns reading events and giving them the flat field names Sigma rules use. It
+//! knows nothing of rules: matching, field mappings between log sources and output belong to
+//! `sigil_engine` and the binary.
+//!
+//! Entry points: [`open`] one input and iterate its [`Event`]s, or [`read_all`] inputs in
+//! parallel with a batch callback; [`discover`] expands folders.
+//!
+//! ```no_run
+//! use sigil_events::{ReadOptions, open};
+//!
+//! let source = open("Security.evtx".as_ref(), &ReadOptions::default())?;
+//! for item in source {
+//!     match item {
+//!         Ok(event) if event.event_id() == Some(4688) => println!("{:?}", event.get("CommandLine")),
+//!         Ok(_) => {}
+//!         Err(err) => eprintln!("{err}"),
+//!     }
+//! }
+//! # Ok::<(), sigil_events::ReadError>(())
+//! ```
+//!
+//! # Field names
+//!
+//! Windows records (EVTX, or JSON in the evtx crate's layout `{"Event": {"System": ...,
+//! "EventData": ...}}`, with or without the `Event` wrapper) are flattened to leaf names:
+//!
+//! | XML | field |
+//! |---|---|
+//! | `System/EventID` (also with `Qualifiers`) | `EventID` (integer), `EventID_Qualifiers` |
+//! | `System/Provider/@Name`, `@Guid`, `@EventSourceName` | `Provider_Name`, `Provider_Guid`, `Provider_EventSourceName` |
+//! | `System/TimeCreated/@SystemTime` | `TimeCreated` (string, as rendered) |
+//! | `System/Execution/@ProcessID`, `@ThreadID` | `Execution_ProcessID`, `Execution_ThreadID` |
+//! | `System/Security/@UserID` | `Security_UserID` |
+//! | `System/Correlation/@ActivityID` | `Correlation_ActivityID` |
+//! | `System/Channel`, `Computer`, `EventRecordID`, `Level`, `Task`, `Opcode`, `Keywords`, `Version` | same name |
+//! | `EventData/Data[@Name="Image"]` | `Image` |
+//! | unnamed `EventData/Data` elements | `Data` (a list when there are several) |
+//! | `UserData/X/Y` (any depth) | `Y`, leaf name only |
+//! | an element's attribute `a` | `Element_a` (`xmlns` declarations are dropped) |
+//! | an element's text next to attributes | the element's name |
+//! | `RenderingInfo/Message` | `RenderingInfo.Message` |
+//!
+//! The rule is the one behind SigmaHQ's common fields (`Provider_Name`, `Security_UserID`):
+//! a leaf element is named by itself, an attribute by `element_attribute`. `System` numbers
+//! rendered as strings become integers; null `System` elements (an empty `Correlation`) are
+//! left out. A data field named like a system field (Sysmon 4's `Version`) is kept as a
+//! second field, and [`Event::get`] returns the data one.
+//!
+//! Other JSON objects keep their structure in dotted names: `{"a": {"b": 1}}` gives `a.b`.
+//! An array of scalars is one [`Value::List`]; the objects of an array are flattened under
+//! the array's name, values of a repeated name collected into a list
+//! (`{"r": [{"id": 1}, {"id": 2}]}` gives `r.id = [1, 2]`).
+//!
+//! # Order and batching
+//!
+//! Events of one input come out in input order: EVTX records in record order (from the
+//! oldest chunk, as Windows reads a log that has wrapped around), JSON values and JSONL lines
+//! as written. Each event has a [`timestamp`](Event::timestamp) so that a later stage (e.g.
+//! correlation rules) can merge inputs by time; this crate does not merge inputs.
+//!
+//! Inputs are cut into units (an EVTX chunk of 64 KiB, or about
+//! [`ReadOptions::batch_bytes`] of JSON) and each unit becomes one [`Batch`]. Reading and
+//! cutting is sequential I/O; parsing a unit is independent CPU work, which
+//! [`Source::par_for_each_batch`] and [`read_all`] run on the current rayon pool, handing each
+//! batch to the callback on the thread that parsed it. No thread ever waits on another task
+//! of the pool, so the callback may itself use rayon, and memory stays bounded by about one
+//! unit per thread. The engine is meant to match a batch right in the callback, while its
+//! events are hot in cache; batches of one input may then finish out of order, and
+//! [`Batch::seq`] restores it when needed.
+//!
+//! # Errors
+//!
+//! A corrupt EVTX chunk or record, a malformed JSONL line or JSON value is reported as one
+//! [`ReadError`] (naming the file and the chunk, record, line or value) and reading goes on.
+//! Nothing in the readers panics on bad input; a panic inside the EVTX parser is caught and
+//! reported as an error for its chunk.
+
+#![warn(missing_docs, unreachable_pub, clippy::indexing_slicing)]
+
+mod error;
+mod event;
+mod evtx;
+mod flatten;
+mod json;
+mod source;
+mod time;
+mod value;
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use std::path::{Path, PathBuf};
+
+    /// The SigmaHQ regression corpus in `../shared` beside the repository; see
+    /// `tests/common/mod.rs`.
+    pub(crate) fn regression_corpus() -> Option<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/sigmahq-regression");
+        if dir.is_dir() {
+            return Some(dir);
+        }
+        if std::env::var("SIGIL_REQUIRE_CORPUS").is_ok_and(|v| v == "1") {
+            panic!("SIGIL_REQUIRE_CORPUS=1 but the regression corpus is missing at {}", dir.display());
+        }
+        eprintln!("skipped: no regression corpus at {} (set SIGIL_REQUIRE_CORPUS=1 to fail instead)", dir.display());
+        None
+    }
+
+    /// A Sysmon process-creation log of the corpus: file header and one chunk, two records.
+    pub(crate) const SYSMON_1_EVTX: &str = "regression_data/rules-emerging-threats/2026/Exploits/CVE-2026-33829/proc_creation_win_exploit_cve_2026_33829/7c3a5b1d-9e2f-4a8c-b5d7-1e0f3c6a9b2d.evtx";
+}
+
+pub use error::{ParseError, ReadError, Result};
+pub use event::Event;
+pub use source::{Batch, ReadSummary, SkipReason, Skipped, Source, SourceKind, SourceStats, discover, open, read_all};
+pub use value::Value;
+
+/// How inputs are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    /// Fields whose value is the event time, tried in order, for events that are not Windows
+    /// records (and Windows records without `TimeCreated`). Values may be RFC 3339 strings,
+    /// `YYYY-MM-DD HH:MM:SS[.fff]` (UTC), or epoch seconds / milliseconds / microseconds /
+    /// nanoseconds. Default: `@timestamp`, `timestamp`, `TimeCreated`, `UtcTime`.
+    pub timestamp_fields: Vec<String>,
+    /// Skip EVTX chunks whose CRC32 checksums do not match (each reported as an error).
+    /// Default `false`: such chunks are parsed, as Windows and most tools do.
+    pub validate_checksums: bool,
+    /// About how many bytes of JSON / JSONL make one unit of work (one [`Batch`]).
+    /// Default 1 MiB.
+    pub batch_bytes: usize,
+    /// Largest JSONL line or JSON value accepted, in bytes. A longer JSONL line is reported
+    /// and skipped; a longer JSON value ends the input. Default 64 MiB.
+    pub max_event_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            timestamp_fields: ["@timestamp", "timestamp", "TimeCreated", "UtcTime"].map(String::from).to_vec(),
+            validate_checksums: false,
+            batch_bytes: 1 << 20,
+            max_event_bytes: 64 << 20,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// Use `fields` as [`ReadOptions::timestamp_fields`].
+    #[must_use]
+    pub fn with_timestamp_fields<I, S>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.timestamp_fields = fields.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Set [`ReadOptions::validate_checksums`].
+    #[must_use]
+    pub fn with_validate_checksums(mut self, validate: bool) -> Self {
+        self.validate_checksums = validate;
+        self
+    }
+
+    /// Set [`ReadOptions::batch_bytes`].
+    #[must_use]
+    pub fn with_batch_bytes(mut self, bytes: usize) -> Self {
+        self.batch_bytes = bytes;
+        self
+    }
+
+    /// Set [`ReadOptions::max_event_bytes`].
+    #[must_use]
+    pub fn with_max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
+    }
+}

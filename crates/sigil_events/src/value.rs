@@ -23,7 +23,7 @@ pub enum Value {
     /// A floating-point number.
     Float(f64),
     /// A string.
-    Str(Box<str>),
+    Str(compact_str::CompactString),
     /// A list of values (array items, unnamed `Data` elements).
     List(Vec<Value>),
 }
@@ -146,13 +146,13 @@ impl From<&str> for Value {
 
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Str(s.into_boxed_str())
+        Value::Str(s.into())
     }
 }
 
 impl From<Box<str>> for Value {
     fn from(s: Box<str>) -> Self {
-        Value::Str(s)
+        Value::Str(s.into())
     }
 }
 
@@ -183,7 +183,7 @@ impl From<u32> for Value {
 impl From<u64> for Value {
     /// Values beyond `i64::MAX` become `Str`, as when read from JSON.
     fn from(i: u64) -> Self {
-        i64::try_from(i).map_or_else(|_| Value::Str(i.to_string().into_boxed_str()), Value::Int)
+        i64::try_from(i).map_or_else(|_| Value::Str(i.to_string().into()), Value::Int)
     }
 }
 
@@ -216,18 +216,18 @@ impl From<&serde_json::Value> for Value {
                 (Some(i), _, _) => Value::Int(i),
                 (None, Some(u), _) => Value::from(u),
                 (None, None, Some(f)) => Value::Float(f),
-                (None, None, None) => Value::Str(n.to_string().into_boxed_str()),
+                (None, None, None) => Value::Str(n.to_string().into()),
             },
             serde_json::Value::String(s) => Value::from(s.as_str()),
             serde_json::Value::Array(items) => Value::List(items.iter().map(Value::from).collect()),
-            serde_json::Value::Object(_) => Value::Str(v.to_string().into_boxed_str()),
+            serde_json::Value::Object(_) => Value::Str(v.to_string().into()),
         }
     }
 }
 
 fn float_to_int(f: f64) -> Option<i64> {
     // The range check keeps the cast exact: i64::MAX as f64 rounds up to 2^63.
-    (f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18).then_some(f as i64)
+    (f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)).then_some(f as i64)
 }
 
 /// Split an optional sign off `s`.

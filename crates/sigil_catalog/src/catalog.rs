@@ -1,0 +1,652 @@
+//! The [`Catalog`]: every page of a corpus, its indexes, corpus counts and statistics.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sigil_check::{LoadOptions, RuleFile, RuleSet};
+use sigil_diagnostics::FileDiagnostic;
+use sigil_knowledge::Knowledge;
+
+use crate::build;
+use crate::error::Result;
+use crate::events::EventUsage;
+use crate::indicator::IndicatorKey;
+use crate::page::{EventRef, Regression, RuleKind, RuleLink, RulePage, SourceCounts};
+use crate::search::SearchDoc;
+use crate::source::SourceSpec;
+use crate::stats::CorpusStats;
+
+/// How to build a catalog.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogOptions {
+    /// File size and YAML limits, as for `sigil check`.
+    pub load: LoadOptions,
+    /// Knowledge tables to use (for example with a user mapping file); `None` uses the built-in ones.
+    pub knowledge: Option<Knowledge>,
+    /// Folders with regression samples (SigmaHQ's `regression_data`): a file named after a rule id marks that
+    /// rule as having a regression test.
+    pub regression_data: Vec<PathBuf>,
+}
+
+/// A rule source as loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceInfo {
+    /// The source name.
+    pub name: String,
+    /// Its paths, as given.
+    pub paths: Vec<String>,
+    /// Rule files found.
+    pub files: usize,
+    /// Pages (documents) built.
+    pub pages: usize,
+    /// Files that produced no page because of errors.
+    pub failed_files: usize,
+}
+
+/// A file that produced no page, with the checker's diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedFile {
+    /// Source name.
+    pub source: String,
+    /// The file, as shown to users.
+    pub path: String,
+    /// Why it failed.
+    pub diagnostics: Vec<FileDiagnostic>,
+}
+
+/// What a rule reference (id, title, path, ...) resolved to, see [`Catalog::resolve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    /// The page key.
+    Key,
+    /// The rule id.
+    Id,
+    /// The file path (whole, or its trailing components).
+    Path,
+    /// The file name or stem.
+    FileName,
+    /// The title (ASCII case-insensitive).
+    Title,
+    /// The `name` attribute.
+    Name,
+    /// Part of the title.
+    TitleWords,
+}
+
+/// Indexes over the pages (page indices into [`Catalog::pages`]).
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    pub(crate) by_key: HashMap<String, usize>,
+    pub(crate) by_id: HashMap<String, Vec<usize>>,
+    pub(crate) by_name: HashMap<String, Vec<usize>>,
+    pub(crate) by_stem: HashMap<String, Vec<usize>>,
+    pub(crate) by_technique: HashMap<String, Vec<usize>>,
+    pub(crate) by_tactic: HashMap<String, Vec<usize>>,
+    pub(crate) by_indicator: HashMap<IndicatorKey, Vec<usize>>,
+    pub(crate) by_event: HashMap<(String, u32), Vec<usize>>,
+}
+
+/// A loaded rule catalog: every page of a corpus with its indexes, corpus counts and statistics.
+///
+/// Invariants: page keys are unique; every index lists page indices in ascending order without duplicates;
+/// [`crate::Indicator::corpus_count`] is the number of *other* pages with the same [`IndicatorKey`]. A catalog is
+/// immutable once built, and `Send + Sync`, so a server can share it behind an `Arc`.
+#[derive(Debug)]
+pub struct Catalog {
+    pub(crate) pages: Vec<RulePage>,
+    pub(crate) sources: Vec<SourceInfo>,
+    pub(crate) failed: Vec<FailedFile>,
+    pub(crate) knowledge: Knowledge,
+    pub(crate) index: Index,
+    pub(crate) search_docs: Vec<SearchDoc>,
+    pub(crate) event_usage: HashMap<(String, u32), EventUsage>,
+    pub(crate) stats: CorpusStats,
+    pub(crate) load_time: Duration,
+}
+
+impl Catalog {
+    /// Loads every source (in parallel, through `sigil_check::load`, the loader the checker and the engine use)
+    /// and builds the catalog.
+    ///
+    /// # Errors
+    /// [`crate::Error::Knowledge`] if the built-in knowledge tables cannot be loaded.
+    pub fn load(sources: &[SourceSpec], opts: &CatalogOptions) -> Result<Catalog> {
+        let started = Instant::now();
+        let paths: Vec<PathBuf> = sources.iter().flat_map(|s| s.paths.iter().cloned()).collect();
+        let set = sigil_check::load(&paths, &opts.load);
+        let mut catalog = Catalog::from_rule_set(&set, sources, opts)?;
+        catalog.load_time = started.elapsed();
+        Ok(catalog)
+    }
+
+    /// Builds a catalog of one source from texts in memory (bundled examples, tests): `(file name, YAML)`.
+    ///
+    /// # Errors
+    /// As [`Catalog::load`].
+    pub fn from_texts(source: &str, texts: &[(&str, &str)], opts: &CatalogOptions) -> Result<Catalog> {
+        let started = Instant::now();
+        let set = sigil_check::load_texts(texts);
+        let spec = SourceSpec::new(source, texts.iter().map(|(n, _)| PathBuf::from(n)).collect());
+        let mut catalog = Catalog::from_rule_set(&set, &[spec], opts)?;
+        catalog.load_time = started.elapsed();
+        Ok(catalog)
+    }
+
+    /// Builds a catalog from a loaded rule set. Each file belongs to the first source with a path that is the
+    /// file or a folder holding it; files outside every source go to the first source.
+    ///
+    /// # Errors
+    /// As [`Catalog::load`].
+    pub fn from_rule_set(set: &RuleSet, sources: &[SourceSpec], opts: &CatalogOptions) -> Result<Catalog> {
+        let started = Instant::now();
+        let knowledge = match &opts.knowledge {
+            Some(k) => k.clone(),
+            None => Knowledge::builtin()?.clone(),
+        };
+        let default_source = sources.first().map_or_else(|| "rules".to_string(), |s| s.name.clone());
+        let source_of = |f: &RuleFile| -> String {
+            sources
+                .iter()
+                .find(|s| s.paths.iter().any(|p| f.path == *p || f.path.starts_with(p)))
+                .map_or_else(|| default_source.clone(), |s| s.name.clone())
+        };
+        let file_sources: Vec<String> = set.files.iter().map(source_of).collect();
+
+        let jobs: Vec<(usize, usize)> = set
+            .files
+            .iter()
+            .enumerate()
+            .flat_map(|(fi, f)| (0..f.parsed.documents.len()).map(move |di| (fi, di)))
+            .collect();
+        let mut pages: Vec<RulePage> = jobs
+            .par_iter()
+            .filter_map(|&(fi, di)| {
+                let file = set.files.get(fi)?;
+                build::page(file, di, file_sources.get(fi).map_or("", String::as_str), &knowledge)
+            })
+            .collect();
+
+        let mut failed = Vec::new();
+        let mut infos: Vec<SourceInfo> = sources
+            .iter()
+            .map(|s| SourceInfo {
+                name: s.name.clone(),
+                paths: s.paths.iter().map(|p| p.display().to_string()).collect(),
+                files: 0,
+                pages: 0,
+                failed_files: 0,
+            })
+            .collect();
+        if infos.is_empty() {
+            infos.push(SourceInfo { name: default_source.clone(), paths: vec![], files: 0, pages: 0, failed_files: 0 });
+        }
+        for (file, source) in set.files.iter().zip(&file_sources) {
+            let Some(info) = infos.iter_mut().find(|i| i.name == *source) else { continue };
+            info.files += 1;
+            info.pages += file.parsed.documents.len();
+            if file.parsed.documents.is_empty() {
+                info.failed_files += 1;
+                let diagnostics =
+                    file.diagnostics().map(|d| FileDiagnostic::new(file.display_path.clone(), d.clone())).collect();
+                failed.push(FailedFile { source: source.clone(), path: file.display_path.clone(), diagnostics });
+            }
+        }
+
+        assign_keys(&mut pages);
+        let mut index = Index::default();
+        for (i, p) in pages.iter().enumerate() {
+            index.by_key.insert(p.key.clone(), i);
+            if let Some(id) = &p.id {
+                index.by_id.entry(id.to_ascii_lowercase()).or_default().push(i);
+            }
+            if let Some(name) = &p.name {
+                index.by_name.entry(name.clone()).or_default().push(i);
+            }
+            index.by_stem.entry(p.file_stem.to_ascii_lowercase()).or_default().push(i);
+        }
+        link_related(&mut pages, &index);
+        link_correlations(&mut pages, &index);
+        link_filters(&mut pages, &index);
+        attach_regression_samples(&mut pages, &opts.regression_data);
+        let source_names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
+        count_indicators(&mut pages, &mut index, &source_names);
+        for (i, p) in pages.iter().enumerate() {
+            for t in &p.techniques {
+                index.by_technique.entry(t.clone()).or_default().push(i);
+                if let Some((parent, _)) = t.split_once('.') {
+                    let list = index.by_technique.entry(parent.to_string()).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+            for t in &p.tactics {
+                index.by_tactic.entry(t.clone()).or_default().push(i);
+            }
+            for e in &p.events {
+                index.by_event.entry((e.provider_name.clone(), e.event_id)).or_default().push(i);
+            }
+        }
+        let event_usage = crate::events::usage(&pages);
+        let search_docs = pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect();
+        let stats = CorpusStats::compute(&pages, &index, &infos, failed.len(), &knowledge);
+        Ok(Catalog {
+            pages,
+            sources: infos,
+            failed,
+            knowledge,
+            index,
+            search_docs,
+            event_usage,
+            stats,
+            load_time: started.elapsed(),
+        })
+    }
+
+    /// Every page, in load order (sources in the order given, files sorted by path, documents in file order).
+    pub fn pages(&self) -> &[RulePage] {
+        &self.pages
+    }
+
+    /// One page by index.
+    pub fn page(&self, index: usize) -> Option<&RulePage> {
+        self.pages.get(index)
+    }
+
+    /// Number of pages.
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Whether the catalog has no page.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// The sources, in the order given.
+    pub fn sources(&self) -> &[SourceInfo] {
+        &self.sources
+    }
+
+    /// Files that produced no page, with their diagnostics.
+    pub fn failed_files(&self) -> &[FailedFile] {
+        &self.failed
+    }
+
+    /// The knowledge tables the catalog was built with.
+    pub fn knowledge(&self) -> &Knowledge {
+        &self.knowledge
+    }
+
+    /// Corpus-wide statistics.
+    pub fn stats(&self) -> &CorpusStats {
+        &self.stats
+    }
+
+    /// How long loading (for [`Catalog::load`]: reading, parsing, enriching and counting) took.
+    pub fn load_time(&self) -> Duration {
+        self.load_time
+    }
+
+    /// A page by its unique key.
+    pub fn by_key(&self, key: &str) -> Option<&RulePage> {
+        self.index.by_key.get(key).and_then(|&i| self.pages.get(i))
+    }
+
+    /// Index of the page with this key.
+    pub fn index_of_key(&self, key: &str) -> Option<usize> {
+        self.index.by_key.get(key).copied()
+    }
+
+    /// Pages with this rule id (ASCII case-insensitive); several when sources share ids.
+    pub fn by_id(&self, id: &str) -> Vec<&RulePage> {
+        self.indices(self.index.by_id.get(&id.to_ascii_lowercase()))
+    }
+
+    /// Pages whose file stem is `stem` (ASCII case-insensitive); several for multi-document files.
+    pub fn by_file_stem(&self, stem: &str) -> Vec<&RulePage> {
+        self.indices(self.index.by_stem.get(&stem.to_ascii_lowercase()))
+    }
+
+    /// Pages tagged with a technique (`T1219.002`, any case); a parent id also finds its sub-techniques.
+    pub fn by_technique(&self, id: &str) -> Vec<&RulePage> {
+        self.indices(self.index.by_technique.get(&id.to_ascii_uppercase()))
+    }
+
+    /// Pages with a row for a tactic (any spelling the ATT&CK tables accept: `command-and-control`, `TA0011`).
+    pub fn by_tactic(&self, tactic: &str) -> Vec<&RulePage> {
+        let Some(t) = self.knowledge.attack().tactic(tactic) else { return Vec::new() };
+        self.indices(self.index.by_tactic.get(t.shortname))
+    }
+
+    /// Pages with an indicator of this key.
+    pub fn by_indicator(&self, key: &IndicatorKey) -> Vec<&RulePage> {
+        self.indices(self.index.by_indicator.get(key))
+    }
+
+    /// Pages that can fire on an event (provider by full or display name).
+    pub fn by_event(&self, provider: &str, event_id: u32) -> Vec<&RulePage> {
+        let Some(schema) = self.knowledge.event(provider, event_id) else { return Vec::new() };
+        self.indices(self.index.by_event.get(&(schema.provider.to_string(), event_id)))
+    }
+
+    /// Every distinct indicator key with the pages using it.
+    pub fn indicator_keys(&self) -> impl Iterator<Item = (&IndicatorKey, &[usize])> {
+        self.index.by_indicator.iter().map(|(k, v)| (k, v.as_slice()))
+    }
+
+    fn indices(&self, list: Option<&Vec<usize>>) -> Vec<&RulePage> {
+        list.map(|l| l.iter().filter_map(|&i| self.pages.get(i)).collect()).unwrap_or_default()
+    }
+
+    /// Finds the pages a user means by `query`: a page key, a rule id, a file path (whole or trailing
+    /// components), a file name or stem, a title or `name` (ASCII case-insensitive), or, failing all those,
+    /// every page whose title contains all the query's words. The first kind that matches wins; several pages
+    /// can match (an id shared by two sources, a multi-document file).
+    pub fn resolve(&self, query: &str) -> (Vec<usize>, Option<MatchedBy>) {
+        let q = query.trim();
+        if q.is_empty() {
+            return (Vec::new(), None);
+        }
+        if let Some(&i) = self.index.by_key.get(q) {
+            return (vec![i], Some(MatchedBy::Key));
+        }
+        if let Some(list) = self.index.by_id.get(&q.to_ascii_lowercase()) {
+            return (list.clone(), Some(MatchedBy::Id));
+        }
+        let norm = |p: &str| p.replace('\\', "/");
+        let qp = norm(q);
+        let qp = qp.trim_start_matches("./");
+        let by_path: Vec<usize> = (0..self.pages.len())
+            .filter(|&i| {
+                self.pages.get(i).is_some_and(|p| {
+                    let path = norm(&p.path);
+                    path == qp || path.ends_with(&format!("/{qp}"))
+                })
+            })
+            .collect();
+        if !by_path.is_empty() {
+            return (by_path, Some(MatchedBy::Path));
+        }
+        let stem = Path::new(q).file_stem().map(|s| s.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        if let Some(list) = self.index.by_stem.get(&stem)
+            && Path::new(q).components().count() == 1
+        {
+            return (list.clone(), Some(MatchedBy::FileName));
+        }
+        let titled: Vec<usize> = (0..self.pages.len())
+            .filter(|&i| self.pages.get(i).is_some_and(|p| p.title.trim().eq_ignore_ascii_case(q)))
+            .collect();
+        if !titled.is_empty() {
+            return (titled, Some(MatchedBy::Title));
+        }
+        if let Some(list) = self.index.by_name.get(q) {
+            return (list.clone(), Some(MatchedBy::Name));
+        }
+        let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
+        let partial: Vec<usize> = (0..self.pages.len())
+            .filter(|&i| {
+                self.search_docs.get(i).is_some_and(|d| words.iter().all(|w| d.title_lc.contains(w.as_str())))
+            })
+            .collect();
+        if partial.is_empty() { (Vec::new(), None) } else { (partial, Some(MatchedBy::TitleWords)) }
+    }
+}
+
+/// Keys: the id when no earlier page has it; otherwise `<id>-<source>`, or for pages without id the file stem
+/// (then `-<source>`, then `-2`, `-3`, ...). Keys are made URL-safe.
+fn assign_keys(pages: &mut [RulePage]) {
+    let mut taken: HashSet<String> = HashSet::new();
+    for p in pages.iter_mut() {
+        let base = p.id.as_deref().map_or_else(|| slug(&p.file_stem), slug);
+        let mut candidates = vec![base.clone(), format!("{base}-{}", slug(&p.source))];
+        if p.id.is_none() && p.document > 0 {
+            candidates.insert(0, format!("{base}-{}", p.document + 1));
+        }
+        let key = candidates.into_iter().find(|c| !taken.contains(c)).unwrap_or_else(|| {
+            (2..).map(|n| format!("{base}-{n}")).find(|c| !taken.contains(c)).unwrap_or_default()
+        });
+        taken.insert(key.clone());
+        p.key = key;
+    }
+}
+
+fn slug(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() { "rule".to_string() } else { out }
+}
+
+/// Finds a referenced rule (by id, then by `name`), preferring the referring page's source.
+fn find_ref(index: &Index, pages: &[RulePage], reference: &str, source: &str) -> Option<usize> {
+    let list = index.by_id.get(&reference.to_ascii_lowercase()).or_else(|| index.by_name.get(reference))?;
+    list.iter().copied().find(|&i| pages.get(i).is_some_and(|p| p.source == source)).or_else(|| list.first().copied())
+}
+
+fn link_to(pages: &[RulePage], i: usize, reference: &str) -> RuleLink {
+    let page = pages.get(i);
+    RuleLink {
+        reference: reference.to_string(),
+        key: page.map(|p| p.key.clone()),
+        title: page.map(|p| p.title.clone()),
+    }
+}
+
+fn link_related(pages: &mut [RulePage], index: &Index) {
+    let resolved: Vec<Vec<(Option<String>, Option<String>)>> = pages
+        .iter()
+        .map(|p| {
+            p.related
+                .iter()
+                .map(|r| {
+                    let target = find_ref(index, pages, &r.id, &p.source).and_then(|i| pages.get(i));
+                    (target.map(|t| t.title.clone()), target.map(|t| t.key.clone()))
+                })
+                .collect()
+        })
+        .collect();
+    for (p, links) in pages.iter_mut().zip(resolved) {
+        for (r, (title, key)) in p.related.iter_mut().zip(links) {
+            r.title = title;
+            r.key = key;
+        }
+    }
+}
+
+fn link_correlations(pages: &mut [RulePage], index: &Index) {
+    let mut back: Vec<(usize, RuleLink)> = Vec::new();
+    let mut updates: Vec<(usize, Vec<RuleLink>, Vec<EventRef>)> = Vec::new();
+    for (ci, p) in pages.iter().enumerate() {
+        let Some(c) = &p.correlation else { continue };
+        let mut links = Vec::new();
+        let mut events: Vec<EventRef> = Vec::new();
+        for r in &c.rules {
+            match find_ref(index, pages, &r.reference, &p.source) {
+                Some(ti) => {
+                    links.push(link_to(pages, ti, &r.reference));
+                    back.push((ti, link_to(pages, ci, p.id.as_deref().unwrap_or(&p.key))));
+                    for e in pages.get(ti).map(|t| t.events.as_slice()).unwrap_or_default() {
+                        if !events.iter().any(|x| x.provider_name == e.provider_name && x.event_id == e.event_id) {
+                            events.push(e.clone());
+                        }
+                    }
+                }
+                None => links.push(r.clone()),
+            }
+        }
+        updates.push((ci, links, events));
+    }
+    for (ci, links, events) in updates {
+        if let Some(p) = pages.get_mut(ci) {
+            if let Some(c) = p.correlation.as_mut() {
+                c.rules = links;
+            }
+            if p.events.is_empty() {
+                p.events = events;
+            }
+        }
+    }
+    for (ti, link) in back {
+        if let Some(t) = pages.get_mut(ti)
+            && !t.correlated_by.contains(&link)
+        {
+            t.correlated_by.push(link);
+        }
+    }
+}
+
+/// A filter's logsource contains a rule's when each part the filter sets is the rule's (ASCII
+/// case-insensitive); fewer parts is broader.
+fn logsource_contains(filter: &RulePage, rule: &RulePage) -> bool {
+    let part = |f: &Option<String>, r: &Option<String>| match f {
+        None => true,
+        Some(f) => r.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(f)),
+    };
+    let (f, r) = (&filter.logsource, &rule.logsource);
+    part(&f.product, &r.product) && part(&f.category, &r.category) && part(&f.service, &r.service)
+}
+
+fn link_filters(pages: &mut [RulePage], index: &Index) {
+    let mut back: Vec<(usize, RuleLink)> = Vec::new();
+    let mut updates: Vec<(usize, Vec<RuleLink>, Vec<RuleLink>)> = Vec::new();
+    for (fi, p) in pages.iter().enumerate() {
+        let Some(f) = &p.filter else { continue };
+        let mut named = Vec::new();
+        let mut targets: Vec<usize> = Vec::new();
+        if f.any {
+            targets = (0..pages.len())
+                .filter(|&i| pages.get(i).is_some_and(|r| r.kind == RuleKind::Rule && logsource_contains(p, r)))
+                .collect();
+        } else {
+            for r in &f.rules {
+                match find_ref(index, pages, &r.reference, &p.source) {
+                    Some(ti) => {
+                        named.push(link_to(pages, ti, &r.reference));
+                        targets.push(ti);
+                    }
+                    None => named.push(r.clone()),
+                }
+            }
+        }
+        let applies: Vec<RuleLink> = targets
+            .iter()
+            .map(|&ti| link_to(pages, ti, pages.get(ti).and_then(|t| t.id.as_deref()).unwrap_or_default()))
+            .collect();
+        let self_link = link_to(pages, fi, p.id.as_deref().unwrap_or(&p.key));
+        back.extend(targets.into_iter().map(|ti| (ti, self_link.clone())));
+        updates.push((fi, named, applies));
+    }
+    for (fi, named, applies) in updates {
+        if let Some(f) = pages.get_mut(fi).and_then(|p| p.filter.as_mut()) {
+            f.rules = named;
+            f.applies_to = applies;
+        }
+    }
+    for (ti, link) in back {
+        if let Some(t) = pages.get_mut(ti)
+            && !t.filtered_by.contains(&link)
+        {
+            t.filtered_by.push(link);
+        }
+    }
+}
+
+/// Marks pages whose id names a file in a regression data folder (SigmaHQ names samples `<rule id>.evtx`).
+fn attach_regression_samples(pages: &mut [RulePage], dirs: &[PathBuf]) {
+    if dirs.is_empty() {
+        return;
+    }
+    let mut samples: HashMap<String, Vec<String>> = HashMap::new();
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_map(|e| e.ok()) {
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Some(stem) = entry.path().file_stem().and_then(|s| s.to_str()) else { continue };
+            if sigil_rule::is_uuid(stem) {
+                samples.entry(stem.to_ascii_lowercase()).or_default().push(entry.path().display().to_string());
+            }
+        }
+    }
+    for p in pages.iter_mut() {
+        let Some(found) = p.id.as_ref().and_then(|id| samples.get(&id.to_ascii_lowercase())) else { continue };
+        match p.regression.as_mut() {
+            Some(r) => r.samples = found.clone(),
+            None => p.regression = Some(Regression { path: None, samples: found.clone() }),
+        }
+    }
+}
+
+/// Corpus counts: for each indicator, the other pages with the same key, in total and per source.
+fn count_indicators(pages: &mut [RulePage], index: &mut Index, sources: &[String]) {
+    for (i, p) in pages.iter().enumerate() {
+        for ind in &p.indicators {
+            let list = index.by_indicator.entry(ind.key.clone()).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+    }
+    let source_index: HashMap<&str, usize> = sources.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
+    let page_source: Vec<usize> =
+        pages.iter().map(|p| source_index.get(p.source.as_str()).copied().unwrap_or(0)).collect();
+    // Per key: pages per source.
+    let per_source: HashMap<&IndicatorKey, Vec<usize>> = index
+        .by_indicator
+        .iter()
+        .map(|(k, list)| {
+            let mut counts = vec![0usize; sources.len().max(1)];
+            for &i in list {
+                if let Some(c) = page_source.get(i).and_then(|&s| counts.get_mut(s)) {
+                    *c += 1;
+                }
+            }
+            (k, counts)
+        })
+        .collect();
+    let computed: Vec<Vec<(usize, SourceCounts)>> = pages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let own = page_source.get(i).copied().unwrap_or(0);
+            p.indicators
+                .iter()
+                .map(|ind| {
+                    let total = index.by_indicator.get(&ind.key).map_or(0, Vec::len);
+                    let counts = per_source.get(&ind.key).cloned().unwrap_or_default();
+                    let by: Vec<(String, usize)> = counts
+                        .iter()
+                        .enumerate()
+                        .map(|(s, &n)| (s, if s == own { n.saturating_sub(1) } else { n }))
+                        .filter(|(_, n)| *n > 0)
+                        .filter_map(|(s, n)| sources.get(s).map(|name| (name.clone(), n)))
+                        .collect();
+                    (total.saturating_sub(1), SourceCounts(by))
+                })
+                .collect()
+        })
+        .collect();
+    for (p, counts) in pages.iter_mut().zip(computed) {
+        for (ind, (n, by)) in p.indicators.iter_mut().zip(counts) {
+            ind.corpus_count = n;
+            ind.corpus_by_source = by;
+        }
+    }
+}
+
+/// Counts of values, most frequent first (ties by value).
+pub(crate) fn ranked<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for v in values {
+        *counts.entry(v).or_default() += 1;
+    }
+    let mut out: Vec<(String, usize)> = counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}

@@ -1,0 +1,149 @@
+//! Event coverage: the described Windows events a rule can fire on.
+//!
+//! Candidate events come from the logsource's routes (`sigil_knowledge`, the same table the engine routes events
+//! with); an event is kept only if its schema carries every field the rule references, after the route's field
+//! mapping (`Image` is `NewProcessName` on Security 4688), and, when the detection names event ids, only those.
+
+use std::ptr;
+
+use sigil_knowledge::{EventSchema, Knowledge, LogSource};
+
+use crate::page::{Coverage, EventRef, FieldMapping, LogsourceInfo};
+
+pub(crate) fn compute(
+    ls: &LogsourceInfo,
+    fields: &[String],
+    event_ids: Option<&[u32]>,
+    knowledge: &Knowledge,
+) -> (Vec<EventRef>, Coverage) {
+    let mut coverage = Coverage {
+        logsource: ls.label(),
+        fields: fields.to_vec(),
+        event_ids: event_ids.map(<[u32]>::to_vec).unwrap_or_default(),
+        ..Coverage::default()
+    };
+    let source = LogSource::new(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
+    let Some(routes) = knowledge.routes_for(&source) else {
+        coverage.note = Some(if ls.product.as_deref().is_some_and(|p| !p.eq_ignore_ascii_case("windows")) {
+            format!("{} events are not described by sigil's Windows event schemas", coverage.logsource)
+        } else {
+            format!("no event mapping for logsource {}", coverage.logsource)
+        });
+        return (Vec::new(), coverage);
+    };
+    coverage.mapped = true;
+    coverage.any_event = routes.iter().any(sigil_knowledge::Route::is_any_event);
+    for r in routes {
+        let names = if r.channels().is_empty() { r.providers() } else { r.channels() };
+        for n in names {
+            if !coverage.channels.contains(n) {
+                coverage.channels.push(n.clone());
+            }
+        }
+    }
+    let used: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let schemas = knowledge.events_for_ids(&source, &used, event_ids.unwrap_or(&[]));
+    let events: Vec<EventRef> = schemas
+        .iter()
+        .map(|schema| {
+            let route = routes.iter().find(|r| r.schemas().iter().any(|s| ptr::eq(*s, *schema)));
+            let mapped = used
+                .iter()
+                .filter_map(|f| {
+                    let to = route.and_then(|r| r.map_field_on(schema, f))?;
+                    Some(FieldMapping { sigma: (*f).to_string(), event: to.to_string() })
+                })
+                .collect();
+            event_ref(schema, mapped)
+        })
+        .collect();
+    if events.is_empty() {
+        let candidates: Vec<(&sigil_knowledge::Route, &&EventSchema)> = routes
+            .iter()
+            .flat_map(|r| r.schemas().iter().map(move |s| (r, s)))
+            .filter(|(_, s)| event_ids.is_none_or(|ids| ids.contains(&s.id)))
+            .collect();
+        if candidates.is_empty() {
+            coverage.note = Some(match event_ids {
+                Some(ids) if !ids.is_empty() && routes.iter().any(|r| !r.schemas().is_empty()) => {
+                    format!("none of the event ids {ids:?} is described for this logsource")
+                }
+                Some(ids) if ids.is_empty() && !routes.iter().all(|r| r.schemas().is_empty()) => {
+                    "the condition can match no event id".to_string()
+                }
+                _ => format!("no event schemas are known for the channels of {}", coverage.logsource),
+            });
+        } else {
+            coverage.missing_fields = used
+                .iter()
+                .filter(|f| !candidates.iter().any(|(r, s)| r.map_field_on(s, f).is_some()))
+                .map(|f| (*f).to_string())
+                .collect();
+            coverage.note = Some(if coverage.missing_fields.is_empty() {
+                "no single event carries all the fields the rule uses".to_string()
+            } else {
+                format!("no described event has the field(s) {}", coverage.missing_fields.join(", "))
+            });
+        }
+    }
+    (events, coverage)
+}
+
+pub(crate) fn event_ref(schema: &EventSchema, fields: Vec<FieldMapping>) -> EventRef {
+    EventRef {
+        provider: schema.provider_display.to_string(),
+        event_id: schema.id,
+        title: schema.title.to_string(),
+        provider_name: schema.provider.to_string(),
+        channel: schema.channel.map(str::to_string),
+        fields,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ls(product: &str, category: Option<&str>, service: Option<&str>) -> LogsourceInfo {
+        LogsourceInfo {
+            product: Some(product.into()),
+            category: category.map(Into::into),
+            service: service.map(Into::into),
+            ..LogsourceInfo::default()
+        }
+    }
+
+    fn shown(events: &[EventRef]) -> Vec<(String, u32)> {
+        events.iter().map(|e| (e.provider.clone(), e.event_id)).collect()
+    }
+
+    fn k() -> &'static Knowledge {
+        Knowledge::builtin().unwrap()
+    }
+
+    #[test]
+    fn seeds() {
+        let pc = ls("windows", Some("process_creation"), None);
+        let (ev, cov) = compute(&pc, &["Image".into(), "ParentImage".into()], None, k());
+        assert_eq!(shown(&ev), [("Sysmon".into(), 1), ("Security-Auditing".into(), 4688)]);
+        assert!(ev[1].fields.contains(&FieldMapping { sigma: "Image".into(), event: "NewProcessName".into() }));
+        assert!(cov.mapped && cov.note.is_none());
+        let (ev, _) = compute(&pc, &["Image".into(), "ParentCommandLine".into(), "ParentImage".into()], None, k());
+        assert_eq!(shown(&ev), [("Sysmon".into(), 1)]);
+    }
+
+    #[test]
+    fn missing_fields_and_unmapped_logsources_are_explained() {
+        let pc = ls("windows", Some("process_creation"), None);
+        let (ev, cov) = compute(&pc, &["NoSuchField".into()], None, k());
+        assert!(ev.is_empty());
+        assert_eq!(cov.missing_fields, ["NoSuchField"]);
+        let (ev, cov) = compute(&ls("linux", Some("process_creation"), None), &["Image".into()], None, k());
+        assert!(ev.is_empty() && !cov.mapped);
+        assert!(cov.note.unwrap().contains("linux / process_creation"));
+        let sec = ls("windows", None, Some("security"));
+        let (ev, cov) = compute(&sec, &["EventID".into()], Some(&[4624]), k());
+        assert_eq!(shown(&ev), [("Security-Auditing".into(), 4624)]);
+        assert_eq!(cov.event_ids, [4624]);
+    }
+}

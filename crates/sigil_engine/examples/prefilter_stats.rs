@@ -1,0 +1,36 @@
+//! Prefilter statistics over an input: `cargo run --release --example prefilter_stats -- EVENTS RULES...`.
+//! Prints, per bucket, the entries and how many were candidates and matches on average.
+#![allow(clippy::unwrap_used)]
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let input: std::path::PathBuf = args.next().unwrap().into();
+    let rules: Vec<std::path::PathBuf> = args.map(Into::into).collect();
+    let set = sigil_check::load(&rules, &sigil_check::LoadOptions::default());
+    let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
+    let (engine, _) = sigil_engine::Engine::build(&set, knowledge, &sigil_engine::EngineOptions::default());
+    let mut scratch = engine.scratch();
+    let mut found = Vec::new();
+    let mut per_rule = vec![0u64; engine.rules().len()];
+    let mut n = 0u64;
+    for item in sigil_events::open(&input, &sigil_events::ReadOptions::default()).unwrap() {
+        let Ok(ev) = item else { continue };
+        found.clear();
+        engine.matches(&ev, &mut scratch, &mut found);
+        for m in &found {
+            per_rule[m.rule as usize] += 1;
+        }
+        n += 1;
+    }
+    let (cands, evals) = scratch.counters();
+    println!("{n} events, {:.1} candidates/event, {:.1} rule evaluations/event", cands as f64 / n as f64, evals as f64 / n as f64);
+    for (k, e, a, s, p) in engine.bucket_stats() {
+        println!("{k:70} entries {e:5} always {a:4} scans {s:3} patterns {p:6}");
+    }
+    let mut always: Vec<_> = engine.rules().iter().filter(|r| r.required_literals().is_none()).map(|r| r.info.title.clone()).collect();
+    always.sort();
+    println!("{} rules without required literals, e.g.:", always.len());
+    for t in always.iter().take(40) {
+        println!("  {t}");
+    }
+}

@@ -1,0 +1,341 @@
+//! Rule → compiled rule: searches as item matchers, the condition as a boolean tree over them, and the literals
+//! the prefilter needs.
+
+use sigil_rule::{Detection, Expr, FilterRule, Level, Quantifier, Rule, SearchBody};
+
+use crate::fold::fold;
+use crate::ir::{Item, LowerError, Placeholders, ValueSpec, lower_item};
+use crate::matcher::{FieldMap, ItemMatcher};
+use crate::prepared::Prepared;
+
+/// Why a rule could not be compiled; the rule is skipped and reported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    #[error("{0}")]
+    Matcher(String),
+    #[error("the condition names '{0}', which the detection does not define")]
+    UnknownIdentifier(String),
+    #[error("the detection has no condition")]
+    NoCondition,
+}
+
+/// A rule's condition, over search indexes.
+#[derive(Debug, Clone)]
+pub(crate) enum Cond {
+    Search(u16),
+    Not(Box<Cond>),
+    And(Box<[Cond]>),
+    Or(Box<[Cond]>),
+    Const(bool),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum SearchMatcher {
+    /// Every item must match.
+    All(Box<[ItemMatcher]>),
+    /// Any group must match, each an AND of items.
+    Any(Box<[Box<[ItemMatcher]>]>),
+}
+
+impl SearchMatcher {
+    fn matches(&self, ev: &Prepared, map: FieldMap<'_>) -> bool {
+        match self {
+            SearchMatcher::All(items) => items.iter().all(|i| i.matches(ev, map)),
+            SearchMatcher::Any(groups) => groups.iter().any(|g| g.iter().all(|i| i.matches(ev, map))),
+        }
+    }
+}
+
+/// What a rule says about itself, for output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInfo {
+    pub id: Option<String>,
+    pub title: String,
+    pub level: Option<Level>,
+    pub tags: Vec<String>,
+    /// The file the rule came from, as shown to users.
+    pub path: String,
+    pub logsource: sigil_rule::Logsource,
+}
+
+/// One compiled rule. Immutable after compilation and shared by every worker.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    pub info: RuleInfo,
+    /// Sigma field names the rule reads, indexed by the rule-local index the matchers use.
+    pub(crate) fields: Vec<String>,
+    searches: Vec<SearchMatcher>,
+    condition: Cond,
+    /// Folded literals of which at least one occurs in every event the rule matches; `None` when no such set is
+    /// known (the rule is then evaluated on every event of its routes).
+    pub(crate) required: Option<Vec<ReqLit>>,
+    /// Fields shown as the detection's key fields (the rule's non-filter fields, in rule order).
+    pub(crate) key_fields: Vec<u16>,
+    /// The lowered items, search by search, for converters and for explaining a rule.
+    pub items: Vec<(String, Vec<Vec<Item>>)>,
+}
+
+impl CompiledRule {
+    /// Whether the prepared event matches, reading fields through `map` (rule-local index → interned id).
+    pub(crate) fn matches(&self, ev: &Prepared, map: FieldMap<'_>) -> bool {
+        self.eval(&self.condition, ev, map)
+    }
+
+    fn eval(&self, c: &Cond, ev: &Prepared, map: FieldMap<'_>) -> bool {
+        match c {
+            Cond::Search(i) => self.searches.get(*i as usize).is_some_and(|s| s.matches(ev, map)),
+            Cond::Not(inner) => !self.eval(inner, ev, map),
+            Cond::And(items) => items.iter().all(|x| self.eval(x, ev, map)),
+            Cond::Or(items) => items.iter().any(|x| self.eval(x, ev, map)),
+            Cond::Const(b) => *b,
+        }
+    }
+
+    /// The prefilter's literals: one of them, `(Sigma field or None for any value, folded literal)`, occurs in every
+    /// event the rule matches. `None` when the rule has no such set and is evaluated on every event it is routed.
+    pub fn required_literals(&self) -> Option<Vec<(Option<&str>, &str)>> {
+        self.required.as_ref().map(|r| {
+            r.iter()
+                .map(|l| (l.field.and_then(|f| self.fields.get(f as usize)).map(String::as_str), l.lit.as_str()))
+                .collect()
+        })
+    }
+
+    /// Sigma field names the rule reads.
+    pub fn field_names(&self) -> &[String] {
+        &self.fields
+    }
+}
+
+/// Compiles a rule, with the meta filters that apply to it (their conditions are AND-ed to the rule's, as
+/// pySigma does).
+///
+/// # Errors
+/// A [`CompileError`] when a value cannot be lowered (unresolved placeholder, ...) or a matcher cannot be built.
+pub fn compile_rule(
+    rule: &Rule,
+    path: &str,
+    filters: &[&FilterRule],
+    placeholders: &Placeholders,
+) -> Result<CompiledRule, CompileError> {
+    let mut b = Builder { fields: Vec::new(), searches: Vec::new(), required: Vec::new(), items: Vec::new(), key: Vec::new() };
+    let mut condition = b.detection(&rule.detection, placeholders, "")?;
+    if !filters.is_empty() {
+        let mut all = vec![condition];
+        for (i, f) in filters.iter().enumerate() {
+            all.push(b.detection(&f.detection, placeholders, &format!("_filter{i}_"))?);
+        }
+        condition = Cond::And(all.into());
+    }
+    let required = required_literals(&condition, &b.required);
+    let info = RuleInfo {
+        id: rule.meta.id.clone(),
+        title: rule.meta.title.clone(),
+        level: rule.meta.level,
+        tags: rule.meta.tags.iter().map(sigil_rule::Tag::full).collect(),
+        path: path.to_string(),
+        logsource: rule.logsource.clone(),
+    };
+    Ok(CompiledRule {
+        info,
+        fields: b.fields,
+        searches: b.searches,
+        condition,
+        required,
+        key_fields: b.key,
+        items: b.items,
+    })
+}
+
+struct Builder {
+    fields: Vec<String>,
+    searches: Vec<SearchMatcher>,
+    /// Per search: its required literal set.
+    required: Vec<ReqSet>,
+    items: Vec<(String, Vec<Vec<Item>>)>,
+    key: Vec<u16>,
+}
+
+impl Builder {
+    fn field_index(fields: &mut Vec<String>, name: &str) -> u16 {
+        if let Some(i) = fields.iter().position(|f| f == name) {
+            return i as u16;
+        }
+        fields.push(name.to_string());
+        (fields.len() - 1) as u16
+    }
+
+    fn detection(&mut self, det: &Detection, placeholders: &Placeholders, prefix: &str) -> Result<Cond, CompileError> {
+        let base = self.searches.len();
+        let names: Vec<&str> = det.searches.iter().map(|s| s.name.as_str()).collect();
+        for s in &det.searches {
+            let groups: Vec<&[sigil_rule::FieldItem]> = match &s.body {
+                SearchBody::AllOf(items) => vec![items.as_slice()],
+                SearchBody::AnyOf(groups) => groups.iter().map(Vec::as_slice).collect(),
+                SearchBody::Keywords(item) => vec![std::slice::from_ref(item)],
+            };
+            let is_filter = s.name.starts_with("filter") || !prefix.is_empty();
+            let mut lowered: Vec<Vec<Item>> = Vec::with_capacity(groups.len());
+            let mut compiled: Vec<Box<[ItemMatcher]>> = Vec::with_capacity(groups.len());
+            for g in groups {
+                let mut items = Vec::with_capacity(g.len());
+                let mut ms = Vec::with_capacity(g.len());
+                for fi in g {
+                    let item = lower_item(fi, placeholders)?;
+                    let fields = &mut self.fields;
+                    let key = &mut self.key;
+                    let m = ItemMatcher::new(&item, &mut |name| {
+                        let i = Builder::field_index(fields, name);
+                        if !is_filter && !key.contains(&i) {
+                            key.push(i);
+                        }
+                        i
+                    })
+                    .map_err(CompileError::Matcher)?;
+                    items.push(item);
+                    ms.push(m);
+                }
+                // Cheap items first: AND is commutative, and most events fail on the first item.
+                ms.sort_by_key(ItemMatcher::cost);
+                lowered.push(items);
+                compiled.push(ms.into());
+            }
+            let required = group_required(&lowered, &self.fields);
+            self.required.push(required);
+            self.items.push((format!("{prefix}{}", s.name), lowered));
+            self.searches.push(match compiled.len() {
+                1 => SearchMatcher::All(compiled.into_iter().next().unwrap_or_default()),
+                _ => SearchMatcher::Any(compiled.into()),
+            });
+        }
+        let mut conds = Vec::with_capacity(det.conditions.len());
+        for c in &det.conditions {
+            conds.push(cond(&c.expr, &names, base)?);
+        }
+        match conds.len() {
+            0 => Err(CompileError::NoCondition),
+            1 => Ok(conds.pop().unwrap_or(Cond::Const(false))),
+            _ => Ok(Cond::Or(conds.into())),
+        }
+    }
+}
+
+fn cond(e: &Expr, names: &[&str], base: usize) -> Result<Cond, CompileError> {
+    Ok(match e {
+        Expr::Ident { name, .. } => {
+            let i = names.iter().position(|n| n == name).ok_or_else(|| CompileError::UnknownIdentifier(name.clone()))?;
+            Cond::Search((base + i) as u16)
+        }
+        Expr::Selector { quantifier, pattern, .. } => {
+            let picked: Vec<Cond> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| pattern.matches(n))
+                .map(|(i, _)| Cond::Search((base + i) as u16))
+                .collect();
+            // The parser reports a pattern that selects nothing; should one get here, it matches nothing.
+            if picked.is_empty() {
+                Cond::Const(false)
+            } else if picked.len() == 1 {
+                picked.into_iter().next().unwrap_or(Cond::Const(false))
+            } else {
+                match quantifier {
+                    Quantifier::One => Cond::Or(picked.into()),
+                    Quantifier::All => Cond::And(picked.into()),
+                }
+            }
+        }
+        Expr::Not(inner) => Cond::Not(Box::new(cond(inner, names, base)?)),
+        Expr::And(items) => Cond::And(items.iter().map(|x| cond(x, names, base)).collect::<Result<_, _>>()?),
+        Expr::Or(items) => Cond::Or(items.iter().map(|x| cond(x, names, base)).collect::<Result<_, _>>()?),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Required literals (the prefilter's input)
+//
+// A set S of (field, literal) pairs is "required" by an expression when every event that satisfies the expression
+// has, for at least one member, the folded literal inside the folded text of that field (read exactly as the
+// matcher reads it), or inside any value of the event for keyword literals (field `None`). `None` means no such
+// set is known.
+
+/// A literal one of which a rule needs, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ReqLit {
+    /// Rule-local field index; `None` for keywords (any value of the event).
+    pub(crate) field: Option<u16>,
+    /// Folded literal, never empty.
+    pub(crate) lit: String,
+}
+
+type ReqSet = Option<Vec<ReqLit>>;
+
+/// Lower is better: a set of a few long literals rarely occurs by chance.
+fn score(set: &[ReqLit]) -> f64 {
+    set.iter()
+        .map(|s| {
+            let len = s.lit.chars().count().min(12) as f64;
+            // A keyword literal is searched in every value, so it is worth less than one in a single field.
+            let wide = if s.field.is_none() { 4.0 } else { 1.0 };
+            wide / len.powi(3)
+        })
+        .sum()
+}
+
+fn best(sets: impl IntoIterator<Item = ReqSet>) -> ReqSet {
+    sets.into_iter().flatten().min_by(|a, b| score(a).total_cmp(&score(b)))
+}
+
+fn union(sets: impl IntoIterator<Item = ReqSet>) -> ReqSet {
+    let mut out: Vec<ReqLit> = Vec::new();
+    let mut seen: rustc_hash::FxHashSet<ReqLit> = rustc_hash::FxHashSet::default();
+    for s in sets {
+        for l in s? {
+            if seen.insert(l.clone()) {
+                out.push(l);
+            }
+        }
+    }
+    Some(out)
+}
+
+fn item_required(item: &Item, fields: &[String]) -> ReqSet {
+    if item.negated {
+        return None;
+    }
+    let field = match &item.field {
+        Some(name) => Some(fields.iter().position(|f| f == name)? as u16),
+        None => None,
+    };
+    let per_value = item.values.iter().map(|v| match v {
+        ValueSpec::Patterns { alternatives, .. } => union(alternatives.iter().map(|p| {
+            let longest = p
+                .parts
+                .iter()
+                .filter_map(|x| match x {
+                    crate::ir::Part::Literal(s) => Some(fold(s)),
+                    _ => None,
+                })
+                .max_by_key(String::len)?;
+            (!longest.is_empty()).then(|| vec![ReqLit { field, lit: longest }])
+        })),
+        _ => None,
+    });
+    if item.all { best(per_value) } else { union(per_value) }
+}
+
+fn group_required(groups: &[Vec<Item>], fields: &[String]) -> ReqSet {
+    union(groups.iter().map(|g| best(g.iter().map(|i| item_required(i, fields)))))
+}
+
+fn required_literals(c: &Cond, searches: &[ReqSet]) -> ReqSet {
+    match c {
+        Cond::Search(i) => searches.get(*i as usize).cloned().flatten(),
+        Cond::Not(_) | Cond::Const(true) => None,
+        Cond::Const(false) => Some(Vec::new()),
+        Cond::And(items) => best(items.iter().map(|x| required_literals(x, searches))),
+        Cond::Or(items) => union(items.iter().map(|x| required_literals(x, searches))),
+    }
+}

@@ -1,0 +1,555 @@
+//! The engine: compiled rules indexed by the events their logsources select, with a literal prefilter per index
+//! bucket.
+//!
+//! Routing. Each rule's logsource has routes in the knowledge tables (channel / provider, event ids, extra
+//! conditions, field mapping). An event's header — channel, provider, event id — picks a *bucket*: every (rule,
+//! route) pair whose route accepts that header. Buckets are built on first use and cached, so an event only ever
+//! meets the rules that can apply to it. A route's field mapping becomes the rule's field map on that route
+//! (`Image` reads `NewProcessName` on Security 4688), so one compiled rule serves every route.
+//!
+//! Prefilter. Most rules name literals of which at least one must occur in any event they match. One
+//! Aho-Corasick pass over the event's folded text finds which of a bucket's literals occur, and only the rules
+//! whose literals were seen — plus the rules without such literals — are evaluated.
+
+use std::sync::{Arc, Mutex};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use rustc_hash::FxHashMap;
+use sigil_events::Event;
+use sigil_knowledge::{Knowledge, Route};
+use sigil_rule::{Document, FilterRule, Level};
+
+use crate::compile::{CompileError, CompiledRule, compile_rule};
+use crate::ir::Placeholders;
+use crate::prepared::{FieldId, FieldTable, Prepared};
+
+/// How to build an engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Rules below this level are not compiled. Rules without a level count as `informational`.
+    pub min_level: Option<Level>,
+    /// Run rules whose logsource has no route against every event (instead of not at all).
+    pub all_logsources: bool,
+    /// Values of `%placeholder%`s for the `expand` modifier.
+    pub placeholders: Placeholders,
+}
+
+/// A rule that was not compiled, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedRule {
+    pub path: String,
+    pub title: String,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SkipReason {
+    /// The rule file has errors (`sigil check` lists them); the message is the first one.
+    FileErrors(String),
+    /// The rule could not be compiled.
+    Compile(CompileError),
+    /// Correlation rules are not evaluated by `hunt` yet; the rules they reference run on their own.
+    Correlation,
+}
+
+/// Rules whose logsource has no route, grouped by logsource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unrouted {
+    /// The logsource as `product/category/service` (`-` for an absent part).
+    pub logsource: String,
+    /// `(path, title)` of each rule.
+    pub rules: Vec<(String, String)>,
+}
+
+/// What building the engine did with each rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuildReport {
+    pub compiled: usize,
+    pub skipped: Vec<SkippedRule>,
+    /// Rules below `min_level`, not compiled.
+    pub below_level: usize,
+    /// Rules whose logsource sigil cannot route. They run on every event with `all_logsources`, else not at all.
+    pub unrouted: Vec<Unrouted>,
+    /// Meta filters applied, and how many rules they touch.
+    pub filters: usize,
+}
+
+/// How a rule reads events on one of its routes.
+#[derive(Debug, Clone)]
+struct RuleRoute {
+    /// Index into [`Engine::routes`]; `None` for "every event" (`--all-logsources` on an unrouted rule).
+    route: Option<u32>,
+    /// Rule-local field index → interned field id.
+    map: Box<[FieldId]>,
+}
+
+/// A match: which rule, through which of its routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    pub rule: u32,
+    route: u16,
+}
+
+/// Compiled rules, their routes and the field table. Shared (read-only) by all workers.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<CompiledRule>,
+    rule_routes: Vec<Vec<RuleRoute>>,
+    routes: Vec<Route>,
+    table: FieldTable,
+    buckets: Mutex<FxHashMap<Box<str>, Arc<Bucket>>>,
+}
+
+/// More distinct event headers than this are not cached (only hostile input gets there); buckets are then built
+/// per batch.
+const BUCKET_CACHE_LIMIT: usize = 4096;
+
+/// Scans with more patterns than this use Aho-Corasick's contiguous NFA instead of a DFA (memory).
+const DFA_PATTERN_LIMIT: usize = 20_000;
+
+#[derive(Debug)]
+struct Entry {
+    rule: u32,
+    route: u16,
+    conditions: bool,
+}
+
+/// The (rule, route) pairs one event header selects, with their prefilter.
+#[derive(Debug)]
+struct Bucket {
+    entries: Vec<Entry>,
+    /// Entries without required literals: always evaluated.
+    always: Vec<u32>,
+    /// One automaton per event field that holds required literals (plus one over every value for keywords).
+    scans: Vec<Scan>,
+    /// Total patterns over all scans (for the seen-pattern marks).
+    patterns: usize,
+}
+
+/// The literals required in one field, as an automaton.
+#[derive(Debug)]
+struct Scan {
+    /// The interned field whose values are scanned; `None` scans every value of the event.
+    field: Option<FieldId>,
+    ac: AhoCorasick,
+    /// Index of this scan's first pattern among the bucket's patterns.
+    first_pattern: u32,
+    /// Per pattern: the entries that need it.
+    by_pattern: Vec<Box<[u32]>>,
+}
+
+/// Per-worker state: the prepared event and candidate marks. Create one per thread with [`Engine::scratch`].
+#[derive(Debug)]
+pub struct Scratch {
+    prepared: Prepared,
+    key: String,
+    local: FxHashMap<Box<str>, Arc<Bucket>>,
+    candidates: Vec<u64>,
+    seen_patterns: Vec<u64>,
+    /// Candidates marked and rules evaluated so far (statistics).
+    marked: u64,
+    evaluated: u64,
+}
+
+impl Scratch {
+    /// `(candidate entries, rule evaluations)` over every event matched with this scratch so far.
+    pub fn counters(&self) -> (u64, u64) {
+        (self.marked, self.evaluated)
+    }
+}
+
+impl Engine {
+    /// Compiles every rule of a loaded rule set. Files with errors, rules that do not compile and correlation
+    /// rules are skipped and listed in the report; nothing is dropped silently.
+    pub fn build(set: &sigil_check::RuleSet, knowledge: &Knowledge, opts: &EngineOptions) -> (Engine, BuildReport) {
+        use rayon::prelude::*;
+        let mut report = BuildReport::default();
+        let mut filters: Vec<&FilterRule> = Vec::new();
+        let mut candidates = Vec::new();
+        for file in &set.files {
+            if file.parsed.has_errors() {
+                let first = file.parsed.diagnostics.iter().find(|d| d.is_error()).map(|d| {
+                    format!("{}:{}: {}", d.position.line, d.position.column, d.message)
+                });
+                let title = file.parsed.documents.first().map(|d| d.meta().title.clone()).unwrap_or_default();
+                report.skipped.push(SkippedRule {
+                    path: file.display_path.clone(),
+                    title,
+                    reason: SkipReason::FileErrors(first.unwrap_or_default()),
+                });
+                continue;
+            }
+            for doc in &file.parsed.documents {
+                match doc {
+                    Document::Rule(r) => {
+                        let level = r.meta.level.unwrap_or(Level::Informational);
+                        if opts.min_level.is_some_and(|min| level < min) {
+                            report.below_level += 1;
+                        } else {
+                            candidates.push((file.display_path.as_str(), r));
+                        }
+                    }
+                    Document::Filter(f) => filters.push(f),
+                    Document::Correlation(c) => report.skipped.push(SkippedRule {
+                        path: file.display_path.clone(),
+                        title: c.meta.title.clone(),
+                        reason: SkipReason::Correlation,
+                    }),
+                }
+            }
+        }
+        report.filters = filters.len();
+        let compiled: Vec<(&str, &sigil_rule::Rule, Result<CompiledRule, CompileError>)> = candidates
+            .par_iter()
+            .map(|(path, rule)| {
+                let applicable: Vec<&FilterRule> = filters.iter().copied().filter(|f| filter_applies(f, rule)).collect();
+                (*path, *rule, compile_rule(rule, path, &applicable, &opts.placeholders))
+            })
+            .collect();
+
+        let mut engine = Engine {
+            rules: Vec::new(),
+            rule_routes: Vec::new(),
+            routes: Vec::new(),
+            table: FieldTable::default(),
+            buckets: Mutex::new(FxHashMap::default()),
+        };
+        let mut route_index: FxHashMap<(Option<String>, Option<String>, Option<String>), Option<(u32, u32)>> =
+            FxHashMap::default();
+        let mut unrouted: Vec<Unrouted> = Vec::new();
+        for (path, rule, result) in compiled {
+            let compiled = match result {
+                Ok(c) => c,
+                Err(e) => {
+                    report.skipped.push(SkippedRule {
+                        path: path.to_string(),
+                        title: rule.meta.title.clone(),
+                        reason: SkipReason::Compile(e),
+                    });
+                    continue;
+                }
+            };
+            let ls = &rule.logsource;
+            let key = (ls.product.clone(), ls.category.clone(), ls.service.clone());
+            let span = *route_index.entry(key).or_insert_with(|| {
+                let routes = knowledge.routes(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref())?;
+                let start = engine.routes.len() as u32;
+                engine.routes.extend(routes.iter().cloned());
+                Some((start, engine.routes.len() as u32))
+            });
+            let mut rr = Vec::new();
+            match span {
+                Some((start, end)) => {
+                    for r in start..end {
+                        let Some(route) = engine.routes.get(r as usize) else { continue };
+                        let map = compiled
+                            .fields
+                            .iter()
+                            .map(|f| engine.table.intern(route.map_field(f).unwrap_or(f)))
+                            .collect();
+                        rr.push(RuleRoute { route: Some(r), map });
+                    }
+                }
+                None => {
+                    let shown = logsource_text(ls);
+                    match unrouted.iter_mut().find(|u| u.logsource == shown) {
+                        Some(u) => u.rules.push((path.to_string(), rule.meta.title.clone())),
+                        None => unrouted
+                            .push(Unrouted { logsource: shown, rules: vec![(path.to_string(), rule.meta.title.clone())] }),
+                    }
+                    if opts.all_logsources {
+                        let map = compiled.fields.iter().map(|f| engine.table.intern(f)).collect();
+                        rr.push(RuleRoute { route: None, map });
+                    }
+                }
+            }
+            if rr.is_empty() {
+                continue;
+            }
+            engine.rules.push(compiled);
+            engine.rule_routes.push(rr);
+        }
+        unrouted.sort_by(|a, b| b.rules.len().cmp(&a.rules.len()).then_with(|| a.logsource.cmp(&b.logsource)));
+        report.unrouted = unrouted;
+        report.compiled = engine.rules.len();
+        (engine, report)
+    }
+
+    /// The compiled rules; [`Match::rule`] indexes them.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    pub fn rule(&self, m: Match) -> Option<&CompiledRule> {
+        self.rules.get(m.rule as usize)
+    }
+
+    /// A fresh per-thread state.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            prepared: Prepared::new(&self.table),
+            key: String::new(),
+            local: FxHashMap::default(),
+            candidates: Vec::new(),
+            seen_patterns: Vec::new(),
+            marked: 0,
+            evaluated: 0,
+        }
+    }
+
+    /// Prefilter statistics of the buckets built so far: `(header key, entries, always evaluated, scans, patterns)`.
+    pub fn bucket_stats(&self) -> Vec<(String, usize, usize, usize, usize)> {
+        let Ok(b) = self.buckets.lock() else { return Vec::new() };
+        let mut v: Vec<_> = b
+            .iter()
+            .map(|(k, b)| (k.replace('\u{1f}', " | "), b.entries.len(), b.always.len(), b.scans.len(), b.patterns))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Appends to `out` every rule that matches `event` (each rule at most once).
+    pub fn matches(&self, event: &Event, scratch: &mut Scratch, out: &mut Vec<Match>) {
+        let Some(bucket) = self.bucket_for(event, scratch) else { return };
+        if bucket.entries.is_empty() {
+            return;
+        }
+        let Scratch { prepared, candidates, seen_patterns, marked, evaluated, .. } = scratch;
+        prepared.load(event, &self.table);
+        let words = bucket.entries.len().div_ceil(64);
+        candidates.clear();
+        candidates.resize(words, 0);
+        for &e in &bucket.always {
+            set_bit(candidates, e);
+        }
+        if !bucket.scans.is_empty() {
+            seen_patterns.clear();
+            seen_patterns.resize(bucket.patterns.div_ceil(64), 0);
+            for scan in &bucket.scans {
+                match scan.field {
+                    Some(id) => {
+                        for atom in prepared.field(id).unwrap_or_default() {
+                            scan.mark(prepared.folded(atom).as_bytes(), seen_patterns, candidates);
+                        }
+                    }
+                    None => scan.mark(prepared.folded_all(), seen_patterns, candidates),
+                }
+            }
+        }
+        let mut last_rule = u32::MAX;
+        for (w, &word) in candidates.iter().enumerate() {
+            let mut bits = word;
+            *marked += u64::from(bits.count_ones());
+            while bits != 0 {
+                let e = (w * 64) as u32 + bits.trailing_zeros();
+                bits &= bits - 1;
+                let Some(entry) = bucket.entries.get(e as usize) else { continue };
+                if entry.rule == last_rule {
+                    continue;
+                }
+                let (Some(rule), Some(rr)) = (
+                    self.rules.get(entry.rule as usize),
+                    self.rule_routes.get(entry.rule as usize).and_then(|r| r.get(entry.route as usize)),
+                ) else {
+                    continue;
+                };
+                if entry.conditions
+                    && let Some(route) = rr.route.and_then(|r| self.routes.get(r as usize))
+                    && !route.matches_conditions(|f| event.get(f).map(|v| v.as_str_lossy()))
+                {
+                    continue;
+                }
+                *evaluated += 1;
+                if rule.matches(prepared, &rr.map) {
+                    out.push(Match { rule: entry.rule, route: entry.route });
+                    last_rule = entry.rule;
+                }
+            }
+        }
+    }
+
+    /// The values of the rule's key fields in the event, as `(Sigma field, value)`, absent fields left out.
+    pub fn key_fields(&self, m: Match, event: &Event) -> Vec<(String, String)> {
+        let (Some(rule), Some(rr)) =
+            (self.rules.get(m.rule as usize), self.rule_routes.get(m.rule as usize).and_then(|r| r.get(m.route as usize)))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &i in &rule.key_fields {
+            let (Some(sigma), Some(id)) = (rule.fields.get(i as usize), rr.map.get(i as usize)) else { continue };
+            let name = self.table.name(*id);
+            let loose = |n: &str| n.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()).eq(
+                name.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()),
+            );
+            let value = event.get(name).or_else(|| event.fields().rev().find(|(n, _)| loose(n)).map(|(_, v)| v));
+            if let Some(v) = value.filter(|v| !v.is_null()) {
+                out.push((sigma.clone(), v.as_str_lossy().into_owned()));
+            }
+        }
+        out
+    }
+
+    fn bucket_for(&self, event: &Event, scratch: &mut Scratch) -> Option<Arc<Bucket>> {
+        let channel = event.channel();
+        let provider = event.provider();
+        let id = event.event_id().and_then(|i| u32::try_from(i).ok());
+        scratch.key.clear();
+        push_lower(&mut scratch.key, channel.unwrap_or("\u{0}"));
+        scratch.key.push('\u{1f}');
+        push_lower(&mut scratch.key, provider.unwrap_or("\u{0}"));
+        scratch.key.push('\u{1f}');
+        if let Some(id) = id {
+            use std::fmt::Write as _;
+            let _ = write!(scratch.key, "{id}");
+        }
+        if let Some(b) = scratch.local.get(scratch.key.as_str()) {
+            return Some(Arc::clone(b));
+        }
+        let bucket = {
+            let mut shared = self.buckets.lock().ok()?;
+            match shared.get(scratch.key.as_str()) {
+                Some(b) => Arc::clone(b),
+                None => {
+                    let b = Arc::new(self.build_bucket(channel, provider, id));
+                    if shared.len() < BUCKET_CACHE_LIMIT {
+                        shared.insert(scratch.key.as_str().into(), Arc::clone(&b));
+                    }
+                    b
+                }
+            }
+        };
+        if scratch.local.len() < BUCKET_CACHE_LIMIT {
+            scratch.local.insert(scratch.key.as_str().into(), Arc::clone(&bucket));
+        }
+        Some(bucket)
+    }
+
+    fn build_bucket(&self, channel: Option<&str>, provider: Option<&str>, id: Option<u32>) -> Bucket {
+        let mut entries = Vec::new();
+        for (ri, routes) in self.rule_routes.iter().enumerate() {
+            for (k, rr) in routes.iter().enumerate() {
+                let (selected, conditions) = match rr.route.and_then(|r| self.routes.get(r as usize)) {
+                    Some(route) => (route.matches_header(channel, provider, id), !route.conditions().is_empty()),
+                    None => (true, false),
+                };
+                if selected {
+                    entries.push(Entry { rule: ri as u32, route: k as u16, conditions });
+                }
+            }
+        }
+        let mut always = Vec::new();
+        // Per scanned field: its literals, and for each literal the entries needing it.
+        let mut groups: FxHashMap<Option<FieldId>, (Vec<&str>, FxHashMap<&str, usize>, Vec<Vec<u32>>)> =
+            FxHashMap::default();
+        for (e, entry) in entries.iter().enumerate() {
+            let rule = self.rules.get(entry.rule as usize);
+            let map = self.rule_routes.get(entry.rule as usize).and_then(|r| r.get(entry.route as usize)).map(|r| &r.map);
+            let (Some(lits), Some(map)) = (rule.and_then(|r| r.required.as_ref()), map) else {
+                always.push(e as u32);
+                continue;
+            };
+            for l in lits {
+                let field = match l.field {
+                    Some(local) => match map.get(local as usize) {
+                        Some(id) => Some(*id),
+                        None => None,
+                    },
+                    None => None,
+                };
+                let (patterns, ids, by_pattern) = groups.entry(field).or_default();
+                let p = *ids.entry(l.lit.as_str()).or_insert_with(|| {
+                    patterns.push(l.lit.as_str());
+                    by_pattern.push(Vec::new());
+                    patterns.len() - 1
+                });
+                if let Some(v) = by_pattern.get_mut(p)
+                    && v.last() != Some(&(e as u32))
+                {
+                    v.push(e as u32);
+                }
+            }
+        }
+        let mut scans = Vec::with_capacity(groups.len());
+        let mut total = 0u32;
+        let mut fallback = false;
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_by_key(|(f, _)| *f);
+        for (field, (patterns, _, by_pattern)) in groups {
+            // A DFA makes the per-event scan a table walk; it costs more to build, once per bucket.
+            let kind = if patterns.len() <= DFA_PATTERN_LIMIT { Some(AhoCorasickKind::DFA) } else { None };
+            match AhoCorasick::builder().kind(kind).build(&patterns) {
+                Ok(ac) => {
+                    scans.push(Scan {
+                        field,
+                        ac,
+                        first_pattern: total,
+                        by_pattern: by_pattern.into_iter().map(Vec::into_boxed_slice).collect(),
+                    });
+                    total += patterns.len() as u32;
+                }
+                Err(_) => fallback = true,
+            }
+        }
+        if fallback {
+            // Without an automaton for some literals, every entry must be evaluated.
+            always = (0..entries.len() as u32).collect();
+            scans.clear();
+            total = 0;
+        }
+        Bucket { entries, always, scans, patterns: total as usize }
+    }
+}
+
+impl Scan {
+    /// Marks the entries whose literals occur in `hay`, each pattern once per event.
+    #[inline]
+    fn mark(&self, hay: &[u8], seen: &mut [u64], candidates: &mut [u64]) {
+        for m in self.ac.find_overlapping_iter(hay) {
+            let local = m.pattern().as_u32();
+            let p = self.first_pattern + local;
+            if get_bit(seen, p) {
+                continue;
+            }
+            set_bit(seen, p);
+            for &e in self.by_pattern.get(local as usize).map_or(&[][..], |v| v) {
+                set_bit(candidates, e);
+            }
+        }
+    }
+}
+
+fn push_lower(out: &mut String, s: &str) {
+    for c in s.chars() {
+        out.push(c.to_ascii_lowercase());
+    }
+}
+
+#[inline]
+fn set_bit(bits: &mut [u64], i: u32) {
+    if let Some(w) = bits.get_mut((i / 64) as usize) {
+        *w |= 1 << (i % 64);
+    }
+}
+
+#[inline]
+fn get_bit(bits: &[u64], i: u32) -> bool {
+    bits.get((i / 64) as usize).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+fn logsource_text(ls: &sigil_rule::Logsource) -> String {
+    let p = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+    format!("{}/{}/{}", p(&ls.product), p(&ls.category), p(&ls.service))
+}
+
+/// Whether a meta filter applies to a rule: it names the rule (by id or name) or names none (`rules: any`), and
+/// its logsource is contained in the rule's (every part the filter sets, the rule sets to the same value).
+fn filter_applies(f: &FilterRule, rule: &sigil_rule::Rule) -> bool {
+    let named = f.rules.is_empty()
+        || f.rules.iter().any(|(r, _)| rule.meta.id.as_deref() == Some(r.as_str()) || rule.meta.name.as_deref() == Some(r.as_str()));
+    let part = |want: &Option<String>, have: &Option<String>| {
+        want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(w)))
+    };
+    let ls = (&f.logsource, &rule.logsource);
+    named && part(&ls.0.product, &ls.1.product) && part(&ls.0.category, &ls.1.category) && part(&ls.0.service, &ls.1.service)
+}

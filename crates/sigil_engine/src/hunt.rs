@@ -1,0 +1,235 @@
+//! The hunt pipeline: read inputs in parallel, match each batch where it was parsed, hand detections to a sink.
+//!
+//! ```text
+//!  inputs ──read_all (rayon: files ∥ units)──▶ Batch ──Engine::matches (same thread)──▶ HuntSink::detections
+//! ```
+//!
+//! Memory stays bounded whatever the input size: the reader keeps about one unit (an EVTX chunk, ~1 MiB of JSON)
+//! in flight per thread, a batch is matched on the thread that parsed it and dropped right after, and the sink
+//! receives detections batch by batch. Only a sink that buffers (sorting by time) grows with the number of
+//! detections — never with the number of events.
+//!
+//! Order. Batches of one input arrive in any order. Each [`Detection`] carries its event's timestamp and its
+//! position (`source`, batch `seq`, index in the batch), so a later stage can restore input order or merge all
+//! inputs by time — the stage correlation rules will need. The CLI's `--sort` is such a stage.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sigil_events::{Batch, Event, ReadError, ReadOptions, ReadSummary};
+use sigil_rule::Level;
+
+use crate::compile::CompiledRule;
+use crate::engine::{Engine, Match, Scratch};
+
+/// How to hunt.
+#[derive(Debug, Clone)]
+pub struct HuntOptions {
+    pub read: ReadOptions,
+    /// Worker threads; 0 = one per core.
+    pub jobs: usize,
+    /// Read and parse only; match nothing (the benchmark's baseline).
+    pub parse_only: bool,
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        HuntOptions { read: ReadOptions::default(), jobs: 0, parse_only: false }
+    }
+}
+
+/// One rule matching one event.
+#[derive(Debug)]
+pub struct Detection<'a> {
+    pub rule: &'a CompiledRule,
+    pub event: &'a Event,
+    /// The input as given (`-` for stdin).
+    pub source: &'a Path,
+    /// The batch's position in its input, and the event's in the batch: `(seq, index)` orders detections of one
+    /// input as the input does.
+    pub position: (u64, u32),
+    /// `(Sigma field, value)` of the fields the rule's selections read, as found in the event.
+    pub key_fields: Vec<(String, String)>,
+}
+
+/// Receives what the hunt finds, from any worker thread.
+pub trait HuntSink: Sync {
+    /// The detections of one batch, in input order within it.
+    fn detections(&self, detections: &[Detection<'_>]);
+    /// A part of an input that could not be read (the reader goes on with the rest).
+    fn read_error(&self, error: &ReadError);
+    /// Called after each batch with the running totals.
+    fn progress(&self, _events: u64, _detections: u64) {}
+}
+
+/// Totals of a hunt.
+#[derive(Debug, Clone, Default)]
+pub struct HuntStats {
+    /// Per input: path, format, events read, errors.
+    pub read: ReadSummary,
+    pub events: u64,
+    /// Records, lines or values that could not be read (each reported to the sink).
+    pub read_errors: u64,
+    pub detections: u64,
+    /// Detections per level (index = [`Level`] order; rules without a level count as informational).
+    pub by_level: [u64; 5],
+    /// Detections per rule, indexed like [`Engine::rules`].
+    pub by_rule: Vec<u64>,
+    pub elapsed: Duration,
+}
+
+impl HuntStats {
+    /// Inputs that could be opened (at least partly read).
+    pub fn inputs_read(&self) -> usize {
+        self.read.sources.iter().filter(|s| s.events > 0 || s.errors == 0).count()
+    }
+}
+
+struct Counters {
+    events: AtomicU64,
+    errors: AtomicU64,
+    detections: AtomicU64,
+    by_level: [AtomicU64; 5],
+    by_rule: Vec<AtomicU64>,
+}
+
+fn level_index(level: Option<Level>) -> usize {
+    match level.unwrap_or(Level::Informational) {
+        Level::Informational => 0,
+        Level::Low => 1,
+        Level::Medium => 2,
+        Level::High => 3,
+        Level::Critical => 4,
+    }
+}
+
+/// Hunts over files and folders (see [`sigil_events::discover`]).
+///
+/// # Errors
+/// Only when the worker thread pool cannot be created.
+pub fn hunt(engine: &Engine, paths: &[PathBuf], opts: &HuntOptions, sink: &dyn HuntSink) -> Result<HuntStats, String> {
+    run(engine, opts, sink, |f| sigil_events::read_all(paths, &opts.read, f))
+}
+
+/// Hunts over batches already in memory (the bundled sample events, tests).
+///
+/// # Errors
+/// Only when the worker thread pool cannot be created.
+pub fn hunt_batches(
+    engine: &Engine,
+    batches: Vec<Batch>,
+    opts: &HuntOptions,
+    sink: &dyn HuntSink,
+) -> Result<HuntStats, String> {
+    use rayon::prelude::*;
+    run(engine, opts, sink, |f| {
+        let mut summary = ReadSummary::default();
+        for b in &batches {
+            match summary.sources.iter_mut().find(|s| s.path == *b.source) {
+                Some(s) => {
+                    s.events += b.events.len() as u64;
+                    s.errors += b.errors.len() as u64;
+                }
+                None => summary.sources.push(sigil_events::SourceStats {
+                    path: b.source.to_path_buf(),
+                    kind: sigil_events::SourceKind::Jsonl,
+                    events: b.events.len() as u64,
+                    errors: b.errors.len() as u64,
+                }),
+            }
+        }
+        batches.into_par_iter().for_each(f);
+        summary
+    })
+}
+
+/// Parses JSONL text into batches, as the JSONL reader would (one error per malformed line).
+pub fn jsonl_batches(source: &Path, text: &str, opts: &ReadOptions) -> Vec<Batch> {
+    let mut batch = Batch { source: source.into(), seq: 0, events: Vec::new(), errors: Vec::new() };
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match Event::from_json_slice(line.as_bytes(), opts) {
+            Ok(e) => batch.events.push(e),
+            Err(e) => batch.errors.push(ReadError::JsonLine {
+                path: source.to_path_buf(),
+                line: i as u64 + 1,
+                message: e.message,
+            }),
+        }
+    }
+    vec![batch]
+}
+
+fn run(
+    engine: &Engine,
+    opts: &HuntOptions,
+    sink: &dyn HuntSink,
+    read: impl FnOnce(&(dyn Fn(Batch) + Sync + Send)) -> ReadSummary + Send,
+) -> Result<HuntStats, String> {
+    let started = Instant::now();
+    let counters = Counters {
+        events: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        detections: AtomicU64::new(0),
+        by_level: Default::default(),
+        by_rule: engine.rules().iter().map(|_| AtomicU64::new(0)).collect(),
+    };
+    let scratches: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
+    let on_batch = |batch: Batch| {
+        for e in &batch.errors {
+            sink.read_error(e);
+        }
+        counters.errors.fetch_add(batch.errors.len() as u64, Ordering::Relaxed);
+        let events = counters.events.fetch_add(batch.events.len() as u64, Ordering::Relaxed) + batch.events.len() as u64;
+        if opts.parse_only {
+            sink.progress(events, counters.detections.load(Ordering::Relaxed));
+            return;
+        }
+        let mut scratch = scratches.lock().ok().and_then(|mut s| s.pop()).unwrap_or_else(|| engine.scratch());
+        let mut found: Vec<Match> = Vec::new();
+        let mut detections: Vec<Detection<'_>> = Vec::new();
+        for (i, event) in batch.events.iter().enumerate() {
+            found.clear();
+            engine.matches(event, &mut scratch, &mut found);
+            for m in &found {
+                let Some(rule) = engine.rule(*m) else { continue };
+                if let Some(c) = counters.by_rule.get(m.rule as usize) {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(c) = counters.by_level.get(level_index(rule.info.level)) {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+                detections.push(Detection {
+                    rule,
+                    event,
+                    source: &batch.source,
+                    position: (batch.seq, i as u32),
+                    key_fields: engine.key_fields(*m, event),
+                });
+            }
+        }
+        if let Ok(mut s) = scratches.lock() {
+            s.push(scratch);
+        }
+        let total = counters.detections.fetch_add(detections.len() as u64, Ordering::Relaxed) + detections.len() as u64;
+        if !detections.is_empty() {
+            sink.detections(&detections);
+        }
+        sink.progress(events, total);
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build().map_err(|e| e.to_string())?;
+    let summary = pool.install(|| read(&on_batch));
+    Ok(HuntStats {
+        events: counters.events.load(Ordering::Relaxed),
+        read_errors: counters.errors.load(Ordering::Relaxed),
+        detections: counters.detections.load(Ordering::Relaxed),
+        by_level: counters.by_level.each_ref().map(|c| c.load(Ordering::Relaxed)),
+        by_rule: counters.by_rule.iter().map(|c| c.load(Ordering::Relaxed)).collect(),
+        read: summary,
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,323 @@
+//! An event prepared once for every rule that looks at it.
+//!
+//! [`Prepared::load`] walks the event's fields once: it renders each value as text, folds it for
+//! case-insensitive matching, and records under which interned field ids the rules can find it. Rules then read
+//! fields by id in constant time and compare against pre-folded literals, so no rule re-reads, re-renders or
+//! re-folds the event. The buffers are reused from event to event: after warm-up, preparing an event allocates
+//! nothing.
+//!
+//! Field names are looked up exactly first; when the event has no field of exactly that name, a field whose name
+//! differs only in ASCII case or spaces is used (JSON logs from other tools often write `commandline` or `image`;
+//! Defender's EventData writes `Threat Name` for Sigma's `ThreatName`). If the
+//! event has several fields of the same name, the last one counts (as [`sigil_events::Event::get`]).
+
+use rustc_hash::FxHashMap;
+use sigil_events::{Event, Value};
+
+use crate::fold::fold_into;
+
+/// A field name for the fallback lookup: ASCII lower case, spaces removed (Defender writes `Threat Name` where
+/// Sigma rules, like THOR and Hayabusa, write `ThreatName`).
+fn loose_name(name: &str) -> String {
+    name.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// Index of an interned field name.
+pub(crate) type FieldId = u32;
+
+/// Every field name any compiled rule reads, interned.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FieldTable {
+    ids: FxHashMap<Box<str>, FieldId>,
+    /// ASCII-lower-cased name → ids of the names that fold to it.
+    by_lower: FxHashMap<Box<str>, Vec<FieldId>>,
+    names: Vec<Box<str>>,
+}
+
+impl FieldTable {
+    pub(crate) fn intern(&mut self, name: &str) -> FieldId {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = FieldId::try_from(self.names.len()).unwrap_or(FieldId::MAX);
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        self.by_lower.entry(loose_name(name).into()).or_default().push(id);
+        id
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub(crate) fn name(&self, id: FieldId) -> &str {
+        self.names.get(id as usize).map_or("", |n| n)
+    }
+
+    fn resolve(&self, event_field: &str) -> NameInfo {
+        let exact = self.ids.get(event_field).copied();
+        let lower = loose_name(event_field);
+        let ci = self
+            .by_lower
+            .get(lower.as_str())
+            .map(|ids| ids.iter().copied().filter(|id| Some(*id) != exact).collect())
+            .unwrap_or_default();
+        NameInfo { exact, ci }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct NameInfo {
+    exact: Option<FieldId>,
+    ci: Box<[FieldId]>,
+}
+
+/// The type of one scalar value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum AtomKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str,
+}
+
+/// One scalar of the event (a field value, or one item of a list value), with its text and folded text as
+/// ranges of the event's buffers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Atom {
+    pub(crate) kind: AtomKind,
+    text: (u32, u32),
+    folded: (u32, u32),
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    generation: u32,
+    start: u32,
+    end: u32,
+}
+
+/// Largest number of distinct event field names remembered between events; past it the cache starts over (only
+/// JSON with ever-new key names gets there).
+const NAME_CACHE_LIMIT: usize = 8192;
+
+/// The reusable, prepared form of the current event.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    generation: u32,
+    exact: Vec<Slot>,
+    ci: Vec<Slot>,
+    atoms: Vec<Atom>,
+    text: String,
+    /// Folded texts of all atoms, each followed by a separator, so that the prefilter can scan the whole event in
+    /// one pass.
+    folded: String,
+    names: FxHashMap<Box<str>, NameInfo>,
+}
+
+/// Separator between atoms in [`Prepared::folded`]. Only the prefilter sees it; a literal spanning it can only
+/// cause an extra (harmless) candidate.
+const SEPARATOR: char = '\u{1f}';
+
+impl Prepared {
+    pub(crate) fn new(table: &FieldTable) -> Self {
+        Prepared {
+            exact: vec![Slot::default(); table.len()],
+            ci: vec![Slot::default(); table.len()],
+            ..Prepared::default()
+        }
+    }
+
+    /// Prepares `event` for matching, replacing the previous event.
+    pub(crate) fn load(&mut self, event: &Event, table: &FieldTable) {
+        if self.exact.len() != table.len() {
+            self.exact = vec![Slot::default(); table.len()];
+            self.ci = vec![Slot::default(); table.len()];
+            self.generation = 0;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.exact.fill(Slot::default());
+            self.ci.fill(Slot::default());
+            self.generation = 1;
+        }
+        self.atoms.clear();
+        self.text.clear();
+        self.folded.clear();
+        if self.names.len() > NAME_CACHE_LIMIT {
+            self.names.clear();
+        }
+        for (name, value) in event.fields() {
+            let start = self.atoms.len() as u32;
+            self.push_value(value);
+            let end = self.atoms.len() as u32;
+            let slot = Slot { generation: self.generation, start, end };
+            if !self.names.contains_key(name) {
+                self.names.insert(name.into(), table.resolve(name));
+            }
+            let Some(info) = self.names.get(name) else { continue };
+            if let Some(id) = info.exact
+                && let Some(s) = self.exact.get_mut(id as usize)
+            {
+                *s = slot;
+            }
+            for id in info.ci.iter() {
+                if let Some(s) = self.ci.get_mut(*id as usize) {
+                    *s = slot;
+                }
+            }
+        }
+    }
+
+    fn push_value(&mut self, value: &Value) {
+        use std::fmt::Write as _;
+        let kind = match value {
+            Value::List(items) => {
+                for item in items {
+                    self.push_value(item);
+                }
+                return;
+            }
+            Value::Null => AtomKind::Null,
+            Value::Bool(b) => AtomKind::Bool(*b),
+            Value::Int(i) => AtomKind::Int(*i),
+            Value::Float(f) => AtomKind::Float(*f),
+            Value::Str(_) => AtomKind::Str,
+        };
+        let t0 = self.text.len();
+        match value {
+            Value::Str(s) => self.text.push_str(s),
+            Value::Bool(b) => self.text.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => {
+                let _ = write!(self.text, "{i}");
+            }
+            Value::Float(f) => {
+                let _ = write!(self.text, "{f}");
+            }
+            Value::Null | Value::List(_) => {}
+        }
+        let t1 = self.text.len();
+        let f0 = self.folded.len();
+        let text = self.text.get(t0..t1).unwrap_or("");
+        fold_into(text, &mut self.folded);
+        let f1 = self.folded.len();
+        self.folded.push(SEPARATOR);
+        self.atoms.push(Atom { kind, text: (t0 as u32, t1 as u32), folded: (f0 as u32, f1 as u32) });
+    }
+
+    /// The atoms of a field, `None` when the event has no such field.
+    #[inline]
+    pub(crate) fn field(&self, id: FieldId) -> Option<&[Atom]> {
+        let slot = match self.exact.get(id as usize) {
+            Some(s) if s.generation == self.generation => s,
+            _ => match self.ci.get(id as usize) {
+                Some(s) if s.generation == self.generation => s,
+                _ => return None,
+            },
+        };
+        self.atoms.get(slot.start as usize..slot.end as usize)
+    }
+
+    /// Every atom of the event (for keyword searches).
+    pub(crate) fn all_atoms(&self) -> &[Atom] {
+        &self.atoms
+    }
+
+    #[inline]
+    pub(crate) fn text(&self, a: &Atom) -> &str {
+        self.text.get(a.text.0 as usize..a.text.1 as usize).unwrap_or("")
+    }
+
+    #[inline]
+    pub(crate) fn folded(&self, a: &Atom) -> &str {
+        self.folded.get(a.folded.0 as usize..a.folded.1 as usize).unwrap_or("")
+    }
+
+    /// All folded text, atoms separated by a control character.
+    pub(crate) fn folded_all(&self) -> &[u8] {
+        self.folded.as_bytes()
+    }
+
+    /// The atom as a number: integers and floats as they are; strings holding a decimal number or a Windows hex
+    /// number (`0x1a2c`).
+    pub(crate) fn number(&self, a: &Atom) -> Option<f64> {
+        match a.kind {
+            AtomKind::Int(i) => Some(i as f64),
+            AtomKind::Float(f) => Some(f),
+            AtomKind::Str => parse_number(self.text(a)),
+            AtomKind::Null | AtomKind::Bool(_) => None,
+        }
+    }
+}
+
+/// A decimal number (`42`, `-1.5`, `1e3`) or a `0x` hex integer, surrounding whitespace ignored; not `inf`/`NaN`.
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, s.get(1..)?),
+        Some(b'+') => (false, s.get(1..)?),
+        _ => (false, s),
+    };
+    let magnitude = if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u64::from_str_radix(hex, 16).ok()? as f64
+    } else {
+        let first = *body.as_bytes().first()?;
+        if !(first.is_ascii_digit() || first == b'.')
+            || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
+            return None;
+        }
+        body.parse::<f64>().ok()?
+    };
+    Some(if neg { -magnitude } else { magnitude })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_number("0x1a2c"), Some(6700.0));
+        assert_eq!(parse_number("4688"), Some(4688.0));
+        assert_eq!(parse_number(" -1.5 "), Some(-1.5));
+        assert_eq!(parse_number("1e3"), Some(1000.0));
+        for s in ["", "0x", "abc", "inf", "NaN", "12abc", "-"] {
+            assert_eq!(parse_number(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn fields_exact_then_case_insensitive_last_wins() {
+        let mut table = FieldTable::default();
+        let image = table.intern("Image");
+        let cl = table.intern("CommandLine");
+        let missing = table.intern("User");
+        let threat = table.intern("ThreatName");
+        let ev = Event::from_fields([
+            ("commandline", Value::from("A")),
+            ("Image", Value::from("X")),
+            ("image", Value::from("Y")),
+            ("Image", Value::from("Z")),
+            ("Threat Name", Value::from("T")),
+            ("n", Value::List(vec![Value::Int(1), Value::Null])),
+        ]);
+        let mut p = Prepared::new(&table);
+        p.load(&ev, &table);
+        let img = p.field(image).unwrap();
+        assert_eq!(img.len(), 1);
+        assert_eq!(p.text(&img[0]), "Z");
+        assert_eq!(p.folded(&p.field(cl).unwrap()[0]), "a");
+        assert!(p.field(missing).is_none());
+        assert_eq!(p.text(&p.field(threat).unwrap()[0]), "T");
+        assert_eq!(p.all_atoms().len(), 7);
+        // A new event forgets the old one's fields.
+        p.load(&Event::from_fields([("User", Value::from("u"))]), &table);
+        assert!(p.field(image).is_none());
+        assert_eq!(p.text(&p.field(missing).unwrap()[0]), "u");
+    }
+}

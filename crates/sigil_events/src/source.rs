@@ -1,0 +1,610 @@
+//! Opening inputs, iterating their events, and reading many inputs in parallel.
+
+use std::collections::{HashSet, VecDeque};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::error::ReadError;
+use crate::evtx::{self as evtx_input, EvtxUnits};
+use crate::flatten::Builder;
+use crate::json::{self as json_input, LineUnits, ValueUnits};
+use crate::{Event, ReadOptions};
+
+/// The input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SourceKind {
+    /// Windows event log (`.evtx`).
+    Evtx,
+    /// A JSON document: one object, an array of objects, or several values in a row (`.json`).
+    Json,
+    /// One JSON object per line (`.jsonl`, `.ndjson`, stdin).
+    Jsonl,
+}
+
+impl SourceKind {
+    /// The kind a file name says, by extension (any case); `None` for other names.
+    pub fn from_path(path: &Path) -> Option<SourceKind> {
+        let ext = path.extension()?.to_str()?;
+        if ext.eq_ignore_ascii_case("evtx") {
+            Some(SourceKind::Evtx)
+        } else if ext.eq_ignore_ascii_case("json") {
+            Some(SourceKind::Json)
+        } else if ext.eq_ignore_ascii_case("jsonl") || ext.eq_ignore_ascii_case("ndjson") {
+            Some(SourceKind::Jsonl)
+        } else {
+            None
+        }
+    }
+}
+
+/// What reading one input gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStats {
+    /// The input (`-` for stdin).
+    pub path: PathBuf,
+    /// Its format.
+    pub kind: SourceKind,
+    /// Events read.
+    pub events: u64,
+    /// Errors reported (each one an item or a batch entry).
+    pub errors: u64,
+}
+
+/// Events read from one input, in input order.
+///
+/// The readers cut inputs into units (an EVTX chunk; about [`ReadOptions::batch_bytes`] of
+/// JSON), and a batch holds the events and errors of one unit. Batches of one input are
+/// numbered by `seq` from 0 in input order, so a consumer that processes them out of order
+/// can restore the order.
+#[derive(Debug)]
+pub struct Batch {
+    /// The input the batch comes from.
+    pub source: Arc<Path>,
+    /// Position of the batch among its input's batches.
+    pub seq: u64,
+    /// Events, in input order.
+    pub events: Vec<Event>,
+    /// Errors of this part of the input, in input order.
+    pub errors: Vec<ReadError>,
+}
+
+/// Receives the events and errors of a unit, in input order.
+pub(crate) trait Sink {
+    fn event(&mut self, event: Event);
+    fn error(&mut self, error: ReadError);
+}
+
+impl Sink for Batch {
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn error(&mut self, error: ReadError) {
+        self.errors.push(error);
+    }
+}
+
+impl Sink for VecDeque<Result<Event, ReadError>> {
+    fn event(&mut self, event: Event) {
+        self.push_back(Ok(event));
+    }
+    fn error(&mut self, error: ReadError) {
+        self.push_back(Err(error));
+    }
+}
+
+/// What processing a unit needs to know about its input.
+pub(crate) struct FileCtx<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) opts: &'a ReadOptions,
+}
+
+/// The units of one input.
+enum Units {
+    Evtx(EvtxUnits),
+    Lines(LineUnits),
+    Values(ValueUnits),
+}
+
+/// A unit of work: raw bytes of one part of an input, parsed by [`Units::process`].
+enum Unit {
+    Evtx(evtx_input::EvtxUnit),
+    Json(json_input::JsonUnit),
+}
+
+impl Units {
+    fn next_unit(&mut self) -> Option<Unit> {
+        match self {
+            Units::Evtx(units) => units.next().map(Unit::Evtx),
+            Units::Lines(units) => units.next().map(Unit::Json),
+            Units::Values(units) => units.next().map(Unit::Json),
+        }
+    }
+}
+
+/// How to process units of an input; shareable between threads.
+#[derive(Clone)]
+struct Processor {
+    path: Arc<Path>,
+    opts: Arc<ReadOptions>,
+    evtx_settings: Option<Arc<evtx::ParserSettings>>,
+}
+
+impl Processor {
+    fn process(&self, unit: Unit, b: &mut Builder, sink: &mut dyn Sink) {
+        let ctx = FileCtx { path: &self.path, opts: &self.opts };
+        match (unit, &self.evtx_settings) {
+            (Unit::Evtx(unit), Some(settings)) => evtx_input::process_unit(unit, settings, &ctx, b, sink),
+            (Unit::Evtx(_), None) => {}
+            (Unit::Json(unit), _) => json_input::process_unit(unit, &ctx, b, sink),
+        }
+    }
+}
+
+/// An open input: an iterator over its events and errors, in input order.
+///
+/// Three ways to read it, all in input order within a batch:
+/// - as an `Iterator<Item = Result<Event, ReadError>>`, on the calling thread;
+/// - [`Source::next_batch`] / [`Source::for_each_batch`], one [`Batch`] per unit, on the
+///   calling thread, batches in order;
+/// - [`Source::par_for_each_batch`], units parsed on the current rayon pool and each batch
+///   handed to the callback on the thread that parsed it (batches then arrive in any order;
+///   use [`Batch::seq`]).
+///
+/// A malformed part of the input (EVTX chunk or record, JSONL line, JSON value) is one
+/// `Err` item and reading goes on; errors that end the input (I/O failure, not the format
+/// the name says) are a last `Err` item.
+pub struct Source {
+    units: Units,
+    processor: Processor,
+    kind: SourceKind,
+    builder: Builder,
+    pending: VecDeque<Result<Event, ReadError>>,
+    seq: u64,
+    stats: SourceStats,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source").field("path", &self.processor.path).field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+/// Open an input for reading.
+///
+/// `-` is stdin, read as JSONL. Otherwise the extension picks the format (`.evtx`, `.json`,
+/// `.jsonl`/`.ndjson`, any case); a file with another extension is EVTX if it starts with
+/// the EVTX magic, JSON if its first non-blank byte is `[`, and JSONL otherwise.
+///
+/// # Errors
+///
+/// When the file cannot be opened, or an EVTX file has no valid file header. Anything wrong
+/// past that is reported by the iterator, item by item.
+pub fn open(path: &Path, opts: &ReadOptions) -> Result<Source, ReadError> {
+    let shared: Arc<Path> = Arc::from(path);
+    let opts = Arc::new(opts.clone());
+    let batch = opts.batch_bytes;
+    let max = opts.max_event_bytes;
+    let (kind, units) = if path == Path::new("-") {
+        (SourceKind::Jsonl, Units::Lines(LineUnits::new(Arc::clone(&shared), Box::new(std::io::stdin()), batch, max)))
+    } else {
+        let kind = match SourceKind::from_path(path) {
+            Some(kind) => kind,
+            None => sniff(path)?,
+        };
+        let units = match kind {
+            SourceKind::Evtx => Units::Evtx(EvtxUnits::open(Arc::clone(&shared), opts.validate_checksums)?),
+            SourceKind::Json => Units::Values(ValueUnits::new(Arc::clone(&shared), open_file(path)?, batch, max)),
+            SourceKind::Jsonl => Units::Lines(LineUnits::new(Arc::clone(&shared), open_file(path)?, batch, max)),
+        };
+        (kind, units)
+    };
+    let evtx_settings = match &units {
+        Units::Evtx(units) => Some(Arc::clone(units.settings())),
+        Units::Lines(_) | Units::Values(_) => None,
+    };
+    Ok(Source {
+        units,
+        processor: Processor { path: shared, opts, evtx_settings },
+        kind,
+        builder: Builder::default(),
+        pending: VecDeque::new(),
+        seq: 0,
+        stats: SourceStats { path: path.to_path_buf(), kind, events: 0, errors: 0 },
+    })
+}
+
+fn open_file(path: &Path) -> Result<Box<dyn Read + Send>, ReadError> {
+    let file = File::open(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+    Ok(Box::new(file))
+}
+
+/// The format of a file whose name does not say it.
+fn sniff(path: &Path) -> Result<SourceKind, ReadError> {
+    let mut head = Vec::with_capacity(512);
+    File::open(path)
+        .and_then(|file| file.take(512).read_to_end(&mut head))
+        .map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+    if head.starts_with(b"ElfFile\0") {
+        return Ok(SourceKind::Evtx);
+    }
+    let first = head.iter().find(|b| !b.is_ascii_whitespace());
+    Ok(if first == Some(&b'[') { SourceKind::Json } else { SourceKind::Jsonl })
+}
+
+impl Source {
+    /// The input (`-` for stdin).
+    pub fn path(&self) -> &Path {
+        &self.processor.path
+    }
+
+    /// The input's format.
+    pub fn kind(&self) -> SourceKind {
+        self.kind
+    }
+
+    /// Events and errors handed out so far.
+    pub fn stats(&self) -> &SourceStats {
+        &self.stats
+    }
+
+    fn new_batch(&mut self) -> Batch {
+        let batch =
+            Batch { source: Arc::clone(&self.processor.path), seq: self.seq, events: Vec::new(), errors: Vec::new() };
+        self.seq += 1;
+        batch
+    }
+
+    fn count(&mut self, batch: &Batch) {
+        self.stats.events += batch.events.len() as u64;
+        self.stats.errors += batch.errors.len() as u64;
+    }
+
+    /// The next batch, in input order; `None` at the end of the input.
+    ///
+    /// Items already buffered by the iterator come first, as a batch of their own.
+    pub fn next_batch(&mut self) -> Option<Batch> {
+        if !self.pending.is_empty() {
+            let mut batch = self.new_batch();
+            for item in std::mem::take(&mut self.pending) {
+                match item {
+                    Ok(event) => batch.events.push(event),
+                    Err(error) => batch.errors.push(error),
+                }
+            }
+            self.count(&batch);
+            return Some(batch);
+        }
+        let unit = self.units.next_unit()?;
+        let mut batch = self.new_batch();
+        self.processor.process(unit, &mut self.builder, &mut batch);
+        self.count(&batch);
+        Some(batch)
+    }
+
+    /// Hand every batch, in input order, to `f` on the calling thread; returns the totals.
+    pub fn for_each_batch(mut self, mut f: impl FnMut(Batch)) -> SourceStats {
+        while let Some(batch) = self.next_batch() {
+            f(batch);
+        }
+        self.stats
+    }
+
+    /// Parse the input's units on the current rayon pool and hand each batch to `f` on the
+    /// thread that parsed it; returns the totals.
+    ///
+    /// Reading the input (file I/O and cutting it into units) stays sequential; parsing,
+    /// which is most of the cost, runs on as many threads as the pool has. At most about one
+    /// unit per thread is in flight, so memory stays bounded. Batches arrive in any order;
+    /// [`Batch::seq`] gives their input order.
+    ///
+    /// This never blocks a pool thread on another pool task, so it may be called from
+    /// inside rayon (e.g. from `par_iter` over files, as [`read_all`] does).
+    pub fn par_for_each_batch<F>(mut self, f: F) -> SourceStats
+    where
+        F: Fn(Batch) + Sync + Send,
+    {
+        if !self.pending.is_empty()
+            && let Some(batch) = self.next_batch()
+        {
+            f(batch);
+        }
+        let Source { mut units, processor, seq, mut stats, .. } = self;
+        let events = AtomicU64::new(0);
+        let errors = AtomicU64::new(0);
+        let path = Arc::clone(&processor.path);
+        std::iter::from_fn(move || units.next_unit()).zip(seq..).par_bridge().for_each_init(
+            Builder::default,
+            |builder, (unit, seq)| {
+                let mut batch = Batch { source: Arc::clone(&path), seq, events: Vec::new(), errors: Vec::new() };
+                processor.process(unit, builder, &mut batch);
+                events.fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+                errors.fetch_add(batch.errors.len() as u64, Ordering::Relaxed);
+                f(batch);
+            },
+        );
+        stats.events += events.into_inner();
+        stats.errors += errors.into_inner();
+        stats
+    }
+}
+
+impl Iterator for Source {
+    type Item = Result<Event, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                match &item {
+                    Ok(_) => self.stats.events += 1,
+                    Err(_) => self.stats.errors += 1,
+                }
+                return Some(item);
+            }
+            let unit = self.units.next_unit()?;
+            self.seq += 1;
+            self.processor.process(unit, &mut self.builder, &mut self.pending);
+        }
+    }
+}
+
+/// Why [`discover`] left a path out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// A file found while walking a folder whose extension is not one the readers take.
+    Extension,
+    /// The path could not be read (does not exist, no permission, ...).
+    Unreadable(String),
+}
+
+/// A path [`discover`] left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The path.
+    pub path: PathBuf,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// Expand the command-line inputs into the files to read.
+///
+/// `-` (stdin) and files named directly are kept as they are, whatever their extension.
+/// Folders are walked recursively (not following symlinks, in file-name order) for `.evtx`,
+/// `.json`, `.jsonl` and `.ndjson` files (any case); other files are skipped and listed.
+/// Paths that cannot be read are listed with the reason. A file reached twice is kept once.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut seen = HashSet::new();
+    let mut keep = |path: PathBuf, files: &mut Vec<PathBuf>| {
+        if seen.insert(path.clone()) {
+            files.push(path);
+        }
+    };
+    for path in paths {
+        if path.as_os_str() == "-" {
+            keep(path.clone(), &mut files);
+            continue;
+        }
+        match std::fs::metadata(path) {
+            Err(err) => skipped.push(Skipped { path: path.clone(), reason: SkipReason::Unreadable(err.to_string()) }),
+            Ok(meta) if !meta.is_dir() => keep(path.clone(), &mut files),
+            Ok(_) => {
+                for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                    match entry {
+                        Err(err) => skipped.push(Skipped {
+                            path: err.path().map_or_else(|| path.clone(), Path::to_path_buf),
+                            reason: SkipReason::Unreadable(err.to_string()),
+                        }),
+                        Ok(entry) if entry.file_type().is_dir() => {}
+                        Ok(entry) if SourceKind::from_path(entry.path()).is_some() => {
+                            keep(entry.into_path(), &mut files);
+                        }
+                        Ok(entry) => skipped.push(Skipped { path: entry.into_path(), reason: SkipReason::Extension }),
+                    }
+                }
+            }
+        }
+    }
+    // A file named directly is read even when a folder walk also met and skipped it.
+    skipped.retain(|s| s.reason != SkipReason::Extension || !seen.contains(&s.path));
+    (files, skipped)
+}
+
+/// What [`read_all`] read and left out.
+#[derive(Debug, Clone, Default)]
+pub struct ReadSummary {
+    /// One entry per input read (or that failed to open), in [`discover`] order.
+    pub sources: Vec<SourceStats>,
+    /// Paths left out by [`discover`].
+    pub skipped: Vec<Skipped>,
+}
+
+impl ReadSummary {
+    /// Total events read.
+    pub fn events(&self) -> u64 {
+        self.sources.iter().map(|s| s.events).sum()
+    }
+
+    /// Total errors reported.
+    pub fn errors(&self) -> u64 {
+        self.sources.iter().map(|s| s.errors).sum()
+    }
+}
+
+/// Read every input under `paths` (see [`discover`]) on the current rayon pool, handing each
+/// batch to `f` on the thread that parsed it.
+///
+/// Inputs are read in parallel with each other, and the units of each input in parallel too
+/// (see [`Source::par_for_each_batch`]), so both many small files and one big file use every
+/// thread. An input that cannot be opened is reported as a batch holding just that error.
+/// Batches arrive in any order; [`Batch::source`] and [`Batch::seq`] say where each belongs.
+pub fn read_all<F>(paths: &[PathBuf], opts: &ReadOptions, f: F) -> ReadSummary
+where
+    F: Fn(Batch) + Sync + Send,
+{
+    let (files, skipped) = discover(paths);
+    let sources = files
+        .par_iter()
+        .with_max_len(1)
+        .map(|path| match open(path, opts) {
+            Ok(source) => source.par_for_each_batch(&f),
+            Err(error) => {
+                let kind = SourceKind::from_path(path).unwrap_or(SourceKind::Jsonl);
+                f(Batch { source: Arc::from(path.as_path()), seq: 0, events: Vec::new(), errors: vec![error] });
+                SourceStats { path: path.clone(), kind, events: 0, errors: 1 }
+            }
+        })
+        .collect();
+    ReadSummary { sources, skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::Value;
+    use crate::testutil::regression_corpus;
+
+    fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, data).unwrap();
+        path
+    }
+
+    #[test]
+    fn discover_walks_folders_by_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let a = write(root, "b/a.JSONL", b"{}\n");
+        let c = write(root, "b/c.json", b"{}");
+        let d = write(root, "d.ndjson", b"{}\n");
+        let e = write(root, "e.evtx", b"");
+        let notes = write(root, "b/notes.txt", b"x");
+        let explicit = write(root, "other/x.log", b"{}\n");
+        let missing = root.join("missing.jsonl");
+        let (files, skipped) =
+            discover(&[root.to_path_buf(), explicit.clone(), PathBuf::from("-"), missing.clone(), d.clone()]);
+        assert_eq!(files, [a, c, d, e, explicit, PathBuf::from("-")]);
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert_eq!(skipped[0], Skipped { path: notes, reason: SkipReason::Extension });
+        assert_eq!(skipped[1].path, missing);
+        assert!(matches!(skipped[1].reason, SkipReason::Unreadable(_)));
+    }
+
+    #[test]
+    fn open_sniffs_files_without_a_known_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = write(dir.path(), "events.log", b"{\"a\": 1}\n{\"a\": 2}\n");
+        let json = write(dir.path(), "events.txt", b"  [{\"a\": 1}, {\"a\": 2}, {\"a\": 3}]");
+        let opts = ReadOptions::default();
+        let source = open(&jsonl, &opts).unwrap();
+        assert_eq!(source.kind(), SourceKind::Jsonl);
+        assert_eq!(source.count(), 2);
+        let source = open(&json, &opts).unwrap();
+        assert_eq!(source.kind(), SourceKind::Json);
+        assert_eq!(source.count(), 3);
+        assert!(matches!(open(&dir.path().join("nope.jsonl"), &opts), Err(ReadError::Io { .. })));
+    }
+
+    #[test]
+    fn iterator_batches_and_parallel_reads_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for i in 0..2000 {
+            if i % 250 == 7 {
+                text.push_str("{broken\n");
+            } else {
+                text.push_str(&format!("{{\"n\": {i}, \"pad\": \"{}\"}}\n", "x".repeat(i % 50)));
+            }
+        }
+        let path = write(dir.path(), "many.jsonl", text.as_bytes());
+        let opts = ReadOptions::default().with_batch_bytes(4096);
+
+        let mut source = open(&path, &opts).unwrap();
+        let items: Vec<_> = source.by_ref().collect();
+        let stats = source.stats().clone();
+        assert_eq!((stats.events, stats.errors), (1992, 8));
+        let numbers: Vec<i64> = items.iter().filter_map(|i| i.as_ref().ok()?.get("n")?.as_i64()).collect();
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]));
+
+        let mut sequential = Vec::new();
+        let stats = open(&path, &opts).unwrap().for_each_batch(|batch| sequential.push(batch));
+        assert_eq!((stats.events, stats.errors), (1992, 8));
+        assert!(sequential.len() > 5);
+        assert!(sequential.iter().enumerate().all(|(i, b)| b.seq == i as u64));
+
+        let parallel = Mutex::new(Vec::new());
+        let stats = open(&path, &opts).unwrap().par_for_each_batch(|batch| parallel.lock().unwrap().push(batch));
+        assert_eq!((stats.events, stats.errors), (1992, 8));
+        let mut parallel = parallel.into_inner().unwrap();
+        parallel.sort_by_key(|b| b.seq);
+        assert_eq!(parallel.len(), sequential.len());
+        for (p, s) in parallel.iter().zip(&sequential) {
+            assert_eq!(p.events, s.events);
+            assert_eq!(format!("{:?}", p.errors), format!("{:?}", s.errors));
+        }
+    }
+
+    #[test]
+    fn read_all_reports_every_input() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.jsonl", b"{\"a\": 1}\n{\"a\": 2}\n");
+        write(dir.path(), "b.json", b"[{\"a\": 3}]");
+        write(dir.path(), "c.evtx", b"not an evtx file");
+        write(dir.path(), "d.md", b"# notes");
+        let seen = Mutex::new(Vec::new());
+        let summary = read_all(&[dir.path().to_path_buf()], &ReadOptions::default(), |batch| {
+            let mut seen = seen.lock().unwrap();
+            for event in &batch.events {
+                seen.push(event.get("a").cloned().unwrap_or_default());
+            }
+            for error in &batch.errors {
+                seen.push(Value::from(error.path().file_name().and_then(|n| n.to_str()).unwrap_or_default()));
+            }
+        });
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_by_key(|v| v.to_string());
+        assert_eq!(seen, [Value::Int(1), Value::Int(2), Value::Int(3), Value::from("c.evtx")]);
+        assert_eq!((summary.events(), summary.errors()), (3, 1));
+        assert_eq!(summary.sources.len(), 3);
+        assert_eq!(summary.skipped.len(), 1);
+        assert_eq!(
+            summary.sources[2],
+            SourceStats { path: dir.path().join("c.evtx"), kind: SourceKind::Evtx, events: 0, errors: 1 }
+        );
+    }
+
+    #[test]
+    fn read_all_on_the_corpus_matches_sequential_reads() {
+        let Some(corpus) = regression_corpus() else { return };
+        let opts = ReadOptions::default();
+        let (files, _) = discover(std::slice::from_ref(&corpus));
+        let mut expected = Vec::new();
+        for file in &files {
+            for item in open(file, &opts).unwrap() {
+                expected.push(item.unwrap().to_json().to_string());
+            }
+        }
+        let got = Mutex::new(Vec::new());
+        let summary = read_all(&[corpus], &opts, |batch| {
+            assert!(batch.errors.is_empty(), "{:?}", batch.errors);
+            got.lock().unwrap().extend(batch.events.iter().map(|e| e.to_json().to_string()));
+        });
+        let mut got = got.into_inner().unwrap();
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected);
+        assert_eq!(summary.events(), expected.len() as u64);
+    }
+}

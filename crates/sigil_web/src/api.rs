@@ -1,0 +1,445 @@
+//! The JSON API under `/api/`, mirroring the pages. Errors are JSON too: `{"error": {"status", "message"}}`
+//! with the matching HTTP status.
+//!
+//! | Endpoint | Answer |
+//! |---|---|
+//! | `/api` | this list |
+//! | `/api/rules?q=&tactic=&…&page=&per_page=&sort=` | a search: total, rules, facet counts |
+//! | `/api/rules/{key or id}` | one rule in the `sigil show --format json` shape |
+//! | `/api/rules/sigma/{file stem}` | the same, by file stem |
+//! | `/api/attack` | the matrix with rule counts per tactic and technique |
+//! | `/api/attack/navigator.json` | the coverage as an ATT&CK Navigator layer (format 4.5) |
+//! | `/api/attack/{technique}` | a technique and its rules |
+//! | `/api/indicators?field=&kind=&value=` | an indicator and its rules, or matching indicators |
+//! | `/api/events`, `/api/events/{provider}`, `/api/events/{provider}/{id}` | the events side |
+//! | `/api/stats` | corpus statistics |
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sigil_catalog::RulePage;
+
+use crate::app::{App, HEAT_COLORS, LEGEND};
+use crate::links::Links;
+use crate::pages::{self, Failure};
+use crate::query::{Params, QueryError};
+use crate::search;
+use crate::server::{Shared, indicator_query, lookup, lookup_stem, raw_yaml};
+
+/// The API routes (nested under `/api`).
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/", get(index))
+        .route("/rules", get(rules))
+        .route("/rules/{key}", get(rule))
+        .route("/rules/{a}/{b}", get(rule_by_path))
+        .route("/attack", get(attack))
+        .route("/attack/navigator.json", get(navigator))
+        .route("/attack/{technique}", get(technique))
+        .route("/indicators", get(indicators))
+        .route("/events", get(events))
+        .route("/events/{provider}", get(provider))
+        .route("/events/{provider}/{id}", get(event))
+        .route("/stats", get(stats))
+}
+
+/// A JSON error response.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    let body = json!({ "error": { "status": status.as_u16(), "message": message } });
+    (status, json_body(&body)).into_response()
+}
+
+fn json_body<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => {
+            let mut r = bytes.into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "JSON serialisation failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], "{\"error\":{\"status\":500,\"message\":\"serialisation failed\"}}").into_response()
+        }
+    }
+}
+
+fn ok<T: Serialize>(value: &T) -> Response {
+    json_body(value)
+}
+
+fn failure(f: Failure) -> Response {
+    match f {
+        Failure::NotFound(msg) => error(StatusCode::NOT_FOUND, &msg),
+        Failure::Ambiguous(what, choices) => {
+            let body = json!({
+                "error": { "status": 300, "message": format!("{what} names {} rules", choices.len()) },
+                "choices": choices.iter().map(|(key, title, note)| json!({
+                    "key": key, "title": title, "where": note, "api_url": format!("/api/rules/{}", crate::query::encode_segment(key)),
+                })).collect::<Vec<_>>(),
+            });
+            (StatusCode::MULTIPLE_CHOICES, json_body(&body)).into_response()
+        }
+        Failure::Render(e) => {
+            tracing::error!(error = %e, "rendering failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+fn bad_query(e: &QueryError) -> Response {
+    error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), &e.to_string())
+}
+
+fn parse(q: Option<String>) -> Result<Params, Response> {
+    Params::parse(q.as_deref()).map_err(|e| bad_query(&e))
+}
+
+fn path_error(e: &PathRejection) -> Response {
+    error(StatusCode::BAD_REQUEST, &e.body_text())
+}
+
+async fn index() -> Response {
+    ok(&json!({
+        "endpoints": {
+            "/api/rules": "search: q, tactic, technique, level, status, product, category, service, author, source, regression, kind, sort, page, per_page",
+            "/api/rules/{key}": "one rule (key or id), as `sigil show --format json`",
+            "/api/rules/sigma/{file_stem}": "one rule by file stem",
+            "/api/attack": "the ATT&CK matrix with rule counts",
+            "/api/attack/navigator.json": "ATT&CK Navigator layer (format 4.5)",
+            "/api/attack/{technique}": "a technique and its rules (tactic= to restrict)",
+            "/api/indicators": "field, kind, value: an indicator's rules, or matching indicators",
+            "/api/events": "providers",
+            "/api/events/{provider}": "a provider's events",
+            "/api/events/{provider}/{id}": "one event: fields, rules, co-fired events",
+            "/api/stats": "corpus statistics",
+        }
+    }))
+}
+
+/// A rule in result lists.
+#[derive(Serialize)]
+struct RuleSummary<'a> {
+    key: &'a str,
+    id: Option<&'a str>,
+    title: &'a str,
+    status: Option<&'a str>,
+    level: Option<&'a str>,
+    kind: &'static str,
+    logsource: &'a sigil_catalog::LogsourceInfo,
+    tactics: &'a [String],
+    techniques: &'a [String],
+    date: Option<&'a str>,
+    modified: Option<&'a str>,
+    source: &'a str,
+    path: &'a str,
+    url: String,
+    api_url: String,
+}
+
+fn summary<'a>(links: &Links, p: &'a RulePage) -> RuleSummary<'a> {
+    RuleSummary {
+        key: &p.key,
+        id: p.id.as_deref(),
+        title: &p.title,
+        status: p.status.as_deref(),
+        level: p.level.as_deref(),
+        kind: p.kind.as_str(),
+        logsource: &p.logsource,
+        tactics: &p.tactics,
+        techniques: &p.techniques,
+        date: p.date.as_deref(),
+        modified: p.modified.as_deref(),
+        source: &p.source,
+        path: &p.path,
+        url: links.rule(&p.key),
+        api_url: links.rule_json(&p.key),
+    }
+}
+
+async fn rules(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
+    let p = match parse(q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let req = match search::Request::from_params(&p) {
+        Ok(r) => r,
+        Err(e) => return bad_query(&e),
+    };
+    let outcome = search::run(&app, req);
+    let links = Links::server(app.asset_version());
+    let catalog = app.catalog();
+    let r = &outcome.request;
+    let hits: Vec<Value> = outcome
+        .results
+        .hits
+        .iter()
+        .filter_map(|h| {
+            let page = catalog.page(h.index)?;
+            let mut v = serde_json::to_value(summary(&links, page)).ok()?;
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("score".into(), json!(h.score));
+            }
+            Some(v)
+        })
+        .collect();
+    let facets: serde_json::Map<String, Value> = outcome
+        .results
+        .facets
+        .iter()
+        .map(|f| (f.facet.as_str().to_string(), serde_json::to_value(&f.values).unwrap_or(Value::Null)))
+        .collect();
+    ok(&json!({
+        "query": {
+            "q": r.q,
+            "filters": r.filters.iter().map(|(f, v)| json!({"facet": f.as_str(), "value": v})).collect::<Vec<_>>(),
+            "sort": r.sort.as_str(),
+            "page": r.page,
+            "per_page": r.per_page,
+        },
+        "total": outcome.results.total,
+        "pages": outcome.pages,
+        "rules": hits,
+        "facets": facets,
+    }))
+}
+
+async fn rule(State(app): State<Shared>, key: Result<Path<String>, PathRejection>) -> Response {
+    let key = match key {
+        Ok(Path(k)) => k,
+        Err(e) => return path_error(&e),
+    };
+    let key = key.strip_suffix(".json").filter(|k| app.catalog().by_key(k).is_some()).unwrap_or(&key).to_string();
+    match lookup(&app, &key) {
+        Ok(p) => ok(p),
+        Err(f) => failure(f),
+    }
+}
+
+async fn rule_by_path(State(app): State<Shared>, path: Result<Path<(String, String)>, PathRejection>) -> Response {
+    let (a, b) = match path {
+        Ok(Path(x)) => x,
+        Err(e) => return path_error(&e),
+    };
+    if b == "yaml"
+        && let Some(p) = app.catalog().by_key(&a)
+    {
+        return raw_yaml(p);
+    }
+    match lookup_stem(&app, &a, &b) {
+        Ok(p) => ok(p),
+        Err(f) => failure(f),
+    }
+}
+
+/// The matrix as JSON.
+pub(crate) fn attack_json(app: &App) -> Value {
+    let m = app.matrix();
+    json!({
+        "version": m.version,
+        "release": m.release,
+        "techniques_total": m.technique_total,
+        "techniques_covered": m.covered_techniques(),
+        "tactics": m.columns.iter().map(|c| json!({
+            "id": c.id,
+            "shortname": c.shortname,
+            "name": c.name,
+            "rules": c.rules,
+            "techniques": c.cells.iter().map(|cell| json!({
+                "id": cell.id,
+                "name": cell.name,
+                "rules": cell.count,
+                "subtechniques": cell.subs.iter().map(|(id, name, n)| json!({"id": id, "name": name, "rules": n})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+async fn attack(State(app): State<Shared>) -> Response {
+    ok(&attack_json(&app))
+}
+
+/// The ATT&CK Navigator layer (format 4.5) of the catalog's coverage.
+pub fn navigator_layer(app: &App) -> Value {
+    let m = app.matrix();
+    let mut scores: Vec<(&str, &str, usize)> = m.scores().collect();
+    scores.sort_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0)));
+    let max = scores.iter().map(|s| s.2).max().unwrap_or(1).max(1);
+    let catalog = app.catalog();
+    let release = m.release.trim_start_matches(['v', 'V']).to_string();
+    let techniques: Vec<Value> = scores
+        .iter()
+        .map(|(tactic, id, n)| {
+            json!({
+                "techniqueID": id,
+                "tactic": tactic,
+                "score": n,
+                "color": "",
+                "comment": format!("{n} rule{}", if *n == 1 { "" } else { "s" }),
+                "enabled": true,
+                "metadata": [],
+                "links": [],
+                "showSubtechniques": false,
+            })
+        })
+        .collect();
+    json!({
+        "name": format!("sigil coverage ({} rules)", catalog.len()),
+        "versions": { "attack": release, "navigator": "5.1.0", "layer": "4.5" },
+        "domain": "enterprise-attack",
+        "description": format!(
+            "Techniques covered by the {} rules of {}; score = number of rules placing the technique under the tactic.",
+            catalog.len(),
+            catalog.sources().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+        "filters": { "platforms": ["Windows", "Linux", "macOS", "Network Devices", "ESXi", "PRE", "Containers", "IaaS", "SaaS", "Office Suite", "Identity Provider"] },
+        "sorting": 3,
+        "layout": {
+            "layout": "side",
+            "aggregateFunction": "sum",
+            "showID": true,
+            "showName": true,
+            "showAggregateScores": true,
+            "countUnscored": false,
+            "expandedSubtechniques": "annotated"
+        },
+        "hideDisabled": false,
+        "techniques": techniques,
+        "gradient": { "colors": [HEAT_COLORS[1], HEAT_COLORS[6]], "minValue": 0, "maxValue": max },
+        "legendItems": LEGEND.iter().zip(HEAT_COLORS).skip(1).map(|((_, label), color)| json!({"label": format!("{label} rules"), "color": color})).collect::<Vec<_>>(),
+        "metadata": [ { "name": "generated by", "value": format!("sigil {}", env!("CARGO_PKG_VERSION")) }, { "name": "ATT&CK", "value": m.version } ],
+        "links": [],
+        "showTacticRowBackground": true,
+        "tacticRowBackground": "#dddddd",
+        "selectTechniquesAcrossTactics": true,
+        "selectSubtechniquesWithParent": false,
+        "selectVisibleTechniques": false
+    })
+}
+
+async fn navigator(State(app): State<Shared>) -> Response {
+    let mut r = ok(&navigator_layer(&app));
+    r.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"sigil-attack-layer.json\""));
+    r
+}
+
+async fn technique(State(app): State<Shared>, id: Result<Path<String>, PathRejection>, RawQuery(q): RawQuery) -> Response {
+    let id = match id {
+        Ok(Path(k)) => k,
+        Err(e) => return path_error(&e),
+    };
+    let p = match parse(q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let catalog = app.catalog();
+    let attack = catalog.knowledge().attack();
+    let Some(t) = attack.technique(&id) else {
+        return error(StatusCode::NOT_FOUND, &format!("ATT&CK technique '{id}' is not in {}", attack.version()));
+    };
+    let tactic = match p.get("tactic") {
+        Some(name) => match attack.tactic(name) {
+            Some(x) if t.tactics().contains(&x.shortname) => Some(x.shortname),
+            _ => return error(StatusCode::NOT_FOUND, &format!("technique {} is not under tactic '{name}'", t.id)),
+        },
+        None => None,
+    };
+    let pages: Vec<&RulePage> = match tactic {
+        Some(x) => app.pages_at(app.matrix().pages(x, t.id)).collect(),
+        None => catalog.by_technique(t.id),
+    };
+    let links = Links::server(app.asset_version());
+    ok(&json!({
+        "id": t.id,
+        "name": t.name,
+        "display": t.display,
+        "tactics": t.tactics(),
+        "tactic": tactic,
+        "total": pages.len(),
+        "rules": pages.iter().map(|p| summary(&links, p)).collect::<Vec<_>>(),
+    }))
+}
+
+async fn indicators(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
+    let p = match parse(q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let q = indicator_query(&p);
+    let links = Links::server(app.asset_version());
+    if let Some((key, indices)) = pages::find_indicator(&app, &q) {
+        let rules: Vec<RuleSummary<'_>> = app.pages_at(&indices).map(|p| summary(&links, p)).collect();
+        return ok(&json!({ "indicator": key, "total": rules.len(), "rules": rules }));
+    }
+    if !q.kind.is_empty() && sigil_catalog::Kind::from_name(&q.kind).is_none() {
+        return error(StatusCode::NOT_FOUND, &format!("unknown indicator kind '{}'", q.kind));
+    }
+    let list = pages::indicator_list(&app, &links, &q);
+    ok(&json!({
+        "indicators": list.iter().map(|i| json!({
+            "field": i.field, "kind": i.kind, "value": i.value, "variant": i.variant, "rules": i.rules, "url": i.href,
+        })).collect::<Vec<_>>(),
+        "truncated": list.len() >= pages::INDICATOR_LIST_MAX,
+    }))
+}
+
+async fn events(State(app): State<Shared>) -> Response {
+    ok(&json!({ "providers": app.catalog().providers() }))
+}
+
+async fn provider(State(app): State<Shared>, name: Result<Path<String>, PathRejection>) -> Response {
+    let name = match name {
+        Ok(Path(k)) => k,
+        Err(e) => return path_error(&e),
+    };
+    let catalog = app.catalog();
+    let Some(p) = catalog.knowledge().event_catalog().provider(&name) else {
+        return error(StatusCode::NOT_FOUND, &format!("no event provider named '{name}'"));
+    };
+    let events: Vec<Value> = catalog
+        .event_pages(Some(p.name))
+        .into_iter()
+        .map(|e| json!({"event_id": e.event_id, "title": e.title, "channel": e.channel, "fields": e.fields.len(), "rules": e.rule_count}))
+        .collect();
+    ok(&json!({ "provider": p.display, "provider_name": p.name, "channel": p.channel, "events": events }))
+}
+
+async fn event(State(app): State<Shared>, path: Result<Path<(String, String)>, PathRejection>) -> Response {
+    let (provider, id) = match path {
+        Ok(Path(x)) => x,
+        Err(e) => return path_error(&e),
+    };
+    let Ok(id) = id.parse::<u32>() else {
+        return error(StatusCode::NOT_FOUND, &format!("'{id}' is not an event id"));
+    };
+    let catalog = app.catalog();
+    let Some(e) = catalog.event_page(&provider, id) else {
+        return error(StatusCode::NOT_FOUND, &format!("no described event {id} for provider '{provider}'"));
+    };
+    let rules = catalog.rules_for_event(&provider, id);
+    let also: Vec<Value> = pages::also_fired(&app, rules, &e.provider_name, id)
+        .into_iter()
+        .map(|(p, eid, title, n)| json!({"provider": p, "event_id": eid, "title": title, "shared_rules": n}))
+        .collect();
+    let mut v = serde_json::to_value(&e).unwrap_or(Value::Null);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("also_fired_on".into(), Value::Array(also));
+    }
+    ok(&v)
+}
+
+async fn stats(State(app): State<Shared>) -> Response {
+    let mut v = serde_json::to_value(app.catalog().stats()).unwrap_or(Value::Null);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            "by_year".into(),
+            Value::Array(pages::per_year(&app).into_iter().map(|(y, n)| json!({"value": y, "count": n})).collect()),
+        );
+        obj.insert("load_ms".into(), json!(app.catalog().load_time().as_millis() as u64));
+    }
+    ok(&v)
+}

@@ -1,0 +1,206 @@
+//! The application state shared by every request and by the static export: the catalog and what the web
+//! layer derives from it once at start-up (the ATT&CK heat map, the asset version).
+//!
+//! The heat map lives here rather than in `sigil_catalog` because it is a presentation of the catalog's own
+//! data (each page's ATT&CK rows), counted per (tactic, technique) cell the way the matrix shows it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sigil_catalog::{Catalog, RulePage};
+use sigil_knowledge::Attack;
+
+/// Shared, immutable state of the web catalog.
+#[derive(Debug)]
+pub struct App {
+    catalog: Catalog,
+    matrix: Matrix,
+    asset_version: String,
+    site_name: String,
+}
+
+impl App {
+    /// Wraps a catalog and precomputes the heat map.
+    pub fn new(catalog: Catalog) -> App {
+        let matrix = Matrix::build(&catalog);
+        App { catalog, matrix, asset_version: crate::assets::version(), site_name: "sigil".to_string() }
+    }
+
+    /// Sets the name shown in the top bar and page titles (default `sigil`).
+    #[must_use]
+    pub fn with_site_name(mut self, name: impl Into<String>) -> App {
+        let name = name.into();
+        if !name.trim().is_empty() {
+            self.site_name = name;
+        }
+        self
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The heat map data.
+    pub fn matrix(&self) -> &Matrix {
+        &self.matrix
+    }
+
+    /// A short hash of the bundled assets, appended to their URLs.
+    pub fn asset_version(&self) -> &str {
+        &self.asset_version
+    }
+
+    /// The site name.
+    pub fn site_name(&self) -> &str {
+        &self.site_name
+    }
+
+    /// Pages by index list.
+    pub(crate) fn pages_at<'a>(&'a self, indices: &'a [usize]) -> impl Iterator<Item = &'a RulePage> + 'a {
+        indices.iter().filter_map(|&i| self.catalog.page(i))
+    }
+}
+
+/// One technique cell of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// `T1059`.
+    pub id: String,
+    /// `Command and Scripting Interpreter`.
+    pub name: String,
+    /// Rules placing the technique (or one of its sub-techniques) under this tactic.
+    pub count: usize,
+    /// Sub-techniques under this tactic: (id, name, rules), all of them, covered or not.
+    pub subs: Vec<(String, String, usize)>,
+}
+
+/// One tactic column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// `TA0011`.
+    pub id: String,
+    /// `command-and-control`.
+    pub shortname: String,
+    /// `Command & Control`.
+    pub name: String,
+    /// Rules with a row for this tactic.
+    pub rules: usize,
+    /// Parent techniques of the tactic, sorted by name.
+    pub cells: Vec<Cell>,
+}
+
+/// The ATT&CK heat map: per tactic and technique, the pages that cover it.
+#[derive(Debug, Clone, Default)]
+pub struct Matrix {
+    /// ATT&CK version text (`Enterprise ATT&CK (2026-04-14)`).
+    pub version: String,
+    /// Release (`v19`).
+    pub release: String,
+    /// Columns in matrix order.
+    pub columns: Vec<Column>,
+    /// (tactic shortname, technique id) → page indices, ascending. Parents include their sub-techniques' pages.
+    cells: HashMap<(String, String), Vec<usize>>,
+    /// Techniques that are current, parent and sub, for totals.
+    pub technique_total: usize,
+}
+
+impl Matrix {
+    fn build(catalog: &Catalog) -> Matrix {
+        let attack: &Attack = catalog.knowledge().attack();
+        let mut cells: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        let mut per_tactic: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, page) in catalog.pages().iter().enumerate() {
+            for row in &page.attack {
+                *per_tactic.entry(row.shortname.clone()).or_default() += 1;
+                for t in &row.techniques {
+                    let mut ids = vec![t.id.clone()];
+                    if let Some((parent, _)) = t.id.split_once('.') {
+                        ids.push(parent.to_string());
+                    }
+                    for id in ids {
+                        let list = cells.entry((row.shortname.clone(), id)).or_default();
+                        if list.last() != Some(&i) {
+                            list.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        let count = |tactic: &str, id: &str| cells.get(&(tactic.to_string(), id.to_string())).map_or(0, Vec::len);
+        let columns = attack
+            .tactics()
+            .iter()
+            .map(|tactic| {
+                let techniques = attack.techniques_of(tactic.shortname);
+                let mut parents: Vec<Cell> = techniques
+                    .iter()
+                    .filter(|t| !t.is_subtechnique())
+                    .map(|t| Cell {
+                        id: t.id.to_string(),
+                        name: t.name.to_string(),
+                        count: count(tactic.shortname, t.id),
+                        subs: techniques
+                            .iter()
+                            .filter(|s| s.parent_id() == Some(t.id))
+                            .map(|s| (s.id.to_string(), s.name.to_string(), count(tactic.shortname, s.id)))
+                            .collect(),
+                    })
+                    .collect();
+                parents.sort_by(|a, b| a.name.cmp(&b.name));
+                Column {
+                    id: tactic.id.to_string(),
+                    shortname: tactic.shortname.to_string(),
+                    name: tactic.display.to_string(),
+                    rules: per_tactic.get(tactic.shortname).copied().unwrap_or(0),
+                    cells: parents,
+                }
+            })
+            .collect();
+        Matrix {
+            version: attack.version().to_string(),
+            release: attack.release().to_string(),
+            columns,
+            cells,
+            technique_total: attack.techniques().iter().filter(|t| !t.is_subtechnique()).count(),
+        }
+    }
+
+    /// Pages covering a technique under a tactic (parents include their sub-techniques).
+    pub fn pages(&self, tactic: &str, technique: &str) -> &[usize] {
+        self.cells.get(&(tactic.to_string(), technique.to_string())).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every covered (tactic, technique) pair with its page count, sub-techniques included.
+    pub fn scores(&self) -> impl Iterator<Item = (&str, &str, usize)> {
+        self.cells.iter().map(|((tactic, id), list)| (tactic.as_str(), id.as_str(), list.len()))
+    }
+
+    /// Parent techniques covered by at least one rule (in any tactic).
+    pub fn covered_techniques(&self) -> usize {
+        let mut ids: Vec<&str> =
+            self.cells.iter().filter(|((_, id), l)| !id.contains('.') && !l.is_empty()).map(|((_, id), _)| id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+}
+
+/// The heat class of a count (`h0`..`h6`), and the legend's bins.
+pub fn heat_class(count: usize) -> &'static str {
+    match count {
+        0 => "h0",
+        1 => "h1",
+        2..=3 => "h2",
+        4..=9 => "h3",
+        10..=24 => "h4",
+        25..=49 => "h5",
+        _ => "h6",
+    }
+}
+
+/// Legend entries: (class, label).
+pub const LEGEND: [(&str, &str); 7] =
+    [("h0", "0"), ("h1", "1"), ("h2", "2–3"), ("h3", "4–9"), ("h4", "10–24"), ("h5", "25–49"), ("h6", "50+")];
+
+/// Colours of the heat bins for the Navigator layer (same order as [`LEGEND`]).
+pub const HEAT_COLORS: [&str; 7] = ["#eef1f5", "#dbe7fb", "#b3cdf6", "#7eaaf0", "#4a82e0", "#2457c5", "#163a8a"];

@@ -1,0 +1,377 @@
+//! `sigil site`: the catalog as static files, for any static host (or straight from disk).
+//!
+//! Every page the server renders is written once, with relative links ([`Links::static_at`]): the rule list
+//! (`index.html`, `page/N.html`), each rule (`rules/<key>.html`, its YAML and its JSON), `rules/sigma/<stem>.html`
+//! forwarding pages, the ATT&CK matrix and technique pages, the events side, indicator pages (for indicators
+//! that several rules share), statistics, the Navigator layer and the assets. Search and facets work in the
+//! browser through `search-index.js`, a prebuilt index, and `static/static.js`, a few lines of plain JavaScript;
+//! without JavaScript the rule list is still browsable page by page.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use sigil_catalog::{Facet, RulePage};
+
+use crate::app::App;
+use crate::assets;
+use crate::links::{Links, file_name, indicator_file};
+use crate::pages::{self, Failure, IndicatorQuery};
+use crate::query::Params;
+use crate::search;
+
+/// Export settings.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Write the JSON files (`api/…`) too.
+    pub json: bool,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Files written.
+    pub files: usize,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Rule pages among them.
+    pub rule_pages: usize,
+}
+
+/// Why an export failed.
+#[derive(Debug)]
+pub enum ExportError {
+    /// Writing a file failed.
+    Io(PathBuf, std::io::Error),
+    /// A page failed to render (a bug).
+    Render(String, String),
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::Io(p, e) => write!(f, "writing {}: {e}", p.display()),
+            ExportError::Render(what, e) => write!(f, "rendering {what}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+struct Writer<'a> {
+    out: &'a Path,
+    summary: ExportSummary,
+}
+
+impl Writer<'_> {
+    fn write(&mut self, rel: &str, body: &[u8]) -> Result<(), ExportError> {
+        let path = self.out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))?;
+        }
+        std::fs::write(&path, body).map_err(|e| ExportError::Io(path.clone(), e))?;
+        self.summary.files += 1;
+        self.summary.bytes += body.len() as u64;
+        Ok(())
+    }
+
+    fn page(&mut self, rel: &str, result: pages::PageResult) -> Result<(), ExportError> {
+        match result {
+            Ok(html) => self.write(rel, html.as_bytes()),
+            Err(Failure::Render(e)) => Err(ExportError::Render(rel.to_string(), e.to_string())),
+            // Pages that do not exist are not written (their links are not generated either).
+            Err(Failure::NotFound(_) | Failure::Ambiguous(..)) => Ok(()),
+        }
+    }
+
+    fn json(&mut self, rel: &str, value: &impl serde::Serialize) -> Result<(), ExportError> {
+        let body = serde_json::to_vec(value).map_err(|e| ExportError::Render(rel.to_string(), e.to_string()))?;
+        self.write(rel, &body)
+    }
+}
+
+/// Depth of a relative path (`rules/x.html` is 1).
+fn depth(rel: &str) -> usize {
+    rel.matches('/').count()
+}
+
+/// Writes the static site into `out` (created if needed; existing files are overwritten, others left alone).
+///
+/// # Errors
+/// [`ExportError`] when a file cannot be written.
+pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportSummary, ExportError> {
+    let catalog = app.catalog();
+    let mut w = Writer { out, summary: ExportSummary::default() };
+
+    for (name, _, body) in assets::ASSETS {
+        w.write(&format!("static/{name}"), body.as_bytes())?;
+    }
+    w.write("search-index.js", search_index(app).as_bytes())?;
+
+    // The rule list, page by page, sorted by title (the server's default order).
+    let first = search::run(app, search::Request::default());
+    for n in 1..=first.pages {
+        let rel = if n == 1 { "index.html".to_string() } else { format!("page/{n}.html") };
+        let links = Links::static_at(depth(&rel));
+        let params = Params::from_pairs([("page", n.to_string())]);
+        let Ok(req) = search::Request::from_params(&params) else { continue };
+        let outcome = search::run(app, req);
+        let html = pages::index(app, &links, &outcome).map(|h| static_list_links(&h, &links));
+        w.page(&rel, html)?;
+    }
+    let links0 = Links::static_at(0);
+    w.page("404.html", Ok(pages::error(app, &links0, 404, "Not found", "There is no page at this address.")))?;
+
+    // Rules.
+    let mut stems: HashMap<String, Vec<&RulePage>> = HashMap::new();
+    for p in catalog.pages() {
+        let rel = format!("rules/{}.html", file_name(&p.key));
+        w.page(&rel, pages::rule(app, &Links::static_at(1), p))?;
+        w.write(&format!("rules/{}.yml", file_name(&p.key)), p.yaml.as_bytes())?;
+        if opts.json {
+            w.json(&format!("api/rules/{}.json", file_name(&p.key)), p)?;
+        }
+        w.summary.rule_pages += 1;
+        stems.entry(p.file_stem.to_ascii_lowercase()).or_default().push(p);
+    }
+    for (stem, list) in &stems {
+        let rel = format!("rules/sigma/{}.html", file_name(stem));
+        let links = Links::static_at(2);
+        let html = match list.as_slice() {
+            [one] => Ok(forward(&links.rule(&one.key), &one.title)),
+            many => {
+                let choices: Vec<(String, String, String)> =
+                    many.iter().map(|p| (p.key.clone(), p.title.clone(), format!("{} · {}", p.source, p.path))).collect();
+                pages::choose(app, &links, &format!("file '{stem}'"), &choices)
+            }
+        };
+        w.page(&rel, html)?;
+    }
+
+    // ATT&CK.
+    w.page("attack.html", pages::attack(app, &links0))?;
+    w.write("api/attack/navigator.json", serde_json::to_string_pretty(&crate::api::navigator_layer(app)).unwrap_or_default().as_bytes())?;
+    let attack = catalog.knowledge().attack();
+    for t in attack.techniques() {
+        let rel = format!("attack/{}.html", file_name(t.id));
+        w.page(&rel, pages::technique(app, &Links::static_at(1), t.id, None))?;
+        for tactic in t.tactics() {
+            let rel = format!("attack/{}/{}.html", file_name(tactic), file_name(t.id));
+            w.page(&rel, pages::technique(app, &Links::static_at(2), t.id, Some(tactic)))?;
+        }
+    }
+
+    // Indicators shared by several rules.
+    w.page("indicators.html", pages::indicators(app, &links0, &IndicatorQuery::default()))?;
+    for (key, list) in catalog.indicator_keys() {
+        if list.len() < 2 {
+            continue;
+        }
+        let q = IndicatorQuery {
+            field: key.field.clone(),
+            kind: key.kind.as_str().to_string(),
+            value: key.value.clone(),
+            variant: key.variant.clone(),
+        };
+        w.page(&format!("indicators/{}.html", indicator_file(key)), pages::indicators(app, &Links::static_at(1), &q))?;
+    }
+
+    // Events.
+    w.page("events.html", pages::events(app, &links0))?;
+    for prov in catalog.providers() {
+        let pname = file_name(&prov.provider);
+        w.page(&format!("events/{pname}.html"), pages::provider(app, &Links::static_at(1), &prov.provider))?;
+        for e in catalog.event_pages(Some(&prov.provider_name)) {
+            w.page(
+                &format!("events/{pname}/{}.html", e.event_id),
+                pages::event(app, &Links::static_at(2), &prov.provider, e.event_id, None),
+            )?;
+            for f in e.fields.iter().filter(|f| f.rules > 0) {
+                w.page(
+                    &format!("events/{pname}/{}/{}.html", e.event_id, file_name(&f.name)),
+                    pages::event(app, &Links::static_at(3), &prov.provider, e.event_id, Some(&f.name)),
+                )?;
+            }
+        }
+    }
+
+    // Statistics.
+    w.page("stats.html", pages::stats(app, &links0))?;
+    if opts.json {
+        w.json("api/stats.json", catalog.stats())?;
+        w.json("api/attack.json", &crate::api::attack_json(app))?;
+    }
+    Ok(w.summary)
+}
+
+/// On static list pages, pagination links point at `page/N.html` rather than `index.html?page=N`, so the list
+/// is browsable without JavaScript.
+fn static_list_links(html: &str, links: &Links) -> String {
+    let home = crate::highlight::escape(&links.home());
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    let needle = format!("href=\"{home}?page=");
+    while let Some(at) = rest.find(&needle) {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let num_start = needle.len();
+        let digits: String = after.get(num_start..).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
+        match digits.parse::<usize>() {
+            Ok(n) => {
+                let _ = write!(out, "href=\"{}", crate::highlight::escape(&links.list_page(n)));
+                rest = after.get(num_start + digits.len()..).unwrap_or_default();
+            }
+            Err(_) => {
+                out.push_str(&needle);
+                rest = after.get(num_start..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A tiny page that forwards to another (for `rules/sigma/<stem>.html`).
+fn forward(href: &str, title: &str) -> String {
+    let href = crate::highlight::escape(href);
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <meta http-equiv=\"refresh\" content=\"0; url={href}\"><link rel=\"canonical\" href=\"{href}\"></head>\
+         <body><p>Moved to <a href=\"{href}\">{t}</a>.</p></body></html>",
+        t = crate::highlight::escape(title)
+    )
+}
+
+/// The prebuilt search index (`search-index.js`): per rule its link, display fields, facet values and a
+/// lower-case haystack, matched by `static.js` the way the server's search matches.
+pub fn search_index(app: &App) -> String {
+    let catalog = app.catalog();
+    let links = Links::static_at(0);
+    let mut labels: serde_json::Map<String, Value> = serde_json::Map::new();
+    let mut tactic_labels = serde_json::Map::new();
+    let mut technique_labels = serde_json::Map::new();
+    let rules: Vec<Value> = catalog
+        .pages()
+        .iter()
+        .map(|p| {
+            for r in &p.attack {
+                tactic_labels.insert(r.shortname.clone(), json!(r.tactic));
+                for t in &r.techniques {
+                    technique_labels.insert(t.id.clone(), json!(format!("{} {}", t.id, t.name)));
+                }
+            }
+            let mut techniques: BTreeSet<String> = p.techniques.iter().cloned().collect();
+            for t in &p.techniques {
+                if let Some((parent, _)) = t.split_once('.') {
+                    techniques.insert(parent.to_string());
+                    if let Some(pt) = catalog.knowledge().attack().technique(parent) {
+                        technique_labels.insert(pt.id.to_string(), json!(format!("{} {}", pt.id, pt.display)));
+                    }
+                }
+            }
+            let facets: Vec<Value> = Facet::ALL
+                .iter()
+                .map(|f| match f {
+                    Facet::Tactic => json!(p.tactics),
+                    Facet::Technique => json!(techniques),
+                    Facet::Level => json!(p.level.iter().collect::<Vec<_>>()),
+                    Facet::Status => json!(p.status.iter().collect::<Vec<_>>()),
+                    Facet::Product => json!(p.logsource.product.iter().collect::<Vec<_>>()),
+                    Facet::Category => json!(p.logsource.category.iter().collect::<Vec<_>>()),
+                    Facet::Service => json!(p.logsource.service.iter().collect::<Vec<_>>()),
+                    Facet::Author => json!(crate::view::authors(p.author.as_deref())),
+                    Facet::Source => json!([p.source]),
+                    Facet::Regression => json!([if p.has_regression() { "yes" } else { "no" }]),
+                    Facet::Kind => json!([p.kind.as_str()]),
+                })
+                .collect();
+            json!({
+                "u": links.rule(&p.key),
+                "t": p.title,
+                "i": p.id.as_deref().unwrap_or_default().to_lowercase(),
+                "l": p.level,
+                "s": p.status,
+                "ls": p.logsource_label(),
+                "d": p.date,
+                "m": p.modified,
+                "x": crate::view::snippet(p.description.as_deref().unwrap_or_default(), 260),
+                "ta": p.attack.iter().map(|r| [r.shortname.as_str(), r.tactic.as_str()]).collect::<Vec<_>>(),
+                "k": if p.kind == sigil_catalog::RuleKind::Rule { Value::Null } else { json!(p.kind.as_str()) },
+                "src": p.source,
+                "f": facets,
+                "h": haystack(p),
+            })
+        })
+        .collect();
+    labels.insert("tactic".into(), Value::Object(tactic_labels));
+    labels.insert("technique".into(), Value::Object(technique_labels));
+    let index = json!({
+        "facets": Facet::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+        "titles": Facet::ALL.iter().map(|f| search::facet_title(*f)).collect::<Vec<_>>(),
+        "labels": labels,
+        "sources": catalog.sources().len(),
+        "rules": rules,
+    });
+    // `</` cannot appear inside the script: the JSON is inside a .js file, not HTML, but escape anyway so the
+    // index is also safe to inline.
+    let body = serde_json::to_string(&index).unwrap_or_else(|_| "{}".into()).replace("</", "<\\/");
+    format!("window.SIGIL_INDEX={body};\n")
+}
+
+/// The searchable text of a page, lower case (as the catalog's search haystack).
+fn haystack(p: &RulePage) -> String {
+    let mut h = String::with_capacity(1024);
+    let mut add = |s: &str| {
+        h.push_str(s);
+        h.push('\n');
+    };
+    add(&p.title);
+    add(&p.key);
+    add(p.id.as_deref().unwrap_or_default());
+    add(p.name.as_deref().unwrap_or_default());
+    add(p.description.as_deref().unwrap_or_default());
+    add(p.author.as_deref().unwrap_or_default());
+    for t in &p.tags {
+        add(t);
+    }
+    for f in &p.coverage.fields {
+        add(f);
+    }
+    add(&p.file_stem);
+    add(&p.path);
+    add(&p.logsource.label());
+    for r in &p.attack {
+        add(&r.tactic);
+        for t in &r.techniques {
+            add(&t.name);
+        }
+    }
+    for i in &p.indicators {
+        add(&i.value);
+    }
+    for f in &p.falsepositives {
+        add(f);
+    }
+    h.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_links_become_files() {
+        let links = Links::static_at(0);
+        let html = "<a href=\"index.html?page=2\">2</a><a href=\"index.html?page=x\">";
+        assert_eq!(static_list_links(html, &links), "<a href=\"page/2.html\">2</a><a href=\"index.html?page=x\">");
+        let links = Links::static_at(1);
+        assert_eq!(static_list_links("href=\"../index.html?page=1\"", &links), "href=\"../index.html\"");
+    }
+
+    #[test]
+    fn forward_pages_escape() {
+        let f = forward("../x.html", "<b>");
+        assert!(f.contains("&lt;b&gt;") && f.contains("url=../x.html"));
+    }
+}

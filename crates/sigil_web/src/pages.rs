@@ -1,0 +1,1314 @@
+//! Every HTML page: its view model, its template and the function that renders it.
+//!
+//! Renderers take the [`App`], the [`Links`] of the page being rendered and already-parsed input, and return
+//! the page or a [`Failure`]. The server and the static export call the same functions, so the two sites are
+//! the same pages with different links.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use askama::Template;
+use sigil_catalog::{Facet, IndicatorKey, Kind, RuleKind, RulePage};
+
+use crate::app::{App, LEGEND, heat_class};
+use crate::highlight;
+use crate::links::Links;
+use crate::search::{self, Outcome, Sort};
+use crate::svg::{self, Bar};
+use crate::view::{
+    Chrome, Level, LinkView, MaybeLink, Pager, RuleRow, Section, authors, css_word, safe_url,
+};
+
+/// Why a page could not be rendered.
+#[derive(Debug)]
+pub enum Failure {
+    /// Nothing has this name; the text says what was looked for.
+    NotFound(String),
+    /// Several pages match; the user picks one.
+    Ambiguous(String, Vec<(String, String, String)>),
+    /// A template failed (a bug; logged and shown as 500).
+    Render(askama::Error),
+}
+
+impl From<askama::Error> for Failure {
+    fn from(e: askama::Error) -> Self {
+        Failure::Render(e)
+    }
+}
+
+/// A rendered page or why not.
+pub type PageResult = Result<String, Failure>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Search page
+
+#[derive(Debug, Clone)]
+pub(crate) struct FacetItem {
+    pub value: String,
+    pub label: String,
+    pub count: usize,
+    pub selected: bool,
+    pub href: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FacetGroup {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub top: Vec<FacetItem>,
+    pub more: Vec<FacetItem>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SortLink {
+    pub label: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage {
+    chrome: Chrome,
+    q: String,
+    form_action: String,
+    hidden: Vec<(String, String)>,
+    corpus_total: usize,
+    facets: Vec<FacetGroup>,
+    active: Vec<LinkView>,
+    clear_href: String,
+    total: usize,
+    page: usize,
+    rows: Vec<RuleRow>,
+    pager: Pager,
+    sorts: Vec<SortLink>,
+}
+
+/// Facet values shown before "more".
+const FACET_TOP: usize = 8;
+/// Facet values listed at most (authors run into the thousands).
+const FACET_MAX: usize = 150;
+
+/// The search page (`/`).
+pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
+    let req = &outcome.request;
+    let catalog = app.catalog();
+    let href = |qs: String| links.search(&qs);
+    let multi_source = catalog.sources().len() > 1;
+    let mut facets = Vec::new();
+    for fc in &outcome.results.facets {
+        let hide = match fc.facet {
+            Facet::Source => !multi_source,
+            Facet::Kind => fc.values.len() < 2,
+            _ => fc.values.is_empty(),
+        };
+        if hide {
+            continue;
+        }
+        let mut values = fc.values.clone();
+        if fc.facet == Facet::Level {
+            values.sort_by_key(|v| crate::view::level_rank(Some(&v.value)));
+        }
+        let items: Vec<FacetItem> = values
+            .iter()
+            .take(FACET_MAX)
+            .map(|v| {
+                let qs = if v.selected {
+                    req.query_string(Some((fc.facet, &v.value)), None, 1, None)
+                } else {
+                    req.query_string(None, Some((fc.facet, &v.value)), 1, None)
+                };
+                FacetItem {
+                    value: v.value.clone(),
+                    label: v.label.clone(),
+                    count: v.count,
+                    selected: v.selected,
+                    href: href(qs),
+                }
+            })
+            .collect();
+        let (top, more) = split_top(items);
+        facets.push(FacetGroup { name: fc.facet.as_str(), label: search::facet_title(fc.facet), top, more });
+    }
+    let active = req
+        .filters
+        .iter()
+        .map(|(f, v)| LinkView {
+            label: format!("{}: {}", search::facet_title(*f), catalog.facet_label(*f, v)),
+            href: href(req.query_string(Some((*f, v)), None, 1, None)),
+        })
+        .collect();
+    let rows = outcome
+        .results
+        .hits
+        .iter()
+        .filter_map(|h| catalog.page(h.index))
+        .map(|p| RuleRow::new(app, links, p))
+        .collect();
+    let pager = Pager::new(req.page, outcome.pages, |n| href(req.query_string(None, None, n, None)));
+    let current_sort = if req.sort_given || !req.q.trim().is_empty() { req.sort } else { Sort::Title };
+    let sorts = Sort::ALL
+        .into_iter()
+        .filter(|s| *s != Sort::Relevance || !req.q.trim().is_empty())
+        .map(|s| SortLink { label: s.label(), href: href(req.query_string(None, None, 1, Some(s))), active: s == current_sort })
+        .collect();
+    let mut hidden: Vec<(String, String)> =
+        req.filters.iter().map(|(f, v)| (f.as_str().to_string(), v.clone())).collect();
+    if req.sort_given {
+        hidden.push(("sort".into(), req.sort.as_str().into()));
+    }
+    let title = if req.q.trim().is_empty() && req.filters.is_empty() {
+        "Detection rules".to_string()
+    } else {
+        format!("{} rules: {}", outcome.results.total, req.q)
+    };
+    let mut chrome = Chrome::new(app, links, title, Section::Rules);
+    chrome.description = Some(format!("Search {} Sigma detection rules by text, ATT&CK, log source and more.", catalog.len()));
+    Ok(IndexPage {
+        chrome,
+        q: req.q.clone(),
+        form_action: links.home(),
+        hidden,
+        corpus_total: catalog.len(),
+        facets,
+        active,
+        clear_href: links.home(),
+        total: outcome.results.total,
+        page: req.page,
+        rows,
+        pager,
+        sorts,
+    }
+    .render()?)
+}
+
+fn split_top(mut items: Vec<FacetItem>) -> (Vec<FacetItem>, Vec<FacetItem>) {
+    if items.len() <= FACET_TOP + 2 {
+        return (items, Vec::new());
+    }
+    let more = items.split_off(FACET_TOP);
+    // A selected value stays visible.
+    let (selected, rest): (Vec<FacetItem>, Vec<FacetItem>) = more.into_iter().partition(|i| i.selected);
+    items.extend(selected);
+    (items, rest)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rule page
+
+pub(crate) struct RuleView {
+    pub crumb_rules: String,
+    pub crumb_format: String,
+    pub title: String,
+    pub kind: Option<&'static str>,
+    pub status: Option<String>,
+    pub status_href: String,
+    pub level: Level,
+    pub level_href: String,
+    pub logsource: Vec<PartLink>,
+    pub authors: Vec<LinkView>,
+    pub source: String,
+    pub source_href: String,
+    pub path: String,
+    pub date: Option<String>,
+    pub modified: Option<String>,
+    pub id: Option<String>,
+    pub description: Option<String>,
+    pub attack: Vec<AttackRowView>,
+    pub attack_notes: Vec<String>,
+    pub events: Vec<EventRowView>,
+    pub coverage_note: String,
+    pub yaml_html: String,
+    pub raw_href: String,
+    pub json_href: String,
+    pub stages: Vec<StageView>,
+    pub indicators: Vec<IndicatorGroup>,
+    pub correlation: Option<CorrelationView>,
+    pub applies_to: Vec<MaybeLink>,
+    pub related: Vec<RelatedView>,
+    pub references: Vec<MaybeLink>,
+    pub falsepositives: Vec<String>,
+    pub other_tags: Vec<String>,
+    pub regression: Option<String>,
+    pub diagnostics: Vec<String>,
+}
+
+pub(crate) struct PartLink {
+    pub label: String,
+    pub href: String,
+    pub title: &'static str,
+}
+
+pub(crate) struct AttackRowView {
+    pub tactic: String,
+    pub href: String,
+    pub techniques: Vec<TechniqueView>,
+}
+
+pub(crate) struct TechniqueView {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+    pub via: Option<String>,
+    pub inferred: bool,
+}
+
+pub(crate) struct EventRowView {
+    pub provider: String,
+    pub provider_name: String,
+    pub provider_href: String,
+    pub event_id: u32,
+    pub href: String,
+    pub title: String,
+    pub mapped: String,
+}
+
+pub(crate) struct StageView {
+    pub number: usize,
+    pub name: String,
+    pub html: String,
+    pub logic: Option<String>,
+    pub negated: bool,
+    pub used: bool,
+    pub joins: Vec<String>,
+}
+
+pub(crate) struct IndicatorGroup {
+    pub field: String,
+    pub kind: &'static str,
+    pub values: Vec<IndicatorValue>,
+}
+
+pub(crate) struct IndicatorValue {
+    pub value: String,
+    pub count: usize,
+    pub href: Option<String>,
+    pub title: String,
+    pub notes: Vec<String>,
+    pub excluded: bool,
+}
+
+pub(crate) struct CorrelationView {
+    pub kind: String,
+    pub timespan: Option<String>,
+    pub condition: Option<String>,
+    pub group_by: String,
+    pub rules: Vec<MaybeLink>,
+}
+
+pub(crate) struct RelatedView {
+    pub kind: String,
+    pub label: String,
+    pub href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "rule.html")]
+struct RuleTemplate {
+    chrome: Chrome,
+    v: RuleView,
+}
+
+/// A rule page.
+pub fn rule(app: &App, links: &Links, p: &RulePage) -> PageResult {
+    let mut chrome = Chrome::new(app, links, p.title.clone(), Section::Rules);
+    chrome.description = p.description.as_deref().map(|d| crate::view::snippet(d, 200));
+    Ok(RuleTemplate { chrome, v: rule_view(app, links, p) }.render()?)
+}
+
+fn link_of(links: &Links, key: Option<&String>, title: Option<&String>, reference: &str) -> MaybeLink {
+    MaybeLink { label: title.cloned().unwrap_or_else(|| reference.to_string()), href: key.map(|k| links.rule(k)) }
+}
+
+pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
+    let multi_source = app.catalog().sources().len() > 1;
+    let mut logsource = Vec::new();
+    for (facet, title, value) in [
+        ("product", "product", &p.logsource.product),
+        ("category", "category", &p.logsource.category),
+        ("service", "service", &p.logsource.service),
+    ] {
+        if let Some(v) = value {
+            logsource.push(PartLink { label: v.clone(), href: links.facet(facet, v), title });
+        }
+    }
+    let attack = p
+        .attack
+        .iter()
+        .map(|row| AttackRowView {
+            tactic: row.tactic.clone(),
+            href: links.facet("tactic", &row.shortname),
+            techniques: row
+                .techniques
+                .iter()
+                .map(|t| TechniqueView {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    href: links.technique(&t.id),
+                    via: t.via.clone(),
+                    inferred: t.inferred_tactic,
+                })
+                .collect(),
+        })
+        .collect();
+    let o = &p.attack_other;
+    let mut attack_notes = Vec::new();
+    for (label, list) in [
+        ("Groups", &o.groups),
+        ("Software", &o.software),
+        ("Data sources", &o.data_sources),
+        ("Unknown ATT&CK tags", &o.unknown),
+        ("Retired ATT&CK tags", &o.retired),
+    ] {
+        if !list.is_empty() {
+            attack_notes.push(format!("{label}: {}", list.join(", ")));
+        }
+    }
+    attack_notes.extend(o.notes.iter().cloned());
+    let events = p
+        .events
+        .iter()
+        .map(|e| {
+            let mapped: Vec<String> =
+                e.fields.iter().filter(|f| f.sigma != f.event).map(|f| format!("{} → {}", f.sigma, f.event)).collect();
+            EventRowView {
+                provider: e.provider.clone(),
+                provider_name: e.provider_name.clone(),
+                provider_href: links.provider(&e.provider),
+                event_id: e.event_id,
+                href: links.event(&e.provider, e.event_id),
+                title: e.title.clone(),
+                mapped: if mapped.is_empty() { String::new() } else { format!("fields: {}", mapped.join(", ")) },
+            }
+        })
+        .collect();
+    let coverage_note = p.coverage.note.clone().unwrap_or_else(|| match p.kind {
+        RuleKind::Correlation => "The correlated rules are not in the catalog.".to_string(),
+        _ => "No described Windows event carries the fields this rule uses.".to_string(),
+    });
+    let stages = p
+        .stages
+        .iter()
+        .map(|s| StageView {
+            number: s.stage,
+            name: s.name.clone(),
+            html: if s.stage == 0 { highlight::escape(&s.text) } else { highlight::yaml(&s.text) },
+            logic: s.logic.clone(),
+            negated: s.negated,
+            used: s.used,
+            joins: if s.stage == 0 { Vec::new() } else { s.join.clone() },
+        })
+        .collect();
+    let mut groups: BTreeMap<(String, Kind), Vec<IndicatorValue>> = BTreeMap::new();
+    for ind in &p.indicators {
+        let field = ind.field.clone().unwrap_or_else(|| "(keyword)".to_string());
+        let title = if ind.corpus_count == 0 {
+            "Specific to this rule".to_string()
+        } else {
+            format!("{} other rules: {}", ind.corpus_count, ind.corpus_by_source.label())
+        };
+        groups.entry((field, ind.kind)).or_default().push(IndicatorValue {
+            value: ind.value.clone(),
+            count: ind.corpus_count,
+            href: (ind.corpus_count > 0).then(|| links.indicator(&ind.key)),
+            title,
+            notes: ind.notes.clone(),
+            excluded: ind.excluded,
+        });
+    }
+    let indicators = groups
+        .into_iter()
+        .map(|((field, kind), values)| IndicatorGroup { field, kind: kind.as_str(), values })
+        .collect();
+    let correlation = p.correlation.as_ref().map(|c| CorrelationView {
+        kind: c.kind.clone(),
+        timespan: c.timespan.clone(),
+        condition: c.condition.clone(),
+        group_by: c.group_by.join(", "),
+        rules: c.rules.iter().map(|r| link_of(links, r.key.as_ref(), r.title.as_ref(), &r.reference)).collect(),
+    });
+    let applies_to = p
+        .filter
+        .as_ref()
+        .map(|f| f.applies_to.iter().map(|r| link_of(links, r.key.as_ref(), r.title.as_ref(), &r.reference)).collect())
+        .unwrap_or_default();
+    let mut related: Vec<RelatedView> = p
+        .related
+        .iter()
+        .map(|r| RelatedView {
+            kind: r.kind.clone(),
+            label: r.title.clone().unwrap_or_else(|| r.id.clone()),
+            href: r.key.as_ref().map(|k| links.rule(k)),
+        })
+        .collect();
+    for (kind, list) in [("correlated by", &p.correlated_by), ("filtered by", &p.filtered_by)] {
+        related.extend(list.iter().map(|r| RelatedView {
+            kind: kind.to_string(),
+            label: r.title.clone().unwrap_or_else(|| r.reference.clone()),
+            href: r.key.as_ref().map(|k| links.rule(k)),
+        }));
+    }
+    let references =
+        p.references.iter().map(|r| MaybeLink { label: r.clone(), href: safe_url(r) }).collect::<Vec<_>>();
+    let other_tags = p.tags.iter().filter(|t| !t.to_ascii_lowercase().starts_with("attack.")).cloned().collect();
+    let regression = p.regression.as_ref().map(|r| {
+        let mut parts = Vec::new();
+        if let Some(path) = &r.path {
+            parts.push(format!("regression_tests_path: {path}"));
+        }
+        if !r.samples.is_empty() {
+            parts.push(format!("samples: {}", r.samples.join(", ")));
+        }
+        parts.join(" · ")
+    });
+    let diagnostics = p
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}:{}: {} {}: {}", d.line, d.column, d.severity, d.code, d.message))
+        .collect();
+    RuleView {
+        crumb_rules: links.home(),
+        crumb_format: if multi_source { links.facet("source", &p.source) } else { links.home() },
+        title: p.title.clone(),
+        kind: (p.kind != RuleKind::Rule).then_some(p.kind.as_str()),
+        status: p.status.as_deref().map(css_word),
+        status_href: p.status.as_deref().map(|s| links.facet("status", s)).unwrap_or_default(),
+        level: Level::of(p.level.as_deref()),
+        level_href: p.level.as_deref().map(|s| links.facet("level", s)).unwrap_or_else(|| links.home()),
+        logsource,
+        authors: authors(p.author.as_deref())
+            .into_iter()
+            .map(|a| LinkView { href: links.facet("author", &a), label: a })
+            .collect(),
+        source: p.source.clone(),
+        source_href: links.facet("source", &p.source),
+        path: p.path.clone(),
+        date: p.date.clone(),
+        modified: p.modified.clone(),
+        id: p.id.clone(),
+        description: p.description.as_deref().map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
+        attack,
+        attack_notes,
+        events,
+        coverage_note,
+        yaml_html: highlight::yaml(&p.yaml),
+        raw_href: links.rule_raw(&p.key),
+        json_href: links.rule_json(&p.key),
+        stages,
+        indicators,
+        correlation,
+        applies_to,
+        related,
+        references,
+        falsepositives: p.falsepositives.clone(),
+        other_tags,
+        regression,
+        diagnostics,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ATT&CK
+
+pub(crate) struct LegendItem {
+    pub class: &'static str,
+    pub label: &'static str,
+}
+
+pub(crate) struct CellView {
+    pub id: String,
+    pub name: String,
+    pub count: usize,
+    pub class: &'static str,
+    pub href: Option<String>,
+    pub subs: Vec<String>,
+}
+
+pub(crate) struct ColumnView {
+    pub id: String,
+    pub shortname: String,
+    pub name: String,
+    pub href: String,
+    pub rules: usize,
+    pub covered: usize,
+    pub cells: Vec<CellView>,
+}
+
+#[derive(Template)]
+#[template(path = "attack.html")]
+struct AttackTemplate {
+    chrome: Chrome,
+    version: String,
+    covered: usize,
+    technique_total: usize,
+    legend: Vec<LegendItem>,
+    navigator_href: String,
+    columns: Vec<ColumnView>,
+}
+
+/// The ATT&CK heat map (`/attack`).
+pub fn attack(app: &App, links: &Links) -> PageResult {
+    let m = app.matrix();
+    let columns = m
+        .columns
+        .iter()
+        .map(|c| ColumnView {
+            id: c.id.clone(),
+            shortname: c.shortname.clone(),
+            name: c.name.clone(),
+            href: links.facet("tactic", &c.shortname),
+            rules: c.rules,
+            covered: c.cells.iter().filter(|x| x.count > 0).count(),
+            cells: c
+                .cells
+                .iter()
+                .map(|cell| CellView {
+                    id: cell.id.clone(),
+                    name: cell.name.clone(),
+                    count: cell.count,
+                    class: heat_class(cell.count),
+                    href: (cell.count > 0).then(|| links.technique_in(&cell.id, &c.shortname)),
+                    subs: cell
+                        .subs
+                        .iter()
+                        .filter(|(_, _, n)| *n > 0)
+                        .map(|(id, _, n)| format!("{} ({n})", id.get(id.len().saturating_sub(3)..).unwrap_or(id)))
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let mut chrome = Chrome::new(app, links, "ATT&CK coverage", Section::Attack);
+    chrome.description = Some("ATT&CK heat map of the catalog's rules".to_string());
+    chrome.wide = true;
+    Ok(AttackTemplate {
+        chrome,
+        version: format!("{}, release {}", m.version, m.release),
+        covered: m.covered_techniques(),
+        technique_total: m.technique_total,
+        legend: LEGEND.iter().map(|(class, label)| LegendItem { class, label }).collect(),
+        navigator_href: links.navigator(),
+        columns,
+    }
+    .render()?)
+}
+
+pub(crate) struct TacticChip {
+    pub label: String,
+    pub href: String,
+    pub active: bool,
+}
+
+pub(crate) struct SubView {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+    pub count: usize,
+}
+
+#[derive(Template)]
+#[template(path = "technique.html")]
+struct TechniqueTemplate {
+    chrome: Chrome,
+    attack_href: String,
+    parent: Option<LinkView>,
+    id: String,
+    name: String,
+    tactics: Vec<TacticChip>,
+    total: usize,
+    tactic_label: Option<String>,
+    all_href: String,
+    search_href: String,
+    mitre_href: String,
+    subs: Vec<SubView>,
+    rows: Vec<RuleRow>,
+}
+
+/// A technique page (`/attack/T1059?tactic=execution`).
+pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> PageResult {
+    let catalog = app.catalog();
+    let attack = catalog.knowledge().attack();
+    let Some(t) = attack.technique(id) else {
+        return Err(Failure::NotFound(format!("ATT&CK technique '{id}' is not in {}", attack.version())));
+    };
+    let tactic = match tactic {
+        Some(name) => match attack.tactic(name) {
+            Some(x) if t.tactics().contains(&x.shortname) => Some(x),
+            _ => return Err(Failure::NotFound(format!("technique {} is not under tactic '{name}'", t.id))),
+        },
+        None => None,
+    };
+    let pages: Vec<&RulePage> = match tactic {
+        Some(x) => app.pages_at(app.matrix().pages(x.shortname, t.id)).collect(),
+        None => catalog.by_technique(t.id),
+    };
+    let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::new(app, links, p)).collect();
+    rows.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+    let tactics = t
+        .tactics()
+        .iter()
+        .filter_map(|s| attack.tactic(s))
+        .map(|x| TacticChip {
+            label: x.display.to_string(),
+            href: links.technique_in(t.id, x.shortname),
+            active: tactic.is_none_or(|cur| cur.shortname == x.shortname),
+        })
+        .collect();
+    let subs = if t.is_subtechnique() {
+        Vec::new()
+    } else {
+        attack
+            .techniques()
+            .iter()
+            .filter(|s| s.parent_id() == Some(t.id))
+            .map(|s| SubView {
+                id: s.id.to_string(),
+                name: s.name.to_string(),
+                href: links.technique(s.id),
+                count: catalog.by_technique(s.id).len(),
+            })
+            .collect()
+    };
+    let parent = t.parent_id().and_then(|pid| attack.technique(pid)).map(|p| LinkView {
+        label: format!("{} {}", p.id, p.name),
+        href: links.technique(p.id),
+    });
+    let mitre_href = format!("https://attack.mitre.org/techniques/{}/", t.id.replace('.', "/"));
+    let chrome = Chrome::new(app, links, format!("{} {}", t.id, t.display), Section::Attack);
+    Ok(TechniqueTemplate {
+        chrome,
+        attack_href: links.attack(),
+        parent,
+        id: t.id.to_string(),
+        name: t.display.to_string(),
+        tactics,
+        total: rows.len(),
+        tactic_label: tactic.map(|x| x.display.to_string()),
+        all_href: links.technique(t.id),
+        search_href: links.facet("technique", t.id),
+        mitre_href,
+        subs,
+        rows,
+    }
+    .render()?)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Indicators
+
+pub(crate) struct IndicatorHead {
+    pub field: String,
+    pub kind: &'static str,
+    pub value: String,
+    pub variant: String,
+}
+
+pub(crate) struct IndicatorListRow {
+    pub field: String,
+    pub kind: &'static str,
+    pub value: String,
+    pub variant: String,
+    pub rules: usize,
+    pub href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "indicators.html")]
+struct IndicatorsTemplate {
+    chrome: Chrome,
+    home_href: String,
+    exact: Option<IndicatorHead>,
+    rows: Vec<RuleRow>,
+    form_action: String,
+    field: String,
+    kind: String,
+    value: String,
+    intro: String,
+    list: Vec<IndicatorListRow>,
+}
+
+/// What `/indicators` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorQuery {
+    /// Field name (`Image`); empty for any (or for keywords with an exact kind `keyword`).
+    pub field: String,
+    /// Kind name (`ends_with`); empty for any.
+    pub kind: String,
+    /// The value (normalised or as written) or, for a listing, text it contains.
+    pub value: String,
+    /// Transformations (`windash|cased`), as in the key.
+    pub variant: String,
+}
+
+/// Most rows an indicator listing shows.
+pub const INDICATOR_LIST_MAX: usize = 300;
+
+/// The exact indicator a query names, when it names one present in the catalog.
+pub fn find_indicator(app: &App, q: &IndicatorQuery) -> Option<(IndicatorKey, Vec<usize>)> {
+    let kind = Kind::from_name(&q.kind)?;
+    if q.value.is_empty() && !matches!(kind, Kind::Null | Kind::Exists) {
+        return None;
+    }
+    let field = if kind == Kind::Keyword { String::new() } else { q.field.clone() };
+    let direct = IndicatorKey { field: field.clone(), kind, variant: q.variant.clone(), value: q.value.clone() };
+    let catalog = app.catalog();
+    let found = |k: &IndicatorKey| -> Option<(IndicatorKey, Vec<usize>)> {
+        let pages = catalog.by_indicator(k);
+        if pages.is_empty() {
+            return None;
+        }
+        let indices = pages.iter().filter_map(|p| catalog.index_of_key(&p.key)).collect();
+        Some((k.clone(), indices))
+    };
+    if let Some(hit) = found(&direct) {
+        return Some(hit);
+    }
+    // A value as written in a rule: normalise it the way the catalog does.
+    let mut mods: Vec<&str> = match kind {
+        Kind::StartsWith => vec!["startswith"],
+        Kind::EndsWith => vec!["endswith"],
+        Kind::Match => vec!["contains"],
+        Kind::Regex => vec!["re"],
+        Kind::Cidr => vec!["cidr"],
+        Kind::Lt => vec!["lt"],
+        Kind::Lte => vec!["lte"],
+        Kind::Gt => vec!["gt"],
+        Kind::Gte => vec!["gte"],
+        Kind::FieldRef => vec!["fieldref"],
+        Kind::Exists => vec!["exists"],
+        _ => vec![],
+    };
+    mods.extend(q.variant.split('|').filter(|v| !v.is_empty()));
+    let field_opt = (kind != Kind::Keyword).then_some(field.as_str());
+    let parsed = IndicatorKey::parse(field_opt, &mods, &q.value)?;
+    found(&parsed)
+}
+
+/// The indicator page: the rules behind one indicator, or a listing of indicators matching the query.
+pub fn indicators(app: &App, links: &Links, q: &IndicatorQuery) -> PageResult {
+    let catalog = app.catalog();
+    let mut chrome = Chrome::new(app, links, "Indicators", Section::Indicators);
+    let base = IndicatorsTemplate {
+        chrome: chrome.clone(),
+        home_href: links.home(),
+        exact: None,
+        rows: Vec::new(),
+        form_action: links.indicators(),
+        field: q.field.clone(),
+        kind: q.kind.clone(),
+        value: q.value.clone(),
+        intro: String::new(),
+        list: Vec::new(),
+    };
+    if let Some((key, indices)) = find_indicator(app, q) {
+        let pages: Vec<&RulePage> = app.pages_at(&indices).collect();
+        let shown = pages
+            .iter()
+            .flat_map(|p| p.indicators.iter())
+            .find(|i| i.key == key)
+            .map_or_else(|| key.value.clone(), |i| i.value.clone());
+        chrome.title = format!("{} {} {}", key.field, key.kind, shown);
+        let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::new(app, links, p)).collect();
+        rows.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+        return Ok(IndicatorsTemplate {
+            chrome,
+            exact: Some(IndicatorHead {
+                field: if key.field.is_empty() { "(keyword)".into() } else { key.field.clone() },
+                kind: key.kind.as_str(),
+                value: shown,
+                variant: key.variant.clone(),
+            }),
+            rows,
+            ..base
+        }
+        .render()?);
+    }
+    if !q.kind.is_empty() && Kind::from_name(&q.kind).is_none() {
+        return Err(Failure::NotFound(format!("unknown indicator kind '{}'", q.kind)));
+    }
+    let list = indicator_list(app, links, q);
+    let filtered = !(q.field.is_empty() && q.kind.is_empty() && q.value.is_empty());
+    let intro = if filtered {
+        format!(
+            "{} indicators match{}. Each counts the rules that look for the same field, kind and value.",
+            list.len(),
+            if list.len() >= INDICATOR_LIST_MAX { format!(" (showing the first {INDICATOR_LIST_MAX})") } else { String::new() }
+        )
+    } else {
+        format!(
+            "The indicators most shared across the catalog's {} rules. Filter by field, kind (equals, starts_with, \
+             ends_with, match, regex, cidr, …) or part of a value.",
+            catalog.len()
+        )
+    };
+    Ok(IndicatorsTemplate { chrome, intro, list, ..base }.render()?)
+}
+
+pub(crate) fn indicator_list(app: &App, links: &Links, q: &IndicatorQuery) -> Vec<IndicatorListRow> {
+    let catalog = app.catalog();
+    let value = q.value.to_lowercase();
+    let kind = Kind::from_name(&q.kind);
+    let mut keys: Vec<(&IndicatorKey, &[usize])> = catalog
+        .indicator_keys()
+        .filter(|(k, _)| q.field.is_empty() || k.field.eq_ignore_ascii_case(&q.field))
+        .filter(|(k, _)| kind.is_none_or(|kind| k.kind == kind))
+        .filter(|(k, _)| value.is_empty() || k.value.to_lowercase().contains(&value))
+        .collect();
+    keys.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(b.0)));
+    keys.into_iter()
+        .take(INDICATOR_LIST_MAX)
+        .map(|(k, pages)| {
+            let shown = pages
+                .first()
+                .and_then(|&i| catalog.page(i))
+                .and_then(|p| p.indicators.iter().find(|i| &i.key == k))
+                .map_or_else(|| k.value.clone(), |i| i.value.clone());
+            IndicatorListRow {
+                field: if k.field.is_empty() { "(keyword)".into() } else { k.field.clone() },
+                kind: k.kind.as_str(),
+                value: shown,
+                variant: k.variant.clone(),
+                rules: pages.len(),
+                href: (links.mode() == crate::links::Mode::Server || pages.len() > 1).then(|| links.indicator(k)),
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events
+
+pub(crate) struct ProviderRow {
+    pub provider: String,
+    pub provider_name: String,
+    pub channel: Option<String>,
+    pub href: String,
+    pub events: usize,
+    pub events_with_rules: usize,
+    pub rules: usize,
+}
+
+#[derive(Template)]
+#[template(path = "events.html")]
+struct EventsTemplate {
+    chrome: Chrome,
+    providers: Vec<ProviderRow>,
+}
+
+/// Providers (`/events`).
+pub fn events(app: &App, links: &Links) -> PageResult {
+    let providers = app
+        .catalog()
+        .providers()
+        .into_iter()
+        .map(|p| ProviderRow {
+            href: links.provider(&p.provider),
+            provider: p.provider,
+            provider_name: p.provider_name,
+            channel: p.channel,
+            events: p.events,
+            events_with_rules: p.events_with_rules,
+            rules: p.rules,
+        })
+        .collect();
+    Ok(EventsTemplate { chrome: Chrome::new(app, links, "Events", Section::Events), providers }.render()?)
+}
+
+pub(crate) struct EventListRow {
+    pub event_id: u32,
+    pub title: String,
+    pub href: String,
+    pub fields: usize,
+    pub rules: usize,
+}
+
+#[derive(Template)]
+#[template(path = "provider.html")]
+struct ProviderTemplate {
+    chrome: Chrome,
+    events_href: String,
+    provider: String,
+    provider_name: String,
+    channel: Option<String>,
+    events: Vec<EventListRow>,
+}
+
+/// One provider's events (`/events/Sysmon`).
+pub fn provider(app: &App, links: &Links, name: &str) -> PageResult {
+    let catalog = app.catalog();
+    let Some(p) = catalog.knowledge().event_catalog().provider(name) else {
+        return Err(Failure::NotFound(format!("no event provider named '{name}'")));
+    };
+    let events = catalog
+        .event_pages(Some(p.name))
+        .into_iter()
+        .map(|e| EventListRow {
+            event_id: e.event_id,
+            href: links.event(&e.provider, e.event_id),
+            title: e.title,
+            fields: e.fields.len(),
+            rules: e.rule_count,
+        })
+        .collect();
+    Ok(ProviderTemplate {
+        chrome: Chrome::new(app, links, p.display, Section::Events),
+        events_href: links.events(),
+        provider: p.display.to_string(),
+        provider_name: p.name.to_string(),
+        channel: p.channel.map(str::to_string),
+        events,
+    }
+    .render()?)
+}
+
+pub(crate) struct FieldRow {
+    pub name: String,
+    pub ty: String,
+    pub rules: usize,
+    pub href: Option<String>,
+    pub active: bool,
+}
+
+pub(crate) struct AlsoRow {
+    pub provider: String,
+    pub event_id: u32,
+    pub title: String,
+    pub href: String,
+    pub rules: usize,
+}
+
+#[derive(Template)]
+#[template(path = "event.html")]
+struct EventTemplate {
+    chrome: Chrome,
+    events_href: String,
+    provider_href: String,
+    self_href: String,
+    provider: String,
+    provider_name: String,
+    event_id: u32,
+    title: String,
+    channel: Option<String>,
+    rule_count: usize,
+    fields: Vec<FieldRow>,
+    also: Vec<AlsoRow>,
+    field: Option<String>,
+    rows: Vec<RuleRow>,
+    also_more: usize,
+}
+
+/// Most co-fired events listed on an event page.
+const ALSO_MAX: usize = 30;
+
+/// Other events the rules of an event also fire on: (provider display, id, title, shared rules), most shared
+/// first.
+pub(crate) fn also_fired(app: &App, rules: &[usize], provider_name: &str, id: u32) -> Vec<(String, u32, String, usize)> {
+    let mut counts: HashMap<(String, u32), (String, usize)> = HashMap::new();
+    for p in app.pages_at(rules) {
+        for e in &p.events {
+            if e.provider_name == provider_name && e.event_id == id {
+                continue;
+            }
+            let entry = counts.entry((e.provider.clone(), e.event_id)).or_insert_with(|| (e.title.clone(), 0));
+            entry.1 += 1;
+        }
+    }
+    let mut out: Vec<(String, u32, String, usize)> =
+        counts.into_iter().map(|((p, id), (title, n))| (p, id, title, n)).collect();
+    out.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)).then_with(|| a.1.cmp(&b.1)));
+    out
+}
+
+/// Whether a page reads an event field on an event (through its field mapping).
+pub(crate) fn reads_field(p: &RulePage, provider_name: &str, id: u32, field: &str) -> bool {
+    p.events
+        .iter()
+        .filter(|e| e.provider_name == provider_name && e.event_id == id)
+        .any(|e| e.fields.iter().any(|f| f.event.eq_ignore_ascii_case(field)))
+}
+
+/// One event (`/events/Sysmon/1`), optionally only the rules reading a field.
+pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&str>) -> PageResult {
+    let catalog = app.catalog();
+    let Some(e) = catalog.event_page(provider, id) else {
+        return Err(Failure::NotFound(format!("no described event {id} for provider '{provider}'")));
+    };
+    if let Some(f) = field
+        && !e.fields.iter().any(|x| x.name.eq_ignore_ascii_case(f))
+    {
+        return Err(Failure::NotFound(format!("event {} {id} has no field '{f}'", e.provider)));
+    }
+    let rules = catalog.rules_for_event(provider, id);
+    let mut rows: Vec<RuleRow> = app
+        .pages_at(rules)
+        .filter(|p| field.is_none_or(|f| reads_field(p, &e.provider_name, id, f)))
+        .map(|p| RuleRow::new(app, links, p))
+        .collect();
+    rows.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+    let fields = e
+        .fields
+        .iter()
+        .map(|f| FieldRow {
+            name: f.name.clone(),
+            ty: f.ty.clone(),
+            rules: f.rules,
+            href: (f.rules > 0).then(|| links.event_field(&e.provider, id, &f.name)),
+            active: field.is_some_and(|x| x.eq_ignore_ascii_case(&f.name)),
+        })
+        .collect();
+    let also_all = also_fired(app, rules, &e.provider_name, id);
+    let also_more = also_all.len().saturating_sub(ALSO_MAX);
+    let also = also_all
+        .into_iter()
+        .take(ALSO_MAX)
+        .map(|(p, eid, title, n)| AlsoRow { href: links.event(&p, eid), provider: p, event_id: eid, title, rules: n })
+        .collect();
+    let chrome = Chrome::new(app, links, format!("{} {} · {}", e.provider, id, e.title), Section::Events);
+    Ok(EventTemplate {
+        chrome,
+        events_href: links.events(),
+        provider_href: links.provider(&e.provider),
+        self_href: links.event(&e.provider, id),
+        provider: e.provider.clone(),
+        provider_name: e.provider_name.clone(),
+        event_id: id,
+        title: e.title.clone(),
+        channel: e.channel.clone(),
+        rule_count: e.rule_count,
+        fields,
+        also,
+        field: field.map(str::to_string),
+        rows,
+        also_more,
+    }
+    .render()?)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Stats
+
+pub(crate) struct Figure {
+    pub value: String,
+    pub label: &'static str,
+    pub href: Option<String>,
+}
+
+pub(crate) struct ChartView {
+    pub id: &'static str,
+    pub title: String,
+    pub svg: String,
+}
+
+pub(crate) struct StatIndicator {
+    pub field: String,
+    pub kind: &'static str,
+    pub value: String,
+    pub rules: usize,
+    pub href: Option<String>,
+}
+
+pub(crate) struct NoEventRow {
+    pub label: String,
+    pub href: Option<String>,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+struct StatsTemplate {
+    chrome: Chrome,
+    figures: Vec<Figure>,
+    charts: Vec<ChartView>,
+    indicators: Vec<StatIndicator>,
+    without_attack: Vec<MaybeLink>,
+    without_event: Vec<NoEventRow>,
+}
+
+/// Rules per year of their `date`.
+pub(crate) fn per_year(app: &App) -> Vec<(String, usize)> {
+    let mut years: BTreeMap<String, usize> = BTreeMap::new();
+    for p in app.catalog().pages() {
+        if let Some(y) = p.date.as_deref().and_then(|d| d.get(..4)).filter(|y| y.bytes().all(|b| b.is_ascii_digit())) {
+            *years.entry(y.to_string()).or_default() += 1;
+        }
+    }
+    years.into_iter().collect()
+}
+
+/// Corpus statistics (`/stats`).
+pub fn stats(app: &App, links: &Links) -> PageResult {
+    let catalog = app.catalog();
+    let s = catalog.stats();
+    let m = app.matrix();
+    let with_regression = catalog.pages().iter().filter(|p| p.has_regression()).count();
+    let shared = s.top_indicators.len();
+    let mut figures = vec![
+        Figure { value: s.pages.to_string(), label: "rules, correlations and filters", href: Some(links.home()) },
+        Figure {
+            value: format!("{} / {}", m.covered_techniques(), m.technique_total),
+            label: "ATT&CK techniques covered",
+            href: Some(links.attack()),
+        },
+        Figure {
+            value: s.by_tactic.iter().filter(|c| c.count > 0).count().to_string(),
+            label: "tactics covered",
+            href: Some(links.attack()),
+        },
+        Figure { value: s.distinct_indicators.to_string(), label: "distinct indicators", href: Some(links.indicators()) },
+        Figure {
+            value: with_regression.to_string(),
+            label: "rules with regression tests",
+            href: Some(links.facet("regression", "yes")),
+        },
+        Figure { value: s.without_event.len().to_string(), label: "rules firing on no described event", href: None },
+        Figure { value: catalog.sources().len().to_string(), label: "rule sources", href: None },
+    ];
+    if s.failed_files > 0 {
+        figures.push(Figure { value: s.failed_files.to_string(), label: "files that failed to load", href: None });
+    }
+    let _ = shared;
+    let bars = |counts: &[sigil_catalog::Count], facet: &str, class: bool| -> Vec<Bar> {
+        counts
+            .iter()
+            .map(|c| {
+                let mut b = Bar::new(c.label.clone(), c.count);
+                if c.value != "none" && c.value != "(none)" {
+                    b = b.link(links.facet(facet, &c.value));
+                }
+                if class {
+                    b = b.class(format!("lvl-{}", Level::of(Some(&c.value)).class));
+                }
+                b
+            })
+            .collect()
+    };
+    let top_techniques: Vec<Bar> = s
+        .by_technique
+        .iter()
+        .filter(|c| !c.value.contains('.'))
+        .take(15)
+        .map(|c| Bar::new(c.label.clone(), c.count).link(links.technique(&c.value)))
+        .collect();
+    let years: Vec<Bar> = per_year(app).into_iter().map(|(y, n)| Bar::new(y, n)).collect();
+    let products: Vec<Bar> = s
+        .by_product
+        .iter()
+        .take(12)
+        .map(|c| {
+            let b = Bar::new(c.label.clone(), c.count);
+            if c.value.starts_with('(') { b } else { b.link(links.facet("product", &c.value)) }
+        })
+        .collect();
+    let logsources: Vec<Bar> = s.by_logsource.iter().take(12).map(|c| Bar::new(c.label.clone(), c.count)).collect();
+    let charts = vec![
+        ChartView { id: "tactic", title: "Rules per tactic".into(), svg: svg::hbar("Rules per tactic", &bars(&s.by_tactic, "tactic", false)) },
+        ChartView { id: "level", title: "Rules per severity".into(), svg: svg::hbar("Rules per severity", &bars(&s.by_level, "level", true)) },
+        ChartView { id: "status", title: "Rules per status".into(), svg: svg::hbar("Rules per status", &bars(&s.by_status, "status", false)) },
+        ChartView { id: "year", title: "Rules per year (date)".into(), svg: svg::columns("Rules per year", &years) },
+        ChartView { id: "technique", title: "Most covered techniques".into(), svg: svg::hbar("Most covered techniques", &top_techniques) },
+        ChartView { id: "product", title: "Rules per product".into(), svg: svg::hbar("Rules per product", &products) },
+        ChartView { id: "logsource", title: "Most common log sources".into(), svg: svg::hbar("Most common log sources", &logsources) },
+    ];
+    let indicators = s
+        .top_indicators
+        .iter()
+        .take(25)
+        .map(|i| {
+            let key = catalog
+                .pages()
+                .iter()
+                .flat_map(|p| p.indicators.iter())
+                .find(|x| x.field == i.field && x.kind == i.kind && x.value == i.value)
+                .map(|x| x.key.clone());
+            StatIndicator {
+                field: i.field.clone().unwrap_or_else(|| "(keyword)".into()),
+                kind: i.kind.as_str(),
+                value: i.value.clone(),
+                rules: i.rules,
+                href: key.map(|k| links.indicator(&k)),
+            }
+        })
+        .collect();
+    let without_attack = s
+        .without_attack
+        .iter()
+        .map(|r| MaybeLink {
+            label: r.title.clone().unwrap_or_else(|| r.reference.clone()),
+            href: r.key.as_ref().map(|k| links.rule(k)),
+        })
+        .collect();
+    let without_event = s
+        .without_event
+        .iter()
+        .map(|n| NoEventRow {
+            label: n.rule.title.clone().unwrap_or_else(|| n.rule.reference.clone()),
+            href: n.rule.key.as_ref().map(|k| links.rule(k)),
+            note: n.reason.clone(),
+        })
+        .collect();
+    Ok(StatsTemplate {
+        chrome: Chrome::new(app, links, "Statistics", Section::Stats),
+        figures,
+        charts,
+        indicators,
+        without_attack,
+        without_event,
+    }
+    .render()?)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Messages (errors, choices)
+
+pub(crate) struct Choice {
+    pub label: String,
+    pub href: String,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessageTemplate {
+    chrome: Chrome,
+    code: Option<u16>,
+    heading: String,
+    text: String,
+    choices: Vec<Choice>,
+    back_href: String,
+    back_label: &'static str,
+}
+
+/// An error page (404, 400, 500). Never fails: a template error falls back to plain escaped HTML.
+pub fn error(app: &App, links: &Links, status: u16, heading: &str, text: &str) -> String {
+    let page = MessageTemplate {
+        chrome: Chrome::new(app, links, heading, Section::None),
+        code: Some(status),
+        heading: heading.to_string(),
+        text: text.to_string(),
+        choices: Vec::new(),
+        back_href: links.home(),
+        back_label: "Search the catalog",
+    };
+    page.render().unwrap_or_else(|_| {
+        let mut s = String::from("<!doctype html><title>error</title><h1>");
+        let _ = write!(s, "{} {}</h1><p>{}</p>", status, highlight::escape(heading), highlight::escape(text));
+        s
+    })
+}
+
+/// A page asking which of several rules was meant.
+pub fn choose(app: &App, links: &Links, what: &str, choices: &[(String, String, String)]) -> PageResult {
+    Ok(MessageTemplate {
+        chrome: Chrome::new(app, links, "Several rules match", Section::Rules),
+        code: None,
+        heading: "Several rules match".to_string(),
+        text: format!("{what} names {} rules:", choices.len()),
+        choices: choices
+            .iter()
+            .map(|(key, title, note)| Choice { label: title.clone(), href: links.rule(key), note: note.clone() })
+            .collect(),
+        back_href: links.home(),
+        back_label: "Search the catalog",
+    }
+    .render()?)
+}
