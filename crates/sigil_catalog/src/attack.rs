@@ -5,7 +5,7 @@
 //! knowledge crate's crosswalk: `attack.defense_evasion` stands for Stealth and Defense Impairment, and of the two
 //! only those that receive a technique are kept (both when neither does). Unknown ids are flagged, not dropped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use sigil_knowledge::attack::{Attack, AttackTag, Lookup, Tactic, Technique};
 
@@ -19,14 +19,39 @@ pub(crate) struct AttackCoverage {
     pub(crate) other: AttackOther,
 }
 
+/// Tags resolved once per catalog: SigmaHQ's ~15,000 tags are a few hundred distinct ones.
+#[derive(Default)]
+pub(crate) struct TagCache {
+    resolved: HashMap<String, Option<AttackTag<'static>>>,
+}
+
+impl TagCache {
+    pub(crate) fn new<'t>(tags: impl IntoIterator<Item = &'t str>, attack: &'static Attack) -> Self {
+        let mut resolved = HashMap::new();
+        for t in tags {
+            if !resolved.contains_key(t) {
+                resolved.insert(t.to_string(), attack.parse_tag(t));
+            }
+        }
+        TagCache { resolved }
+    }
+
+    fn get(&self, tag: &str, attack: &'static Attack) -> Option<AttackTag<'static>> {
+        match self.resolved.get(tag) {
+            Some(r) => r.clone(),
+            None => attack.parse_tag(tag),
+        }
+    }
+}
+
 /// Resolves the `attack.*` tags of a rule (tags as written, any namespace; others are ignored).
-pub(crate) fn resolve<'t>(tags: impl IntoIterator<Item = &'t str>, attack: &Attack) -> AttackCoverage {
+pub(crate) fn resolve<'t>(tags: impl IntoIterator<Item = &'t str>, attack: &'static Attack, cache: &TagCache) -> AttackCoverage {
     let mut other = AttackOther::default();
     // Each tactic tag stands for one tactic, or several when the crosswalk splits it.
     let mut tactic_groups: Vec<Vec<&Tactic>> = Vec::new();
     let mut techniques: Vec<(&Technique, Option<String>)> = Vec::new();
     for tag in tags {
-        let Some(parsed) = attack.parse_tag(tag) else { continue };
+        let Some(parsed) = cache.get(tag, attack) else { continue };
         match parsed {
             AttackTag::Tactic(Lookup::Found(t)) => tactic_groups.push(vec![t]),
             AttackTag::Tactic(Lookup::Crosswalk { entry, to }) => {
@@ -121,7 +146,7 @@ mod tests {
     }
 
     fn rows(tags: &[&str]) -> Vec<(String, Vec<String>)> {
-        resolve(tags.iter().copied(), attack())
+        resolve(tags.iter().copied(), attack(), &TagCache::default())
             .rows
             .into_iter()
             .map(|r| (r.tactic, r.techniques.into_iter().map(|t| format!("{} {}", t.id, t.name)).collect()))
@@ -138,7 +163,7 @@ mod tests {
 
     #[test]
     fn technique_without_tactic_goes_under_attacks_tactics() {
-        let r = resolve(["attack.t1219.002"], attack());
+        let r = resolve(["attack.t1219.002"], attack(), &TagCache::default());
         assert_eq!(r.tactics, ["command-and-control"]);
         assert!(r.rows[0].techniques[0].inferred_tactic);
         // A tagged tactic the technique does not serve is still a row, with no techniques.
@@ -159,14 +184,14 @@ mod tests {
 
     #[test]
     fn old_tags_resolve_through_the_crosswalk() {
-        let r = resolve(["attack.defense_evasion", "attack.t1562.001"], attack());
+        let r = resolve(["attack.defense_evasion", "attack.t1562.001"], attack(), &TagCache::new(["attack.t1562.001"], attack()));
         // T1562.001 became T1685 (Defense Impairment); Stealth gets nothing and is dropped.
         assert_eq!(r.tactics, ["defense-impairment"]);
         assert_eq!(r.rows[0].techniques[0].id, "T1685");
         assert_eq!(r.rows[0].techniques[0].via.as_deref(), Some("T1562.001"));
         assert_eq!(r.other.notes.len(), 2);
         // Alone, defense-evasion shows both tactics it became.
-        let r = resolve(["attack.defense-evasion"], attack());
+        let r = resolve(["attack.defense-evasion"], attack(), &TagCache::default());
         assert_eq!(r.tactics, ["stealth", "defense-impairment"]);
         let r = rows(&["attack.command_and_control"]);
         assert_eq!(r[0].0, "Command & Control");
@@ -174,7 +199,7 @@ mod tests {
 
     #[test]
     fn other_tags_are_kept_or_flagged() {
-        let r = resolve(["attack.g0032", "attack.s0002", "attack.t9999", "attack.bogus", "attack.t1043", "cve.2021-1"], attack());
+        let r = resolve(["attack.g0032", "attack.s0002", "attack.t9999", "attack.bogus", "attack.t1043", "cve.2021-1"], attack(), &TagCache::default());
         assert_eq!(r.other.groups, ["G0032"]);
         assert_eq!(r.other.software, ["S0002"]);
         assert_eq!(r.other.unknown, ["attack.t9999", "attack.bogus"]);

@@ -18,7 +18,13 @@ use crate::page::{
 };
 use crate::stages;
 
-pub(crate) fn page(file: &RuleFile, doc_index: usize, source: &str, knowledge: &Knowledge) -> Option<RulePage> {
+pub(crate) fn page(
+    file: &RuleFile,
+    doc_index: usize,
+    source: &str,
+    knowledge: &Knowledge,
+    tags: &attack::TagCache,
+) -> Option<RulePage> {
     let doc = file.parsed.documents.get(doc_index)?;
     let meta = doc.meta();
     let (logsource, detection) = match doc {
@@ -37,8 +43,8 @@ pub(crate) fn page(file: &RuleFile, doc_index: usize, source: &str, knowledge: &
         }
         (None, _) => (Vec::new(), Coverage::default()),
     };
-    let tags: Vec<String> = meta.tags.iter().map(sigil_rule::Tag::full).collect();
-    let att = attack::resolve(tags.iter().map(String::as_str), knowledge.attack());
+    let tag_list: Vec<String> = meta.tags.iter().map(sigil_rule::Tag::full).collect();
+    let att = attack::resolve(tag_list.iter().map(String::as_str), knowledge.attack(), tags);
     let (stages, indicators) = info.map(|i| (i.stages, i.indicators)).unwrap_or_default();
     let path = Path::new(&file.display_path);
     let file_stem = path.file_stem().map_or_else(|| file.display_path.clone(), |s| s.to_string_lossy().into_owned());
@@ -74,7 +80,7 @@ pub(crate) fn page(file: &RuleFile, doc_index: usize, source: &str, knowledge: &
         modified: meta.modified.clone(),
         references: meta.references.clone(),
         falsepositives: meta.falsepositives.clone(),
-        tags,
+        tags: tag_list,
         logsource,
         source: source.to_string(),
         path: file.display_path.clone(),

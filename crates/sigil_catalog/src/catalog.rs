@@ -142,6 +142,7 @@ impl Catalog {
     /// As [`Catalog::load`].
     pub fn from_rule_set(set: &RuleSet, sources: &[SourceSpec], opts: &CatalogOptions) -> Result<Catalog> {
         let started = Instant::now();
+        let __t = Instant::now();
         let knowledge = match &opts.knowledge {
             Some(k) => k.clone(),
             None => Knowledge::builtin()?.clone(),
@@ -161,14 +162,19 @@ impl Catalog {
             .enumerate()
             .flat_map(|(fi, f)| (0..f.parsed.documents.len()).map(move |di| (fi, di)))
             .collect();
+        eprint!("knowledge {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
+        let all_tags: Vec<String> = set.documents().flat_map(|(_, d)| d.meta().tags.iter().map(sigil_rule::Tag::full)).collect();
+        let tags = crate::attack::TagCache::new(all_tags.iter().map(String::as_str), knowledge.attack());
+        eprint!("tags {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let mut pages: Vec<RulePage> = jobs
             .par_iter()
             .filter_map(|&(fi, di)| {
                 let file = set.files.get(fi)?;
-                build::page(file, di, file_sources.get(fi).map_or("", String::as_str), &knowledge)
+                build::page(file, di, file_sources.get(fi).map_or("", String::as_str), &knowledge, &tags)
             })
             .collect();
 
+        eprint!("pages {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let mut failed = Vec::new();
         let mut infos: Vec<SourceInfo> = sources
             .iter()
@@ -195,6 +201,7 @@ impl Catalog {
             }
         }
 
+        eprint!("failed {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         assign_keys(&mut pages);
         let mut index = Index::default();
         for (i, p) in pages.iter().enumerate() {
@@ -207,12 +214,15 @@ impl Catalog {
             }
             index.by_stem.entry(p.file_stem.to_ascii_lowercase()).or_default().push(i);
         }
+        eprint!("keys+index {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         link_related(&mut pages, &index);
         link_correlations(&mut pages, &index);
         link_filters(&mut pages, &index);
         attach_regression_samples(&mut pages, &opts.regression_data);
+        eprint!("links+regr {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let source_names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
         count_indicators(&mut pages, &mut index, &source_names);
+        eprint!("counts {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         for (i, p) in pages.iter().enumerate() {
             for t in &p.techniques {
                 index.by_technique.entry(t.clone()).or_default().push(i);
@@ -230,9 +240,14 @@ impl Catalog {
                 index.by_event.entry((e.provider_name.clone(), e.event_id)).or_default().push(i);
             }
         }
+        eprint!("idx2 {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let event_usage = crate::events::usage(&pages);
+        eprint!("usage {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let search_docs = pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect();
+        eprint!("search {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let stats = CorpusStats::compute(&pages, &index, &infos, failed.len(), &knowledge);
+        eprint!("stats {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
+        eprintln!();
         Ok(Catalog {
             pages,
             sources: infos,
@@ -584,60 +599,64 @@ fn attach_regression_samples(pages: &mut [RulePage], dirs: &[PathBuf]) {
 }
 
 /// Corpus counts: for each indicator, the other pages with the same key, in total and per source.
+///
+/// Each distinct key gets a number on first sight, so the counting itself is array indexing; keys are cloned
+/// once each, into the index.
 fn count_indicators(pages: &mut [RulePage], index: &mut Index, sources: &[String]) {
-    for (i, p) in pages.iter().enumerate() {
-        for ind in &p.indicators {
-            let list = index.by_indicator.entry(ind.key.clone()).or_default();
-            if list.last() != Some(&i) {
-                list.push(i);
-            }
-        }
-    }
+    let width = sources.len().max(1);
     let source_index: HashMap<&str, usize> = sources.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
     let page_source: Vec<usize> =
         pages.iter().map(|p| source_index.get(p.source.as_str()).copied().unwrap_or(0)).collect();
-    // Per key: pages per source.
-    let per_source: HashMap<&IndicatorKey, Vec<usize>> = index
-        .by_indicator
-        .iter()
-        .map(|(k, list)| {
-            let mut counts = vec![0usize; sources.len().max(1)];
-            for &i in list {
-                if let Some(c) = page_source.get(i).and_then(|&s| counts.get_mut(s)) {
-                    *c += 1;
-                }
+    let mut ids: HashMap<&IndicatorKey, usize> = HashMap::new();
+    let mut keys: Vec<&IndicatorKey> = Vec::new();
+    let mut rules: Vec<Vec<usize>> = Vec::new();
+    let mut page_keys: Vec<Vec<usize>> = Vec::with_capacity(pages.len());
+    for (i, p) in pages.iter().enumerate() {
+        let mut mine = Vec::with_capacity(p.indicators.len());
+        for ind in &p.indicators {
+            let id = *ids.entry(&ind.key).or_insert_with(|| {
+                keys.push(&ind.key);
+                rules.push(Vec::new());
+                keys.len() - 1
+            });
+            if let Some(list) = rules.get_mut(id)
+                && list.last() != Some(&i)
+            {
+                list.push(i);
             }
-            (k, counts)
-        })
-        .collect();
-    let computed: Vec<Vec<(usize, SourceCounts)>> = pages
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let own = page_source.get(i).copied().unwrap_or(0);
-            p.indicators
-                .iter()
-                .map(|ind| {
-                    let total = index.by_indicator.get(&ind.key).map_or(0, Vec::len);
-                    let counts = per_source.get(&ind.key).cloned().unwrap_or_default();
-                    let by: Vec<(String, usize)> = counts
-                        .iter()
-                        .enumerate()
-                        .map(|(s, &n)| (s, if s == own { n.saturating_sub(1) } else { n }))
-                        .filter(|(_, n)| *n > 0)
-                        .filter_map(|(s, n)| sources.get(s).map(|name| (name.clone(), n)))
-                        .collect();
-                    (total.saturating_sub(1), SourceCounts(by))
-                })
-                .collect()
-        })
-        .collect();
-    for (p, counts) in pages.iter_mut().zip(computed) {
-        for (ind, (n, by)) in p.indicators.iter_mut().zip(counts) {
-            ind.corpus_count = n;
-            ind.corpus_by_source = by;
+            mine.push(id);
+        }
+        page_keys.push(mine);
+    }
+    // per_source[id * width + s]: pages of source s with key id.
+    let mut per_source = vec![0usize; keys.len() * width];
+    for (id, list) in rules.iter().enumerate() {
+        for &i in list {
+            if let Some(c) = page_source.get(i).and_then(|s| per_source.get_mut(id * width + s)) {
+                *c += 1;
+            }
         }
     }
+    let owned: Vec<IndicatorKey> = keys.into_iter().cloned().collect();
+    drop(ids);
+    for (i, p) in pages.iter_mut().enumerate() {
+        let own = page_source.get(i).copied().unwrap_or(0);
+        let mine = page_keys.get(i).map_or(&[][..], Vec::as_slice);
+        for (ind, &id) in p.indicators.iter_mut().zip(mine) {
+            ind.corpus_count = rules.get(id).map_or(0, Vec::len).saturating_sub(1);
+            let counts = per_source.get(id * width..(id + 1) * width).unwrap_or_default();
+            ind.corpus_by_source = SourceCounts(
+                counts
+                    .iter()
+                    .enumerate()
+                    .map(|(s, &n)| (s, if s == own { n.saturating_sub(1) } else { n }))
+                    .filter(|(_, n)| *n > 0)
+                    .filter_map(|(s, n)| sources.get(s).map(|name| (name.clone(), n)))
+                    .collect(),
+            );
+        }
+    }
+    index.by_indicator = owned.into_iter().zip(rules).collect();
 }
 
 /// Counts of values, most frequent first (ties by value).

@@ -334,32 +334,33 @@ pub(crate) fn of_item(item: &FieldItem, stage: &str, excluded: bool) -> Vec<Indi
         .collect()
 }
 
-/// Merges indicators with the same key (keeping the first spelling) and sorts by field, kind, value.
-pub(crate) fn merge_and_sort(list: Vec<Indicator>) -> Vec<Indicator> {
-    let mut out: Vec<Indicator> = Vec::with_capacity(list.len());
-    let mut seen: std::collections::HashMap<IndicatorKey, usize> = std::collections::HashMap::new();
-    for ind in list {
-        match seen.get(&ind.key) {
-            Some(&i) => {
-                if let Some(existing) = out.get_mut(i) {
-                    for s in ind.stages {
-                        if !existing.stages.contains(&s) {
-                            existing.stages.push(s);
-                        }
-                    }
-                    existing.excluded &= ind.excluded;
-                }
-            }
-            None => {
-                seen.insert(ind.key.clone(), out.len());
-                out.push(ind);
+/// Merges indicators with the same key (keeping the first spelling in sort order) and sorts them by field
+/// (keywords last), kind, transformations, exclusion and value.
+pub(crate) fn merge_and_sort(mut list: Vec<Indicator>) -> Vec<Indicator> {
+    list.sort_by(|a, b| (a.field.is_none(), &a.key).cmp(&(b.field.is_none(), &b.key)));
+    list.dedup_by(|later, kept| {
+        if later.key != kept.key {
+            return false;
+        }
+        for s in later.stages.drain(..) {
+            if !kept.stages.contains(&s) {
+                kept.stages.push(s);
             }
         }
-    }
-    out.sort_by_cached_key(|i| {
-        (i.field.is_none(), i.field.clone(), i.kind.as_str(), i.key.variant.clone(), i.excluded, i.value.to_lowercase())
+        kept.excluded &= later.excluded;
+        true
     });
-    out
+    // Stable: values stay in key order within a (field, kind, transformations, exclusion) group.
+    list.sort_by(|a, b| {
+        (a.field.is_none(), &a.key.field, a.key.kind, &a.key.variant, a.excluded).cmp(&(
+            b.field.is_none(),
+            &b.key.field,
+            b.key.kind,
+            &b.key.variant,
+            b.excluded,
+        ))
+    });
+    list
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ fn main() {
         n += 1;
     }
     let (cands, evals) = scratch.counters();
+    let (bytes, hits) = scratch.scan_counters();
+    println!("{:.0} bytes scanned/event, {:.1} literal hits/event", bytes as f64 / n as f64, hits as f64 / n as f64);
     println!("{n} events, {:.1} candidates/event, {:.1} rule evaluations/event", cands as f64 / n as f64, evals as f64 / n as f64);
     for (k, e, a, s, p) in engine.bucket_stats() {
         println!("{k:70} entries {e:5} always {a:4} scans {s:3} patterns {p:6}");

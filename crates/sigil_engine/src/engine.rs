@@ -149,12 +149,19 @@ pub struct Scratch {
     /// Candidates marked and rules evaluated so far (statistics).
     marked: u64,
     evaluated: u64,
+    scanned: u64,
+    hits: u64,
 }
 
 impl Scratch {
     /// `(candidate entries, rule evaluations)` over every event matched with this scratch so far.
     pub fn counters(&self) -> (u64, u64) {
         (self.marked, self.evaluated)
+    }
+
+    /// `(bytes scanned by the prefilter, literal hits)` so far (statistics).
+    pub fn scan_counters(&self) -> (u64, u64) {
+        (self.scanned, self.hits)
     }
 }
 
@@ -294,6 +301,8 @@ impl Engine {
             seen_patterns: Vec::new(),
             marked: 0,
             evaluated: 0,
+            scanned: 0,
+            hits: 0,
         }
     }
 
@@ -314,7 +323,7 @@ impl Engine {
         if bucket.entries.is_empty() {
             return;
         }
-        let Scratch { prepared, candidates, seen_patterns, marked, evaluated, .. } = scratch;
+        let Scratch { prepared, candidates, seen_patterns, marked, evaluated, scanned, hits, .. } = scratch;
         prepared.load(event, &self.table);
         let words = bucket.entries.len().div_ceil(64);
         candidates.clear();
@@ -329,10 +338,15 @@ impl Engine {
                 match scan.field {
                     Some(id) => {
                         for atom in prepared.field(id).unwrap_or_default() {
-                            scan.mark(prepared.folded(atom).as_bytes(), seen_patterns, candidates);
+                            let hay = prepared.folded(atom).as_bytes();
+                            *scanned += hay.len() as u64;
+                            *hits += scan.mark(hay, seen_patterns, candidates);
                         }
                     }
-                    None => scan.mark(prepared.folded_all(), seen_patterns, candidates),
+                    None => {
+                        *scanned += prepared.folded_all().len() as u64;
+                        *hits += scan.mark(prepared.folded_all(), seen_patterns, candidates);
+                    }
                 }
             }
         }
@@ -478,7 +492,7 @@ impl Engine {
         for (field, (patterns, _, by_pattern)) in groups {
             // A DFA makes the per-event scan a table walk; it costs more to build, once per bucket.
             let kind = if patterns.len() <= DFA_PATTERN_LIMIT { Some(AhoCorasickKind::DFA) } else { None };
-            match AhoCorasick::builder().kind(kind).build(&patterns) {
+            match AhoCorasick::builder().kind(kind).prefilter(false).build(&patterns) {
                 Ok(ac) => {
                     scans.push(Scan {
                         field,
@@ -504,8 +518,10 @@ impl Engine {
 impl Scan {
     /// Marks the entries whose literals occur in `hay`, each pattern once per event.
     #[inline]
-    fn mark(&self, hay: &[u8], seen: &mut [u64], candidates: &mut [u64]) {
+    fn mark(&self, hay: &[u8], seen: &mut [u64], candidates: &mut [u64]) -> u64 {
+        let mut hits = 0;
         for m in self.ac.find_overlapping_iter(hay) {
+            hits += 1;
             let local = m.pattern().as_u32();
             let p = self.first_pattern + local;
             if get_bit(seen, p) {
@@ -516,6 +532,7 @@ impl Scan {
                 set_bit(candidates, e);
             }
         }
+        hits
     }
 }
 

@@ -39,6 +39,7 @@ fn main() {
     let opts = ReadOptions::default();
     let (files, skipped) = discover(&paths);
     let touched = AtomicU64::new(0);
+    let workers = std::sync::Mutex::new(std::collections::HashSet::new());
     let mut events = 0u64;
     let mut errors = 0u64;
     let start = Instant::now();
@@ -81,6 +82,9 @@ fn main() {
                 };
                 let summary = pool.install(|| {
                     read_all(&files, &opts, |batch| {
+                        if let Ok(mut workers) = workers.lock() {
+                            workers.insert(std::thread::current().id());
+                        }
                         let mut sum = 0;
                         for event in &batch.events {
                             sum += event.get("EventID").and_then(|v| v.as_u64()).unwrap_or(0) + event.len() as u64;
@@ -101,6 +105,10 @@ fn main() {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let threads_used = workers.lock().map(|w| w.len()).unwrap_or(0);
+    if threads_used > 0 {
+        eprintln!("batches were processed on {threads_used} threads");
+    }
     println!(
         "{mode}: {} files ({} skipped), {events} events, {errors} errors, {seconds:.3} s, {:.0} events/s ({:.2} µs/event) [checksum {}]",
         files.len(),

@@ -198,37 +198,70 @@ fn process_chunk(
             });
         }
     };
-    let mut out = Vec::with_capacity(1);
+    // Render every record first, into one buffer, so that one deserializer parses them all
+    // (see `Builder::parse_many`); records that fail to render keep their place as errors.
+    let mut slots: Vec<Result<(u64, Fallback, usize, usize), ReadError>> = Vec::new();
+    let mut joined = Vec::with_capacity(2 * data_len_hint(&chunk));
     for record in chunk.iter() {
-        let record = match record {
-            Ok(record) => record,
+        let rendered = record.and_then(|record| {
+            let fallback = Fallback { record_id: Some(record.event_record_id), timestamp: Some(record.timestamp) };
+            record.into_json_bytes().map(|rendered| (rendered, fallback))
+        });
+        match rendered {
+            Ok((rendered, fallback)) => {
+                let start = joined.len();
+                joined.extend_from_slice(&rendered.data);
+                slots.push(Ok((rendered.event_record_id, fallback, start, joined.len())));
+                joined.push(b'\n');
+            }
+            Err(err) => slots.push(Err(record_error(ctx.path, number, &err))),
+        }
+    }
+    let mut out = Vec::with_capacity(slots.len());
+    let fallbacks = slots.iter().filter_map(|slot| slot.as_ref().ok().map(|&(_, fallback, _, _)| fallback));
+    if b.parse_many(&joined, ctx.opts, fallbacks, &mut out) {
+        // One event per rendered record, as each renders to one object.
+        let mut events = out.drain(..);
+        for slot in slots {
+            match slot {
+                Ok(_) => {
+                    if let Some(event) = events.next() {
+                        sink.event(event);
+                    }
+                }
+                Err(err) => sink.error(err),
+            }
+        }
+        return;
+    }
+    out.clear();
+    for slot in slots {
+        let (record_id, fallback, start, end) = match slot {
+            Ok(slot) => slot,
             Err(err) => {
-                sink.error(record_error(ctx.path, number, &err));
+                sink.error(err);
                 continue;
             }
         };
-        let fallback = Fallback { record_id: Some(record.event_record_id), timestamp: Some(record.timestamp) };
-        let rendered = match record.into_json_bytes() {
-            Ok(rendered) => rendered,
-            Err(err) => {
-                sink.error(record_error(ctx.path, number, &err));
-                continue;
-            }
-        };
-        match b.parse_with_fallback(&rendered.data, ctx.opts, fallback, &mut out) {
-            Ok(()) => {}
-            Err(message) => sink.error(ReadError::EvtxRecord {
+        let json = joined.get(start..end).unwrap_or_default();
+        if let Err(message) = b.parse_with_fallback(json, ctx.opts, fallback, &mut out) {
+            sink.error(ReadError::EvtxRecord {
                 path: ctx.path.to_path_buf(),
                 chunk: number,
-                record_id: Some(rendered.event_record_id),
+                record_id: Some(record_id),
                 offset: None,
                 message: format!("rendered record is not a JSON object: {message}"),
-            }),
+            });
         }
         for event in out.drain(..) {
             sink.event(event);
         }
     }
+}
+
+/// The bytes of records in a chunk, from its header.
+fn data_len_hint(chunk: &evtx::EvtxChunk<'_>) -> usize {
+    (chunk.header.free_space_offset as usize).clamp(CHUNK_HEADER_SIZE as usize, CHUNK_SIZE as usize)
 }
 
 #[cfg(test)]

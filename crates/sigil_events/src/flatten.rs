@@ -67,10 +67,17 @@ impl Builder {
 
     /// Add a field whose name is `names[start..]`.
     fn push(&mut self, start: usize, value: Value) {
-        if self.merge > 0 && self.merge_existing(start, &value) {
-            self.names.truncate(start);
-            return;
-        }
+        let value = if self.merge > 0 {
+            match self.merge_existing(start, value) {
+                Some(value) => value,
+                None => {
+                    self.names.truncate(start);
+                    return;
+                }
+            }
+        } else {
+            value
+        };
         let len = self.names.len().saturating_sub(start);
         match (u32::try_from(start), u32::try_from(len)) {
             (Ok(start), Ok(len)) => self.fields.push(Field { start, len, value }),
@@ -79,30 +86,32 @@ impl Builder {
         }
     }
 
-    /// In an array, a field named like an earlier one takes the new value into a list.
-    fn merge_existing(&mut self, start: usize, value: &Value) -> bool {
-        let Some(name) = self.names.get(start..) else { return false };
+    /// In an array, a field named like an earlier one takes the new value into a list;
+    /// returns the value when there is no such field.
+    fn merge_existing(&mut self, start: usize, value: Value) -> Option<Value> {
+        let Some(name) = self.names.get(start..) else { return Some(value) };
         let names = &self.names;
         let Some(field) = self.fields.iter_mut().rev().find(|f| {
             let s = f.start as usize;
             names.get(s..s + f.len as usize) == Some(name)
         }) else {
-            return false;
+            return Some(value);
         };
-        let new_items = match value {
-            Value::List(items) => items.clone(),
-            other => vec![other.clone()],
-        };
-        match &mut field.value {
-            Value::List(items) => items.extend(new_items),
+        let items = match &mut field.value {
+            Value::List(items) => items,
             old => {
-                let mut items = Vec::with_capacity(1 + new_items.len());
-                items.push(std::mem::take(old));
-                items.extend(new_items);
-                *old = Value::List(items);
+                *old = Value::List(vec![std::mem::take(old)]);
+                match old {
+                    Value::List(items) => items,
+                    _ => return None,
+                }
             }
+        };
+        match value {
+            Value::List(more) => items.extend(more),
+            other => items.push(other),
         }
-        true
+        None
     }
 
     pub(crate) fn push_named(&mut self, name: &str, value: Value) {
@@ -182,6 +191,35 @@ impl Builder {
         let mut de = sonic_rs::Deserializer::from_slice(json);
         TopSeed { b: self, opts, fallback, out }.deserialize(&mut de).map_err(|e| json_error(&e))?;
         de.end().map_err(|e| json_error(&e))
+    }
+
+    /// Parse the JSON texts of `fallbacks.len()` events, one after the other in `json`
+    /// (separated by whitespace), with one deserializer, so that its buffer for unescaping
+    /// strings grows once instead of once per event (about 7% of the parse time otherwise).
+    ///
+    /// All or nothing: unless there are exactly that many texts and all parse, returns
+    /// `false` with `out` as it was, and the caller parses them one by one to report errors.
+    pub(crate) fn parse_many(
+        &mut self,
+        json: &[u8],
+        opts: &ReadOptions,
+        fallbacks: impl IntoIterator<Item = Fallback>,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        let mark = out.len();
+        let mut de = sonic_rs::Deserializer::from_slice(json);
+        for fallback in fallbacks {
+            let seed = TopSeed { b: &mut *self, opts, fallback, out: &mut *out };
+            if seed.deserialize(&mut de).is_err() {
+                out.truncate(mark);
+                return false;
+            }
+        }
+        if de.end().is_err() {
+            out.truncate(mark);
+            return false;
+        }
+        true
     }
 
     pub(crate) fn parse_object_value(

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use memchr::{memchr_iter, memchr2, memrchr};
 
 use crate::error::ReadError;
-use crate::flatten::Builder;
+use crate::flatten::{Builder, Fallback};
 use crate::source::{FileCtx, Sink};
 
 /// How many leading bytes are checked for NUL bytes, which JSON text never holds.
@@ -450,6 +450,22 @@ pub(crate) fn process_unit(unit: JsonUnit, ctx: &FileCtx<'_>, b: &mut Builder, s
     match unit {
         JsonUnit::Error(err) => sink.error(err),
         JsonUnit::Lines { buf, first_line } => {
+            let lines = memchr_iter(b'\n', &buf).chain(std::iter::once(buf.len()));
+            let mut start = 0;
+            let values = lines
+                .filter(|&end| {
+                    let line = buf.get(start..end).unwrap_or_default();
+                    start = end + 1;
+                    !line.iter().all(u8::is_ascii_whitespace)
+                })
+                .count();
+            if b.parse_many(&buf, ctx.opts, std::iter::repeat_n(Fallback::default(), values), &mut out) {
+                for event in out.drain(..) {
+                    sink.event(event);
+                }
+                return;
+            }
+            // Some line is not one JSON value: go line by line to say which.
             let mut start = 0;
             let ends = memchr_iter(b'\n', &buf).chain(std::iter::once(buf.len()));
             for (i, end) in ends.enumerate() {
@@ -459,7 +475,11 @@ pub(crate) fn process_unit(unit: JsonUnit, ctx: &FileCtx<'_>, b: &mut Builder, s
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
+                // A line is one unit: all its events, or just its error.
                 let result = b.parse_object(line, ctx.opts, &mut out);
+                if result.is_err() {
+                    out.clear();
+                }
                 for event in out.drain(..) {
                     sink.event(event);
                 }
@@ -473,6 +493,22 @@ pub(crate) fn process_unit(unit: JsonUnit, ctx: &FileCtx<'_>, b: &mut Builder, s
             }
         }
         JsonUnit::Values { buf, items } => {
+            if items.iter().all(|item| matches!(item, ValueItem::Value { .. })) {
+                let mut joined = Vec::with_capacity(buf.len() + items.len());
+                for item in &items {
+                    if let ValueItem::Value { start, end, .. } = item {
+                        joined.extend_from_slice(buf.get(*start..*end).unwrap_or_default());
+                        joined.push(b'\n');
+                    }
+                }
+                let fallbacks = std::iter::repeat_n(Fallback::default(), items.len());
+                if b.parse_many(&joined, ctx.opts, fallbacks, &mut out) {
+                    for event in out.drain(..) {
+                        sink.event(event);
+                    }
+                    return;
+                }
+            }
             for item in items {
                 let (start, end, index, line, offset) = match item {
                     ValueItem::Error(err) => {
@@ -485,6 +521,9 @@ pub(crate) fn process_unit(unit: JsonUnit, ctx: &FileCtx<'_>, b: &mut Builder, s
                     Some(bytes) => b.parse_object(bytes, ctx.opts, &mut out),
                     None => Err("internal error: value outside its block".to_owned()),
                 };
+                if result.is_err() {
+                    out.clear();
+                }
                 for event in out.drain(..) {
                     sink.event(event);
                 }
@@ -579,6 +618,16 @@ mod tests {
                 assert_eq!(summary(&lines(JSONL, target, 1 << 20, step)), expected, "target {target} step {step}");
             }
         }
+    }
+
+    #[test]
+    fn jsonl_needs_one_value_per_line() {
+        // Whole units parse in one go when every line holds one value; these must still be
+        // reported line by line.
+        assert_eq!(summary(&lines(b"{\"a\": 1} {\"a\": 2}\n{\"a\": 3}\n", 1 << 20, 1 << 20, 0)), [-1, 3]);
+        assert_eq!(summary(&lines(b"[{\"a\": 1}, 2]\n{\"a\": 3}\n", 1 << 20, 1 << 20, 0)), [-1, 3]);
+        assert_eq!(summary(&lines(b"{\"a\":\n 1}\n{\"a\": 3}\n", 1 << 20, 1 << 20, 0)), [-1, -2, 3]);
+        assert_eq!(summary(&lines(b"{\"a\": 1}\n\x0c\n{\"a\": 3}\n", 1 << 20, 1 << 20, 0)), [1, 3]);
     }
 
     #[test]

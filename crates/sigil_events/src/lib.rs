@@ -113,7 +113,7 @@ pub(crate) mod testutil {
 pub use error::{ParseError, ReadError, Result};
 pub use event::Event;
 pub use source::{Batch, ReadSummary, SkipReason, Skipped, Source, SourceKind, SourceStats, discover, open, read_all};
-pub use value::Value;
+pub use value::{CompactString, Value};
 
 /// How inputs are read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -423,7 +423,9 @@ async fn event(State(app): State<Shared>, path: Result<Path<(String, String)>, P
     let rules = catalog.rules_for_event(&provider, id);
     let also: Vec<Value> = pages::also_fired(&app, rules, &e.provider_name, id)
         .into_iter()
-        .map(|(p, eid, title, n)| json!({"provider": p, "event_id": eid, "title": title, "shared_rules": n}))
+        .map(|a| {
+            json!({"provider": a.provider, "provider_name": a.provider_name, "event_id": a.event_id, "title": a.title, "shared_rules": a.rules})
+        })
         .collect();
     let mut v = serde_json::to_value(&e).unwrap_or(Value::Null);
     if let Some(obj) = v.as_object_mut() {

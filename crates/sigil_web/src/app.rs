@@ -5,8 +5,10 @@
 //! data (each page's ATT&CK rows), counted per (tactic, technique) cell the way the matrix shows it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
-use sigil_catalog::{Catalog, RulePage};
+use axum::body::Bytes;
+use sigil_catalog::{Catalog, IndicatorKey, RulePage};
 use sigil_knowledge::Attack;
 
 /// Shared, immutable state of the web catalog.
@@ -14,15 +16,50 @@ use sigil_knowledge::Attack;
 pub struct App {
     catalog: Catalog,
     matrix: Matrix,
+    /// Full provider name → the name used in URLs (the display name when it leads back to the provider).
+    provider_slugs: HashMap<String, String>,
     asset_version: String,
     site_name: String,
+    /// Every indicator key with its rule count, most shared first (built on first use).
+    indicator_order: OnceLock<Vec<(IndicatorKey, usize)>>,
+    /// Server pages that take no input, rendered once.
+    cache: [OnceLock<Bytes>; CACHED_PAGES],
 }
+
+/// Pages the server renders once (they take no input and the catalog never changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cached {
+    Home,
+    Attack,
+    Events,
+    Indicators,
+    Stats,
+}
+
+const CACHED_PAGES: usize = 5;
 
 impl App {
     /// Wraps a catalog and precomputes the heat map.
     pub fn new(catalog: Catalog) -> App {
         let matrix = Matrix::build(&catalog);
-        App { catalog, matrix, asset_version: crate::assets::version(), site_name: "sigil".to_string() }
+        let events = catalog.knowledge().event_catalog();
+        let provider_slugs = events
+            .providers()
+            .iter()
+            .map(|p| {
+                let display_is_unique = events.provider(p.display).is_some_and(|found| found.name == p.name);
+                (p.name.to_string(), if display_is_unique { p.display } else { p.name }.to_string())
+            })
+            .collect();
+        App {
+            catalog,
+            matrix,
+            provider_slugs,
+            asset_version: crate::assets::version(),
+            site_name: "sigil".to_string(),
+            indicator_order: OnceLock::new(),
+            cache: Default::default(),
+        }
     }
 
     /// Sets the name shown in the top bar and page titles (default `sigil`).
@@ -53,6 +90,35 @@ impl App {
     /// The site name.
     pub fn site_name(&self) -> &str {
         &self.site_name
+    }
+
+    /// The URL name of a provider (full name given): its display name (`Sysmon`) unless another provider
+    /// answers to it (`PowerShell`), then its full name.
+    pub fn provider_slug<'a>(&'a self, full_name: &'a str) -> &'a str {
+        self.provider_slugs.get(full_name).map_or(full_name, String::as_str)
+    }
+
+    /// Every indicator key with its number of rules, most shared first, ties by key.
+    pub(crate) fn indicator_order(&self) -> &[(IndicatorKey, usize)] {
+        self.indicator_order.get_or_init(|| {
+            let mut keys: Vec<(IndicatorKey, usize)> =
+                self.catalog.indicator_keys().map(|(k, pages)| (k.clone(), pages.len())).collect();
+            keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            keys
+        })
+    }
+
+    /// A cached server page, rendered on first request. Render failures are not cached.
+    pub(crate) fn cached<E>(&self, page: Cached, render: impl FnOnce() -> Result<String, E>) -> Result<Bytes, E> {
+        let slot = match self.cache.get(page as usize) {
+            Some(slot) => slot,
+            None => return render().map(Bytes::from),
+        };
+        if let Some(b) = slot.get() {
+            return Ok(b.clone());
+        }
+        let bytes = Bytes::from(render()?);
+        Ok(slot.get_or_init(|| bytes).clone())
     }
 
     /// Pages by index list.

@@ -62,10 +62,16 @@ impl std::error::Error for ExportError {}
 struct Writer<'a> {
     out: &'a Path,
     summary: ExportSummary,
+    /// Files written so far: two pages mapping to one file name keep the first.
+    seen: std::collections::HashSet<String>,
 }
 
 impl Writer<'_> {
     fn write(&mut self, rel: &str, body: &[u8]) -> Result<(), ExportError> {
+        if !self.seen.insert(rel.to_string()) {
+            tracing::warn!(file = rel, "two pages map to the same file; keeping the first");
+            return Ok(());
+        }
         let path = self.out.join(rel);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))?;
@@ -102,7 +108,7 @@ fn depth(rel: &str) -> usize {
 /// [`ExportError`] when a file cannot be written.
 pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportSummary, ExportError> {
     let catalog = app.catalog();
-    let mut w = Writer { out, summary: ExportSummary::default() };
+    let mut w = Writer { out, summary: ExportSummary::default(), seen: std::collections::HashSet::new() };
 
     for (name, _, body) in assets::ASSETS {
         w.write(&format!("static/{name}"), body.as_bytes())?;
@@ -180,17 +186,18 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
     // Events.
     w.page("events.html", pages::events(app, &links0))?;
     for prov in catalog.providers() {
-        let pname = file_name(&prov.provider);
-        w.page(&format!("events/{pname}.html"), pages::provider(app, &Links::static_at(1), &prov.provider))?;
+        let slug = app.provider_slug(&prov.provider_name);
+        let pname = file_name(slug);
+        w.page(&format!("events/{pname}.html"), pages::provider(app, &Links::static_at(1), slug))?;
         for e in catalog.event_pages(Some(&prov.provider_name)) {
             w.page(
                 &format!("events/{pname}/{}.html", e.event_id),
-                pages::event(app, &Links::static_at(2), &prov.provider, e.event_id, None),
+                pages::event(app, &Links::static_at(2), slug, e.event_id, None),
             )?;
             for f in e.fields.iter().filter(|f| f.rules > 0) {
                 w.page(
                     &format!("events/{pname}/{}/{}.html", e.event_id, file_name(&f.name)),
-                    pages::event(app, &Links::static_at(3), &prov.provider, e.event_id, Some(&f.name)),
+                    pages::event(app, &Links::static_at(3), slug, e.event_id, Some(&f.name)),
                 )?;
             }
         }

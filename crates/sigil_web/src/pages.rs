@@ -374,9 +374,9 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
             EventRowView {
                 provider: e.provider.clone(),
                 provider_name: e.provider_name.clone(),
-                provider_href: links.provider(&e.provider),
+                provider_href: links.provider(app.provider_slug(&e.provider_name)),
                 event_id: e.event_id,
-                href: links.event(&e.provider, e.event_id),
+                href: links.event(app.provider_slug(&e.provider_name), e.event_id),
                 title: e.title.clone(),
                 mapped: if mapped.is_empty() { String::new() } else { format!("fields: {}", mapped.join(", ")) },
             }
@@ -848,19 +848,16 @@ pub(crate) fn indicator_list(app: &App, links: &Links, q: &IndicatorQuery) -> Ve
     let catalog = app.catalog();
     let value = q.value.to_lowercase();
     let kind = Kind::from_name(&q.kind);
-    let mut keys: Vec<(&IndicatorKey, &[usize])> = catalog
-        .indicator_keys()
+    app.indicator_order()
+        .iter()
         .filter(|(k, _)| q.field.is_empty() || k.field.eq_ignore_ascii_case(&q.field))
         .filter(|(k, _)| kind.is_none_or(|kind| k.kind == kind))
         .filter(|(k, _)| value.is_empty() || k.value.to_lowercase().contains(&value))
-        .collect();
-    keys.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(b.0)));
-    keys.into_iter()
         .take(INDICATOR_LIST_MAX)
-        .map(|(k, pages)| {
-            let shown = pages
+        .map(|(k, rules)| {
+            let shown = catalog
+                .by_indicator(k)
                 .first()
-                .and_then(|&i| catalog.page(i))
                 .and_then(|p| p.indicators.iter().find(|i| &i.key == k))
                 .map_or_else(|| k.value.clone(), |i| i.value.clone());
             IndicatorListRow {
@@ -868,8 +865,8 @@ pub(crate) fn indicator_list(app: &App, links: &Links, q: &IndicatorQuery) -> Ve
                 kind: k.kind.as_str(),
                 value: shown,
                 variant: k.variant.clone(),
-                rules: pages.len(),
-                href: (links.mode() == crate::links::Mode::Server || pages.len() > 1).then(|| links.indicator(k)),
+                rules: *rules,
+                href: (links.mode() == crate::links::Mode::Server || *rules > 1).then(|| links.indicator(k)),
             }
         })
         .collect()
@@ -902,7 +899,7 @@ pub fn events(app: &App, links: &Links) -> PageResult {
         .providers()
         .into_iter()
         .map(|p| ProviderRow {
-            href: links.provider(&p.provider),
+            href: links.provider(app.provider_slug(&p.provider_name)),
             provider: p.provider,
             provider_name: p.provider_name,
             channel: p.channel,
@@ -944,7 +941,7 @@ pub fn provider(app: &App, links: &Links, name: &str) -> PageResult {
         .into_iter()
         .map(|e| EventListRow {
             event_id: e.event_id,
-            href: links.event(&e.provider, e.event_id),
+            href: links.event(app.provider_slug(&e.provider_name), e.event_id),
             title: e.title,
             fields: e.fields.len(),
             rules: e.rule_count,
@@ -1000,22 +997,37 @@ struct EventTemplate {
 /// Most co-fired events listed on an event page.
 const ALSO_MAX: usize = 30;
 
-/// Other events the rules of an event also fire on: (provider display, id, title, shared rules), most shared
-/// first.
-pub(crate) fn also_fired(app: &App, rules: &[usize], provider_name: &str, id: u32) -> Vec<(String, u32, String, usize)> {
-    let mut counts: HashMap<(String, u32), (String, usize)> = HashMap::new();
+/// Another event the rules of an event also fire on.
+pub(crate) struct AlsoFired {
+    pub provider: String,
+    pub provider_name: String,
+    pub event_id: u32,
+    pub title: String,
+    pub rules: usize,
+}
+
+/// Other events the rules of an event also fire on, most shared first.
+pub(crate) fn also_fired(app: &App, rules: &[usize], provider_name: &str, id: u32) -> Vec<AlsoFired> {
+    let mut counts: HashMap<(&str, u32), AlsoFired> = HashMap::new();
     for p in app.pages_at(rules) {
         for e in &p.events {
             if e.provider_name == provider_name && e.event_id == id {
                 continue;
             }
-            let entry = counts.entry((e.provider.clone(), e.event_id)).or_insert_with(|| (e.title.clone(), 0));
-            entry.1 += 1;
+            let entry = counts.entry((e.provider_name.as_str(), e.event_id)).or_insert_with(|| AlsoFired {
+                provider: e.provider.clone(),
+                provider_name: e.provider_name.clone(),
+                event_id: e.event_id,
+                title: e.title.clone(),
+                rules: 0,
+            });
+            entry.rules += 1;
         }
     }
-    let mut out: Vec<(String, u32, String, usize)> =
-        counts.into_iter().map(|((p, id), (title, n))| (p, id, title, n)).collect();
-    out.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)).then_with(|| a.1.cmp(&b.1)));
+    let mut out: Vec<AlsoFired> = counts.into_values().collect();
+    out.sort_by(|a, b| {
+        b.rules.cmp(&a.rules).then_with(|| a.provider.cmp(&b.provider)).then_with(|| a.event_id.cmp(&b.event_id))
+    });
     out
 }
 
@@ -1052,7 +1064,7 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
             name: f.name.clone(),
             ty: f.ty.clone(),
             rules: f.rules,
-            href: (f.rules > 0).then(|| links.event_field(&e.provider, id, &f.name)),
+            href: (f.rules > 0).then(|| links.event_field(app.provider_slug(&e.provider_name), id, &f.name)),
             active: field.is_some_and(|x| x.eq_ignore_ascii_case(&f.name)),
         })
         .collect();
@@ -1061,14 +1073,20 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
     let also = also_all
         .into_iter()
         .take(ALSO_MAX)
-        .map(|(p, eid, title, n)| AlsoRow { href: links.event(&p, eid), provider: p, event_id: eid, title, rules: n })
+        .map(|a| AlsoRow {
+            href: links.event(app.provider_slug(&a.provider_name), a.event_id),
+            provider: a.provider,
+            event_id: a.event_id,
+            title: a.title,
+            rules: a.rules,
+        })
         .collect();
     let chrome = Chrome::new(app, links, format!("{} {} · {}", e.provider, id, e.title), Section::Events);
     Ok(EventTemplate {
         chrome,
         events_href: links.events(),
-        provider_href: links.provider(&e.provider),
-        self_href: links.event(&e.provider, id),
+        provider_href: links.provider(app.provider_slug(&e.provider_name)),
+        self_href: links.event(app.provider_slug(&e.provider_name), id),
         provider: e.provider.clone(),
         provider_name: e.provider_name.clone(),
         event_id: id,

@@ -18,7 +18,7 @@ use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api;
-use crate::app::App;
+use crate::app::{App, Cached};
 use crate::assets;
 use crate::links::Links;
 use crate::pages::{self, Failure, IndicatorQuery};
@@ -189,9 +189,20 @@ async fn index(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
         Ok(r) => r,
         Err(e) => return query_error(&app, &e),
     };
-    let outcome = search::run(&app, req);
     let links = Links::server(app.asset_version());
+    if p.is_empty() {
+        return respond_cached(&app, Cached::Home, || pages::index(&app, &links, &search::run(&app, req)));
+    }
+    let outcome = search::run(&app, req);
     respond(&app, pages::index(&app, &links, &outcome))
+}
+
+/// A page that takes no input: rendered once, then served from memory.
+fn respond_cached(app: &App, page: Cached, render: impl FnOnce() -> pages::PageResult) -> Response {
+    match app.cached(page, render) {
+        Ok(bytes) => Html(bytes).into_response(),
+        Err(f) => respond(app, Err(f)),
+    }
 }
 
 /// Finds a page by key, then by rule id.
@@ -275,7 +286,7 @@ pub(crate) fn raw_yaml(p: &sigil_catalog::RulePage) -> Response {
 
 async fn attack(State(app): State<Shared>) -> Response {
     let links = Links::server(app.asset_version());
-    respond(&app, pages::attack(&app, &links))
+    respond_cached(&app, Cached::Attack, || pages::attack(&app, &links))
 }
 
 async fn technique(
@@ -310,12 +321,15 @@ async fn indicators(State(app): State<Shared>, RawQuery(q): RawQuery) -> Respons
         Err(e) => return query_error(&app, &e),
     };
     let links = Links::server(app.asset_version());
+    if p.is_empty() {
+        return respond_cached(&app, Cached::Indicators, || pages::indicators(&app, &links, &indicator_query(&p)));
+    }
     respond(&app, pages::indicators(&app, &links, &indicator_query(&p)))
 }
 
 async fn events(State(app): State<Shared>) -> Response {
     let links = Links::server(app.asset_version());
-    respond(&app, pages::events(&app, &links))
+    respond_cached(&app, Cached::Events, || pages::events(&app, &links))
 }
 
 async fn provider(State(app): State<Shared>, name: Result<Path<String>, PathRejection>) -> Response {
@@ -349,7 +363,7 @@ async fn event(
 
 async fn stats(State(app): State<Shared>) -> Response {
     let links = Links::server(app.asset_version());
-    respond(&app, pages::stats(&app, &links))
+    respond_cached(&app, Cached::Stats, || pages::stats(&app, &links))
 }
 
 async fn asset(State(app): State<Shared>, name: Result<Path<String>, PathRejection>, RawQuery(q): RawQuery) -> Response {

@@ -99,7 +99,10 @@ pub fn start_router(make: impl FnOnce(Arc<App>) -> axum::Router + Send + 'static
 /// Text of an HTML fragment: tags removed, entities decoded, whitespace collapsed.
 pub fn text(html: &str) -> String {
     let no_tags = regex::Regex::new(r"<[^>]*>").unwrap().replace_all(html, " ");
-    let decoded = no_tags
+    let numeric = regex::Regex::new(r"&#([0-9]+);").unwrap().replace_all(&no_tags, |c: &regex::Captures<'_>| {
+        c[1].parse::<u32>().ok().and_then(char::from_u32).map(String::from).unwrap_or_default()
+    });
+    let decoded = numeric
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")

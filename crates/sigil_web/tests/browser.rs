@@ -1,0 +1,240 @@
+//! The catalog in a real browser: Debian's Chromium, headless, driven through chromedriver (WebDriver).
+//!
+//! Without chromium and chromedriver the tests are skipped with a message, unless SIGIL_REQUIRE_BROWSER=1 (set
+//! by CI), which makes their absence a failure. Set SIGIL_SCREENSHOTS=DIR to keep screenshots of the pages.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use sigil_web::{App, ExportOptions};
+
+const MESH: &str = "6f0c3b1e-2a4d-4c8e-9b7a-1d2e3f405162";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn which(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|n| std::env::split_paths(&path).map(|d| d.join(n)).find(|p| p.is_file()))
+}
+
+/// chromedriver, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+    chromium: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver on a free port, or returns `None` (skip) when the browser is not installed.
+fn driver() -> Option<Driver> {
+    let chromium = which(&["chromium", "chromium-browser"]);
+    let chromedriver = which(&["chromedriver"]);
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        assert!(
+            std::env::var("SIGIL_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "SIGIL_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("skipping browser test: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < WAIT, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Driver { child, url: format!("http://127.0.0.1:{port}"), _profile: tempfile::tempdir().unwrap(), chromium })
+}
+
+async fn browser(d: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": d.chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1400,1000",
+                format!("--user-data-dir={}", d._profile.path().display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector).capabilities(caps).connect(&d.url).await.expect("a WebDriver session")
+}
+
+async fn shot(c: &Client, name: &str) {
+    if let Some(dir) = std::env::var_os("SIGIL_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// Waits until `check` holds (polling), failing with `what` after [`WAIT`].
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < WAIT, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        // Rendered text, whitespace collapsed (flex items come back on separate lines).
+        Ok(e) => e.text().await.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" "),
+        Err(_) => String::new(),
+    }
+}
+
+async fn serve() -> String {
+    let app = Arc::new(App::new(common::example_catalog()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(sigil_web::server::serve(app, listener, std::future::pending()));
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_facet_rule_page_and_heat_map() {
+    let Some(d) = driver() else { return };
+    let base = serve().await;
+    let c = browser(&d).await;
+
+    // The search page: type a query; results update as you type and the URL stays shareable.
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(c.title().await.unwrap(), "Detection rules · sigil");
+    assert!(text_of(&c, "#result-count").await.starts_with("10 rules"));
+    let q = c.find(Locator::Css("#q")).await.unwrap();
+    q.send_keys("meshagent").await.unwrap();
+    until("live results for meshagent", || async { text_of(&c, "#result-count").await.starts_with("1 rule") }).await;
+    until("the query in the URL", || async { c.current_url().await.unwrap().query().is_some_and(|q| q.contains("q=meshagent")) }).await;
+    shot(&c, "search").await;
+
+    // Submitting works too (without live search), then apply a facet.
+    c.find(Locator::Css("#search-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    until("the submitted search", || async { text_of(&c, "#result-count").await.contains("for “meshagent”") }).await;
+    let facet = c.find(Locator::Css("#facets [data-facet=tactic] a[data-value=command-and-control]")).await.unwrap();
+    facet.click().await.unwrap();
+    until("the tactic filter", || async {
+        c.current_url().await.unwrap().query().is_some_and(|q| q.contains("tactic=command-and-control") && q.contains("q=meshagent"))
+    })
+    .await;
+    assert!(text_of(&c, ".active-filters").await.contains("Tactic: Command & Control"));
+    let on = c.find(Locator::Css("#facets [data-facet=tactic] a.on")).await.unwrap();
+    assert!(on.text().await.unwrap().starts_with("Command & Control"));
+
+    // Open the rule page from the results and check its tables.
+    c.find(Locator::Css(&format!("#results a[href='/rules/{MESH}']"))).await.unwrap().click().await.unwrap();
+    c.wait().at_most(WAIT).for_element(Locator::Css("#rule-title")).await.unwrap();
+    assert_eq!(text_of(&c, "#rule-title").await, "Shell Spawned by MeshAgent Remote Management Agent");
+    let attack = text_of(&c, "#attack-table").await;
+    assert!(attack.contains("Command & Control") && attack.contains("T1219.002 Remote Access Tools: Remote Desktop Software"), "{attack}");
+    let events = c.find_all(Locator::Css("#event-table tbody tr")).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events[0].text().await.unwrap().contains("Sysmon Event ID 1 Process creation"));
+    assert!(events[1].text().await.unwrap().contains("Security-Auditing Event ID 4688"));
+    let indicators = c.find_all(Locator::Css("#indicator-table > tbody > tr")).await.unwrap();
+    assert_eq!(indicators.len(), 2);
+    let stages = text_of(&c, "#stages").await;
+    assert!(stages.to_lowercase().contains("stage 1: selection"), "stages are listed: {stages}");
+    let copy = c.find(Locator::Css("button[data-copy]")).await.unwrap();
+    assert!(copy.is_displayed().await.unwrap(), "JavaScript reveals the copy button");
+    shot(&c, "rule").await;
+
+    // The technique link leads to the technique's rules.
+    c.find(Locator::Css("#attack-table a[href='/attack/T1219.002']")).await.unwrap().click().await.unwrap();
+    until("the technique page", || async { text_of(&c, "h1").await.contains("T1219.002") }).await;
+    assert!(text_of(&c, "#rules").await.contains("Shell Spawned by MeshAgent"));
+
+    // The heat map: covered cells are coloured links; clicking one lists its rules.
+    c.goto(&format!("{base}/attack")).await.unwrap();
+    let cell = c.find(Locator::Css("#tactic-command-and-control a.cell[data-technique=T1219]")).await.unwrap();
+    assert_eq!(cell.attr("class").await.unwrap().as_deref(), Some("cell h1"));
+    let background = cell.css_value("background-color").await.unwrap();
+    let empty = c.find(Locator::Css("#tactic-reconnaissance .cell.h0")).await.unwrap();
+    assert_ne!(background, empty.css_value("background-color").await.unwrap(), "covered cells are coloured");
+    shot(&c, "attack").await;
+    cell.click().await.unwrap();
+    until("the cell's rules", || async { text_of(&c, "#technique-count").await == "1" }).await;
+    assert!(c.current_url().await.unwrap().as_str().ends_with("/attack/T1219?tactic=command-and-control"));
+    assert!(text_of(&c, "#rules").await.contains("Shell Spawned by MeshAgent"));
+
+    // Statistics draw their charts as inline SVG.
+    c.goto(&format!("{base}/stats")).await.unwrap();
+    let charts = c.find_all(Locator::Css("svg.chart")).await.unwrap();
+    assert!(charts.len() >= 2);
+    let (_, _, w, h) = charts[0].rectangle().await.unwrap();
+    assert!(w > 200.0 && h > 50.0, "charts are visible ({w}x{h})");
+    shot(&c, "stats").await;
+
+    // A hostile rule does not run script: its page renders, no alert opens.
+    c.goto(&format!("{base}/rules/0badc0de-0000-4000-8000-000000000001")).await.unwrap();
+    assert!(text_of(&c, "#rule-title").await.starts_with("<script>"));
+    assert!(c.get_alert_text().await.is_err(), "no alert dialog");
+
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_export_searches_in_the_browser() {
+    let Some(d) = driver() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(common::example_catalog());
+    sigil_web::write_site(&app, dir.path(), &ExportOptions { json: false }).unwrap();
+    let c = browser(&d).await;
+    let index = dir.path().join("index.html");
+    let url = format!("file://{}", index.display());
+
+    // Without a query the pre-rendered list shows; with one, static.js searches the prebuilt index.
+    c.goto(&url).await.unwrap();
+    assert!(text_of(&c, "#result-count").await.starts_with("10 rules"));
+    c.goto(&format!("{url}?q=meshagent&tactic=command-and-control")).await.unwrap();
+    until("client-side results", || async { text_of(&c, "#result-count").await.starts_with("1 rule") }).await;
+    assert!(text_of(&c, ".active-filters").await.contains("Tactic: Command & Control"));
+    shot(&c, "static-search").await;
+
+    // Typing searches as well; facets are recounted.
+    let q = c.find(Locator::Css("#q")).await.unwrap();
+    q.clear().await.unwrap();
+    q.send_keys("powershell").await.unwrap();
+    until("results for powershell", || async {
+        let t = text_of(&c, "#result-count").await;
+        t.contains("for “powershell”") && !t.starts_with("0 ")
+    })
+    .await;
+
+    // Facet links and result links lead to static pages.
+    c.goto(&format!("{url}?level=high")).await.unwrap();
+    until("the level filter", || async { text_of(&c, "#result-count").await.starts_with("5 rules") }).await;
+    let first = c.find(Locator::Css("#results ol.results a")).await.unwrap();
+    first.click().await.unwrap();
+    c.wait().at_most(WAIT).for_element(Locator::Css("#rule-title")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().contains("/rules/"));
+    assert!(!text_of(&c, "#attack-table").await.is_empty());
+    c.close().await.unwrap();
+}
