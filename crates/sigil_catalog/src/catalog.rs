@@ -11,6 +11,7 @@ use sigil_diagnostics::FileDiagnostic;
 use sigil_knowledge::Knowledge;
 
 use crate::build;
+use crate::fasthash::FastMap;
 use crate::error::Result;
 use crate::events::EventUsage;
 use crate::indicator::IndicatorKey;
@@ -85,7 +86,7 @@ pub(crate) struct Index {
     pub(crate) by_stem: HashMap<String, Vec<usize>>,
     pub(crate) by_technique: HashMap<String, Vec<usize>>,
     pub(crate) by_tactic: HashMap<String, Vec<usize>>,
-    pub(crate) by_indicator: HashMap<IndicatorKey, Vec<usize>>,
+    pub(crate) by_indicator: FastMap<IndicatorKey, Vec<usize>>,
     pub(crate) by_event: HashMap<(String, u32), Vec<usize>>,
 }
 
@@ -142,7 +143,6 @@ impl Catalog {
     /// As [`Catalog::load`].
     pub fn from_rule_set(set: &RuleSet, sources: &[SourceSpec], opts: &CatalogOptions) -> Result<Catalog> {
         let started = Instant::now();
-        let __t = Instant::now();
         let knowledge = match &opts.knowledge {
             Some(k) => k.clone(),
             None => Knowledge::builtin()?.clone(),
@@ -162,10 +162,8 @@ impl Catalog {
             .enumerate()
             .flat_map(|(fi, f)| (0..f.parsed.documents.len()).map(move |di| (fi, di)))
             .collect();
-        eprint!("knowledge {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let all_tags: Vec<String> = set.documents().flat_map(|(_, d)| d.meta().tags.iter().map(sigil_rule::Tag::full)).collect();
         let tags = crate::attack::TagCache::new(all_tags.iter().map(String::as_str), knowledge.attack());
-        eprint!("tags {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let mut pages: Vec<RulePage> = jobs
             .par_iter()
             .filter_map(|&(fi, di)| {
@@ -174,7 +172,7 @@ impl Catalog {
             })
             .collect();
 
-        eprint!("pages {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
+        eprintln!("T {:?}", build::T.iter().map(|x| x.swap(0, std::sync::atomic::Ordering::Relaxed) / 1_000_000).collect::<Vec<_>>());
         let mut failed = Vec::new();
         let mut infos: Vec<SourceInfo> = sources
             .iter()
@@ -201,7 +199,6 @@ impl Catalog {
             }
         }
 
-        eprint!("failed {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         assign_keys(&mut pages);
         let mut index = Index::default();
         for (i, p) in pages.iter().enumerate() {
@@ -214,40 +211,21 @@ impl Catalog {
             }
             index.by_stem.entry(p.file_stem.to_ascii_lowercase()).or_default().push(i);
         }
-        eprint!("keys+index {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         link_related(&mut pages, &index);
         link_correlations(&mut pages, &index);
         link_filters(&mut pages, &index);
         attach_regression_samples(&mut pages, &opts.regression_data);
-        eprint!("links+regr {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
         let source_names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
         count_indicators(&mut pages, &mut index, &source_names);
-        eprint!("counts {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
-        for (i, p) in pages.iter().enumerate() {
-            for t in &p.techniques {
-                index.by_technique.entry(t.clone()).or_default().push(i);
-                if let Some((parent, _)) = t.split_once('.') {
-                    let list = index.by_technique.entry(parent.to_string()).or_default();
-                    if list.last() != Some(&i) {
-                        list.push(i);
-                    }
-                }
-            }
-            for t in &p.tactics {
-                index.by_tactic.entry(t.clone()).or_default().push(i);
-            }
-            for e in &p.events {
-                index.by_event.entry((e.provider_name.clone(), e.event_id)).or_default().push(i);
-            }
-        }
-        eprint!("idx2 {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
-        let event_usage = crate::events::usage(&pages);
-        eprint!("usage {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
-        let search_docs = pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect();
-        eprint!("search {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
-        let stats = CorpusStats::compute(&pages, &index, &infos, failed.len(), &knowledge);
-        eprint!("stats {:?} ", __t.elapsed().as_millis()); let __t = Instant::now();
-        eprintln!();
+        // The rest only reads the pages: index and statistics on one side, events and search on the other.
+        let failed_count = failed.len();
+        let (stats, (event_usage, search_docs)) = rayon::join(
+            || {
+                index_attack_and_events(&pages, &mut index);
+                CorpusStats::compute(&pages, &index, &infos, failed_count, &knowledge)
+            },
+            || rayon::join(|| crate::events::usage(&pages), || pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect()),
+        );
         Ok(Catalog {
             pages,
             sources: infos,
@@ -408,6 +386,26 @@ impl Catalog {
             })
             .collect();
         if partial.is_empty() { (Vec::new(), None) } else { (partial, Some(MatchedBy::TitleWords)) }
+    }
+}
+
+fn index_attack_and_events(pages: &[RulePage], index: &mut Index) {
+    for (i, p) in pages.iter().enumerate() {
+        for t in &p.techniques {
+            let parent = t.split_once('.').map(|(parent, _)| parent);
+            for id in std::iter::once(t.as_str()).chain(parent) {
+                let list = index.by_technique.entry(id.to_string()).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        for t in &p.tactics {
+            index.by_tactic.entry(t.clone()).or_default().push(i);
+        }
+        for e in &p.events {
+            index.by_event.entry((e.provider_name.clone(), e.event_id)).or_default().push(i);
+        }
     }
 }
 
@@ -607,7 +605,7 @@ fn count_indicators(pages: &mut [RulePage], index: &mut Index, sources: &[String
     let source_index: HashMap<&str, usize> = sources.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
     let page_source: Vec<usize> =
         pages.iter().map(|p| source_index.get(p.source.as_str()).copied().unwrap_or(0)).collect();
-    let mut ids: HashMap<&IndicatorKey, usize> = HashMap::new();
+    let mut ids: FastMap<&IndicatorKey, usize> = FastMap::default();
     let mut keys: Vec<&IndicatorKey> = Vec::new();
     let mut rules: Vec<Vec<usize>> = Vec::new();
     let mut page_keys: Vec<Vec<usize>> = Vec::with_capacity(pages.len());
@@ -639,7 +637,7 @@ fn count_indicators(pages: &mut [RulePage], index: &mut Index, sources: &[String
     }
     let owned: Vec<IndicatorKey> = keys.into_iter().cloned().collect();
     drop(ids);
-    for (i, p) in pages.iter_mut().enumerate() {
+    pages.par_iter_mut().enumerate().for_each(|(i, p)| {
         let own = page_source.get(i).copied().unwrap_or(0);
         let mine = page_keys.get(i).map_or(&[][..], Vec::as_slice);
         for (ind, &id) in p.indicators.iter_mut().zip(mine) {
@@ -655,7 +653,7 @@ fn count_indicators(pages: &mut [RulePage], index: &mut Index, sources: &[String
                     .collect(),
             );
         }
-    }
+    });
     index.by_indicator = owned.into_iter().zip(rules).collect();
 }
 

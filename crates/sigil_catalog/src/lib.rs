@@ -47,6 +47,7 @@ mod catalog;
 mod coverage;
 mod error;
 mod events;
+mod fasthash;
 mod indicator;
 pub mod markdown;
 mod page;

@@ -120,23 +120,19 @@ struct Bucket {
     entries: Vec<Entry>,
     /// Entries without required literals: always evaluated.
     always: Vec<u32>,
-    /// One automaton per event field that holds required literals (plus one over every value for keywords).
-    scans: Vec<Scan>,
-    /// Total patterns over all scans (for the seen-pattern marks).
-    patterns: usize,
+    /// The interned fields whose values hold required literals, scanned together in one pass.
+    fields: Vec<FieldId>,
+    /// Every literal required in one of `fields`.
+    ac: Option<AhoCorasick>,
+    /// Per pattern: `(index into fields, entries needing the literal in that field)`.
+    by_pattern: Vec<Box<[(u16, Box<[u32]>)]>>,
+    /// Literals of keyword searches, looked for in every value of the event.
+    keywords: Option<(AhoCorasick, Vec<Box<[u32]>>)>,
 }
 
-/// The literals required in one field, as an automaton.
-#[derive(Debug)]
-struct Scan {
-    /// The interned field whose values are scanned; `None` scans every value of the event.
-    field: Option<FieldId>,
-    ac: AhoCorasick,
-    /// Index of this scan's first pattern among the bucket's patterns.
-    first_pattern: u32,
-    /// Per pattern: the entries that need it.
-    by_pattern: Vec<Box<[u32]>>,
-}
+/// Separates field values in the prefilter's haystack. Never part of a literal (literals are UTF-8 text, in
+/// which the byte 0xFF cannot occur), so no match spans two values.
+const SEPARATOR: u8 = 0xFF;
 
 /// Per-worker state: the prepared event and candidate marks. Create one per thread with [`Engine::scratch`].
 #[derive(Debug)]
@@ -145,7 +141,10 @@ pub struct Scratch {
     key: String,
     local: FxHashMap<Box<str>, Arc<Bucket>>,
     candidates: Vec<u64>,
-    seen_patterns: Vec<u64>,
+    /// The prefilter's haystack: the folded values of the bucket's fields, separated by [`SEPARATOR`].
+    hay: Vec<u8>,
+    /// End of each value in `hay`, with the index of its field in the bucket.
+    bounds: Vec<(u32, u16)>,
     /// Candidates marked and rules evaluated so far (statistics).
     marked: u64,
     evaluated: u64,
@@ -298,7 +297,8 @@ impl Engine {
             key: String::new(),
             local: FxHashMap::default(),
             candidates: Vec::new(),
-            seen_patterns: Vec::new(),
+            hay: Vec::new(),
+            bounds: Vec::new(),
             marked: 0,
             evaluated: 0,
             scanned: 0,
@@ -306,12 +306,13 @@ impl Engine {
         }
     }
 
-    /// Prefilter statistics of the buckets built so far: `(header key, entries, always evaluated, scans, patterns)`.
+    /// Prefilter statistics of the buckets built so far: `(header key, entries, always evaluated, fields scanned,
+    /// literals)`.
     pub fn bucket_stats(&self) -> Vec<(String, usize, usize, usize, usize)> {
         let Ok(b) = self.buckets.lock() else { return Vec::new() };
         let mut v: Vec<_> = b
             .iter()
-            .map(|(k, b)| (k.replace('\u{1f}', " | "), b.entries.len(), b.always.len(), b.scans.len(), b.patterns))
+            .map(|(k, b)| (k.replace('\u{1f}', " | "), b.entries.len(), b.always.len(), b.fields.len(), b.by_pattern.len()))
             .collect();
         v.sort();
         v
@@ -323,7 +324,7 @@ impl Engine {
         if bucket.entries.is_empty() {
             return;
         }
-        let Scratch { prepared, candidates, seen_patterns, marked, evaluated, scanned, hits, .. } = scratch;
+        let Scratch { prepared, candidates, hay, bounds, marked, evaluated, scanned, hits, .. } = scratch;
         prepared.load(event, &self.table);
         let words = bucket.entries.len().div_ceil(64);
         candidates.clear();
@@ -331,22 +332,37 @@ impl Engine {
         for &e in &bucket.always {
             set_bit(candidates, e);
         }
-        if !bucket.scans.is_empty() {
-            seen_patterns.clear();
-            seen_patterns.resize(bucket.patterns.div_ceil(64), 0);
-            for scan in &bucket.scans {
-                match scan.field {
-                    Some(id) => {
-                        for atom in prepared.field(id).unwrap_or_default() {
-                            let hay = prepared.folded(atom).as_bytes();
-                            *scanned += hay.len() as u64;
-                            *hits += scan.mark(hay, seen_patterns, candidates);
+        if let Some(ac) = &bucket.ac {
+            hay.clear();
+            bounds.clear();
+            for (k, id) in bucket.fields.iter().enumerate() {
+                for atom in prepared.field(*id).unwrap_or_default() {
+                    hay.extend_from_slice(prepared.folded(atom).as_bytes());
+                    bounds.push((hay.len() as u32, k as u16));
+                    hay.push(SEPARATOR);
+                }
+            }
+            *scanned += hay.len() as u64;
+            for m in ac.find_overlapping_iter(hay.as_slice()) {
+                *hits += 1;
+                let end = m.end() as u32;
+                let seg = bounds.partition_point(|(e, _)| *e < end);
+                let Some((_, field)) = bounds.get(seg) else { continue };
+                for (f, es) in bucket.by_pattern.get(m.pattern().as_usize()).map_or(&[][..], |v| v) {
+                    if f == field {
+                        for &e in es.iter() {
+                            set_bit(candidates, e);
                         }
                     }
-                    None => {
-                        *scanned += prepared.folded_all().len() as u64;
-                        *hits += scan.mark(prepared.folded_all(), seen_patterns, candidates);
-                    }
+                }
+            }
+        }
+        if let Some((ac, by_pattern)) = &bucket.keywords {
+            *scanned += prepared.folded_all().len() as u64;
+            for m in ac.find_overlapping_iter(prepared.folded_all()) {
+                *hits += 1;
+                for &e in by_pattern.get(m.pattern().as_usize()).map_or(&[][..], |v| v) {
+                    set_bit(candidates, e);
                 }
             }
         }
@@ -453,86 +469,84 @@ impl Engine {
             }
         }
         let mut always = Vec::new();
-        // Per scanned field: its literals, and for each literal the entries needing it.
-        let mut groups: FxHashMap<Option<FieldId>, (Vec<&str>, FxHashMap<&str, usize>, Vec<Vec<u32>>)> =
-            FxHashMap::default();
+        let mut fields: Vec<FieldId> = Vec::new();
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut ids: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut by_pattern: Vec<Vec<(u16, Vec<u32>)>> = Vec::new();
+        let mut kw_patterns: Vec<&str> = Vec::new();
+        let mut kw_ids: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut kw_by_pattern: Vec<Vec<u32>> = Vec::new();
         for (e, entry) in entries.iter().enumerate() {
+            let e = e as u32;
             let rule = self.rules.get(entry.rule as usize);
             let map = self.rule_routes.get(entry.rule as usize).and_then(|r| r.get(entry.route as usize)).map(|r| &r.map);
             let (Some(lits), Some(map)) = (rule.and_then(|r| r.required.as_ref()), map) else {
-                always.push(e as u32);
+                always.push(e);
                 continue;
             };
             for l in lits {
-                let field = match l.field {
-                    Some(local) => match map.get(local as usize) {
-                        Some(id) => Some(*id),
-                        None => None,
-                    },
-                    None => None,
-                };
-                let (patterns, ids, by_pattern) = groups.entry(field).or_default();
-                let p = *ids.entry(l.lit.as_str()).or_insert_with(|| {
-                    patterns.push(l.lit.as_str());
-                    by_pattern.push(Vec::new());
-                    patterns.len() - 1
-                });
-                if let Some(v) = by_pattern.get_mut(p)
-                    && v.last() != Some(&(e as u32))
-                {
-                    v.push(e as u32);
+                match l.field.and_then(|local| map.get(local as usize)) {
+                    Some(id) => {
+                        let k = match fields.iter().position(|f| f == id) {
+                            Some(k) => k,
+                            None => {
+                                fields.push(*id);
+                                fields.len() - 1
+                            }
+                        } as u16;
+                        let p = *ids.entry(l.lit.as_str()).or_insert_with(|| {
+                            patterns.push(l.lit.as_str());
+                            by_pattern.push(Vec::new());
+                            patterns.len() - 1
+                        });
+                        let Some(slots) = by_pattern.get_mut(p) else { continue };
+                        match slots.iter_mut().find(|(f, _)| *f == k) {
+                            Some((_, es)) if es.last() == Some(&e) => {}
+                            Some((_, es)) => es.push(e),
+                            None => slots.push((k, vec![e])),
+                        }
+                    }
+                    None => {
+                        let p = *kw_ids.entry(l.lit.as_str()).or_insert_with(|| {
+                            kw_patterns.push(l.lit.as_str());
+                            kw_by_pattern.push(Vec::new());
+                            kw_patterns.len() - 1
+                        });
+                        if let Some(es) = kw_by_pattern.get_mut(p)
+                            && es.last() != Some(&e)
+                        {
+                            es.push(e);
+                        }
+                    }
                 }
             }
         }
-        let mut scans = Vec::with_capacity(groups.len());
-        let mut total = 0u32;
-        let mut fallback = false;
-        let mut groups: Vec<_> = groups.into_iter().collect();
-        groups.sort_by_key(|(f, _)| *f);
-        for (field, (patterns, _, by_pattern)) in groups {
+        let build = |patterns: &[&str]| -> Option<Option<AhoCorasick>> {
+            if patterns.is_empty() {
+                return Some(None);
+            }
             // A DFA makes the per-event scan a table walk; it costs more to build, once per bucket.
             let kind = if patterns.len() <= DFA_PATTERN_LIMIT { Some(AhoCorasickKind::DFA) } else { None };
-            match AhoCorasick::builder().kind(kind).prefilter(false).build(&patterns) {
-                Ok(ac) => {
-                    scans.push(Scan {
-                        field,
-                        ac,
-                        first_pattern: total,
-                        by_pattern: by_pattern.into_iter().map(Vec::into_boxed_slice).collect(),
-                    });
-                    total += patterns.len() as u32;
-                }
-                Err(_) => fallback = true,
+            AhoCorasick::builder().kind(kind).prefilter(false).build(patterns).ok().map(Some)
+        };
+        match (build(&patterns), build(&kw_patterns)) {
+            (Some(ac), Some(kw)) => Bucket {
+                entries,
+                always,
+                fields,
+                ac,
+                by_pattern: by_pattern
+                    .into_iter()
+                    .map(|slots| slots.into_iter().map(|(k, es)| (k, es.into_boxed_slice())).collect())
+                    .collect(),
+                keywords: kw.map(|ac| (ac, kw_by_pattern.into_iter().map(Vec::into_boxed_slice).collect())),
+            },
+            // Without an automaton (size limits), every entry is evaluated.
+            _ => {
+                let always = (0..entries.len() as u32).collect();
+                Bucket { entries, always, fields: Vec::new(), ac: None, by_pattern: Vec::new(), keywords: None }
             }
         }
-        if fallback {
-            // Without an automaton for some literals, every entry must be evaluated.
-            always = (0..entries.len() as u32).collect();
-            scans.clear();
-            total = 0;
-        }
-        Bucket { entries, always, scans, patterns: total as usize }
-    }
-}
-
-impl Scan {
-    /// Marks the entries whose literals occur in `hay`, each pattern once per event.
-    #[inline]
-    fn mark(&self, hay: &[u8], seen: &mut [u64], candidates: &mut [u64]) -> u64 {
-        let mut hits = 0;
-        for m in self.ac.find_overlapping_iter(hay) {
-            hits += 1;
-            let local = m.pattern().as_u32();
-            let p = self.first_pattern + local;
-            if get_bit(seen, p) {
-                continue;
-            }
-            set_bit(seen, p);
-            for &e in self.by_pattern.get(local as usize).map_or(&[][..], |v| v) {
-                set_bit(candidates, e);
-            }
-        }
-        hits
     }
 }
 

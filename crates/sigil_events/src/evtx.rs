@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, EvtxParser, IntoIterChunks, ParserSettings};
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 
 use crate::error::{ReadError, error_chain};
 use crate::flatten::{Builder, Fallback};
@@ -29,7 +29,7 @@ const CHUNK_HEADER_SIZE: u64 = 512;
 /// was cut short.
 pub(crate) struct EvtxUnits {
     path: Arc<Path>,
-    chunks: IntoIterChunks<File>,
+    chunks: Box<dyn Iterator<Item = evtx::err::Result<EvtxChunkData>> + Send>,
     settings: Arc<ParserSettings>,
     /// Reported after the whole chunks: an error saying the file is truncated, and the
     /// partial chunk padded with zeros so that its complete records can still be read.
@@ -43,23 +43,55 @@ pub(crate) enum EvtxUnit {
 }
 
 impl EvtxUnits {
+    /// Read the file at `path`, chunk by chunk.
     pub(crate) fn open(path: Arc<Path>, validate_checksums: bool) -> Result<EvtxUnits, ReadError> {
         let io_error = |source| ReadError::Io { path: path.to_path_buf(), source };
         let file = File::open(&path).map_err(io_error)?;
         let len = file.metadata().map_err(io_error)?.len();
-        let parser = EvtxParser::from_read_seek(file).map_err(|e| ReadError::Format {
-            path: path.to_path_buf(),
-            message: format!("not a readable EVTX file: {}", error_chain(&e)),
-        })?;
+        let parser = EvtxParser::from_read_seek(file).map_err(|e| not_evtx(&path, &e))?;
+        let trailing = trailing_units(&path, len, validate_checksums, |offset| {
+            let mut file = File::open(&path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            let mut data = Vec::with_capacity(CHUNK_SIZE as usize);
+            file.take(CHUNK_SIZE).read_to_end(&mut data)?;
+            Ok(data)
+        });
+        Ok(EvtxUnits::new(path, parser, validate_checksums, trailing))
+    }
+
+    /// Read a whole EVTX file held in memory.
+    pub(crate) fn from_bytes(
+        path: Arc<Path>,
+        bytes: Vec<u8>,
+        validate_checksums: bool,
+    ) -> Result<EvtxUnits, ReadError> {
+        let len = bytes.len() as u64;
+        let trailing = trailing_units(&path, len, validate_checksums, |offset| {
+            let start = usize::try_from(offset).unwrap_or(usize::MAX);
+            Ok(bytes.get(start..).unwrap_or_default().to_vec())
+        });
+        let parser = EvtxParser::from_buffer(bytes).map_err(|e| not_evtx(&path, &e))?;
+        Ok(EvtxUnits::new(path, parser, validate_checksums, trailing))
+    }
+
+    fn new<T: Read + Seek + Send + 'static>(
+        path: Arc<Path>,
+        parser: EvtxParser<T>,
+        validate_checksums: bool,
+        trailing: VecDeque<EvtxUnit>,
+    ) -> EvtxUnits {
         let settings = ParserSettings::new().indent(false).validate_checksums(validate_checksums).num_threads(1);
-        let parser = parser.with_configuration(settings.clone());
-        let trailing = trailing_units(&path, len, validate_checksums);
-        Ok(EvtxUnits { path, chunks: parser.into_chunks(), settings: Arc::new(settings), trailing })
+        let chunks = Box::new(parser.with_configuration(settings.clone()).into_chunks());
+        EvtxUnits { path, chunks, settings: Arc::new(settings), trailing }
     }
 
     pub(crate) fn settings(&self) -> &Arc<ParserSettings> {
         &self.settings
     }
+}
+
+fn not_evtx(path: &Path, err: &EvtxError) -> ReadError {
+    ReadError::Format { path: path.to_path_buf(), message: format!("not a readable EVTX file: {}", error_chain(err)) }
 }
 
 impl Iterator for EvtxUnits {
@@ -75,8 +107,14 @@ impl Iterator for EvtxUnits {
 }
 
 /// For a file whose length is not a whole number of chunks: an error naming the cut, and the
-/// partial chunk (zero-padded) when it holds at least a chunk header.
-fn trailing_units(path: &Path, len: u64, validate_checksums: bool) -> VecDeque<EvtxUnit> {
+/// partial chunk (zero-padded) when it holds at least a chunk header. `read_tail` reads the
+/// file from an offset to its end.
+fn trailing_units(
+    path: &Path,
+    len: u64,
+    validate_checksums: bool,
+    read_tail: impl FnOnce(u64) -> std::io::Result<Vec<u8>>,
+) -> VecDeque<EvtxUnit> {
     let Some(data_len) = len.checked_sub(FILE_HEADER_SIZE) else { return VecDeque::new() };
     let partial = data_len % CHUNK_SIZE;
     if partial == 0 {
@@ -91,14 +129,7 @@ fn trailing_units(path: &Path, len: u64, validate_checksums: bool) -> VecDeque<E
     if partial < CHUNK_HEADER_SIZE {
         return units;
     }
-    let offset = FILE_HEADER_SIZE + number * CHUNK_SIZE;
-    let read = File::open(path).and_then(|mut file| {
-        file.seek(SeekFrom::Start(offset))?;
-        let mut data = Vec::with_capacity(CHUNK_SIZE as usize);
-        file.take(CHUNK_SIZE).read_to_end(&mut data)?;
-        Ok(data)
-    });
-    let mut data = match read {
+    let mut data = match read_tail(FILE_HEADER_SIZE + number * CHUNK_SIZE) {
         Ok(data) => data,
         Err(source) => {
             units.push_back(EvtxUnit::Error(ReadError::Io { path: path.to_path_buf(), source }));

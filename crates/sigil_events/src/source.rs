@@ -187,36 +187,48 @@ impl std::fmt::Debug for Source {
 /// past that is reported by the iterator, item by item.
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Source, ReadError> {
     let shared: Arc<Path> = Arc::from(path);
-    let opts = Arc::new(opts.clone());
-    let batch = opts.batch_bytes;
-    let max = opts.max_event_bytes;
-    let (kind, units) = if path == Path::new("-") {
-        (SourceKind::Jsonl, Units::Lines(LineUnits::new(Arc::clone(&shared), Box::new(std::io::stdin()), batch, max)))
-    } else {
-        let kind = match SourceKind::from_path(path) {
-            Some(kind) => kind,
-            None => sniff(path)?,
-        };
-        let units = match kind {
-            SourceKind::Evtx => Units::Evtx(EvtxUnits::open(Arc::clone(&shared), opts.validate_checksums)?),
-            SourceKind::Json => Units::Values(ValueUnits::new(Arc::clone(&shared), open_file(path)?, batch, max)),
-            SourceKind::Jsonl => Units::Lines(LineUnits::new(Arc::clone(&shared), open_file(path)?, batch, max)),
-        };
-        (kind, units)
+    let (batch, max) = (opts.batch_bytes, opts.max_event_bytes);
+    if path == Path::new("-") {
+        let units = Units::Lines(LineUnits::new(Arc::clone(&shared), Box::new(std::io::stdin()), batch, max));
+        return Ok(Source::new(shared, SourceKind::Jsonl, units, opts));
+    }
+    let kind = match SourceKind::from_path(path) {
+        Some(kind) => kind,
+        None => sniff(path)?,
     };
-    let evtx_settings = match &units {
-        Units::Evtx(units) => Some(Arc::clone(units.settings())),
-        Units::Lines(_) | Units::Values(_) => None,
+    let units = match kind {
+        SourceKind::Evtx => Units::Evtx(EvtxUnits::open(Arc::clone(&shared), opts.validate_checksums)?),
+        SourceKind::Json => Units::Values(ValueUnits::new(Arc::clone(&shared), open_file(path)?, batch, max)),
+        SourceKind::Jsonl => Units::Lines(LineUnits::new(Arc::clone(&shared), open_file(path)?, batch, max)),
     };
-    Ok(Source {
-        units,
-        processor: Processor { path: shared, opts, evtx_settings },
-        kind,
-        builder: Builder::default(),
-        pending: VecDeque::new(),
-        seq: 0,
-        stats: SourceStats { path: path.to_path_buf(), kind, events: 0, errors: 0 },
-    })
+    Ok(Source::new(shared, kind, units, opts))
+}
+
+/// Read an input of the given format from any reader: bytes in memory, a pipe, a socket.
+/// `name` stands for the input in batches and errors.
+///
+/// JSON and JSONL stream as from a file. EVTX needs random access, so the reader is read to
+/// its end into memory first.
+///
+/// # Errors
+///
+/// For EVTX, when the reader fails or the bytes have no valid EVTX file header.
+pub fn from_reader<R>(name: &Path, kind: SourceKind, mut reader: R, opts: &ReadOptions) -> Result<Source, ReadError>
+where
+    R: Read + Send + 'static,
+{
+    let shared: Arc<Path> = Arc::from(name);
+    let (batch, max) = (opts.batch_bytes, opts.max_event_bytes);
+    let units = match kind {
+        SourceKind::Evtx => {
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes).map_err(|source| ReadError::Io { path: name.to_path_buf(), source })?;
+            Units::Evtx(EvtxUnits::from_bytes(Arc::clone(&shared), bytes, opts.validate_checksums)?)
+        }
+        SourceKind::Json => Units::Values(ValueUnits::new(Arc::clone(&shared), Box::new(reader), batch, max)),
+        SourceKind::Jsonl => Units::Lines(LineUnits::new(Arc::clone(&shared), Box::new(reader), batch, max)),
+    };
+    Ok(Source::new(shared, kind, units, opts))
 }
 
 fn open_file(path: &Path) -> Result<Box<dyn Read + Send>, ReadError> {
@@ -238,6 +250,22 @@ fn sniff(path: &Path) -> Result<SourceKind, ReadError> {
 }
 
 impl Source {
+    fn new(path: Arc<Path>, kind: SourceKind, units: Units, opts: &ReadOptions) -> Source {
+        let evtx_settings = match &units {
+            Units::Evtx(units) => Some(Arc::clone(units.settings())),
+            Units::Lines(_) | Units::Values(_) => None,
+        };
+        Source {
+            units,
+            stats: SourceStats { path: path.to_path_buf(), kind, events: 0, errors: 0 },
+            processor: Processor { path, opts: Arc::new(opts.clone()), evtx_settings },
+            kind,
+            builder: Builder::default(),
+            pending: VecDeque::new(),
+            seq: 0,
+        }
+    }
+
     /// The input (`-` for stdin).
     pub fn path(&self) -> &Path {
         &self.processor.path
@@ -554,6 +582,26 @@ mod tests {
             assert_eq!(p.events, s.events);
             assert_eq!(format!("{:?}", p.errors), format!("{:?}", s.errors));
         }
+    }
+
+    #[test]
+    fn from_reader_reads_memory() {
+        let opts = ReadOptions::default();
+        let text = b"{\"a\": 1}\nnot json\n{\"a\": 2}\n".to_vec();
+        let source = from_reader(Path::new("mem.jsonl"), SourceKind::Jsonl, std::io::Cursor::new(text), &opts).unwrap();
+        let items: Vec<_> = source.collect();
+        assert_eq!(items.len(), 3);
+        assert!(matches!(&items[1], Err(ReadError::JsonLine { line: 2, path, .. }) if path == Path::new("mem.jsonl")));
+        let source = from_reader(Path::new("mem.json"), SourceKind::Json, &b"[{\"a\": 1}]"[..], &opts).unwrap();
+        assert_eq!(source.count(), 1);
+        let err = from_reader(Path::new("mem.evtx"), SourceKind::Evtx, &b"nope"[..], &opts).unwrap_err();
+        assert!(matches!(err, ReadError::Format { .. }));
+        let Some(corpus) = regression_corpus() else { return };
+        let bytes = std::fs::read(corpus.join(crate::testutil::SYSMON_1_EVTX)).unwrap();
+        let source = from_reader(Path::new("mem.evtx"), SourceKind::Evtx, std::io::Cursor::new(bytes), &opts).unwrap();
+        let events: Vec<_> = source.map(Result::unwrap).collect();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].event_id(), Some(1));
     }
 
     #[test]
