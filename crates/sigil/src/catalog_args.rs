@@ -30,8 +30,11 @@ impl CatalogArgs {
         for m in &self.mapping {
             knowledge = knowledge.with_mapping_file(m)?;
         }
-        let opts =
-            CatalogOptions { knowledge: Some(knowledge), regression_data: self.regression_data.clone(), ..CatalogOptions::default() };
+        let opts = CatalogOptions {
+            knowledge: Some(knowledge),
+            regression_data: self.regression_data.clone(),
+            ..CatalogOptions::default()
+        };
         let catalog = if self.rules.is_empty() {
             let texts = crate::bundled::rule_texts();
             let refs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), *t)).collect();

@@ -68,8 +68,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 let mut t = table(&["Provider", "Channel", "Events", "With rules", "Rules"]);
                 for p in &providers {
+                    let shared = providers.iter().filter(|q| q.provider == p.provider).count() > 1;
                     t.add_row(vec![
-                        p.provider.clone(),
+                        if shared { p.provider_name.clone() } else { p.provider.clone() },
                         p.channel.clone().unwrap_or_default(),
                         p.events.to_string(),
                         p.events_with_rules.to_string(),
@@ -119,7 +120,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 return unknown_provider(&catalog, p);
             }
             let Some(mut e) = catalog.event_page(p, id) else {
-                eprintln!("sigil: error: {} has no described event {id}; `sigil events {}` lists its events", sanitize(p), sanitize(p));
+                eprintln!(
+                    "sigil: error: {} has no described event {id}; `sigil events {}` lists its events",
+                    sanitize(p),
+                    sanitize(p)
+                );
                 return Ok(ExitCode::from(2));
             };
             if args.format == Format::Json {
@@ -131,7 +136,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
                 let mut t = table(&["Field", "Type", "Rules"]);
                 for f in &e.fields {
-                    t.add_row(vec![f.name.clone(), f.ty.clone(), if f.rules == 0 { String::new() } else { f.rules.to_string() }]);
+                    t.add_row(vec![
+                        f.name.clone(),
+                        f.ty.clone(),
+                        if f.rules == 0 { String::new() } else { f.rules.to_string() },
+                    ]);
                 }
                 writeln!(out, "{t}")?;
                 writeln!(out, "\n{} rule(s) can fire on this event", e.rule_count)?;
@@ -154,7 +163,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn unknown_provider(catalog: &sigil_catalog::Catalog, p: &str) -> anyhow::Result<ExitCode> {
-    let names: Vec<&str> = catalog.knowledge().providers().iter().map(|p| p.display).collect();
+    let all = catalog.knowledge().providers();
+    let names: Vec<&str> = all
+        .iter()
+        .map(|p| if all.iter().filter(|q| q.display == p.display).count() > 1 { p.name } else { p.display })
+        .collect();
     eprintln!("sigil: error: unknown provider '{}'", sanitize(p));
     eprintln!("  = help: known providers: {}", names.join(", "));
     Ok(ExitCode::from(2))

@@ -48,11 +48,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let catalog = args.catalog.load()?;
     let rules = catalog.len();
     let sources: Vec<String> = catalog.sources().iter().map(|s| format!("{} ({})", s.name, s.pages)).collect();
+    let built = Instant::now();
     let app = Arc::new(App::new(catalog).with_site_name(args.name));
+    tracing::info!("web app built in {:.1} ms", built.elapsed().as_secs_f64() * 1000.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {
-            format!("cannot listen on {}; is another server using it? Try --addr 127.0.0.1:0 for any free port", args.addr)
+            format!(
+                "cannot listen on {}; is another server using it? Try --addr 127.0.0.1:0 for any free port",
+                args.addr
+            )
         })?;
         let local = listener.local_addr().context("reading the listening address")?;
         let url = if local.ip().is_unspecified() {

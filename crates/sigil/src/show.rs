@@ -61,8 +61,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (found, matched) = catalog.resolve(&args.rule);
     let pages: Vec<&RulePage> = found.iter().filter_map(|&i| catalog.page(i)).collect();
     if pages.is_empty() {
-        eprintln!("sigil: error: no rule matches '{}' among {} rules {}", sanitize(&args.rule), catalog.len(), from(&catalog));
-        eprintln!("  = help: give a rule id, a title or words of it, a file path or a file name; `sigil stats` lists the corpus");
+        eprintln!(
+            "sigil: error: no rule matches '{}' among {} rules {}",
+            sanitize(&args.rule),
+            catalog.len(),
+            from(&catalog)
+        );
+        eprintln!(
+            "  = help: give a rule id, a title or words of it, a file path or a file name; `sigil stats` lists the corpus"
+        );
         return Ok(ExitCode::from(2));
     }
     if pages.len() > 1 && !args.all {
@@ -85,7 +92,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     match args.format {
         Format::Json if args.all => serde_json::to_writer_pretty(&mut out, &pages)?,
-        Format::Json => serde_json::to_writer_pretty(&mut out, pages.first().copied().ok_or_else(|| anyhow::anyhow!("no page"))?)?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, pages.first().copied().ok_or_else(|| anyhow::anyhow!("no page"))?)?
+        }
         Format::Markdown => {
             for (n, p) in pages.iter().enumerate() {
                 if n > 0 {
@@ -140,7 +149,9 @@ impl Style {
 
 pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(presets::ASCII_MARKDOWN).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
+    t.load_preset(presets::ASCII_MARKDOWN)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
     t
 }
 
@@ -158,7 +169,9 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
     writeln!(out, "{}", s.dim(&format!("Detection rules › Sigma › {}{kind}", p.source)))?;
     writeln!(out, "{}", s.title(&sanitize(p.title.trim())))?;
     if let Some(d) = &p.description {
-        writeln!(out, "{}", sanitize(d.trim()))?;
+        for line in d.trim().lines() {
+            writeln!(out, "{}", sanitize(line.trim_end()))?;
+        }
     }
     writeln!(out)?;
     let date = match (&p.date, &p.modified) {
@@ -176,8 +189,11 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
         ("Date", date),
         ("License", p.license.clone().unwrap_or_default()),
         ("Tags", p.tags.join(", ")),
-        ("Source", format!("{}: {}", p.source, p.path)),
-        ("Regression", p.regression.as_ref().map(|r| r.path.clone().unwrap_or_else(|| r.samples.join(", "))).unwrap_or_default()),
+        ("Source", format!("{} · {}", p.source, p.path)),
+        (
+            "Regression",
+            p.regression.as_ref().map(|r| r.path.clone().unwrap_or_else(|| r.samples.join(", "))).unwrap_or_default(),
+        ),
     ];
     for (k, v) in meta.into_iter().filter(|(_, v)| !v.is_empty()) {
         writeln!(out, "  {:<11}{}", s.dim(k), sanitize(&v))?;
@@ -232,13 +248,19 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
         if p.events.len() > SHOWN {
             writeln!(out, "{}", s.dim(&format!("... and {} more (--format json lists all)", p.events.len() - SHOWN)))?;
         }
+        if let Some(note) = p.coverage.note.as_ref().filter(|_| p.coverage.by_branch) {
+            writeln!(out, "{}", s.dim(&sanitize(note)))?;
+        }
     }
 
     if let Some(c) = &p.correlation {
         writeln!(out, "\n{}", s.heading("Correlation"))?;
         writeln!(out, "  {:<11}{}", s.dim("Type"), c.kind)?;
         for r in &c.rules {
-            let shown = r.title.as_ref().map_or_else(|| format!("{} (not in the catalog)", r.reference), |t| format!("{t} [{}]", r.reference));
+            let shown = r
+                .title
+                .as_ref()
+                .map_or_else(|| format!("{} (not in the catalog)", r.reference), |t| format!("{t} [{}]", r.reference));
             writeln!(out, "  {:<11}{}", s.dim("Rule"), sanitize(&shown))?;
         }
         if !c.group_by.is_empty() {
@@ -268,7 +290,9 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
     if !p.stages.is_empty() {
         writeln!(out, "\n{}", s.heading("Stages and Predicates"))?;
         for st in &p.stages {
-            let join = markdown::stage_join(st).map(|j| format!("  {}", s.dim(&format!("({})", sanitize(&j))))).unwrap_or_default();
+            let join = markdown::stage_join(st)
+                .map(|j| format!("  {}", s.dim(&format!("({})", sanitize(&j)))))
+                .unwrap_or_default();
             writeln!(out, "{}{join}", s.title(&markdown::stage_heading(st)))?;
             writeln!(out, "{}", indent(st.text.trim_end(), "  "))?;
             if st.stage == 0
@@ -325,7 +349,16 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
     if !p.diagnostics.is_empty() {
         writeln!(out, "\n{}", s.heading("Checker diagnostics"))?;
         for d in &p.diagnostics {
-            writeln!(out, "  {}:{}:{}: {}[{}]: {}", d.file, d.line, d.column, d.severity, d.code, sanitize(&d.message))?;
+            writeln!(
+                out,
+                "  {}:{}:{}: {}[{}]: {}",
+                d.file,
+                d.line,
+                d.column,
+                d.severity,
+                d.code,
+                sanitize(&d.message)
+            )?;
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use sigil_catalog::Count;
+use sigil_catalog::{Count, CoverageGap};
 use sigil_diagnostics::sanitize;
 
 use crate::catalog_args::CatalogArgs;
@@ -96,26 +96,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     writeln!(out, "\nRules with no ATT&CK tag: {}", s.without_attack.len())?;
     for l in s.without_attack.iter().take(top) {
-        writeln!(out, "  {}  {}", l.key.as_deref().unwrap_or(&l.reference), sanitize(l.title.as_deref().unwrap_or_default()))?;
+        writeln!(
+            out,
+            "  {}  {}",
+            l.key.as_deref().unwrap_or(&l.reference),
+            sanitize(l.title.as_deref().unwrap_or_default())
+        )?;
     }
     more(&mut out, s.without_attack.len(), top)?;
 
     writeln!(out, "\nRules that can fire on no described event: {}", s.without_event.len())?;
     let mut reasons: Vec<(String, usize)> = Vec::new();
     for n in &s.without_event {
-        let reason = if n.missing_fields.is_empty() { n.reason.clone() } else { "fields no described event carries".to_string() };
+        let reason = n.gap.map_or_else(|| n.reason.clone(), |g| g.label().to_string());
         match reasons.iter_mut().find(|(r, _)| *r == reason) {
             Some((_, c)) => *c += 1,
             None => reasons.push((reason, 1)),
         }
     }
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut t = table(&["Reason", "Rules"]);
-    for (r, c) in reasons.iter().take(top) {
-        t.add_row(vec![sanitize(r).into_owned(), c.to_string()]);
+    if !reasons.is_empty() {
+        let mut t = table(&["Reason", "Rules"]);
+        for (r, c) in reasons.iter().take(top) {
+            t.add_row(vec![sanitize(r).into_owned(), c.to_string()]);
+        }
+        writeln!(out, "{t}")?;
     }
-    writeln!(out, "{t}")?;
-    let with_fields: Vec<_> = s.without_event.iter().filter(|n| !n.missing_fields.is_empty()).collect();
+    let with_fields: Vec<_> = s.without_event.iter().filter(|n| n.gap == Some(CoverageGap::MissingFields)).collect();
     if !with_fields.is_empty() {
         writeln!(out, "Windows rules whose fields no described event carries:")?;
         for n in with_fields.iter().take(top) {

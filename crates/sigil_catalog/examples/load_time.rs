@@ -58,5 +58,10 @@ fn split_timing(sources: &[SourceSpec]) {
     let load = t.elapsed();
     let t = Instant::now();
     let c = Catalog::from_rule_set(&set, sources, &CatalogOptions::default());
-    println!("check::load {:.3}s, from_rule_set {:.3}s ({})", load.as_secs_f64(), t.elapsed().as_secs_f64(), c.map(|c| c.len()).unwrap_or(0));
+    println!(
+        "check::load {:.3}s, from_rule_set {:.3}s ({})",
+        load.as_secs_f64(),
+        t.elapsed().as_secs_f64(),
+        c.map(|c| c.len()).unwrap_or(0)
+    );
 }

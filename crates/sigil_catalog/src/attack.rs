@@ -45,7 +45,11 @@ impl TagCache {
 }
 
 /// Resolves the `attack.*` tags of a rule (tags as written, any namespace; others are ignored).
-pub(crate) fn resolve<'t>(tags: impl IntoIterator<Item = &'t str>, attack: &'static Attack, cache: &TagCache) -> AttackCoverage {
+pub(crate) fn resolve<'t>(
+    tags: impl IntoIterator<Item = &'t str>,
+    attack: &'static Attack,
+    cache: &TagCache,
+) -> AttackCoverage {
     let mut other = AttackOther::default();
     // Each tactic tag stands for one tactic, or several when the crosswalk splits it.
     let mut tactic_groups: Vec<Vec<&Tactic>> = Vec::new();
@@ -157,7 +161,10 @@ mod tests {
     fn seed_row() {
         assert_eq!(
             rows(&["attack.command-and-control", "attack.t1219.002", "detection.threat-hunting"]),
-            [("Command & Control".to_string(), vec!["T1219.002 Remote Access Tools: Remote Desktop Software".to_string()])]
+            [(
+                "Command & Control".to_string(),
+                vec!["T1219.002 Remote Access Tools: Remote Desktop Software".to_string()]
+            )]
         );
     }
 
@@ -184,7 +191,11 @@ mod tests {
 
     #[test]
     fn old_tags_resolve_through_the_crosswalk() {
-        let r = resolve(["attack.defense_evasion", "attack.t1562.001"], attack(), &TagCache::new(["attack.t1562.001"], attack()));
+        let r = resolve(
+            ["attack.defense_evasion", "attack.t1562.001"],
+            attack(),
+            &TagCache::new(["attack.t1562.001"], attack()),
+        );
         // T1562.001 became T1685 (Defense Impairment); Stealth gets nothing and is dropped.
         assert_eq!(r.tactics, ["defense-impairment"]);
         assert_eq!(r.rows[0].techniques[0].id, "T1685");
@@ -199,7 +210,11 @@ mod tests {
 
     #[test]
     fn other_tags_are_kept_or_flagged() {
-        let r = resolve(["attack.g0032", "attack.s0002", "attack.t9999", "attack.bogus", "attack.t1043", "cve.2021-1"], attack(), &TagCache::default());
+        let r = resolve(
+            ["attack.g0032", "attack.s0002", "attack.t9999", "attack.bogus", "attack.t1043", "cve.2021-1"],
+            attack(),
+            &TagCache::default(),
+        );
         assert_eq!(r.other.groups, ["G0032"]);
         assert_eq!(r.other.software, ["S0002"]);
         assert_eq!(r.other.unknown, ["attack.t9999", "attack.bogus"]);

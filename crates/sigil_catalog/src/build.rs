@@ -6,9 +6,9 @@ use std::path::Path;
 use sigil_check::RuleFile;
 use sigil_diagnostics::FileDiagnostic;
 use sigil_knowledge::Knowledge;
+use sigil_rule::Document;
 use sigil_rule::model::{Correlation, Logsource, Meta};
 use sigil_rule::yaml::serde_json_lite::Json;
-use sigil_rule::Document;
 
 use crate::attack;
 use crate::coverage;
@@ -18,8 +18,6 @@ use crate::page::{
 };
 use crate::stages;
 
-pub(crate) static T: [std::sync::atomic::AtomicU64; 8] = [const { std::sync::atomic::AtomicU64::new(0) }; 8];
-fn tick(i: usize, t: std::time::Instant) -> std::time::Instant { T[i].fetch_add(t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed); std::time::Instant::now() }
 pub(crate) fn page(
     file: &RuleFile,
     doc_index: usize,
@@ -34,12 +32,10 @@ pub(crate) fn page(
         Document::Filter(f) => (logsource_info(&f.logsource), Some(&f.detection)),
         Document::Correlation(_) => (LogsourceInfo::default(), None),
     };
-    let t = std::time::Instant::now();
     let info = detection.map(stages::analyse);
-    let t = tick(0, t);
     let (events, coverage) = match (&info, doc) {
         (Some(info), Document::Rule(_)) => {
-            coverage::compute(&logsource, &info.fields, info.event_ids.as_deref(), knowledge)
+            coverage::compute_rule(&logsource, &info.fields, info.event_ids.as_deref(), &info.branches, knowledge)
         }
         (Some(info), _) => {
             // A filter's own fields decide where it can apply; show them like a rule's.
@@ -47,19 +43,14 @@ pub(crate) fn page(
         }
         (None, _) => (Vec::new(), Coverage::default()),
     };
-    let t = tick(1, t);
     let tag_list: Vec<String> = meta.tags.iter().map(sigil_rule::Tag::full).collect();
     let att = attack::resolve(tag_list.iter().map(String::as_str), knowledge.attack(), tags);
-    let t = tick(2, t);
     let (stages, indicators) = info.map(|i| (i.stages, i.indicators)).unwrap_or_default();
-    let path = Path::new(&file.display_path);
-    let file_stem = path.file_stem().map_or_else(|| file.display_path.clone(), |s| s.to_string_lossy().into_owned());
+    let file_stem = file_stem(&file.display_path);
     let custom: serde_json::Map<String, serde_json::Value> =
         meta.custom.iter().map(|(k, v)| (k.clone(), json(v))).collect();
-    let t = tick(3, t);
     let regression = regression_path(meta).map(|p| Regression { path: Some(p), samples: Vec::new() });
     let diagnostics = file.diagnostics().map(|d| FileDiagnostic::new(file.display_path.clone(), d.clone())).collect();
-    let t = tick(4, t);
     let kind = match doc {
         Document::Rule(_) => RuleKind::Rule,
         Document::Correlation(_) => RuleKind::Correlation,
@@ -77,8 +68,7 @@ pub(crate) fn page(
         }),
         _ => None,
     };
-    let t = tick(5, t);
-    let r = Some(RulePage {
+    Some(RulePage {
         id: meta.id.clone(),
         title: meta.title.clone(),
         status: meta.status.map(|s| s.as_str().to_string()),
@@ -93,7 +83,7 @@ pub(crate) fn page(
         logsource,
         source: source.to_string(),
         path: file.display_path.clone(),
-        yaml: { let t = std::time::Instant::now(); let y = document_yaml(file, doc_index); tick(6, t); y },
+        yaml: document_yaml(file, doc_index),
         attack: att.rows,
         events,
         stages,
@@ -121,9 +111,13 @@ pub(crate) fn page(
         regression,
         custom,
         diagnostics,
-    });
-    tick(7, t);
-    r
+    })
+}
+
+/// The file name without extension; in-memory names like `bundled:x.yml` count from after the `:`.
+fn file_stem(display_path: &str) -> String {
+    let name = display_path.rsplit(['/', '\\', ':']).next().unwrap_or(display_path);
+    Path::new(name).file_stem().map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned())
 }
 
 pub(crate) fn unresolved(reference: &str) -> RuleLink {

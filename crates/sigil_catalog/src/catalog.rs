@@ -11,9 +11,9 @@ use sigil_diagnostics::FileDiagnostic;
 use sigil_knowledge::Knowledge;
 
 use crate::build;
-use crate::fasthash::FastMap;
 use crate::error::Result;
 use crate::events::EventUsage;
+use crate::fasthash::FastMap;
 use crate::indicator::IndicatorKey;
 use crate::page::{EventRef, Regression, RuleKind, RuleLink, RulePage, SourceCounts};
 use crate::search::SearchDoc;
@@ -162,7 +162,8 @@ impl Catalog {
             .enumerate()
             .flat_map(|(fi, f)| (0..f.parsed.documents.len()).map(move |di| (fi, di)))
             .collect();
-        let all_tags: Vec<String> = set.documents().flat_map(|(_, d)| d.meta().tags.iter().map(sigil_rule::Tag::full)).collect();
+        let all_tags: Vec<String> =
+            set.documents().flat_map(|(_, d)| d.meta().tags.iter().map(sigil_rule::Tag::full)).collect();
         let tags = crate::attack::TagCache::new(all_tags.iter().map(String::as_str), knowledge.attack());
         let mut pages: Vec<RulePage> = jobs
             .par_iter()
@@ -172,7 +173,6 @@ impl Catalog {
             })
             .collect();
 
-        eprintln!("T {:?}", build::T.iter().map(|x| x.swap(0, std::sync::atomic::Ordering::Relaxed) / 1_000_000).collect::<Vec<_>>());
         let mut failed = Vec::new();
         let mut infos: Vec<SourceInfo> = sources
             .iter()
@@ -224,7 +224,12 @@ impl Catalog {
                 index_attack_and_events(&pages, &mut index);
                 CorpusStats::compute(&pages, &index, &infos, failed_count, &knowledge)
             },
-            || rayon::join(|| crate::events::usage(&pages), || pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect()),
+            || {
+                rayon::join(
+                    || crate::events::usage(&pages),
+                    || pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect(),
+                )
+            },
         );
         Ok(Catalog {
             pages,
@@ -335,7 +340,7 @@ impl Catalog {
         list.map(|l| l.iter().filter_map(|&i| self.pages.get(i)).collect()).unwrap_or_default()
     }
 
-    /// Finds the pages a user means by `query`: a page key, a rule id, a file path (whole or trailing
+    /// Finds the pages a user means by `query`: a rule id (every page with it), a page key, a file path (whole or trailing
     /// components), a file name or stem, a title or `name` (ASCII case-insensitive), or, failing all those,
     /// every page whose title contains all the query's words. The first kind that matches wins; several pages
     /// can match (an id shared by two sources, a multi-document file).
@@ -344,11 +349,11 @@ impl Catalog {
         if q.is_empty() {
             return (Vec::new(), None);
         }
-        if let Some(&i) = self.index.by_key.get(q) {
-            return (vec![i], Some(MatchedBy::Key));
-        }
         if let Some(list) = self.index.by_id.get(&q.to_ascii_lowercase()) {
             return (list.clone(), Some(MatchedBy::Id));
+        }
+        if let Some(&i) = self.index.by_key.get(q) {
+            return (vec![i], Some(MatchedBy::Key));
         }
         let norm = |p: &str| p.replace('\\', "/");
         let qp = norm(q);
@@ -357,7 +362,7 @@ impl Catalog {
             .filter(|&i| {
                 self.pages.get(i).is_some_and(|p| {
                     let path = norm(&p.path);
-                    path == qp || path.ends_with(&format!("/{qp}"))
+                    path == qp || path.ends_with(&format!("/{qp}")) || path.ends_with(&format!(":{qp}"))
                 })
             })
             .collect();
@@ -381,9 +386,7 @@ impl Catalog {
         }
         let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
         let partial: Vec<usize> = (0..self.pages.len())
-            .filter(|&i| {
-                self.search_docs.get(i).is_some_and(|d| words.iter().all(|w| d.title_lc.contains(w.as_str())))
-            })
+            .filter(|&i| self.search_docs.get(i).is_some_and(|d| words.iter().all(|w| d.title_lc.contains(w.as_str()))))
             .collect();
         if partial.is_empty() { (Vec::new(), None) } else { (partial, Some(MatchedBy::TitleWords)) }
     }
@@ -419,9 +422,10 @@ fn assign_keys(pages: &mut [RulePage]) {
         if p.id.is_none() && p.document > 0 {
             candidates.insert(0, format!("{base}-{}", p.document + 1));
         }
-        let key = candidates.into_iter().find(|c| !taken.contains(c)).unwrap_or_else(|| {
-            (2..).map(|n| format!("{base}-{n}")).find(|c| !taken.contains(c)).unwrap_or_default()
-        });
+        let key = candidates
+            .into_iter()
+            .find(|c| !taken.contains(c))
+            .unwrap_or_else(|| (2..).map(|n| format!("{base}-{n}")).find(|c| !taken.contains(c)).unwrap_or_default());
         taken.insert(key.clone());
         p.key = key;
     }

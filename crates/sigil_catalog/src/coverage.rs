@@ -8,7 +8,53 @@ use std::ptr;
 
 use sigil_knowledge::{EventSchema, Knowledge, LogSource};
 
-use crate::page::{Coverage, EventRef, FieldMapping, LogsourceInfo};
+use crate::page::{Coverage, CoverageGap, EventRef, FieldMapping, LogsourceInfo};
+use crate::stages::Branch;
+
+/// The coverage of a rule: strict first (every field the rule uses, as the seed pages require); when no event
+/// has them all, the union over the condition's branches (each way the rule can match needs only its own
+/// fields), marked `by_branch`.
+pub(crate) fn compute_rule(
+    ls: &LogsourceInfo,
+    fields: &[String],
+    event_ids: Option<&[u32]>,
+    branches: &[Branch],
+    knowledge: &Knowledge,
+) -> (Vec<EventRef>, Coverage) {
+    let (events, coverage) = compute(ls, fields, event_ids, knowledge);
+    if !events.is_empty() || branches.len() < 2 || !coverage.mapped {
+        return (events, coverage);
+    }
+    let mut union: Vec<EventRef> = Vec::new();
+    for b in branches {
+        let fields: Vec<String> = b.fields.iter().cloned().collect();
+        let ids: Option<Vec<u32>> = b.ids.as_ref().map(|i| i.iter().copied().collect());
+        let (found, _) = compute(ls, &fields, ids.as_deref(), knowledge);
+        for e in found {
+            match union.iter_mut().find(|u| u.provider_name == e.provider_name && u.event_id == e.event_id) {
+                Some(u) => {
+                    for f in e.fields {
+                        if !u.fields.contains(&f) {
+                            u.fields.push(f);
+                        }
+                    }
+                }
+                None => union.push(e),
+            }
+        }
+    }
+    if union.is_empty() {
+        return (events, coverage);
+    }
+    let coverage = Coverage {
+        by_branch: true,
+        missing_fields: Vec::new(),
+        gap: None,
+        note: Some("no single event carries every field the rule uses; each event listed carries the fields of one way the condition can match".to_string()),
+        ..coverage
+    };
+    (union, coverage)
+}
 
 pub(crate) fn compute(
     ls: &LogsourceInfo,
@@ -24,11 +70,16 @@ pub(crate) fn compute(
     };
     let source = LogSource::new(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
     let Some(routes) = knowledge.routes_for(&source) else {
-        coverage.note = Some(if ls.product.as_deref().is_some_and(|p| !p.eq_ignore_ascii_case("windows")) {
-            format!("{} events are not described by sigil's Windows event schemas", coverage.logsource)
+        let (gap, note) = if !ls.product.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("windows")) {
+            (
+                CoverageGap::NotWindows,
+                format!("{} events are not described by sigil's Windows event schemas", coverage.logsource),
+            )
         } else {
-            format!("no event mapping for logsource {}", coverage.logsource)
-        });
+            (CoverageGap::UnmappedLogsource, format!("no event mapping for logsource {}", coverage.logsource))
+        };
+        coverage.gap = Some(gap);
+        coverage.note = Some(note);
         return (Vec::new(), coverage);
     };
     coverage.mapped = true;
@@ -64,26 +115,38 @@ pub(crate) fn compute(
             .filter(|(_, s)| event_ids.is_none_or(|ids| ids.contains(&s.id)))
             .collect();
         if candidates.is_empty() {
-            coverage.note = Some(match event_ids {
-                Some(ids) if !ids.is_empty() && routes.iter().any(|r| !r.schemas().is_empty()) => {
-                    format!("none of the event ids {ids:?} is described for this logsource")
+            let described = routes.iter().any(|r| !r.schemas().is_empty());
+            let (gap, note) = match event_ids {
+                Some(ids) if !ids.is_empty() && described => (
+                    CoverageGap::EventIdsNotDescribed,
+                    format!("none of the event ids {ids:?} is described for this logsource"),
+                ),
+                Some(ids) if ids.is_empty() && described => {
+                    (CoverageGap::NoEventId, "the condition can match no event id".to_string())
                 }
-                Some(ids) if ids.is_empty() && !routes.iter().all(|r| r.schemas().is_empty()) => {
-                    "the condition can match no event id".to_string()
-                }
-                _ => format!("no event schemas are known for the channels of {}", coverage.logsource),
-            });
+                _ => (
+                    CoverageGap::NoSchemas,
+                    format!("no event schemas are known for the channels of {}", coverage.logsource),
+                ),
+            };
+            coverage.gap = Some(gap);
+            coverage.note = Some(note);
         } else {
             coverage.missing_fields = used
                 .iter()
                 .filter(|f| !candidates.iter().any(|(r, s)| r.map_field_on(s, f).is_some()))
                 .map(|f| (*f).to_string())
                 .collect();
-            coverage.note = Some(if coverage.missing_fields.is_empty() {
-                "no single event carries all the fields the rule uses".to_string()
+            let (gap, note) = if coverage.missing_fields.is_empty() {
+                (CoverageGap::FieldsSplit, "no single event carries all the fields the rule uses".to_string())
             } else {
-                format!("no described event has the field(s) {}", coverage.missing_fields.join(", "))
-            });
+                (
+                    CoverageGap::MissingFields,
+                    format!("no described event has the field(s) {}", coverage.missing_fields.join(", ")),
+                )
+            };
+            coverage.gap = Some(gap);
+            coverage.note = Some(note);
         }
     }
     (events, coverage)
@@ -130,6 +193,28 @@ mod tests {
         assert!(cov.mapped && cov.note.is_none());
         let (ev, _) = compute(&pc, &["Image".into(), "ParentCommandLine".into(), "ParentImage".into()], None, k());
         assert_eq!(shown(&ev), [("Sysmon".into(), 1)]);
+    }
+
+    #[test]
+    fn selections_on_different_events_fall_back_to_branches() {
+        let sec = ls("windows", None, Some("security"));
+        let branch = |fields: &[&str], id: u32| Branch {
+            fields: fields.iter().map(|f| (*f).to_string()).collect(),
+            ids: Some([id].into_iter().collect()),
+        };
+        let fields: Vec<String> = ["EventID", "LogonType", "NewProcessName"].map(String::from).to_vec();
+        let branches = [branch(&["EventID", "LogonType"], 4624), branch(&["EventID", "NewProcessName"], 4688)];
+        let (strict, _) = compute(&sec, &fields, Some(&[4624, 4688]), k());
+        assert!(strict.is_empty());
+        let (ev, cov) = compute_rule(&sec, &fields, Some(&[4624, 4688]), &branches, k());
+        assert_eq!(shown(&ev), [("Security-Auditing".into(), 4624), ("Security-Auditing".into(), 4688)]);
+        assert!(cov.by_branch && cov.gap.is_none());
+        // The seed case stays strict: one event carries everything.
+        let pc = ls("windows", Some("process_creation"), None);
+        let all: Vec<String> = ["Image", "ParentCommandLine", "ParentImage"].map(String::from).to_vec();
+        let (ev, cov) = compute_rule(&pc, &all, None, &[branch(&["Image"], 1)], k());
+        assert_eq!(shown(&ev), [("Sysmon".into(), 1)]);
+        assert!(!cov.by_branch);
     }
 
     #[test]

@@ -214,7 +214,12 @@ fn classify(field: Option<&str>, modifiers: &[Modifier], value: &ValueKind) -> C
         let after = has(Modifier::Contains) || has(Modifier::StartsWith);
         pattern(value, before, after, cased)
     };
-    let key = IndicatorKey { field: field.unwrap_or_default().to_string(), kind, variant: notes.join("|"), value: normalized };
+    let key = IndicatorKey {
+        field: field.unwrap_or_default().to_string(),
+        kind,
+        variant: notes.join("|"),
+        value: normalized,
+    };
     Classified { kind, notes, key }
 }
 
@@ -350,14 +355,15 @@ pub(crate) fn merge_and_sort(mut list: Vec<Indicator>) -> Vec<Indicator> {
         kept.excluded &= later.excluded;
         true
     });
-    // Stable: values stay in key order within a (field, kind, transformations, exclusion) group.
-    list.sort_by(|a, b| {
-        (a.field.is_none(), &a.key.field, a.key.kind, &a.key.variant, a.excluded).cmp(&(
+    // Keys are unique now, so the normalised value completes a total order.
+    list.sort_unstable_by(|a, b| {
+        (a.field.is_none(), &a.key.field, a.key.kind, &a.key.variant, a.excluded, &a.key.value).cmp(&(
             b.field.is_none(),
             &b.key.field,
             b.key.kind,
             &b.key.variant,
             b.excluded,
+            &b.key.value,
         ))
     });
     list
@@ -419,7 +425,10 @@ mod tests {
         assert_eq!(key("Image", &["contains"], "a*b").kind, Kind::Match);
         assert_eq!(key("Image", &[], r"C:\\*\x.exe").kind, Kind::Wildcard);
         assert_eq!(key("Image", &[], r"C:\*\x.exe").kind, Kind::Equals);
-        assert_eq!(key("Image", &[], "*"), IndicatorKey { field: "Image".into(), kind: Kind::Wildcard, variant: String::new(), value: "*".into() });
+        assert_eq!(
+            key("Image", &[], "*"),
+            IndicatorKey { field: "Image".into(), kind: Kind::Wildcard, variant: String::new(), value: "*".into() }
+        );
         assert_eq!(key("CommandLine", &["contains", "windash"], " -x").variant, "windash");
     }
 

@@ -61,10 +61,10 @@ pub use error::{Error, Result};
 pub use events::{EventFieldUse, EventPage, ProviderSummary};
 pub use indicator::{Indicator, IndicatorKey, Kind};
 pub use page::{
-    AliasInfo, AttackOther, AttackRow, ConditionTree, CorrelationInfo, Coverage, EventRef, FieldMapping, FilterInfo,
-    LogsourceInfo, Regression, RelatedRule, RuleKind, RuleLink, RulePage, SourceCounts, Stage, StageItem,
+    AliasInfo, AttackOther, AttackRow, ConditionTree, CorrelationInfo, Coverage, CoverageGap, EventRef, FieldMapping,
+    FilterInfo, LogsourceInfo, Regression, RelatedRule, RuleKind, RuleLink, RulePage, SourceCounts, Stage, StageItem,
     TechniqueRef,
 };
 pub use search::{Facet, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults};
 pub use source::{SourceSpec, default_name};
-pub use stats::{Count, CorpusStats, NoEvent, SharedIndicator, TOP_INDICATORS};
+pub use stats::{CorpusStats, Count, NoEvent, SharedIndicator, TOP_INDICATORS};

@@ -136,8 +136,11 @@ pub fn page_markdown(p: &RulePage) -> String {
     if let Some(c) = &p.correlation {
         o.push_str("## Correlation\n\n");
         let _ = writeln!(o, "- Type: {}", c.kind);
-        let rules: Vec<String> =
-            c.rules.iter().map(|r| r.title.clone().map_or_else(|| r.reference.clone(), |t| format!("{t} ({})", r.reference))).collect();
+        let rules: Vec<String> = c
+            .rules
+            .iter()
+            .map(|r| r.title.clone().map_or_else(|| r.reference.clone(), |t| format!("{t} ({})", r.reference)))
+            .collect();
         let _ = writeln!(o, "- Rules: {}", rules.join("; "));
         if !c.group_by.is_empty() {
             let _ = writeln!(o, "- Group by: {}", c.group_by.join(", "));
@@ -155,7 +158,8 @@ pub fn page_markdown(p: &RulePage) -> String {
         if fi.any {
             o.push_str("- Applies to every rule whose logsource matches\n");
         } else {
-            let named: Vec<String> = fi.rules.iter().map(|r| r.title.clone().unwrap_or_else(|| r.reference.clone())).collect();
+            let named: Vec<String> =
+                fi.rules.iter().map(|r| r.title.clone().unwrap_or_else(|| r.reference.clone())).collect();
             let _ = writeln!(o, "- Rules: {}", named.join("; "));
         }
         let _ = writeln!(o, "- Applies to {} rule(s) in the catalog\n", fi.applies_to.len());
@@ -192,7 +196,13 @@ pub fn page_markdown(p: &RulePage) -> String {
                 })
                 .collect();
             if let Some(first) = group.first() {
-                let _ = writeln!(o, "| {} | {} | {} |", cell(field_label(first)), cell(&kind_label(first)), cell(&values.join("\n")));
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} |",
+                    cell(field_label(first)),
+                    cell(&kind_label(first)),
+                    cell(&values.join("\n"))
+                );
             }
         }
         o.push('\n');
@@ -211,7 +221,13 @@ pub fn page_markdown(p: &RulePage) -> String {
     if !p.related.is_empty() {
         o.push_str("## Related rules\n\n");
         for r in &p.related {
-            let _ = writeln!(o, "- {} {} {}", r.kind, r.id, r.title.as_deref().map(|t| format!("({t})")).unwrap_or_default());
+            let _ = writeln!(
+                o,
+                "- {} {} {}",
+                r.kind,
+                r.id,
+                r.title.as_deref().map(|t| format!("({t})")).unwrap_or_default()
+            );
         }
         o.push('\n');
     }

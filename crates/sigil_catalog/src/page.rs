@@ -239,8 +239,49 @@ pub struct Coverage {
     pub event_ids: Vec<u32>,
     /// When no event is listed: fields that no candidate event carries.
     pub missing_fields: Vec<String>,
-    /// Why no event is listed, in words.
+    /// Whether the events were found per branch of the condition because no event carries every field the
+    /// rule uses (a rule whose selections read different events).
+    pub by_branch: bool,
+    /// Why no event is listed (or, with `by_branch`, how they were found), in words.
     pub note: Option<String>,
+    /// Why no event is listed, as a category.
+    pub gap: Option<CoverageGap>,
+}
+
+/// Why a rule has no described event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageGap {
+    /// Not a Windows logsource (linux, macos, aws, or no product and no route, like webserver or proxy): sigil
+    /// describes Windows events only.
+    NotWindows,
+    /// A `product: windows` logsource sigil has no route for.
+    UnmappedLogsource,
+    /// The logsource's channels have no event schemas in sigil's tables.
+    NoSchemas,
+    /// The event ids the detection names are not described for the logsource.
+    EventIdsNotDescribed,
+    /// The detection's event id conditions exclude each other.
+    NoEventId,
+    /// Fields the rule uses are on no candidate event.
+    MissingFields,
+    /// Each field is on some candidate event, but no event has them all.
+    FieldsSplit,
+}
+
+impl CoverageGap {
+    /// A short description.
+    pub fn label(self) -> &'static str {
+        match self {
+            CoverageGap::NotWindows => "not a Windows logsource",
+            CoverageGap::UnmappedLogsource => "logsource not mapped to Windows events",
+            CoverageGap::NoSchemas => "no event schemas for the logsource's channels",
+            CoverageGap::EventIdsNotDescribed => "the event ids named are not described",
+            CoverageGap::NoEventId => "the condition excludes every event id",
+            CoverageGap::MissingFields => "fields no described event carries",
+            CoverageGap::FieldsSplit => "no single event has all the fields",
+        }
+    }
 }
 
 /// One stage: the condition (stage 0) or a search identifier (1..n).
@@ -274,14 +315,14 @@ pub struct Stage {
 }
 
 /// One `field|modifiers: values` entry of a stage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageItem {
     /// Field name; `None` for keywords.
     pub field: Option<String>,
     /// Modifiers as written (canonical names).
     pub modifiers: Vec<String>,
-    /// Values as written.
-    pub values: Vec<String>,
+    /// Values as written, typed: strings (raw, Sigma escapes kept), numbers, booleans, null.
+    pub values: Vec<serde_json::Value>,
     /// For a list of maps, which map (0-based) the item belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<usize>,

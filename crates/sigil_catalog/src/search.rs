@@ -441,7 +441,12 @@ impl Catalog {
                     .collect();
                 for w in want.into_iter().flatten() {
                     if !values.iter().any(|v| v.value.eq_ignore_ascii_case(w)) {
-                        values.push(FacetValue { value: w.clone(), label: self.facet_label(f, w), count: 0, selected: true });
+                        values.push(FacetValue {
+                            value: w.clone(),
+                            label: self.facet_label(f, w),
+                            count: 0,
+                            selected: true,
+                        });
                     }
                 }
                 values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
@@ -474,23 +479,20 @@ mod tests {
         assert_eq!(q.text, r#"mesh "remote access" -psexec foo:bar"#);
         assert_eq!(q.filters, [(Facet::Tactic, "command-and-control".into()), (Facet::Level, "Medium".into())]);
         let t = terms(&q.text);
-        assert_eq!(t.iter().map(|t| (t.text.as_str(), t.negated)).collect::<Vec<_>>(), [
-            ("mesh", false),
-            ("remote access", false),
-            ("psexec", true),
-            ("foo:bar", false)
-        ]);
+        assert_eq!(
+            t.iter().map(|t| (t.text.as_str(), t.negated)).collect::<Vec<_>>(),
+            [("mesh", false), ("remote access", false), ("psexec", true), ("foo:bar", false)]
+        );
         assert_eq!(Facet::from_name("severity"), Some(Facet::Level));
         assert!(Facet::ALL.iter().all(|f| Facet::from_name(f.as_str()) == Some(*f)));
     }
 
     #[test]
     fn authors_split() {
-        assert_eq!(authors(Some("Florian Roth (Nextron Systems), @kostastsale and Jane")), [
-            "Florian Roth (Nextron Systems)",
-            "kostastsale",
-            "Jane"
-        ]);
+        assert_eq!(
+            authors(Some("Florian Roth (Nextron Systems), @kostastsale and Jane")),
+            ["Florian Roth (Nextron Systems)", "kostastsale", "Jane"]
+        );
         assert!(authors(None).is_empty());
     }
 }

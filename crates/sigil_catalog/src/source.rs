@@ -107,7 +107,13 @@ fn expand(path: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_str().is_some_and(|n| glob_match(last, n)))
-        .map(|e| if path.parent().is_some_and(|p| p.as_os_str().is_empty()) { PathBuf::from(e.file_name()) } else { e.path() })
+        .map(|e| {
+            if path.parent().is_some_and(|p| p.as_os_str().is_empty()) {
+                PathBuf::from(e.file_name())
+            } else {
+                e.path()
+            }
+        })
         .collect();
     found.sort();
     if found.is_empty() { vec![path.to_path_buf()] } else { found }
@@ -168,7 +174,8 @@ mod tests {
         let s = SourceSpec::parse(&format!("{d}/rules-?"));
         assert_eq!(s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["rules-a", "rules-b"]);
 
-        let merged = SourceSpec::parse_all([format!("s={d}/rules-a"), format!("s={d}/rules-b"), format!("s={d}/rules-a")]);
+        let merged =
+            SourceSpec::parse_all([format!("s={d}/rules-a"), format!("s={d}/rules-b"), format!("s={d}/rules-a")]);
         assert_eq!(merged, vec![SourceSpec::new("s", vec![dir.join("rules-a"), dir.join("rules-b")])]);
 
         // Not a name: a path with a slash before '='.

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use sigil_rule::model::{Detection, FieldItem, SearchBody, ValueKind};
-use sigil_rule::normalize::{quote_value, search_yaml};
+use sigil_rule::normalize::search_yaml;
 use sigil_rule::{Expr, Modifier, Pattern, Quantifier};
 
 use crate::indicator::{self, Indicator};
@@ -22,7 +22,20 @@ pub(crate) struct DetectionInfo {
     pub(crate) fields: Vec<String>,
     /// Event ids the detection is limited to; `None` when it is not.
     pub(crate) event_ids: Option<Vec<u32>>,
+    /// The ways the condition can be met (its disjunctive normal form over positive stages and their maps),
+    /// each with the fields it needs and the event ids it is limited to. Empty when there are too many.
+    pub(crate) branches: Vec<Branch>,
 }
+
+/// One way a detection can match: the fields it reads and the event ids it allows (`None`: any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Branch {
+    pub(crate) fields: BTreeSet<String>,
+    pub(crate) ids: Option<BTreeSet<u32>>,
+}
+
+/// Branch expansion stops here (a rule with that many ways to match gets no per-branch coverage).
+const MAX_BRANCHES: usize = 256;
 
 /// How a stage is used by the condition.
 #[derive(Default, Clone)]
@@ -95,11 +108,13 @@ pub(crate) fn analyse(detection: &Detection) -> DetectionInfo {
     }
 
     let event_ids = event_ids(detection, &names);
+    let branches = branches(detection, &names);
     DetectionInfo {
         stages,
         indicators: indicator::merge_and_sort(indicators),
         fields: fields.into_iter().collect(),
         event_ids: event_ids.map(|s| s.into_iter().collect()),
+        branches,
     }
 }
 
@@ -107,7 +122,7 @@ fn stage_items(body: &SearchBody) -> (String, Vec<StageItem>) {
     let item = |i: &FieldItem, group: Option<usize>| StageItem {
         field: i.field.clone(),
         modifiers: i.modifiers.iter().map(|m| m.name().to_string()).collect(),
-        values: i.values.iter().map(|v| quote_value(&v.kind)).collect(),
+        values: i.values.iter().map(|v| json_value(&v.kind)).collect(),
         group,
     };
     match body {
@@ -120,6 +135,18 @@ fn stage_items(body: &SearchBody) -> (String, Vec<StageItem>) {
             let logic = if k.has(Modifier::All) { "all keywords" } else { "keywords" };
             (logic.to_string(), vec![item(k, None)])
         }
+    }
+}
+
+fn json_value(v: &ValueKind) -> serde_json::Value {
+    match v {
+        ValueKind::Null => serde_json::Value::Null,
+        ValueKind::Bool(b) => serde_json::Value::Bool(*b),
+        ValueKind::Int(i) => serde_json::Value::from(*i),
+        ValueKind::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number)
+        }
+        ValueKind::String(s) => serde_json::Value::String(s.raw.clone()),
     }
 }
 
@@ -248,6 +275,96 @@ fn ids_of_expr(expr: &Expr, names: &[&str], per_stage: &[Ids]) -> Ids {
     }
 }
 
+/// Fields a map reads (the field items and `fieldref` targets).
+fn fields_of_map(items: &[FieldItem]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for item in items {
+        let Some(f) = &item.field else { continue };
+        out.insert(f.clone());
+        if item.has(Modifier::FieldRef) {
+            for v in &item.values {
+                if let ValueKind::String(s) = &v.kind {
+                    out.insert(s.raw.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The alternatives of one stage: one per map of a list of maps, else one.
+fn stage_alternatives(body: &SearchBody) -> Vec<Branch> {
+    match body {
+        SearchBody::AllOf(items) => vec![Branch { fields: fields_of_map(items), ids: ids_of_map(items) }],
+        SearchBody::AnyOf(groups) => {
+            groups.iter().map(|g| Branch { fields: fields_of_map(g), ids: ids_of_map(g) }).collect()
+        }
+        SearchBody::Keywords(_) => vec![Branch { fields: BTreeSet::new(), ids: None }],
+    }
+}
+
+fn and_branches(a: Vec<Branch>, b: Vec<Branch>) -> Option<Vec<Branch>> {
+    if a.len().saturating_mul(b.len()) > MAX_BRANCHES {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in &a {
+        for y in &b {
+            let mut fields = x.fields.clone();
+            fields.extend(y.fields.iter().cloned());
+            out.push(Branch { fields, ids: intersect(x.ids.clone(), y.ids.clone()) });
+        }
+    }
+    Some(out)
+}
+
+fn or_branches(mut a: Vec<Branch>, b: Vec<Branch>) -> Option<Vec<Branch>> {
+    a.extend(b);
+    a.dedup();
+    (a.len() <= MAX_BRANCHES).then_some(a)
+}
+
+/// The disjunctive normal form of the conditions over positive stages. A negated part needs nothing to match
+/// (an absent field makes a filter fail, so the rule still fires), so it contributes no fields.
+fn branches(detection: &Detection, names: &[&str]) -> Vec<Branch> {
+    let per_stage: Vec<Vec<Branch>> = detection.searches.iter().map(|s| stage_alternatives(&s.body)).collect();
+    let mut all: Vec<Branch> = Vec::new();
+    for c in &detection.conditions {
+        let Some(b) = expr_branches(&c.expr, names, &per_stage, 0) else { return Vec::new() };
+        match or_branches(all, b) {
+            Some(x) => all = x,
+            None => return Vec::new(),
+        }
+    }
+    all
+}
+
+fn expr_branches(expr: &Expr, names: &[&str], per_stage: &[Vec<Branch>], depth: usize) -> Option<Vec<Branch>> {
+    let none = || vec![Branch { fields: BTreeSet::new(), ids: None }];
+    if depth > 64 {
+        return None;
+    }
+    let stage = |i: usize| per_stage.get(i).cloned().unwrap_or_else(none);
+    match expr {
+        Expr::Ident { name, .. } => Some(names.iter().position(|n| n == name).map_or_else(none, stage)),
+        Expr::Selector { quantifier, pattern, .. } => {
+            let selected: Vec<usize> =
+                names.iter().enumerate().filter(|(_, n)| pattern.matches(n)).map(|(i, _)| i).collect();
+            match quantifier {
+                Quantifier::One => selected.into_iter().try_fold(Vec::new(), |acc, i| or_branches(acc, stage(i))),
+                Quantifier::All => selected.into_iter().try_fold(none(), |acc, i| and_branches(acc, stage(i))),
+            }
+        }
+        Expr::Not(_) => Some(none()),
+        Expr::And(items) => {
+            items.iter().try_fold(none(), |acc, e| and_branches(acc, expr_branches(e, names, per_stage, depth + 1)?))
+        }
+        Expr::Or(items) => {
+            items.iter().try_fold(Vec::new(), |acc, e| or_branches(acc, expr_branches(e, names, per_stage, depth + 1)?))
+        }
+    }
+}
+
 fn union(a: Ids, b: Ids) -> Ids {
     match (a, b) {
         (Some(mut a), Some(b)) => {
@@ -321,6 +438,31 @@ mod tests {
         assert_eq!(ids("  s:\n    - EventID: 1\n    - EventID: 2\n  condition: s\n"), Some(vec![1, 2]));
         assert_eq!(ids("  s:\n    - EventID: 1\n    - X: 2\n  condition: s\n"), None);
         assert_eq!(ids("  s: {EventID|gt: 4624}\n  condition: s\n"), None);
+    }
+
+    #[test]
+    fn branches_split_alternatives_and_skip_filters() {
+        let b = |y: &str| {
+            analyse(&detection(y))
+                .branches
+                .into_iter()
+                .map(|b| {
+                    (
+                        b.fields.into_iter().collect::<Vec<_>>().join(","),
+                        b.ids.map(|i| i.into_iter().collect::<Vec<_>>()),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            b("  s1: {EventID: 1, A: x}\n  s2: {EventID: 2, B: y}\n  f: {C: z}\n  condition: 1 of s* and not f\n"),
+            [("A,EventID".to_string(), Some(vec![1])), ("B,EventID".to_string(), Some(vec![2]))]
+        );
+        assert_eq!(
+            b("  s:\n    - A: 1\n    - B: 2\n  t: {C: 3}\n  condition: s and t\n"),
+            [("A,C".to_string(), None), ("B,C".to_string(), None)]
+        );
+        assert_eq!(b("  s: {A: 1}\n  t: {B: 2}\n  condition: all of *\n"), [("A,B".to_string(), None)]);
     }
 
     #[test]

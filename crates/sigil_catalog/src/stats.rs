@@ -6,7 +6,7 @@ use sigil_knowledge::Knowledge;
 
 use crate::catalog::{Index, SourceInfo, ranked};
 use crate::indicator::Kind;
-use crate::page::{RuleKind, RuleLink, RulePage, SourceCounts};
+use crate::page::{CoverageGap, RuleKind, RuleLink, RulePage, SourceCounts};
 
 /// How many indicators [`CorpusStats::top_indicators`] lists.
 pub const TOP_INDICATORS: usize = 50;
@@ -46,8 +46,10 @@ pub struct NoEvent {
     pub rule: RuleLink,
     /// Its logsource.
     pub logsource: String,
-    /// Why no event is listed.
+    /// Why no event is listed, in words.
     pub reason: String,
+    /// Why no event is listed, as a category.
+    pub gap: Option<CoverageGap>,
     /// Fields no candidate event carries, when that is the reason.
     pub missing_fields: Vec<String>,
 }
@@ -186,7 +188,12 @@ impl CorpusStats {
                 let ind = first.indicators.iter().find(|i| &i.key == key)?;
                 let by = sources
                     .iter()
-                    .map(|s| (s.name.clone(), list.iter().filter(|&&i| pages.get(i).is_some_and(|p| p.source == s.name)).count()))
+                    .map(|s| {
+                        (
+                            s.name.clone(),
+                            list.iter().filter(|&&i| pages.get(i).is_some_and(|p| p.source == s.name)).count(),
+                        )
+                    })
                     .filter(|(_, n)| *n > 0)
                     .collect();
                 Some(SharedIndicator {
@@ -201,7 +208,9 @@ impl CorpusStats {
             .collect();
         let without_attack = pages
             .iter()
-            .filter(|p| p.kind != RuleKind::Filter && !p.tags.iter().any(|t| t.to_ascii_lowercase().starts_with("attack.")))
+            .filter(|p| {
+                p.kind != RuleKind::Filter && !p.tags.iter().any(|t| t.to_ascii_lowercase().starts_with("attack."))
+            })
             .map(link)
             .collect();
         let without_event = pages
@@ -211,6 +220,7 @@ impl CorpusStats {
                 rule: link(p),
                 logsource: p.logsource.label(),
                 reason: p.coverage.note.clone().unwrap_or_else(|| "no described event".to_string()),
+                gap: p.coverage.gap,
                 missing_fields: p.coverage.missing_fields.clone(),
             })
             .collect();

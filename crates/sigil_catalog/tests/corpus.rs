@@ -14,11 +14,7 @@ fn every_rule_gets_a_page() {
         return;
     }
     let catalog = common::sigmahq();
-    let files: usize = common::sigmahq_sources()
-        .iter()
-        .flat_map(|s| &s.paths)
-        .map(|p| walkdir(p).len())
-        .sum();
+    let files: usize = common::sigmahq_sources().iter().flat_map(|s| &s.paths).map(|p| walkdir(p).len()).sum();
     assert!(files > 3700, "{files}");
     assert!(catalog.failed_files().is_empty(), "{:?}", catalog.failed_files());
     assert_eq!(catalog.len(), files, "one page per rule file");
@@ -38,11 +34,21 @@ fn every_rule_gets_a_page() {
         // Every tag of the attack namespace is either a row, a group/software/data source, or flagged.
         let attack_tags = p.tags.iter().filter(|t| t.starts_with("attack.")).count();
         let accounted = p.attack.len() + p.attack.iter().map(|r| r.techniques.len()).sum::<usize>();
-        assert!(attack_tags == 0 || accounted > 0 || !p.attack_other.unknown.is_empty()
-            || !p.attack_other.retired.is_empty() || !p.attack_other.groups.is_empty()
-            || !p.attack_other.software.is_empty() || !p.attack_other.data_sources.is_empty(), "{}", p.path);
+        assert!(
+            attack_tags == 0
+                || accounted > 0
+                || !p.attack_other.unknown.is_empty()
+                || !p.attack_other.retired.is_empty()
+                || !p.attack_other.groups.is_empty()
+                || !p.attack_other.software.is_empty()
+                || !p.attack_other.data_sources.is_empty(),
+            "{}",
+            p.path
+        );
         // Windows process_creation rules that only use Sysmon 1 fields are covered.
-        if p.logsource.category.as_deref() == Some("process_creation") && p.logsource.product.as_deref() == Some("windows") {
+        if p.logsource.category.as_deref() == Some("process_creation")
+            && p.logsource.product.as_deref() == Some("windows")
+        {
             assert!(
                 !p.events.is_empty() || !p.coverage.missing_fields.is_empty(),
                 "{}: no event and no missing field: {:?}",
@@ -144,7 +150,8 @@ fn corpus_counts_match_a_brute_force_count() {
         set.documents().map(|(f, d)| (f.display_path.clone(), simple_keys(d))).collect();
     assert_eq!(rules.len(), catalog.len());
     let by_path: BTreeMap<&str, usize> = rules.iter().enumerate().map(|(i, (p, _))| (p.as_str(), i)).collect();
-    let source_of: BTreeMap<&str, &str> = catalog.pages().iter().map(|p| (p.path.as_str(), p.source.as_str())).collect();
+    let source_of: BTreeMap<&str, &str> =
+        catalog.pages().iter().map(|p| (p.path.as_str(), p.source.as_str())).collect();
 
     let mut checked = 0;
     for (n, page) in catalog.pages().iter().enumerate() {
@@ -159,7 +166,9 @@ fn corpus_counts_match_a_brute_force_count() {
                 && ind.notes.is_empty()
                 && ind.modifiers.iter().all(|m| ["contains", "startswith", "endswith", "all"].contains(&m.as_str()));
             let Some(glob) = kind_glob(ind.kind, &ind.normalized).filter(|_| simple) else { continue };
-            if brute_glob(&ind.value, &ind.modifiers.iter().filter_map(|m| Modifier::from_name(m)).collect::<Vec<_>>()).is_none() {
+            if brute_glob(&ind.value, &ind.modifiers.iter().filter_map(|m| Modifier::from_name(m)).collect::<Vec<_>>())
+                .is_none()
+            {
                 continue;
             }
             let key = (ind.field.clone().unwrap(), glob);

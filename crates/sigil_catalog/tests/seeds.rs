@@ -53,7 +53,11 @@ fn parse_seed(text: &str) -> Seed {
     for row in table_rows(section(&lines, "Event coverage", "Rule body yaml")) {
         seed.events.push((row[0].clone(), row[1].clone(), row[2].clone()));
     }
-    seed.yaml = section(&lines, "Rule body yaml", "Stages and Predicates").iter().map(|l| squash(l)).filter(|l| !l.is_empty()).collect();
+    seed.yaml = section(&lines, "Rule body yaml", "Stages and Predicates")
+        .iter()
+        .map(|l| squash(l))
+        .filter(|l| !l.is_empty())
+        .collect();
 
     // Stage headings may follow the previous stage's text on the same line: split them out first.
     let body = section(&lines, "Stages and Predicates", "Indicators").join("\n");
@@ -152,7 +156,12 @@ fn check(file: &str, id: &str, catalog: &Catalog) {
     let attack: Vec<(String, String)> = page
         .attack
         .iter()
-        .map(|r| (r.tactic.clone(), r.techniques.iter().map(|t| format!("{} {}", t.id, t.name)).collect::<Vec<_>>().join(", ")))
+        .map(|r| {
+            (
+                r.tactic.clone(),
+                r.techniques.iter().map(|t| format!("{} {}", t.id, t.name)).collect::<Vec<_>>().join(", "),
+            )
+        })
         .collect();
     assert_eq!(attack, seed.attack, "{file}: ATT&CK rows");
 
@@ -166,7 +175,9 @@ fn check(file: &str, id: &str, catalog: &Catalog) {
     let stages: Vec<(usize, String, Vec<String>)> = page
         .stages
         .iter()
-        .map(|s| (s.stage, s.name.clone(), s.text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()))
+        .map(|s| {
+            (s.stage, s.name.clone(), s.text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
+        })
         .collect();
     assert_eq!(stages, seed.stages, "{file}: stages");
 
@@ -190,10 +201,30 @@ fn check(file: &str, id: &str, catalog: &Catalog) {
     // The JSON keys tools rely on.
     let json = serde_json::to_value(page).unwrap();
     let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).take(19).collect();
-    assert_eq!(keys, [
-        "id", "title", "status", "level", "description", "author", "date", "modified", "references", "falsepositives",
-        "tags", "logsource", "source", "path", "yaml", "attack", "events", "stages", "indicators"
-    ]);
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "title",
+            "status",
+            "level",
+            "description",
+            "author",
+            "date",
+            "modified",
+            "references",
+            "falsepositives",
+            "tags",
+            "logsource",
+            "source",
+            "path",
+            "yaml",
+            "attack",
+            "events",
+            "stages",
+            "indicators"
+        ]
+    );
     assert_eq!(json["attack"][0]["techniques"][0]["id"], "T1219.002");
     assert_eq!(json["events"][0]["event_id"], 1);
     assert!(json["indicators"][0]["corpus_by_source"].is_object());

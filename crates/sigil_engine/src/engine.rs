@@ -485,6 +485,7 @@ impl Engine {
                 continue;
             };
             for l in lits {
+                let lit = anchor(&l.lit);
                 match l.field.and_then(|local| map.get(local as usize)) {
                     Some(id) => {
                         let k = match fields.iter().position(|f| f == id) {
@@ -494,8 +495,8 @@ impl Engine {
                                 fields.len() - 1
                             }
                         } as u16;
-                        let p = *ids.entry(l.lit.as_str()).or_insert_with(|| {
-                            patterns.push(l.lit.as_str());
+                        let p = *ids.entry(lit).or_insert_with(|| {
+                            patterns.push(lit);
                             by_pattern.push(Vec::new());
                             patterns.len() - 1
                         });
@@ -507,8 +508,8 @@ impl Engine {
                         }
                     }
                     None => {
-                        let p = *kw_ids.entry(l.lit.as_str()).or_insert_with(|| {
-                            kw_patterns.push(l.lit.as_str());
+                        let p = *kw_ids.entry(lit).or_insert_with(|| {
+                            kw_patterns.push(lit);
                             kw_by_pattern.push(Vec::new());
                             kw_patterns.len() - 1
                         });
@@ -527,6 +528,7 @@ impl Engine {
             }
             // A DFA makes the per-event scan a table walk; it costs more to build, once per bucket.
             let kind = if patterns.len() <= DFA_PATTERN_LIMIT { Some(AhoCorasickKind::DFA) } else { None };
+            let kind = match std::env::var("SIGIL_AC").as_deref() { Ok("nfa") => Some(AhoCorasickKind::ContiguousNFA), Ok("auto") => None, _ => kind };
             AhoCorasick::builder().kind(kind).prefilter(false).build(patterns).ok().map(Some)
         };
         match (build(&patterns), build(&kw_patterns)) {
@@ -548,6 +550,23 @@ impl Engine {
             }
         }
     }
+}
+
+/// Longest literal the prefilter looks for. Any part of a required literal is required too, so a long literal is
+/// cut to its last `ANCHOR_LEN` bytes (for paths, the file name, the most telling part): the automaton stays small
+/// enough to live in cache, at the cost of a few more candidates.
+const ANCHOR_LEN: usize = 8;
+
+fn anchor(lit: &str) -> &str {
+    let n: usize = std::env::var("SIGIL_ANCHOR").ok().and_then(|v| v.parse().ok()).unwrap_or(ANCHOR_LEN);
+    if lit.len() <= n {
+        return lit;
+    }
+    let mut start = lit.len() - n;
+    while !lit.is_char_boundary(start) {
+        start += 1;
+    }
+    lit.get(start..).unwrap_or(lit)
 }
 
 fn push_lower(out: &mut String, s: &str) {

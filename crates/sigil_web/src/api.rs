@@ -63,7 +63,12 @@ fn json_body<T: Serialize>(value: &T) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "JSON serialisation failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], "{\"error\":{\"status\":500,\"message\":\"serialisation failed\"}}").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"error\":{\"status\":500,\"message\":\"serialisation failed\"}}",
+            )
+                .into_response()
         }
     }
 }
@@ -95,8 +100,8 @@ fn bad_query(e: &QueryError) -> Response {
     error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), &e.to_string())
 }
 
-fn parse(q: Option<String>) -> Result<Params, Response> {
-    Params::parse(q.as_deref()).map_err(|e| bad_query(&e))
+fn parse(q: Option<String>) -> Result<Params, QueryError> {
+    Params::parse(q.as_deref())
 }
 
 fn path_error(e: &PathRejection) -> Response {
@@ -164,7 +169,7 @@ fn summary<'a>(links: &Links, p: &'a RulePage) -> RuleSummary<'a> {
 async fn rules(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let p = match parse(q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad_query(&e),
     };
     let req = match search::Request::from_params(&p) {
         Ok(r) => r,
@@ -323,18 +328,23 @@ pub fn navigator_layer(app: &App) -> Value {
 
 async fn navigator(State(app): State<Shared>) -> Response {
     let mut r = ok(&navigator_layer(&app));
-    r.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"sigil-attack-layer.json\""));
+    r.headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"sigil-attack-layer.json\""));
     r
 }
 
-async fn technique(State(app): State<Shared>, id: Result<Path<String>, PathRejection>, RawQuery(q): RawQuery) -> Response {
+async fn technique(
+    State(app): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let id = match id {
         Ok(Path(k)) => k,
         Err(e) => return path_error(&e),
     };
     let p = match parse(q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad_query(&e),
     };
     let catalog = app.catalog();
     let attack = catalog.knowledge().attack();
@@ -367,7 +377,7 @@ async fn technique(State(app): State<Shared>, id: Result<Path<String>, PathRejec
 async fn indicators(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let p = match parse(q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad_query(&e),
     };
     let q = indicator_query(&p);
     let links = Links::server(app.asset_version());

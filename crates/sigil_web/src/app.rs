@@ -243,8 +243,12 @@ impl Matrix {
 
     /// Parent techniques covered by at least one rule (in any tactic).
     pub fn covered_techniques(&self) -> usize {
-        let mut ids: Vec<&str> =
-            self.cells.iter().filter(|((_, id), l)| !id.contains('.') && !l.is_empty()).map(|((_, id), _)| id.as_str()).collect();
+        let mut ids: Vec<&str> = self
+            .cells
+            .iter()
+            .filter(|((_, id), l)| !id.contains('.') && !l.is_empty())
+            .map(|((_, id), _)| id.as_str())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         ids.len()

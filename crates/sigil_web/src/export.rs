@@ -147,8 +147,10 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
         let html = match list.as_slice() {
             [one] => Ok(forward(&links.rule(&one.key), &one.title)),
             many => {
-                let choices: Vec<(String, String, String)> =
-                    many.iter().map(|p| (p.key.clone(), p.title.clone(), format!("{} · {}", p.source, p.path))).collect();
+                let choices: Vec<(String, String, String)> = many
+                    .iter()
+                    .map(|p| (p.key.clone(), p.title.clone(), format!("{} · {}", p.source, p.path)))
+                    .collect();
                 pages::choose(app, &links, &format!("file '{stem}'"), &choices)
             }
         };
@@ -157,7 +159,10 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
 
     // ATT&CK.
     w.page("attack.html", pages::attack(app, &links0))?;
-    w.write("api/attack/navigator.json", serde_json::to_string_pretty(&crate::api::navigator_layer(app)).unwrap_or_default().as_bytes())?;
+    w.write(
+        "api/attack/navigator.json",
+        serde_json::to_string_pretty(&crate::api::navigator_layer(app)).unwrap_or_default().as_bytes(),
+    )?;
     let attack = catalog.knowledge().attack();
     for t in attack.techniques() {
         let rel = format!("attack/{}.html", file_name(t.id));
@@ -223,7 +228,8 @@ fn static_list_links(html: &str, links: &Links) -> String {
         let (before, after) = rest.split_at(at);
         out.push_str(before);
         let num_start = needle.len();
-        let digits: String = after.get(num_start..).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
+        let digits: String =
+            after.get(num_start..).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
         match digits.parse::<usize>() {
             Ok(n) => {
                 let _ = write!(out, "href=\"{}", crate::highlight::escape(&links.list_page(n)));

@@ -44,5 +44,5 @@ mod view;
 
 pub use app::{App, Cell, Column, Matrix, heat_class};
 
-pub use highlight::escape;
 pub use export::{ExportOptions, ExportSummary, write_site};
+pub use highlight::escape;

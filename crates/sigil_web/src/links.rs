@@ -126,7 +126,12 @@ impl Links {
     /// A technique page restricted to one tactic (the matrix cell).
     pub fn technique_in(&self, id: &str, tactic: &str) -> String {
         if self.is_static() {
-            format!("{}attack/{}/{}.html", self.root, encode_segment(&file_name(tactic)), encode_segment(&file_name(id)))
+            format!(
+                "{}attack/{}/{}.html",
+                self.root,
+                encode_segment(&file_name(tactic)),
+                encode_segment(&file_name(id))
+            )
         } else {
             format!("{}?{}", self.technique(id), query::build([("tactic", tactic)]))
         }

@@ -15,9 +15,7 @@ use crate::highlight;
 use crate::links::Links;
 use crate::search::{self, Outcome, Sort};
 use crate::svg::{self, Bar};
-use crate::view::{
-    Chrome, Level, LinkView, MaybeLink, Pager, RuleRow, Section, authors, css_word, safe_url,
-};
+use crate::view::{Chrome, Level, LinkView, MaybeLink, Pager, RuleRow, Section, authors, css_word, safe_url};
 
 /// Why a page could not be rendered.
 #[derive(Debug)]
@@ -150,7 +148,11 @@ pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
     let sorts = Sort::ALL
         .into_iter()
         .filter(|s| *s != Sort::Relevance || !req.q.trim().is_empty())
-        .map(|s| SortLink { label: s.label(), href: href(req.query_string(None, None, 1, Some(s))), active: s == current_sort })
+        .map(|s| SortLink {
+            label: s.label(),
+            href: href(req.query_string(None, None, 1, Some(s))),
+            active: s == current_sort,
+        })
         .collect();
     let mut hidden: Vec<(String, String)> =
         req.filters.iter().map(|(f, v)| (f.as_str().to_string(), v.clone())).collect();
@@ -163,7 +165,8 @@ pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
         format!("{} rules: {}", outcome.results.total, req.q)
     };
     let mut chrome = Chrome::new(app, links, title, Section::Rules);
-    chrome.description = Some(format!("Search {} Sigma detection rules by text, ATT&CK, log source and more.", catalog.len()));
+    chrome.description =
+        Some(format!("Search {} Sigma detection rules by text, ATT&CK, log source and more.", catalog.len()));
     Ok(IndexPage {
         chrome,
         q: req.q.clone(),
@@ -448,8 +451,7 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
             href: r.key.as_ref().map(|k| links.rule(k)),
         }));
     }
-    let references =
-        p.references.iter().map(|r| MaybeLink { label: r.clone(), href: safe_url(r) }).collect::<Vec<_>>();
+    let references = p.references.iter().map(|r| MaybeLink { label: r.clone(), href: safe_url(r) }).collect::<Vec<_>>();
     let other_tags = p.tags.iter().filter(|t| !t.to_ascii_lowercase().starts_with("attack.")).cloned().collect();
     let regression = p.regression.as_ref().map(|r| {
         let mut parts = Vec::new();
@@ -643,7 +645,7 @@ pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> Pa
         None => catalog.by_technique(t.id),
     };
     let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::new(app, links, p)).collect();
-    rows.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+    rows.sort_by_cached_key(|r| r.title.to_lowercase());
     let tactics = t
         .tactics()
         .iter()
@@ -669,10 +671,10 @@ pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> Pa
             })
             .collect()
     };
-    let parent = t.parent_id().and_then(|pid| attack.technique(pid)).map(|p| LinkView {
-        label: format!("{} {}", p.id, p.name),
-        href: links.technique(p.id),
-    });
+    let parent = t
+        .parent_id()
+        .and_then(|pid| attack.technique(pid))
+        .map(|p| LinkView { label: format!("{} {}", p.id, p.name), href: links.technique(p.id) });
     let mitre_href = format!("https://attack.mitre.org/techniques/{}/", t.id.replace('.', "/"));
     let chrome = Chrome::new(app, links, format!("{} {}", t.id, t.display), Section::Attack);
     Ok(TechniqueTemplate {
@@ -809,7 +811,7 @@ pub fn indicators(app: &App, links: &Links, q: &IndicatorQuery) -> PageResult {
             .map_or_else(|| key.value.clone(), |i| i.value.clone());
         chrome.title = format!("{} {} {}", key.field, key.kind, shown);
         let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::new(app, links, p)).collect();
-        rows.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+        rows.sort_by_cached_key(|r| r.title.to_lowercase());
         return Ok(IndicatorsTemplate {
             chrome,
             exact: Some(IndicatorHead {
@@ -832,7 +834,11 @@ pub fn indicators(app: &App, links: &Links, q: &IndicatorQuery) -> PageResult {
         format!(
             "{} indicators match{}. Each counts the rules that look for the same field, kind and value.",
             list.len(),
-            if list.len() >= INDICATOR_LIST_MAX { format!(" (showing the first {INDICATOR_LIST_MAX})") } else { String::new() }
+            if list.len() >= INDICATOR_LIST_MAX {
+                format!(" (showing the first {INDICATOR_LIST_MAX})")
+            } else {
+                String::new()
+            }
         )
     } else {
         format!(
@@ -1056,7 +1062,7 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
         .filter(|p| field.is_none_or(|f| reads_field(p, &e.provider_name, id, f)))
         .map(|p| RuleRow::new(app, links, p))
         .collect();
-    rows.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+    rows.sort_by_cached_key(|r| r.title.to_lowercase());
     let fields = e
         .fields
         .iter()
@@ -1172,7 +1178,11 @@ pub fn stats(app: &App, links: &Links) -> PageResult {
             label: "tactics covered",
             href: Some(links.attack()),
         },
-        Figure { value: s.distinct_indicators.to_string(), label: "distinct indicators", href: Some(links.indicators()) },
+        Figure {
+            value: s.distinct_indicators.to_string(),
+            label: "distinct indicators",
+            href: Some(links.indicators()),
+        },
         Figure {
             value: with_regression.to_string(),
             label: "rules with regression tests",
@@ -1219,13 +1229,33 @@ pub fn stats(app: &App, links: &Links) -> PageResult {
         .collect();
     let logsources: Vec<Bar> = s.by_logsource.iter().take(12).map(|c| Bar::new(c.label.clone(), c.count)).collect();
     let charts = vec![
-        ChartView { id: "tactic", title: "Rules per tactic".into(), svg: svg::hbar("Rules per tactic", &bars(&s.by_tactic, "tactic", false)) },
-        ChartView { id: "level", title: "Rules per severity".into(), svg: svg::hbar("Rules per severity", &bars(&s.by_level, "level", true)) },
-        ChartView { id: "status", title: "Rules per status".into(), svg: svg::hbar("Rules per status", &bars(&s.by_status, "status", false)) },
+        ChartView {
+            id: "tactic",
+            title: "Rules per tactic".into(),
+            svg: svg::hbar("Rules per tactic", &bars(&s.by_tactic, "tactic", false)),
+        },
+        ChartView {
+            id: "level",
+            title: "Rules per severity".into(),
+            svg: svg::hbar("Rules per severity", &bars(&s.by_level, "level", true)),
+        },
+        ChartView {
+            id: "status",
+            title: "Rules per status".into(),
+            svg: svg::hbar("Rules per status", &bars(&s.by_status, "status", false)),
+        },
         ChartView { id: "year", title: "Rules per year (date)".into(), svg: svg::columns("Rules per year", &years) },
-        ChartView { id: "technique", title: "Most covered techniques".into(), svg: svg::hbar("Most covered techniques", &top_techniques) },
+        ChartView {
+            id: "technique",
+            title: "Most covered techniques".into(),
+            svg: svg::hbar("Most covered techniques", &top_techniques),
+        },
         ChartView { id: "product", title: "Rules per product".into(), svg: svg::hbar("Rules per product", &products) },
-        ChartView { id: "logsource", title: "Most common log sources".into(), svg: svg::hbar("Most common log sources", &logsources) },
+        ChartView {
+            id: "logsource",
+            title: "Most common log sources".into(),
+            svg: svg::hbar("Most common log sources", &logsources),
+        },
     ];
     let indicators = s
         .top_indicators

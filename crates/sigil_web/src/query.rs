@@ -217,8 +217,7 @@ mod tests {
 
     #[test]
     fn parses_and_decodes() {
-        let p = Params::parse(Some("q=mesh+agent&tactic=a&tactic=b&tactic=a&level=&x=%3Cscript%3E&bad=%zz%4"))
-            .unwrap();
+        let p = Params::parse(Some("q=mesh+agent&tactic=a&tactic=b&tactic=a&level=&x=%3Cscript%3E&bad=%zz%4")).unwrap();
         assert_eq!(p.get("q"), Some("mesh agent"));
         assert_eq!(p.all("tactic"), ["a", "b"]);
         assert_eq!(p.get("level"), None);

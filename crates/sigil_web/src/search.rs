@@ -90,7 +90,14 @@ pub struct Request {
 impl Default for Request {
     /// The unfiltered first page.
     fn default() -> Self {
-        Request { q: String::new(), filters: Vec::new(), page: 1, per_page: PER_PAGE, sort: Sort::Relevance, sort_given: false }
+        Request {
+            q: String::new(),
+            filters: Vec::new(),
+            page: 1,
+            per_page: PER_PAGE,
+            sort: Sort::Relevance,
+            sort_given: false,
+        }
     }
 }
 

@@ -56,7 +56,10 @@ pub fn routes(app: Shared) -> Router {
         .route("/stats", get(stats))
         .route("/static/{name}", get(asset))
         .route("/favicon.ico", get(|| async { asset_response("icon.svg", true) }))
-        .route("/robots.txt", get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "User-agent: *\nAllow: /\n") }))
+        .route(
+            "/robots.txt",
+            get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "User-agent: *\nAllow: /\n") }),
+        )
         .nest("/api", api::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
@@ -236,11 +239,11 @@ pub(crate) fn lookup_stem<'a>(app: &'a App, scope: &str, stem: &str) -> Result<&
     choose_one(format!("file '{stem}'"), found, || format!("no rule file named '{stem}'"))
 }
 
-fn choose_one<'a>(
+fn choose_one(
     what: String,
-    found: Vec<&'a sigil_catalog::RulePage>,
+    found: Vec<&sigil_catalog::RulePage>,
     missing: impl FnOnce() -> String,
-) -> Result<&'a sigil_catalog::RulePage, Failure> {
+) -> Result<&sigil_catalog::RulePage, Failure> {
     match found.as_slice() {
         [] => Err(Failure::NotFound(missing())),
         [one] => Ok(one),
@@ -366,7 +369,11 @@ async fn stats(State(app): State<Shared>) -> Response {
     respond_cached(&app, Cached::Stats, || pages::stats(&app, &links))
 }
 
-async fn asset(State(app): State<Shared>, name: Result<Path<String>, PathRejection>, RawQuery(q): RawQuery) -> Response {
+async fn asset(
+    State(app): State<Shared>,
+    name: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let Ok(Path(name)) = name else {
         return page_error(&app, StatusCode::NOT_FOUND, "no such file");
     };

@@ -167,7 +167,11 @@ impl RuleRow {
             level: Level::of(p.level.as_deref()),
             status: p.status.as_deref().map(css_word),
             logsource: p.logsource_label(),
-            tactics: p.attack.iter().map(|r| LinkView { label: r.tactic.clone(), href: links.facet("tactic", &r.shortname) }).collect(),
+            tactics: p
+                .attack
+                .iter()
+                .map(|r| LinkView { label: r.tactic.clone(), href: links.facet("tactic", &r.shortname) })
+                .collect(),
             date: p.modified.clone().or_else(|| p.date.clone()),
             kind: match p.kind {
                 sigil_catalog::RuleKind::Rule => None,
@@ -280,7 +284,8 @@ mod tests {
     fn urls_are_http_only() {
         assert_eq!(safe_url(" https://example.com/a?b=c "), Some("https://example.com/a?b=c".into()));
         assert!(safe_url("HTTP://x.y").is_some());
-        for bad in ["javascript:alert(1)", "data:text/html,x", "https://", "http:///x", "ftp://x", "https://a b", "//x"] {
+        for bad in ["javascript:alert(1)", "data:text/html,x", "https://", "http:///x", "ftp://x", "https://a b", "//x"]
+        {
             assert_eq!(safe_url(bad), None, "{bad}");
         }
     }

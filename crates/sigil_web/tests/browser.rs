@@ -3,6 +3,9 @@
 //! Without chromium and chromedriver the tests are skipped with a message, unless SIGIL_REQUIRE_BROWSER=1 (set
 //! by CI), which makes their absence a failure. Set SIGIL_SCREENSHOTS=DIR to keep screenshots of the pages.
 
+// Helpers outside #[test] functions panic on failure too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::TcpListener;
@@ -46,7 +49,9 @@ fn driver() -> Option<Driver> {
             std::env::var("SIGIL_REQUIRE_BROWSER").as_deref() != Ok("1"),
             "SIGIL_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed (apt-get install chromium chromium-driver)"
         );
-        eprintln!("skipping browser test: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)");
+        eprintln!(
+            "skipping browser test: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
         return None;
     };
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -132,7 +137,10 @@ async fn search_facet_rule_page_and_heat_map() {
     let q = c.find(Locator::Css("#q")).await.unwrap();
     q.send_keys("meshagent").await.unwrap();
     until("live results for meshagent", || async { text_of(&c, "#result-count").await.starts_with("1 rule") }).await;
-    until("the query in the URL", || async { c.current_url().await.unwrap().query().is_some_and(|q| q.contains("q=meshagent")) }).await;
+    until("the query in the URL", || async {
+        c.current_url().await.unwrap().query().is_some_and(|q| q.contains("q=meshagent"))
+    })
+    .await;
     shot(&c, "search").await;
 
     // Submitting works too (without live search), then apply a facet.
@@ -141,7 +149,11 @@ async fn search_facet_rule_page_and_heat_map() {
     let facet = c.find(Locator::Css("#facets [data-facet=tactic] a[data-value=command-and-control]")).await.unwrap();
     facet.click().await.unwrap();
     until("the tactic filter", || async {
-        c.current_url().await.unwrap().query().is_some_and(|q| q.contains("tactic=command-and-control") && q.contains("q=meshagent"))
+        c.current_url()
+            .await
+            .unwrap()
+            .query()
+            .is_some_and(|q| q.contains("tactic=command-and-control") && q.contains("q=meshagent"))
     })
     .await;
     assert!(text_of(&c, ".active-filters").await.contains("Tactic: Command & Control"));
@@ -153,7 +165,11 @@ async fn search_facet_rule_page_and_heat_map() {
     c.wait().at_most(WAIT).for_element(Locator::Css("#rule-title")).await.unwrap();
     assert_eq!(text_of(&c, "#rule-title").await, "Shell Spawned by MeshAgent Remote Management Agent");
     let attack = text_of(&c, "#attack-table").await;
-    assert!(attack.contains("Command & Control") && attack.contains("T1219.002 Remote Access Tools: Remote Desktop Software"), "{attack}");
+    assert!(
+        attack.contains("Command & Control")
+            && attack.contains("T1219.002 Remote Access Tools: Remote Desktop Software"),
+        "{attack}"
+    );
     let events = c.find_all(Locator::Css("#event-table tbody tr")).await.unwrap();
     assert_eq!(events.len(), 2);
     assert!(events[0].text().await.unwrap().contains("Sysmon Event ID 1 Process creation"));

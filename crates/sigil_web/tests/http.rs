@@ -1,13 +1,16 @@
 //! The server over HTTP: pages, API, errors, limits, escaping of a hostile rule, panic recovery.
 
+// Helpers outside #[test] functions panic on failure too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::{Arc, OnceLock};
 
 use axum::routing::get;
 use common::{element, example_catalog, start, start_router, table_rows, text};
-use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
 use serde_json::Value;
 use sigil_web::App;
 
@@ -89,13 +92,18 @@ fn rule_page_has_every_section() {
     assert!(text(&html).contains("Detection rules › Sigma"));
     assert!(html.contains("<h1 id=\"rule-title\">Shell Spawned by MeshAgent Remote Management Agent</h1>"));
     let head = text(element(&html, "div", "rule-head").unwrap());
-    for want in ["Status experimental", "Severity medium", "Log source windows / process_creation", "Author sigil project"] {
+    for want in
+        ["Status experimental", "Severity medium", "Log source windows / process_creation", "Author sigil project"]
+    {
         assert!(head.contains(want), "{want}: {head}");
     }
-    assert_eq!(table_rows(&html, "attack-table"), [
-        vec!["Execution".to_string(), "T1059.003 Command and Scripting Interpreter: Windows Command Shell".into()],
-        vec!["Command & Control".to_string(), "T1219.002 Remote Access Tools: Remote Desktop Software".into()],
-    ]);
+    assert_eq!(
+        table_rows(&html, "attack-table"),
+        [
+            vec!["Execution".to_string(), "T1059.003 Command and Scripting Interpreter: Windows Command Shell".into()],
+            vec!["Command & Control".to_string(), "T1219.002 Remote Access Tools: Remote Desktop Software".into()],
+        ]
+    );
     assert!(html.contains("href=\"/attack/T1219.002\""), "techniques link to their page");
     let events = table_rows(&html, "event-table");
     assert_eq!(events[0], ["Sysmon", "Event ID 1", "Process creation"]);
@@ -108,14 +116,21 @@ fn rule_page_has_every_section() {
     assert!(stages.contains("Stage 0: condition selection Stage 1: selection"), "{stages}");
     // Indicators grouped by field and kind, with corpus counts linking to the rules sharing them.
     let rows = table_rows(&html, "indicator-table");
-    assert_eq!(rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect::<Vec<_>>(), [
-        ("Image", "ends_with"),
-        ("ParentImage", "ends_with")
-    ]);
+    assert_eq!(
+        rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect::<Vec<_>>(),
+        [("Image", "ends_with"), ("ParentImage", "ends_with")]
+    );
     assert!(rows[0][2].contains("\\powershell.exe 1"), "{rows:?}");
-    assert!(html.contains("href=\"/indicators?field=Image&#38;kind=ends_with&#38;value=%5C%5Cpowershell.exe\""), "normalised key");
+    assert!(
+        html.contains("href=\"/indicators?field=Image&#38;kind=ends_with&#38;value=%5C%5Cpowershell.exe\""),
+        "normalised key"
+    );
     // References: http(s) only, never leaking the referrer or the opener.
-    assert!(html.contains("<a href=\"https://github.com/Ylianst/MeshAgent\" rel=\"noopener noreferrer\" target=\"_blank\">"));
+    assert!(
+        html.contains(
+            "<a href=\"https://github.com/Ylianst/MeshAgent\" rel=\"noopener noreferrer\" target=\"_blank\">"
+        )
+    );
 
     // The same page by file stem, and the raw YAML.
     let by_stem = page("/rules/sigma/proc_creation_win_meshagent_child_shell");
@@ -127,12 +142,24 @@ fn rule_page_has_every_section() {
 
 #[test]
 fn unknown_pages_are_404_pages() {
-    for path in ["/rules/no-such-rule", "/rules/sigma/no_such_file", "/attack/T9999", "/events/NoSuchProvider", "/events/Sysmon/99999", "/events/Sysmon/abc", "/nowhere", "/static/nothing.css"] {
+    for path in [
+        "/rules/no-such-rule",
+        "/rules/sigma/no_such_file",
+        "/attack/T9999",
+        "/events/NoSuchProvider",
+        "/events/Sysmon/99999",
+        "/events/Sysmon/abc",
+        "/nowhere",
+        "/static/nothing.css",
+    ] {
         let r = get_url(path);
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
         assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8", "{path}");
         let body = r.text().unwrap();
-        assert!(body.contains("Not found") && body.contains("<a class=\"button secondary\" href=\"/\">"), "{path}: {body}");
+        assert!(
+            body.contains("Not found") && body.contains("<a class=\"button secondary\" href=\"/\">"),
+            "{path}: {body}"
+        );
     }
     api_error("/api/rules/no-such-rule", 404);
     api_error("/api/nothing/here", 404);
@@ -172,7 +199,10 @@ fn hostile_rule_is_shown_as_text() {
     // Only the plain https reference is a link; javascript:, data: and the quote-breaking one stay text.
     let refs = element(&html, "section", "references").unwrap();
     assert_eq!(refs.matches("<a ").count(), 1, "{refs}");
-    assert!(refs.contains("href=\"https://example.com/ok?a=1&#38;b=&#60;x&#62;\" rel=\"noopener noreferrer\""), "{refs}");
+    assert!(
+        refs.contains("href=\"https://example.com/ok?a=1&#38;b=&#60;x&#62;\" rel=\"noopener noreferrer\""),
+        "{refs}"
+    );
     assert!(!html.contains("href=\"javascript:"), "no javascript: link");
     assert!(text(refs).contains("javascript:alert('ref')"), "shown as text");
     // The title in <title> and in result lists is escaped too.
@@ -227,9 +257,29 @@ fn json_api_mirrors_the_pages() {
     // One rule: the `sigil show --format json` shape, first keys fixed.
     let r = get_url(&format!("/api/rules/{MESH}"));
     let body = r.text().unwrap();
-    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&body).unwrap().keys().cloned().collect();
-    let first = ["id", "title", "status", "level", "description", "author", "date", "modified", "references",
-        "falsepositives", "tags", "logsource", "source", "path", "yaml", "attack", "events", "stages", "indicators"];
+    let keys: Vec<String> =
+        serde_json::from_str::<serde_json::Map<String, Value>>(&body).unwrap().keys().cloned().collect();
+    let first = [
+        "id",
+        "title",
+        "status",
+        "level",
+        "description",
+        "author",
+        "date",
+        "modified",
+        "references",
+        "falsepositives",
+        "tags",
+        "logsource",
+        "source",
+        "path",
+        "yaml",
+        "attack",
+        "events",
+        "stages",
+        "indicators",
+    ];
     assert_eq!(keys[..first.len()], first);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["attack"][1]["techniques"][0]["id"], "T1219.002");
@@ -282,7 +332,10 @@ fn heat_map_technique_events_indicators_and_stats_pages() {
     let html = page("/attack");
     let matrix = element(&html, "div", "matrix").unwrap();
     assert!(matrix.contains("id=\"tactic-command-and-control\""));
-    assert!(matrix.contains("<a class=\"cell h1\" href=\"/attack/T1219?tactic=command-and-control\""), "covered cells link to their rules");
+    assert!(
+        matrix.contains("<a class=\"cell h1\" href=\"/attack/T1219?tactic=command-and-control\""),
+        "covered cells link to their rules"
+    );
     assert!(matrix.contains("<div class=\"cell h0\""), "uncovered cells are not links");
     assert!(text(element(&html, "div", "legend").unwrap()).contains("0 1 2–3 4–9 10–24 25–49 50+"));
     assert!(html.contains("href=\"/api/attack/navigator.json\""));
@@ -338,7 +391,10 @@ fn assets_are_cached_and_typed() {
     assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     let r = get_url("/static/app.js");
     assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8");
-    assert!(!r.headers()["cache-control"].to_str().unwrap().contains("immutable"), "unversioned URLs are not immutable");
+    assert!(
+        !r.headers()["cache-control"].to_str().unwrap().contains("immutable"),
+        "unversioned URLs are not immutable"
+    );
 }
 
 #[test]
@@ -346,7 +402,14 @@ fn a_panicking_handler_is_caught_and_the_server_keeps_serving() {
     let app = App::new(example_catalog());
     let base = start_router(
         |app: Arc<App>| {
-            let routes = sigil_web::server::routes(app).route("/boom", get(|| async { if true { panic!("boom") } }));
+            let routes = sigil_web::server::routes(app).route(
+                "/boom",
+                get(|| async {
+                    if true {
+                        panic!("boom")
+                    }
+                }),
+            );
             sigil_web::server::with_layers(routes)
         },
         app,

@@ -4,6 +4,9 @@
 //!
 //! Skipped when the corpus is absent, unless SIGIL_REQUIRE_CORPUS=1.
 
+// Helpers outside #[test] functions panic on failure too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{element, shared, sigmahq_catalog, start, table_rows, text};
@@ -111,12 +114,18 @@ fn seed_pages_match_the_served_pages() {
         assert!(text(&html).contains("Detection rules › Sigma"), "{seed_file}: breadcrumb");
         assert_eq!(text(element(&html, "h1", "rule-title").unwrap()), seed.title, "{seed_file}: title");
         assert_eq!(table_rows(&html, "attack-table"), seed.attack, "{seed_file}: ATT&CK coverage");
-        let events: Vec<Vec<String>> =
-            table_rows(&html, "event-table").into_iter().map(|mut r| {
+        let events: Vec<Vec<String>> = table_rows(&html, "event-table")
+            .into_iter()
+            .map(|mut r| {
                 // The title cell may carry a field-mapping note under the title.
-                if let Some(t) = r.get_mut(2) && let Some(cut) = t.find(" fields: ") { t.truncate(cut); }
+                if let Some(t) = r.get_mut(2)
+                    && let Some(cut) = t.find(" fields: ")
+                {
+                    t.truncate(cut);
+                }
                 r
-            }).collect();
+            })
+            .collect();
         assert_eq!(events, seed.events, "{seed_file}: event coverage");
         let stages = served_stages(&html);
         assert_eq!(stages.len(), seed.stages.len(), "{seed_file}: stage count");
@@ -131,7 +140,8 @@ fn seed_pages_match_the_served_pages() {
         if seed_file.starts_with("action1") {
             let rows = table_rows(&html, "indicator-table");
             let parent = rows.iter().find(|r| r[0] == "ParentImage").unwrap();
-            let count: usize = parent[2].split_whitespace().skip_while(|w| *w != "\\cmd.exe").nth(1).unwrap().parse().unwrap();
+            let count: usize =
+                parent[2].split_whitespace().skip_while(|w| *w != "\\cmd.exe").nth(1).unwrap().parse().unwrap();
             assert!(count > 5, "\\cmd.exe as a parent is shared by many rules: {parent:?}");
         }
         // The page by file stem is the same page.
@@ -146,7 +156,11 @@ fn seed_pages_match_the_served_pages() {
         } else {
             // File names move upstream; the id is the stable address. Show which stem the corpus has.
             let v: serde_json::Value = client.get(format!("{base}/api/rules/{id}")).send().unwrap().json().unwrap();
-            panic!("{seed_file}: /rules/sigma/{stem} answered {}; the rule's file stem is {}", by_stem.status(), v["file_stem"]);
+            panic!(
+                "{seed_file}: /rules/sigma/{stem} answered {}; the rule's file stem is {}",
+                by_stem.status(),
+                v["file_stem"]
+            );
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The static export: every page written, every relative link resolves to a written file, nothing absolute.
 
+// Helpers outside #[test] functions panic on failure too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -27,12 +30,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -116,7 +120,8 @@ fn exported_site_is_complete_and_self_contained() {
     assert!(rule.contains("href=\"../attack/T1219.002.html\""));
     assert!(rule.contains("<script src=\"../static/static.js\" defer></script>"));
     assert!(text(&rule).contains("Detection rules › Sigma"));
-    let forward = std::fs::read_to_string(dir.path().join("rules/sigma/proc_creation_win_meshagent_child_shell.html")).unwrap();
+    let forward =
+        std::fs::read_to_string(dir.path().join("rules/sigma/proc_creation_win_meshagent_child_shell.html")).unwrap();
     assert!(forward.contains("url=../../rules/6f0c3b1e-2a4d-4c8e-9b7a-1d2e3f405162.html"));
 
     // Hostile text stays text in the static pages too.

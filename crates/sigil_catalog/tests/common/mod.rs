@@ -40,6 +40,9 @@ pub fn sigmahq() -> &'static Catalog {
             regression_data: vec![shared().join("corpus/sigmahq-regression/regression_data")],
             ..CatalogOptions::default()
         };
-        Catalog::load(&sigmahq_sources(), &opts).unwrap()
+        match Catalog::load(&sigmahq_sources(), &opts) {
+            Ok(c) => c,
+            Err(e) => panic!("loading the SigmaHQ catalog: {e}"),
+        }
     })
 }

@@ -1,5 +1,5 @@
 //! Shared helpers of the web tests: catalogs, a server on a free loopback port, HTML table extraction.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,8 +48,11 @@ pub fn shared() -> PathBuf {
 /// The example rules of the repository plus the hostile rule, as one source `examples`.
 pub fn example_catalog() -> Catalog {
     let dir = repo().join("examples/rules");
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yml")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
     files.sort();
     let texts: Vec<(String, String)> = files
         .iter()
@@ -79,7 +82,7 @@ pub fn sigmahq_catalog() -> Option<Catalog> {
 
 /// Starts a server for `app` on a free loopback port, in a background thread; returns `http://127.0.0.1:PORT`.
 pub fn start(app: App) -> String {
-    start_router(|app| sigil_web::server::router(app), app)
+    start_router(sigil_web::server::router, app)
 }
 
 /// Starts a server with a custom router built from the app.

@@ -1,0 +1,220 @@
+//! Pages link to each other: related rules, correlations, filters; several sources count separately.
+
+use sigil_catalog::{Catalog, CatalogOptions, CoverageGap, Facet, IndicatorKey, Kind, RuleKind, SearchQuery};
+
+const BASE: &str = r"
+title: Whoami as SYSTEM
+id: 11111111-1111-4111-8111-111111111111
+name: whoami_system
+status: test
+level: high
+author: Alice, Bob
+tags: [attack.discovery, attack.t1033]
+logsource: {product: windows, category: process_creation}
+detection:
+    selection:
+        Image|endswith: '\whoami.exe'
+        User|contains: 'SYSTEM'
+    filter_main_admin:
+        - ParentImage: 'C:\Windows\explorer.exe'
+        - ParentImage|startswith: 'C:\Program Files\'
+    condition: selection and not 1 of filter_main_*
+";
+
+const RELATED: &str = r"
+title: Whoami Renamed
+id: 22222222-2222-4222-8222-222222222222
+related:
+    - id: 11111111-1111-4111-8111-111111111111
+      type: derived
+    - id: 99999999-9999-4999-8999-999999999999
+      type: obsolete
+status: experimental
+logsource: {product: windows, category: process_creation}
+detection:
+    selection:
+        OriginalFileName: 'whoami.exe'
+        Image: '*\WHOAMI.EXE'
+    condition: selection
+";
+
+const CORRELATION_AND_FILTERS: &str = r"
+title: Many Whoami
+id: 33333333-3333-4333-8333-333333333333
+correlation:
+    type: value_count
+    rules:
+        - whoami_system
+        - no_such_rule
+    group-by: [Computer]
+    timespan: 1h
+    condition:
+        gte: 3
+        field: User
+level: high
+---
+title: Ignore Backup Agent
+id: 44444444-4444-4444-8444-444444444444
+logsource: {product: windows, category: process_creation}
+filter:
+    rules:
+        - 11111111-1111-4111-8111-111111111111
+    selection:
+        ParentImage|endswith: '\backup.exe'
+    condition: not selection
+---
+title: Ignore Everything From Scanner
+id: 55555555-5555-4555-8555-555555555555
+logsource: {product: windows}
+filter:
+    rules: any
+    selection:
+        Computer: 'scanner01'
+    condition: not selection
+";
+
+const OTHER_SOURCE: &str = r"
+title: Whoami Anywhere
+id: 11111111-1111-4111-8111-111111111111
+tags: [attack.t1033]
+logsource: {product: linux, category: process_creation}
+detection:
+    selection:
+        Image|endswith: '/whoami'
+    k:
+        - 'whoami'
+    condition: selection or k
+";
+
+fn catalog() -> Catalog {
+    let set = sigil_check::load_texts(&[
+        ("team/base.yml", BASE),
+        ("team/related.yml", RELATED),
+        ("team/corr.yml", CORRELATION_AND_FILTERS),
+        ("hayabusa/other.yml", OTHER_SOURCE),
+    ]);
+    let sources = [
+        sigil_catalog::SourceSpec::new("team", vec!["team".into()]),
+        sigil_catalog::SourceSpec::new("hayabusa", vec!["hayabusa".into()]),
+    ];
+    Catalog::from_rule_set(&set, &sources, &CatalogOptions::default()).unwrap()
+}
+
+#[test]
+fn related_rules_resolve_to_titles() {
+    let c = catalog();
+    let p = c.by_key("22222222-2222-4222-8222-222222222222").unwrap();
+    assert_eq!(p.related.len(), 2);
+    assert_eq!(p.related[0].title.as_deref(), Some("Whoami as SYSTEM"));
+    assert_eq!(p.related[0].kind, "derived");
+    assert_eq!(p.related[1].title, None);
+}
+
+#[test]
+fn correlations_and_filters_link_both_ways() {
+    let c = catalog();
+    let corr = c.by_key("33333333-3333-4333-8333-333333333333").unwrap();
+    assert_eq!(corr.kind, RuleKind::Correlation);
+    let info = corr.correlation.as_ref().unwrap();
+    assert_eq!(info.kind, "value_count");
+    assert_eq!(info.rules[0].title.as_deref(), Some("Whoami as SYSTEM"));
+    assert_eq!(info.rules[1].title, None);
+    assert_eq!(info.group_by, ["Computer"]);
+    assert_eq!((info.timespan.as_deref(), info.timespan_seconds), (Some("1h"), Some(3600)));
+    assert_eq!(info.condition.as_deref(), Some("distinct User >= 3"));
+    // A correlation fires on what its rules fire on.
+    assert_eq!(corr.events.iter().map(|e| e.event_id).collect::<Vec<_>>(), [1, 4688]);
+
+    let base = c.by_key("11111111-1111-4111-8111-111111111111").unwrap();
+    assert_eq!(base.source, "team");
+    assert_eq!(base.correlated_by[0].title.as_deref(), Some("Many Whoami"));
+    let filters: Vec<&str> = base.filtered_by.iter().filter_map(|l| l.title.as_deref()).collect();
+    assert_eq!(filters, ["Ignore Backup Agent", "Ignore Everything From Scanner"]);
+
+    let named = c.by_key("44444444-4444-4444-8444-444444444444").unwrap();
+    assert_eq!(named.kind, RuleKind::Filter);
+    let f = named.filter.as_ref().unwrap();
+    assert!(!f.any);
+    assert_eq!(f.applies_to.len(), 1);
+    assert_eq!(named.stages[1].join, ["not selection"]);
+    assert!(named.indicators[0].excluded);
+
+    let any = c.by_key("55555555-5555-4555-8555-555555555555").unwrap();
+    let f = any.filter.as_ref().unwrap();
+    assert!(f.any);
+    // Every windows rule (the linux one is not contained by `product: windows`).
+    assert_eq!(f.applies_to.len(), 2);
+}
+
+#[test]
+fn stages_join_and_indicators() {
+    let c = catalog();
+    let base = c.by_key("11111111-1111-4111-8111-111111111111").unwrap();
+    assert_eq!(base.stages[0].text, "selection and not 1 of filter_main_*");
+    assert_eq!(base.stages[2].join, ["not 1 of filter_main_*"]);
+    assert_eq!(base.stages[2].logic.as_deref(), Some("or"));
+    let rows: Vec<(&str, Kind, &str, bool)> = base
+        .indicators
+        .iter()
+        .map(|i| (i.field.as_deref().unwrap(), i.kind, i.value.as_str(), i.excluded))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("Image", Kind::EndsWith, r"\whoami.exe", false),
+            ("ParentImage", Kind::Equals, r"C:\Windows\explorer.exe", true),
+            ("ParentImage", Kind::StartsWith, r"C:\Program Files\", true),
+            ("User", Kind::Match, "SYSTEM", false),
+        ]
+    );
+    // `Image: '*\WHOAMI.EXE'` in the related rule is the same indicator as `Image|endswith: '\whoami.exe'`.
+    let image = &base.indicators[0];
+    assert_eq!(image.corpus_count, 1);
+    assert_eq!(image.corpus_by_source.label(), "team 1");
+    let key = IndicatorKey::parse(Some("Image"), &["endswith"], r"\whoami.exe").unwrap();
+    assert_eq!(c.by_indicator(&key).len(), 2);
+    // Filters' fields decide their coverage; the logsource-only filter reads every event with a Computer.
+    let named = c.by_key("44444444-4444-4444-8444-444444444444").unwrap();
+    assert_eq!(named.events.iter().map(|e| e.event_id).collect::<Vec<_>>(), [1, 4688]);
+}
+
+#[test]
+fn sources_keys_and_non_windows_rules() {
+    let c = catalog();
+    assert_eq!(c.sources().iter().map(|s| (s.name.as_str(), s.pages)).collect::<Vec<_>>(), [("team", 5), ("hayabusa", 1)]);
+    // The id is shared by two sources: the second page gets a derived key.
+    let both = c.by_id("11111111-1111-4111-8111-111111111111");
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[1].key, "11111111-1111-4111-8111-111111111111-hayabusa");
+    let other = both[1];
+    assert!(other.events.is_empty());
+    assert_eq!(other.coverage.gap, Some(CoverageGap::NotWindows));
+    assert!(other.coverage.note.as_deref().unwrap().contains("linux / process_creation"));
+    assert_eq!(other.attack[0].tactic, "Discovery");
+    assert!(other.attack[0].techniques[0].inferred_tactic);
+    let kw = other.indicators.iter().find(|i| i.kind == Kind::Keyword).unwrap();
+    assert_eq!((kw.field.as_deref(), kw.value.as_str()), (None, "whoami"));
+    let (found, _) = c.resolve("11111111-1111-4111-8111-111111111111");
+    assert_eq!(found.len(), 2);
+}
+
+#[test]
+fn search_facets_by_author_source_and_kind() {
+    let c = catalog();
+    let r = c.search(&SearchQuery::default().filter(Facet::Author, "bob"));
+    assert_eq!(r.hits.iter().map(|h| h.title.as_str()).collect::<Vec<_>>(), ["Whoami as SYSTEM"]);
+    let r = c.search(&SearchQuery::new("whoami").filter(Facet::Source, "hayabusa"));
+    assert_eq!(r.total, 1);
+    let source = r.facets.iter().find(|f| f.facet == Facet::Source).unwrap();
+    let team = source.values.iter().find(|v| v.value == "team").unwrap();
+    assert!(team.count >= 3 && !team.selected);
+    let r = c.search(&SearchQuery::parse("kind:filter"));
+    assert_eq!(r.total, 2);
+    let r = c.search(&SearchQuery::parse("technique:T1033"));
+    assert_eq!(r.total, 2);
+    let tech = r.facets.iter().find(|f| f.facet == Facet::Technique).unwrap();
+    assert_eq!(tech.values[0].label, "T1033 System Owner/User Discovery");
+    // Exact id first.
+    let r = c.search(&SearchQuery::new("22222222-2222-4222-8222-222222222222 whoami"));
+    assert_eq!(r.hits[0].key, "22222222-2222-4222-8222-222222222222");
+}
