@@ -149,6 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         min_level: args.min_level.map(Level::from),
         all_logsources: args.all_logsources,
         placeholders,
+        no_prefilter: false,
     };
     let (engine, report) = Engine::build(&set, &knowledge, &opts);
     let loaded = started.elapsed();
@@ -175,7 +176,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if report.unrouted.len() > 8 {
             shown.push(format!("{} more", report.unrouted.len() - 8));
         }
-        let hint = if args.all_logsources { "" } else { "; --all-logsources runs them on every event, --mapping routes them" };
+        let hint =
+            if args.all_logsources { "" } else { "; --all-logsources runs them on every event, --mapping routes them" };
         warn(&format!("{n} rule(s) have a logsource sigil cannot route, {what}: {}{hint}", shown.join(", ")));
         if n <= 5 {
             for u in &report.unrouted {
@@ -203,7 +205,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let width = if to_terminal { terminal_width() } else { None };
     let progress = if args.quiet { indicatif::ProgressBar::hidden() } else { crate::term::progress_spinner("hunting") };
-    let source_index: HashMap<PathBuf, u32> = args.paths.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
+    let source_index: HashMap<PathBuf, u32> =
+        args.paths.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
     let sink = Sink {
         format: args.format,
         color,
@@ -300,7 +303,8 @@ impl HuntSink for Sink {
                 let mut line = Vec::new();
                 render(&mut line, d, self.format, self.color, self.width);
                 let source = self.source_of(d.source);
-                let key = SortKey::new(d.event.timestamp(), source, d.position.0, (u64::from(d.position.1) << 16) | i as u64);
+                let key =
+                    SortKey::new(d.event.timestamp(), source, d.position.0, (u64::from(d.position.1) << 16) | i as u64);
                 lines.push((key, line));
             }
             if let Ok(mut s) = sorter.lock() {
@@ -427,7 +431,7 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
         }
         Format::Csv => {
             let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-            let keys = d.key_fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            let keys = d.key_fields().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
             let row = [
                 timestamp_text(d),
                 ev.computer().unwrap_or_default().to_string(),
@@ -449,7 +453,7 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
             }
         }
         Format::Table => {
-            let keys = d.key_fields.iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect::<Vec<_>>().join("  ");
+            let keys = d.key_fields().iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect::<Vec<_>>().join("  ");
             let ts = ev.timestamp().map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into());
             let level = level_text(d.rule.info.level);
             let cells = [
@@ -464,10 +468,16 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
             let line = table_row(cells.each_ref().map(String::as_str), width);
             if color {
                 let painted = match d.rule.info.level {
-                    Some(Level::Critical) => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).red().bold().to_string(), 1),
+                    Some(Level::Critical) => {
+                        line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).red().bold().to_string(), 1)
+                    }
                     Some(Level::High) => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).red().to_string(), 1),
-                    Some(Level::Medium) => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).yellow().to_string(), 1),
-                    Some(Level::Low) => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).green().to_string(), 1),
+                    Some(Level::Medium) => {
+                        line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).yellow().to_string(), 1)
+                    }
+                    Some(Level::Low) => {
+                        line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).green().to_string(), 1)
+                    }
                     _ => line.replacen(&pad(level, COLS[4]), &pad(level, COLS[4]).dimmed().to_string(), 1),
                 };
                 let _ = writeln!(buf, "{painted}");

@@ -3,6 +3,10 @@
 //! Candidate events come from the logsource's routes (`sigil_knowledge`, the same table the engine routes events
 //! with); an event is kept only if its schema carries every field the rule references, after the route's field
 //! mapping (`Image` is `NewProcessName` on Security 4688), and, when the detection names event ids, only those.
+//! This strict rule is what the seed pages show (a rule reading `ParentCommandLine` is not on 4688 even if one
+//! of its selections alone could be). Only when it leaves no event at all (selections written for different
+//! events, `1 of selection_*` over 4898 and 4899) are the condition's branches covered one by one, and the page
+//! says so (`Coverage::by_branch`).
 
 use std::ptr;
 

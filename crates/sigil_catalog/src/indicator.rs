@@ -6,7 +6,8 @@
 //!
 //! Values compare as Sigma compares them: case-insensitively unless `cased`; escapes resolved (`\\` and `\` before
 //! an ordinary character are the same backslash); regular expressions and field references exactly as written;
-//! CIDR values as their network; numbers by value (`4688` and `'4688'` are one). Transformations that change
+//! CIDR values as their network; numbers by value and booleans by their text (`4688` and `'4688'` are one,
+//! as are `true` and `'true'`: event logs carry both as text). Transformations that change
 //! what is matched (`windash`, `base64offset`, `wide`, `expand`, `neq`, regex flags, time parts) are part of the
 //! key and listed in [`Indicator::notes`]; `all` is not (it joins values, each still an indicator).
 
@@ -156,13 +157,11 @@ pub struct Indicator {
     pub modifiers: Vec<String>,
     /// Transformations and flags that are part of the match (`windash`, `cased`, `neq`, `base64offset`).
     pub notes: Vec<String>,
-    /// The normalised value the counts compare.
-    pub normalized: String,
     /// Search identifiers the indicator appears in.
     pub stages: Vec<String>,
     /// Whether every such stage is used only under `not` (the rule excludes this value).
     pub excluded: bool,
-    /// The comparison key (serialised for tools that join pages).
+    /// The comparison key: field, kind, transformations and the normalised value the counts compare.
     pub key: IndicatorKey,
 }
 
@@ -330,7 +329,6 @@ pub(crate) fn of_item(item: &FieldItem, stage: &str, excluded: bool) -> Vec<Indi
                 corpus_by_source: SourceCounts::default(),
                 modifiers: modifiers.clone(),
                 notes: c.notes,
-                normalized: c.key.value.clone(),
                 stages: vec![stage.to_string()],
                 excluded,
                 key: c.key,

@@ -8,7 +8,8 @@
 //! - metadata, the document's YAML, its source and path, related rules resolved to titles;
 //! - ATT&CK rows "tactic → techniques" ([`AttackRow`]), through `sigil_knowledge`'s tables and crosswalk;
 //! - event coverage ([`EventRef`]): the described Windows events whose schema carries every field the rule uses,
-//!   after the logsource route's field mapping (the table the engine routes with);
+//!   after the logsource route's field mapping (the table the engine routes with), restricted to the event ids
+//!   the condition allows; with [`Coverage`] saying how (and, for no event, why: [`CoverageGap`]);
 //! - stages: stage 0 the condition (as written, normalised, as a tree), stages 1..n the search identifiers with
 //!   their items and how each joins the condition (`not 1 of filter_*`);
 //! - indicators ([`Indicator`]): one row per (field, kind, value), with the number of *other* rules of the
@@ -35,6 +36,9 @@
 //! assert_eq!(found.total, 1);
 //! # Ok::<(), sigil_catalog::Error>(())
 //! ```
+//!
+//! Indicators compare as Sigma compares values ([`IndicatorKey`]): case-insensitively unless `cased`, with
+//! equivalent spellings merged (`Image|endswith: '\x'` is `Image: '*\x'`); numbers and booleans by their text.
 //!
 //! Invariants: building a catalog never panics on rule input (files that cannot be read or parsed become
 //! [`FailedFile`]s with the checker's diagnostics); page keys are unique; a catalog is immutable once built.

@@ -97,7 +97,7 @@ fn catalog() -> Catalog {
         sigil_catalog::SourceSpec::new("team", vec!["team".into()]),
         sigil_catalog::SourceSpec::new("hayabusa", vec!["hayabusa".into()]),
     ];
-    Catalog::from_rule_set(&set, &sources, &CatalogOptions::default()).unwrap()
+    Catalog::from_rule_set(&set, &sources, &CatalogOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -153,11 +153,8 @@ fn stages_join_and_indicators() {
     assert_eq!(base.stages[0].text, "selection and not 1 of filter_main_*");
     assert_eq!(base.stages[2].join, ["not 1 of filter_main_*"]);
     assert_eq!(base.stages[2].logic.as_deref(), Some("or"));
-    let rows: Vec<(&str, Kind, &str, bool)> = base
-        .indicators
-        .iter()
-        .map(|i| (i.field.as_deref().unwrap(), i.kind, i.value.as_str(), i.excluded))
-        .collect();
+    let rows: Vec<(&str, Kind, &str, bool)> =
+        base.indicators.iter().map(|i| (i.field.as_deref().unwrap(), i.kind, i.value.as_str(), i.excluded)).collect();
     assert_eq!(
         rows,
         [
@@ -181,7 +178,10 @@ fn stages_join_and_indicators() {
 #[test]
 fn sources_keys_and_non_windows_rules() {
     let c = catalog();
-    assert_eq!(c.sources().iter().map(|s| (s.name.as_str(), s.pages)).collect::<Vec<_>>(), [("team", 5), ("hayabusa", 1)]);
+    assert_eq!(
+        c.sources().iter().map(|s| (s.name.as_str(), s.pages)).collect::<Vec<_>>(),
+        [("team", 5), ("hayabusa", 1)]
+    );
     // The id is shared by two sources: the second page gets a derived key.
     let both = c.by_id("11111111-1111-4111-8111-111111111111");
     assert_eq!(both.len(), 2);
@@ -217,4 +217,10 @@ fn search_facets_by_author_source_and_kind() {
     // Exact id first.
     let r = c.search(&SearchQuery::new("22222222-2222-4222-8222-222222222222 whoami"));
     assert_eq!(r.hits[0].key, "22222222-2222-4222-8222-222222222222");
+}
+
+#[test]
+fn a_catalog_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<Catalog>();
 }

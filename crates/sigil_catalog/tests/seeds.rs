@@ -5,6 +5,8 @@
 //! with the values cell lost), YAML and stage text without indentation, and stage 0's text run into the next
 //! stage's heading. The parser below reads exactly that; the indicator values are taken from the seed's stages.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers: a panic is the test failing")]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -13,7 +13,8 @@ fn main() {
     let mut found = Vec::new();
     let mut per_rule = vec![0u64; engine.rules().len()];
     let mut n = 0u64;
-    let events: Vec<_> = sigil_events::open(&input, &sigil_events::ReadOptions::default()).unwrap().filter_map(Result::ok).collect();
+    let events: Vec<_> =
+        sigil_events::open(&input, &sigil_events::ReadOptions::default()).unwrap().filter_map(Result::ok).collect();
     let t = std::time::Instant::now();
     let cpu0 = cpu_seconds();
     for ev in events.iter() {
@@ -34,7 +35,11 @@ fn main() {
     let (cands, evals) = scratch.counters();
     let (bytes, hits) = scratch.scan_counters();
     println!("{:.0} bytes scanned/event, {:.1} literal hits/event", bytes as f64 / n as f64, hits as f64 / n as f64);
-    println!("{n} events, {:.1} candidates/event, {:.1} rule evaluations/event", cands as f64 / n as f64, evals as f64 / n as f64);
+    println!(
+        "{n} events, {:.1} candidates/event, {:.1} rule evaluations/event",
+        cands as f64 / n as f64,
+        evals as f64 / n as f64
+    );
     for (k, e, a, s, p) in engine.bucket_stats() {
         println!("{k:70} entries {e:5} always {a:4} scans {s:3} patterns {p:6}");
     }

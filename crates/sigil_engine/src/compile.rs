@@ -71,6 +71,9 @@ pub struct CompiledRule {
     /// Folded literals of which at least one occurs in every event the rule matches; `None` when no such set is
     /// known (the rule is then evaluated on every event of its routes).
     pub(crate) required: Option<Vec<ReqLit>>,
+    /// `(rule-local index of EventID, ids)`: every event the rule matches has one of these event ids. Lets a bucket
+    /// for another event id leave the rule out altogether.
+    pub(crate) event_ids: Option<(u16, Vec<u32>)>,
     /// Fields shown as the detection's key fields (the rule's non-filter fields, in rule order).
     pub(crate) key_fields: Vec<u16>,
     /// The lowered items, search by search, for converters and for explaining a rule.
@@ -120,7 +123,14 @@ pub fn compile_rule(
     filters: &[&FilterRule],
     placeholders: &Placeholders,
 ) -> Result<CompiledRule, CompileError> {
-    let mut b = Builder { fields: Vec::new(), searches: Vec::new(), required: Vec::new(), items: Vec::new(), key: Vec::new() };
+    let mut b = Builder {
+        fields: Vec::new(),
+        searches: Vec::new(),
+        required: Vec::new(),
+        ids: Vec::new(),
+        items: Vec::new(),
+        key: Vec::new(),
+    };
     let mut condition = b.detection(&rule.detection, placeholders, "")?;
     if !filters.is_empty() {
         let mut all = vec![condition];
@@ -130,6 +140,11 @@ pub fn compile_rule(
         condition = Cond::And(all.into());
     }
     let required = required_literals(&condition, &b.required);
+    let event_ids = b
+        .fields
+        .iter()
+        .position(|f| f == "EventID")
+        .and_then(|i| required_ids(&condition, &b.ids).map(|ids| (i as u16, ids)));
     let info = RuleInfo {
         id: rule.meta.id.clone(),
         title: rule.meta.title.clone(),
@@ -144,6 +159,7 @@ pub fn compile_rule(
         searches: b.searches,
         condition,
         required,
+        event_ids,
         key_fields: b.key,
         items: b.items,
     })
@@ -154,6 +170,8 @@ struct Builder {
     searches: Vec<SearchMatcher>,
     /// Per search: its required literal set.
     required: Vec<ReqSet>,
+    /// Per search: the EventID values it requires.
+    ids: Vec<Option<Vec<u32>>>,
     items: Vec<(String, Vec<Vec<Item>>)>,
     key: Vec<u16>,
 }
@@ -204,6 +222,14 @@ impl Builder {
             }
             let required = group_required(&lowered, &self.fields);
             self.required.push(required);
+            self.ids.push(lowered.iter().map(|g| g.iter().find_map(item_ids)).collect::<Option<Vec<_>>>().map(
+                |sets| {
+                    let mut all: Vec<u32> = sets.into_iter().flatten().collect();
+                    all.sort_unstable();
+                    all.dedup();
+                    all
+                },
+            ));
             self.items.push((format!("{prefix}{}", s.name), lowered));
             self.searches.push(match compiled.len() {
                 1 => SearchMatcher::All(compiled.into_iter().next().unwrap_or_default()),
@@ -225,7 +251,8 @@ impl Builder {
 fn cond(e: &Expr, names: &[&str], base: usize) -> Result<Cond, CompileError> {
     Ok(match e {
         Expr::Ident { name, .. } => {
-            let i = names.iter().position(|n| n == name).ok_or_else(|| CompileError::UnknownIdentifier(name.clone()))?;
+            let i =
+                names.iter().position(|n| n == name).ok_or_else(|| CompileError::UnknownIdentifier(name.clone()))?;
             Cond::Search((base + i) as u16)
         }
         Expr::Selector { quantifier, pattern, .. } => {
@@ -321,13 +348,89 @@ fn item_required(item: &Item, fields: &[String]) -> ReqSet {
                 .max_by_key(String::len)?;
             (!longest.is_empty()).then(|| vec![ReqLit { field, lit: longest }])
         })),
+        ValueSpec::Regex { pattern, ignore_case, multi_line, dot_all } => {
+            regex_required(pattern, *ignore_case, *multi_line, *dot_all)
+                .map(|lits| lits.into_iter().map(|lit| ReqLit { field, lit }).collect())
+        }
         _ => None,
     });
     if item.all { best(per_value) } else { union(per_value) }
 }
 
+/// Literals one of which every match of the regex contains (folded), from its prefixes or suffixes, whichever
+/// set is more selective; `None` when a match can start and end with anything.
+fn regex_required(pattern: &str, ignore_case: bool, multi_line: bool, dot_all: bool) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(ignore_case)
+        .multi_line(multi_line)
+        .dot_matches_new_line(dot_all)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut sets = Vec::new();
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let Some(lits) = seq.literals() else { continue };
+        let mut out: Vec<String> = Vec::with_capacity(lits.len());
+        let mut usable = !lits.is_empty();
+        for l in lits {
+            let bytes = l.as_bytes();
+            // A literal cut inside a character keeps its valid part: any part of a required literal is required.
+            let text = match std::str::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => std::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default(),
+            };
+            let folded = fold(text);
+            if folded.is_empty() {
+                usable = false;
+                break;
+            }
+            if !out.contains(&folded) {
+                out.push(folded);
+            }
+        }
+        if usable {
+            sets.push(Some(out.into_iter().map(|lit| ReqLit { field: Some(0), lit }).collect::<Vec<_>>()));
+        }
+    }
+    best(sets).map(|set| set.into_iter().map(|l| l.lit).collect())
+}
+
 fn group_required(groups: &[Vec<Item>], fields: &[String]) -> ReqSet {
     union(groups.iter().map(|g| best(g.iter().map(|i| item_required(i, fields)))))
+}
+
+/// The event ids an item requires: `EventID: 4624` or `EventID: [4624, 4625]` (plain numbers, not negated).
+fn item_ids(item: &Item) -> Option<Vec<u32>> {
+    if item.field.as_deref() != Some("EventID") || item.negated || (item.all && item.values.len() > 1) {
+        return None;
+    }
+    item.values
+        .iter()
+        .map(|v| match v {
+            ValueSpec::Number(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= f64::from(u32::MAX) => Some(*n as u32),
+            _ => None,
+        })
+        .collect()
+}
+
+fn required_ids(c: &Cond, searches: &[Option<Vec<u32>>]) -> Option<Vec<u32>> {
+    match c {
+        Cond::Search(i) => searches.get(*i as usize).cloned().flatten(),
+        Cond::Not(_) | Cond::Const(true) => None,
+        Cond::Const(false) => Some(Vec::new()),
+        Cond::And(items) => items.iter().filter_map(|x| required_ids(x, searches)).min_by_key(Vec::len),
+        Cond::Or(items) => {
+            let mut all = Vec::new();
+            for x in items.iter() {
+                all.extend(required_ids(x, searches)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+    }
 }
 
 fn required_literals(c: &Cond, searches: &[ReqSet]) -> ReqSet {

@@ -32,6 +32,9 @@ pub struct EngineOptions {
     pub all_logsources: bool,
     /// Values of `%placeholder%`s for the `expand` modifier.
     pub placeholders: Placeholders,
+    /// Evaluate every routed rule on every event, without the literal prefilter (for testing that the prefilter
+    /// never changes results, and for measuring what it saves).
+    pub no_prefilter: bool,
 }
 
 /// A rule that was not compiled, and why.
@@ -98,6 +101,7 @@ pub struct Engine {
     routes: Vec<Route>,
     table: FieldTable,
     buckets: Mutex<FxHashMap<Box<str>, Arc<Bucket>>>,
+    prefilter: bool,
 }
 
 /// More distinct event headers than this are not cached (only hostile input gets there); buckets are then built
@@ -125,10 +129,16 @@ struct Bucket {
     /// Every literal required in one of `fields`.
     ac: Option<AhoCorasick>,
     /// Per pattern: `(index into fields, entries needing the literal in that field)`.
-    by_pattern: Vec<Box<[(u16, Box<[u32]>)]>>,
+    by_pattern: Vec<Box<[FieldEntries]>>,
     /// Literals of keyword searches, looked for in every value of the event.
     keywords: Option<(AhoCorasick, Vec<Box<[u32]>>)>,
 }
+
+/// `(index into Bucket::fields, entries needing a literal in that field)`.
+type FieldEntries = (u16, Box<[u32]>);
+
+/// A logsource as `(product, category, service)`.
+type LogsourceKey = (Option<String>, Option<String>, Option<String>);
 
 /// Separates field values in the prefilter's haystack. Never part of a literal (literals are UTF-8 text, in
 /// which the byte 0xFF cannot occur), so no match spans two values.
@@ -140,6 +150,8 @@ pub struct Scratch {
     prepared: Prepared,
     key: String,
     local: FxHashMap<Box<str>, Arc<Bucket>>,
+    /// The previous event's header and bucket: logs come in runs of the same channel and event id.
+    last: Option<(Option<u64>, Box<str>, Box<str>, Arc<Bucket>)>,
     candidates: Vec<u64>,
     /// The prefilter's haystack: the folded values of the bucket's fields, separated by [`SEPARATOR`].
     hay: Vec<u8>,
@@ -174,9 +186,12 @@ impl Engine {
         let mut candidates = Vec::new();
         for file in &set.files {
             if file.parsed.has_errors() {
-                let first = file.parsed.diagnostics.iter().find(|d| d.is_error()).map(|d| {
-                    format!("{}:{}: {}", d.position.line, d.position.column, d.message)
-                });
+                let first = file
+                    .parsed
+                    .diagnostics
+                    .iter()
+                    .find(|d| d.is_error())
+                    .map(|d| format!("{}:{}: {}", d.position.line, d.position.column, d.message));
                 let title = file.parsed.documents.first().map(|d| d.meta().title.clone()).unwrap_or_default();
                 report.skipped.push(SkippedRule {
                     path: file.display_path.clone(),
@@ -208,7 +223,8 @@ impl Engine {
         let compiled: Vec<(&str, &sigil_rule::Rule, Result<CompiledRule, CompileError>)> = candidates
             .par_iter()
             .map(|(path, rule)| {
-                let applicable: Vec<&FilterRule> = filters.iter().copied().filter(|f| filter_applies(f, rule)).collect();
+                let applicable: Vec<&FilterRule> =
+                    filters.iter().copied().filter(|f| filter_applies(f, rule)).collect();
                 (*path, *rule, compile_rule(rule, path, &applicable, &opts.placeholders))
             })
             .collect();
@@ -219,9 +235,9 @@ impl Engine {
             routes: Vec::new(),
             table: FieldTable::default(),
             buckets: Mutex::new(FxHashMap::default()),
+            prefilter: !opts.no_prefilter,
         };
-        let mut route_index: FxHashMap<(Option<String>, Option<String>, Option<String>), Option<(u32, u32)>> =
-            FxHashMap::default();
+        let mut route_index: FxHashMap<LogsourceKey, Option<(u32, u32)>> = FxHashMap::default();
         let mut unrouted: Vec<Unrouted> = Vec::new();
         for (path, rule, result) in compiled {
             let compiled = match result {
@@ -260,8 +276,10 @@ impl Engine {
                     let shown = logsource_text(ls);
                     match unrouted.iter_mut().find(|u| u.logsource == shown) {
                         Some(u) => u.rules.push((path.to_string(), rule.meta.title.clone())),
-                        None => unrouted
-                            .push(Unrouted { logsource: shown, rules: vec![(path.to_string(), rule.meta.title.clone())] }),
+                        None => unrouted.push(Unrouted {
+                            logsource: shown,
+                            rules: vec![(path.to_string(), rule.meta.title.clone())],
+                        }),
                     }
                     if opts.all_logsources {
                         let map = compiled.fields.iter().map(|f| engine.table.intern(f)).collect();
@@ -296,6 +314,7 @@ impl Engine {
             prepared: Prepared::new(&self.table),
             key: String::new(),
             local: FxHashMap::default(),
+            last: None,
             candidates: Vec::new(),
             hay: Vec::new(),
             bounds: Vec::new(),
@@ -312,7 +331,9 @@ impl Engine {
         let Ok(b) = self.buckets.lock() else { return Vec::new() };
         let mut v: Vec<_> = b
             .iter()
-            .map(|(k, b)| (k.replace('\u{1f}', " | "), b.entries.len(), b.always.len(), b.fields.len(), b.by_pattern.len()))
+            .map(|(k, b)| {
+                (k.replace('\u{1f}', " | "), b.entries.len(), b.always.len(), b.fields.len(), b.by_pattern.len())
+            })
             .collect();
         v.sort();
         v
@@ -400,18 +421,22 @@ impl Engine {
 
     /// The values of the rule's key fields in the event, as `(Sigma field, value)`, absent fields left out.
     pub fn key_fields(&self, m: Match, event: &Event) -> Vec<(String, String)> {
-        let (Some(rule), Some(rr)) =
-            (self.rules.get(m.rule as usize), self.rule_routes.get(m.rule as usize).and_then(|r| r.get(m.route as usize)))
-        else {
+        let (Some(rule), Some(rr)) = (
+            self.rules.get(m.rule as usize),
+            self.rule_routes.get(m.rule as usize).and_then(|r| r.get(m.route as usize)),
+        ) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for &i in &rule.key_fields {
             let (Some(sigma), Some(id)) = (rule.fields.get(i as usize), rr.map.get(i as usize)) else { continue };
             let name = self.table.name(*id);
-            let loose = |n: &str| n.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()).eq(
-                name.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()),
-            );
+            let loose = |n: &str| {
+                n.chars()
+                    .filter(|c| *c != ' ')
+                    .map(|c| c.to_ascii_lowercase())
+                    .eq(name.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()))
+            };
             let value = event.get(name).or_else(|| event.fields().rev().find(|(n, _)| loose(n)).map(|(_, v)| v));
             if let Some(v) = value.filter(|v| !v.is_null()) {
                 out.push((sigma.clone(), v.as_str_lossy().into_owned()));
@@ -423,7 +448,32 @@ impl Engine {
     fn bucket_for(&self, event: &Event, scratch: &mut Scratch) -> Option<Arc<Bucket>> {
         let channel = event.channel();
         let provider = event.provider();
-        let id = event.event_id().and_then(|i| u32::try_from(i).ok());
+        let raw_id = event.event_id();
+        if let Some((i, c, p, b)) = &scratch.last
+            && *i == raw_id
+            && **c == *channel.unwrap_or("\u{0}")
+            && **p == *provider.unwrap_or("\u{0}")
+        {
+            return Some(Arc::clone(b));
+        }
+        let id = raw_id.and_then(|i| u32::try_from(i).ok());
+        let bucket = self.lookup_bucket(channel, provider, id, scratch)?;
+        scratch.last = Some((
+            raw_id,
+            channel.unwrap_or("\u{0}").into(),
+            provider.unwrap_or("\u{0}").into(),
+            Arc::clone(&bucket),
+        ));
+        Some(bucket)
+    }
+
+    fn lookup_bucket(
+        &self,
+        channel: Option<&str>,
+        provider: Option<&str>,
+        id: Option<u32>,
+        scratch: &mut Scratch,
+    ) -> Option<Arc<Bucket>> {
         scratch.key.clear();
         push_lower(&mut scratch.key, channel.unwrap_or("\u{0}"));
         scratch.key.push('\u{1f}');
@@ -463,10 +513,23 @@ impl Engine {
                     Some(route) => (route.matches_header(channel, provider, id), !route.conditions().is_empty()),
                     None => (true, false),
                 };
-                if selected {
+                // A rule that needs other event ids than this header's cannot match: leave it out. Only when the
+                // rule reads `EventID` itself, the field the header's id comes from.
+                let excluded = match (id, self.rules.get(ri).and_then(|r| r.event_ids.as_ref())) {
+                    (Some(id), Some((local, ids))) => {
+                        rr.map.get(*local as usize).is_some_and(|f| self.table.name(*f) == "EventID")
+                            && !ids.contains(&id)
+                    }
+                    _ => false,
+                };
+                if selected && !excluded {
                     entries.push(Entry { rule: ri as u32, route: k as u16, conditions });
                 }
             }
+        }
+        if !self.prefilter {
+            let always = (0..entries.len() as u32).collect();
+            return Bucket { entries, always, fields: Vec::new(), ac: None, by_pattern: Vec::new(), keywords: None };
         }
         let mut always = Vec::new();
         let mut fields: Vec<FieldId> = Vec::new();
@@ -479,13 +542,14 @@ impl Engine {
         for (e, entry) in entries.iter().enumerate() {
             let e = e as u32;
             let rule = self.rules.get(entry.rule as usize);
-            let map = self.rule_routes.get(entry.rule as usize).and_then(|r| r.get(entry.route as usize)).map(|r| &r.map);
+            let map =
+                self.rule_routes.get(entry.rule as usize).and_then(|r| r.get(entry.route as usize)).map(|r| &r.map);
             let (Some(lits), Some(map)) = (rule.and_then(|r| r.required.as_ref()), map) else {
                 always.push(e);
                 continue;
             };
             for l in lits {
-                let lit = anchor(&l.lit);
+                let lit = l.lit.as_str();
                 match l.field.and_then(|local| map.get(local as usize)) {
                     Some(id) => {
                         let k = match fields.iter().position(|f| f == id) {
@@ -528,7 +592,6 @@ impl Engine {
             }
             // A DFA makes the per-event scan a table walk; it costs more to build, once per bucket.
             let kind = if patterns.len() <= DFA_PATTERN_LIMIT { Some(AhoCorasickKind::DFA) } else { None };
-            let kind = match std::env::var("SIGIL_AC").as_deref() { Ok("nfa") => Some(AhoCorasickKind::ContiguousNFA), Ok("auto") => None, _ => kind };
             AhoCorasick::builder().kind(kind).prefilter(false).build(patterns).ok().map(Some)
         };
         match (build(&patterns), build(&kw_patterns)) {
@@ -552,23 +615,6 @@ impl Engine {
     }
 }
 
-/// Longest literal the prefilter looks for. Any part of a required literal is required too, so a long literal is
-/// cut to its last `ANCHOR_LEN` bytes (for paths, the file name, the most telling part): the automaton stays small
-/// enough to live in cache, at the cost of a few more candidates.
-const ANCHOR_LEN: usize = 8;
-
-fn anchor(lit: &str) -> &str {
-    let n: usize = std::env::var("SIGIL_ANCHOR").ok().and_then(|v| v.parse().ok()).unwrap_or(ANCHOR_LEN);
-    if lit.len() <= n {
-        return lit;
-    }
-    let mut start = lit.len() - n;
-    while !lit.is_char_boundary(start) {
-        start += 1;
-    }
-    lit.get(start..).unwrap_or(lit)
-}
-
 fn push_lower(out: &mut String, s: &str) {
     for c in s.chars() {
         out.push(c.to_ascii_lowercase());
@@ -582,11 +628,6 @@ fn set_bit(bits: &mut [u64], i: u32) {
     }
 }
 
-#[inline]
-fn get_bit(bits: &[u64], i: u32) -> bool {
-    bits.get((i / 64) as usize).is_some_and(|w| w & (1 << (i % 64)) != 0)
-}
-
 fn logsource_text(ls: &sigil_rule::Logsource) -> String {
     let p = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
     format!("{}/{}/{}", p(&ls.product), p(&ls.category), p(&ls.service))
@@ -596,10 +637,15 @@ fn logsource_text(ls: &sigil_rule::Logsource) -> String {
 /// its logsource is contained in the rule's (every part the filter sets, the rule sets to the same value).
 fn filter_applies(f: &FilterRule, rule: &sigil_rule::Rule) -> bool {
     let named = f.rules.is_empty()
-        || f.rules.iter().any(|(r, _)| rule.meta.id.as_deref() == Some(r.as_str()) || rule.meta.name.as_deref() == Some(r.as_str()));
+        || f.rules
+            .iter()
+            .any(|(r, _)| rule.meta.id.as_deref() == Some(r.as_str()) || rule.meta.name.as_deref() == Some(r.as_str()));
     let part = |want: &Option<String>, have: &Option<String>| {
         want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(w)))
     };
     let ls = (&f.logsource, &rule.logsource);
-    named && part(&ls.0.product, &ls.1.product) && part(&ls.0.category, &ls.1.category) && part(&ls.0.service, &ls.1.service)
+    named
+        && part(&ls.0.product, &ls.1.product)
+        && part(&ls.0.category, &ls.1.category)
+        && part(&ls.0.service, &ls.1.service)
 }

@@ -25,19 +25,13 @@ use crate::compile::CompiledRule;
 use crate::engine::{Engine, Match, Scratch};
 
 /// How to hunt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HuntOptions {
     pub read: ReadOptions,
     /// Worker threads; 0 = one per core.
     pub jobs: usize,
     /// Read and parse only; match nothing (the benchmark's baseline).
     pub parse_only: bool,
-}
-
-impl Default for HuntOptions {
-    fn default() -> Self {
-        HuntOptions { read: ReadOptions::default(), jobs: 0, parse_only: false }
-    }
 }
 
 /// One rule matching one event.
@@ -50,8 +44,16 @@ pub struct Detection<'a> {
     /// The batch's position in its input, and the event's in the batch: `(seq, index)` orders detections of one
     /// input as the input does.
     pub position: (u64, u32),
-    /// `(Sigma field, value)` of the fields the rule's selections read, as found in the event.
-    pub key_fields: Vec<(String, String)>,
+    engine: &'a Engine,
+    matched: Match,
+}
+
+impl Detection<'_> {
+    /// `(Sigma field, value)` of the fields the rule's selections read, as found in the event (through the route
+    /// the event matched on: `Image` shows 4688's `NewProcessName`). Computed on demand.
+    pub fn key_fields(&self) -> Vec<(String, String)> {
+        self.engine.key_fields(self.matched, self.event)
+    }
 }
 
 /// Receives what the hunt finds, from any worker thread.
@@ -184,7 +186,8 @@ fn run(
             sink.read_error(e);
         }
         counters.errors.fetch_add(batch.errors.len() as u64, Ordering::Relaxed);
-        let events = counters.events.fetch_add(batch.events.len() as u64, Ordering::Relaxed) + batch.events.len() as u64;
+        let events =
+            counters.events.fetch_add(batch.events.len() as u64, Ordering::Relaxed) + batch.events.len() as u64;
         if opts.parse_only {
             sink.progress(events, counters.detections.load(Ordering::Relaxed));
             return;
@@ -208,7 +211,8 @@ fn run(
                     event,
                     source: &batch.source,
                     position: (batch.seq, i as u32),
-                    key_fields: engine.key_fields(*m, event),
+                    engine,
+                    matched: *m,
                 });
             }
         }

@@ -228,7 +228,8 @@ pub fn lower_item(item: &FieldItem, placeholders: &Placeholders) -> Result<Item,
     let mods = &item.modifiers;
     let has = |m: Modifier| mods.contains(&m);
     let chain = || item.key();
-    let bad = |value: &str, why: &str| LowerError::BadValue { value: value.to_string(), chain: chain(), why: why.into() };
+    let bad =
+        |value: &str, why: &str| LowerError::BadValue { value: value.to_string(), chain: chain(), why: why.into() };
     let mut values = Vec::with_capacity(item.values.len());
     let compare_op = mods.iter().find_map(|m| match m {
         Modifier::Lt => Some(CmpOp::Lt),
@@ -286,7 +287,9 @@ pub fn lower_item(item: &FieldItem, placeholders: &Placeholders) -> Result<Item,
             }
         } else if has(Modifier::FieldRef) {
             let ValueKind::String(s) = &v.kind else { return Err(bad(&text, "a field name is expected")) };
-            let Some(field) = s.as_literal() else { return Err(bad(&text, "a field name without wildcards is expected")) };
+            let Some(field) = s.as_literal() else {
+                return Err(bad(&text, "a field name without wildcards is expected"));
+            };
             ValueSpec::FieldRef { field, position, cased }
         } else {
             match &v.kind {
@@ -295,13 +298,17 @@ pub fn lower_item(item: &FieldItem, placeholders: &Placeholders) -> Result<Item,
                 ValueKind::Int(_) | ValueKind::Float(_) if !any_string_modifier(mods) && item.field.is_some() => {
                     ValueSpec::Number(v.kind.as_number().unwrap_or(f64::NAN))
                 }
-                ValueKind::String(s) => {
-                    ValueSpec::Patterns { alternatives: string_alternatives(s, mods, position, placeholders, &chain)?, cased }
-                }
+                ValueKind::String(s) => ValueSpec::Patterns {
+                    alternatives: string_alternatives(s, mods, position, placeholders, &chain)?,
+                    cased,
+                },
                 // Numbers and booleans under string modifiers (or as keywords) are matched as their text.
                 other => {
                     let s = SigmaString::literal(&other.text());
-                    ValueSpec::Patterns { alternatives: string_alternatives(&s, mods, position, placeholders, &chain)?, cased }
+                    ValueSpec::Patterns {
+                        alternatives: string_alternatives(&s, mods, position, placeholders, &chain)?,
+                        cased,
+                    }
                 }
             }
         };
@@ -641,7 +648,10 @@ mod tests {
     #[test]
     fn base64_and_offsets_match_pysigma() {
         assert_eq!(sigma(&item("F|base64", &["'foobar'"]).values[0]), ["Zm9vYmFy"]);
-        assert_eq!(sigma(&item("F|base64offset|contains", &["'foobar'"]).values[0]), ["*Zm9vYmFy*", "*Zvb2Jhc*", "*mb29iYX*"]);
+        assert_eq!(
+            sigma(&item("F|base64offset|contains", &["'foobar'"]).values[0]),
+            ["*Zm9vYmFy*", "*Zvb2Jhc*", "*mb29iYX*"]
+        );
         // One byte: offset 1 leaves nothing stable; the empty form is dropped instead of matching everything.
         assert_eq!(sigma(&item("F|base64offset|contains", &["'a'"]).values[0]), ["*Y*", "*h*"]);
         assert_eq!(sigma(&item("F|base64offset|contains", &["'ab'"]).values[0]), ["*YW*", "*Fi*", "*hY*"]);
@@ -677,7 +687,8 @@ mod tests {
     fn placeholders_expand_or_fail() {
         let v = sigma(&item("F|expand", &["'%Admins%'"]).values[0]);
         assert_eq!(v, ["root", "adm*"]);
-        let text = "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    F|expand: '%Nope%'\n  condition: sel\n";
+        let text =
+            "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    F|expand: '%Nope%'\n  condition: sel\n";
         let parsed = sigil_rule::parse_str(text);
         let Some(sigil_rule::Document::Rule(r)) = parsed.documents.first() else { panic!() };
         let fi = r.detection.searches[0].body.items().next().unwrap();
@@ -698,6 +709,9 @@ mod tests {
         let neq = item("F|neq", &["'a'", "'b'"]);
         assert!(neq.negated && !neq.all && neq.values.len() == 2);
         assert!(matches!(item("F|cidr", &["'fe80::/10'"]).values[0], ValueSpec::Cidr(_)));
-        assert!(matches!(item("F|fieldref|endswith", &["'G'"]).values[0], ValueSpec::FieldRef { position: Position::Suffix, .. }));
+        assert!(matches!(
+            item("F|fieldref|endswith", &["'G'"]).values[0],
+            ValueSpec::FieldRef { position: Position::Suffix, .. }
+        ));
     }
 }

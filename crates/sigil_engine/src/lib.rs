@@ -70,5 +70,5 @@ pub use compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
 pub use engine::{BuildReport, Engine, EngineOptions, Match, Scratch, SkipReason, SkippedRule, Unrouted};
 pub use hunt::{Detection, HuntOptions, HuntSink, HuntStats, hunt, hunt_batches, jsonl_batches};
 pub use ir::Placeholders;
-pub use sort::{SortKey, TimeSorter};
 pub use placeholders::{PlaceholderError, load_placeholders, parse_placeholders};
+pub use sort::{SortKey, TimeSorter};

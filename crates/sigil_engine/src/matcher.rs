@@ -32,7 +32,13 @@ impl Clone for LazyRegex {
 }
 
 impl LazyRegex {
-    fn new(pattern: &str, builder: regex::RegexBuilder, ignore_case: bool, multi_line: bool, dot_all: bool) -> Result<Self, String> {
+    fn new(
+        pattern: &str,
+        builder: regex::RegexBuilder,
+        ignore_case: bool,
+        multi_line: bool,
+        dot_all: bool,
+    ) -> Result<Self, String> {
         // A syntax check is cheap; building the automaton is what is deferred.
         regex_syntax::ParserBuilder::new()
             .case_insensitive(ignore_case)
@@ -61,7 +67,11 @@ enum StrMatcher {
     Suffix(Box<str>),
     Contains(memmem::Finder<'static>),
     /// `a*b*c` with `*` only: prefix, suffix and the middle pieces in order (leftmost search is exact for `*`).
-    Glob { prefix: Box<str>, suffix: Box<str>, middle: Box<[memmem::Finder<'static>]> },
+    Glob {
+        prefix: Box<str>,
+        suffix: Box<str>,
+        middle: Box<[memmem::Finder<'static>]>,
+    },
     /// Patterns with `?`.
     Regex(LazyRegex),
 }
@@ -127,7 +137,9 @@ impl StrMatcher {
             StrMatcher::Contains(f) => f.find(hay.as_bytes()).is_some(),
             StrMatcher::Glob { prefix, suffix, middle } => {
                 let h = hay.as_bytes();
-                if h.len() < prefix.len() + suffix.len() || !h.starts_with(prefix.as_bytes()) || !h.ends_with(suffix.as_bytes())
+                if h.len() < prefix.len() + suffix.len()
+                    || !h.starts_with(prefix.as_bytes())
+                    || !h.ends_with(suffix.as_bytes())
                 {
                     return false;
                 }
@@ -302,7 +314,12 @@ impl ItemMatcher {
             values.push(ValueMatcher::Strings { set: StrSet::new(&merged, cased)?, cased });
         }
         values.sort_by_key(ValueMatcher::cost);
-        Ok(ItemMatcher { field: item.field.as_deref().map(field_index), all: item.all, negated: item.negated, values: values.into() })
+        Ok(ItemMatcher {
+            field: item.field.as_deref().map(field_index),
+            all: item.all,
+            negated: item.negated,
+            values: values.into(),
+        })
     }
 
     pub(crate) fn cost(&self) -> u32 {
@@ -354,9 +371,7 @@ fn atom_matches(v: &ValueMatcher, a: &Atom, ev: &Prepared, map: FieldMap<'_>) ->
             other.iter().filter(|o| o.kind != AtomKind::Null).any(|o| {
                 let (hay, needle) = if *cased { (ev.text(a), ev.text(o)) } else { (ev.folded(a), ev.folded(o)) };
                 match position {
-                    Position::Exact => {
-                        hay == needle || ev.number(a).is_some_and(|x| ev.number(o) == Some(x))
-                    }
+                    Position::Exact => hay == needle || ev.number(a).is_some_and(|x| ev.number(o) == Some(x)),
                     Position::Prefix => hay.starts_with(needle),
                     Position::Suffix => hay.ends_with(needle),
                     Position::Contains => memmem::find(hay.as_bytes(), needle.as_bytes()).is_some(),
@@ -400,7 +415,8 @@ fn time_part(a: &Atom, ev: &Prepared, part: TimePart) -> Option<i64> {
         TimePart::Month => mo,
         TimePart::Year => y,
         TimePart::Week => {
-            let date = jiff::civil::Date::new(i16::try_from(y).ok()?, i8::try_from(mo).ok()?, i8::try_from(d).ok()?).ok()?;
+            let date =
+                jiff::civil::Date::new(i16::try_from(y).ok()?, i8::try_from(mo).ok()?, i8::try_from(d).ok()?).ok()?;
             i64::from(date.iso_week_date().week())
         }
     })
@@ -446,7 +462,13 @@ fn epoch_civil(n: f64) -> Option<(i64, i64, i64, i64, i64)> {
     }
     let ts = jiff::Timestamp::from_second(secs.floor() as i64).ok()?;
     let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
-    Some((i64::from(dt.year()), i64::from(dt.month()), i64::from(dt.day()), i64::from(dt.hour()), i64::from(dt.minute())))
+    Some((
+        i64::from(dt.year()),
+        i64::from(dt.month()),
+        i64::from(dt.day()),
+        i64::from(dt.hour()),
+        i64::from(dt.minute()),
+    ))
 }
 
 #[cfg(test)]

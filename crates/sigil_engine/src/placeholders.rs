@@ -49,8 +49,14 @@ pub fn parse_placeholders(origin: &str, text: &str) -> Result<Placeholders, Plac
         column: node.map_or(1, |n| n.pos.column),
         message,
     };
-    let docs = sigil_rule::yaml::parse_documents(text, &sigil_rule::Limits::default())
-        .map_err(|e| PlaceholderError::Format { path: origin.to_string(), line: e.pos.line, column: e.pos.column, message: e.message })?;
+    let docs = sigil_rule::yaml::parse_documents(text, &sigil_rule::Limits::default()).map_err(|e| {
+        PlaceholderError::Format {
+            path: origin.to_string(),
+            line: e.pos.line,
+            column: e.pos.column,
+            message: e.message,
+        }
+    })?;
     let mut out = Placeholders::new();
     let Some(doc) = docs.first() else { return Ok(out) };
     if matches!(doc.value, NodeValue::Null) {

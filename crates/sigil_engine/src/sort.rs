@@ -89,7 +89,7 @@ impl TimeSorter {
     }
 
     fn spill(&mut self) -> std::io::Result<()> {
-        self.buffer.sort_by(|a, b| a.0.cmp(&b.0));
+        self.buffer.sort_by_key(|r| r.0);
         let file = tempfile::tempfile()?;
         let mut w = BufWriter::new(file);
         for (k, p) in self.buffer.drain(..) {
@@ -115,7 +115,7 @@ impl TimeSorter {
     /// When a run cannot be read back, or `f` fails.
     pub fn finish(mut self, mut f: impl FnMut(&SortKey, &[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
         if self.runs.is_empty() {
-            self.buffer.sort_by(|a, b| a.0.cmp(&b.0));
+            self.buffer.sort_by_key(|r| r.0);
             for (k, p) in &self.buffer {
                 f(k, p)?;
             }

@@ -4,6 +4,8 @@
 //! Needs `../shared` beside the repository. Without it the test prints why and passes, unless
 //! `SIGIL_REQUIRE_CORPUS=1`, where it fails.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use sigil_engine::{Engine, EngineOptions, Match};
@@ -69,7 +71,12 @@ fn cases(root: &Path) -> Vec<Case> {
         let text = std::fs::read_to_string(&entry).unwrap();
         let docs = sigil_rule::yaml::parse_documents(&text, &sigil_rule::Limits::default()).unwrap();
         let doc: &Node = &docs[0];
-        let Some(rule_id) = doc.get("rule_metadata").and_then(|m| m.as_seq()).and_then(|s| s.first()).and_then(|r| r.get("id")).and_then(Node::scalar_text)
+        let Some(rule_id) = doc
+            .get("rule_metadata")
+            .and_then(|m| m.as_seq())
+            .and_then(|s| s.first())
+            .and_then(|r| r.get("id"))
+            .and_then(Node::scalar_text)
         else {
             continue;
         };
@@ -96,6 +103,22 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out.sort();
+    out
+}
+
+/// Every detection `(event index, rule index)` of a file.
+fn all_matches(engine: &Engine, path: &Path) -> Vec<(usize, u32)> {
+    let source = sigil_events::open(path, &ReadOptions::default()).unwrap();
+    let mut scratch = engine.scratch();
+    let mut found: Vec<Match> = Vec::new();
+    let mut out = Vec::new();
+    for (i, item) in source.enumerate() {
+        let Ok(event) = item else { continue };
+        found.clear();
+        engine.matches(&event, &mut scratch, &mut found);
+        out.extend(found.iter().map(|m| (i, m.rule)));
+    }
+    out.sort_unstable();
     out
 }
 
@@ -132,7 +155,12 @@ fn every_regression_sample_fires_its_rule() {
         let shown = case.evtx.strip_prefix(&root).unwrap_or(&case.evtx).display().to_string();
         let Some(rule_index) = engine.rules().iter().position(|r| r.info.id.as_deref() == Some(case.rule_id.as_str()))
         else {
-            let why = match report.skipped.iter().find(|s| set.files.iter().any(|f| f.display_path == s.path && f.parsed.documents.iter().any(|d| d.meta().id.as_deref() == Some(case.rule_id.as_str())))) {
+            let why = match report.skipped.iter().find(|s| {
+                set.files.iter().any(|f| {
+                    f.display_path == s.path
+                        && f.parsed.documents.iter().any(|d| d.meta().id.as_deref() == Some(case.rule_id.as_str()))
+                })
+            }) {
                 Some(s) => format!("rule skipped: {:?}", s.reason),
                 None => format!("rule {} not compiled (unrouted or not in corpus)", case.rule_id),
             };
@@ -145,7 +173,10 @@ fn every_regression_sample_fires_its_rule() {
             let shown = path.strip_prefix(&root).unwrap_or(path).display().to_string();
             match count(&engine, path, rule_index as u32) {
                 Ok(n) if case.match_count.map_or(n >= 1, |want| n == want) => *ok += 1,
-                Ok(n) => misses.push((shown, format!("fired {n} times, expected {:?} ({})", case.match_count, case.info.display()))),
+                Ok(n) => misses.push((
+                    shown,
+                    format!("fired {n} times, expected {:?} ({})", case.match_count, case.info.display()),
+                )),
                 Err(e) => misses.push((shown, format!("read error: {e}"))),
             }
         }
@@ -158,4 +189,28 @@ fn every_regression_sample_fires_its_rule() {
     let fixed: Vec<_> = KNOWN_MISSES.iter().filter(|(k, _)| !misses.iter().any(|(p, _)| p.contains(k))).collect();
     assert!(unexpected.is_empty(), "{} unexpected misses: {unexpected:#?}", unexpected.len());
     assert!(fixed.is_empty(), "known misses that now fire (remove them from KNOWN_MISSES): {fixed:?}");
+}
+
+/// The literal prefilter only saves work: with and without it, every rule of the corpus finds the same events in
+/// every regression sample (some 480 events of many kinds, and a few hundred detections).
+#[test]
+fn the_prefilter_never_changes_results_on_the_corpus() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus/sigmahq");
+    let folders: Vec<PathBuf> = CORPUS_FOLDERS.iter().map(|f| corpus.join(f)).filter(|p| p.is_dir()).collect();
+    let set = sigil_check::load(&folders, &sigil_check::LoadOptions::default());
+    let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
+    let (fast, _) = Engine::build(&set, knowledge, &EngineOptions::default());
+    let (slow, _) = Engine::build(&set, knowledge, &EngineOptions { no_prefilter: true, ..EngineOptions::default() });
+    let mut total = 0;
+    for file in walk(&shared.join("corpus/sigmahq-regression/regression_data")) {
+        if !matches!(file.extension().and_then(|e| e.to_str()), Some("evtx" | "json")) {
+            continue;
+        }
+        let a = all_matches(&fast, &file);
+        let b = all_matches(&slow, &file);
+        assert_eq!(a, b, "{}", file.display());
+        total += a.len();
+    }
+    assert!(total > 300, "only {total} detections");
 }

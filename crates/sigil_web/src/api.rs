@@ -431,8 +431,9 @@ async fn event(State(app): State<Shared>, path: Result<Path<(String, String)>, P
         return error(StatusCode::NOT_FOUND, &format!("no described event {id} for provider '{provider}'"));
     };
     let rules = catalog.rules_for_event(&provider, id);
-    let also: Vec<Value> = pages::also_fired(&app, rules, &e.provider_name, id)
-        .into_iter()
+    let also: Vec<Value> = app
+        .also_fired(&e.provider_name, id, || pages::also_fired(&app, rules, &e.provider_name, id))
+        .iter()
         .map(|a| {
             json!({"provider": a.provider, "provider_name": a.provider_name, "event_id": a.event_id, "title": a.title, "shared_rules": a.rules})
         })

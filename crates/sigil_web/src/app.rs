@@ -5,7 +5,7 @@
 //! data (each page's ATT&CK rows), counted per (tactic, technique) cell the way the matrix shows it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use sigil_catalog::{Catalog, IndicatorKey, RulePage};
@@ -24,6 +24,8 @@ pub struct App {
     indicator_order: OnceLock<Vec<(IndicatorKey, usize)>>,
     /// Server pages that take no input, rendered once.
     cache: [OnceLock<Bytes>; CACHED_PAGES],
+    /// Per event (full provider name, id): the other events its rules fire on, computed on first request.
+    also_fired: Mutex<HashMap<(String, u32), Arc<Vec<crate::pages::AlsoFired>>>>,
 }
 
 /// Pages the server renders once (they take no input and the catalog never changes).
@@ -59,6 +61,7 @@ impl App {
             site_name: "sigil".to_string(),
             indicator_order: OnceLock::new(),
             cache: Default::default(),
+            also_fired: Mutex::new(HashMap::new()),
         }
     }
 
@@ -119,6 +122,25 @@ impl App {
         }
         let bytes = Bytes::from(render()?);
         Ok(slot.get_or_init(|| bytes).clone())
+    }
+
+    /// The events co-fired with an event, computed once per event (a rule whose log source covers every
+    /// event makes this a long walk).
+    pub(crate) fn also_fired(
+        &self,
+        provider_name: &str,
+        id: u32,
+        compute: impl FnOnce() -> Vec<crate::pages::AlsoFired>,
+    ) -> Arc<Vec<crate::pages::AlsoFired>> {
+        let key = (provider_name.to_string(), id);
+        if let Some(hit) = self.also_fired.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return hit;
+        }
+        let value = Arc::new(compute());
+        if let Ok(mut m) = self.also_fired.lock() {
+            m.insert(key, Arc::clone(&value));
+        }
+        value
     }
 
     /// Pages by index list.

@@ -141,7 +141,7 @@ pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
         .hits
         .iter()
         .filter_map(|h| catalog.page(h.index))
-        .map(|p| RuleRow::new(app, links, p))
+        .map(|p| RuleRow::brief(app, links, p))
         .collect();
     let pager = Pager::new(req.page, outcome.pages, |n| href(req.query_string(None, None, n, None)));
     let current_sort = if req.sort_given || !req.q.trim().is_empty() { req.sort } else { Sort::Title };
@@ -323,6 +323,20 @@ fn link_of(links: &Links, key: Option<&String>, title: Option<&String>, referenc
     MaybeLink { label: title.cloned().unwrap_or_else(|| reference.to_string()), href: key.map(|k| links.rule(k)) }
 }
 
+/// The page's file relative to the folder holding its source path (`rules/windows/…/x.yml`), or as loaded.
+pub(crate) fn short_path(app: &App, p: &RulePage) -> String {
+    let Some(source) = app.catalog().sources().iter().find(|s| s.name == p.source) else { return p.path.clone() };
+    for root in &source.paths {
+        let root_path = std::path::Path::new(root);
+        if let Ok(rest) = std::path::Path::new(&p.path).strip_prefix(root_path) {
+            let top = root_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let rest = rest.to_string_lossy().replace('\\', "/");
+            return if top.is_empty() || rest.is_empty() { p.path.clone() } else { format!("{top}/{rest}") };
+        }
+    }
+    p.path.clone()
+}
+
 pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
     let multi_source = app.catalog().sources().len() > 1;
     let mut logsource = Vec::new();
@@ -484,7 +498,7 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
             .collect(),
         source: p.source.clone(),
         source_href: links.facet("source", &p.source),
-        path: p.path.clone(),
+        path: short_path(app, p),
         date: p.date.clone(),
         modified: p.modified.clone(),
         id: p.id.clone(),
@@ -644,7 +658,7 @@ pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> Pa
         Some(x) => app.pages_at(app.matrix().pages(x.shortname, t.id)).collect(),
         None => catalog.by_technique(t.id),
     };
-    let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::new(app, links, p)).collect();
+    let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::brief(app, links, p)).collect();
     rows.sort_by_cached_key(|r| r.title.to_lowercase());
     let tactics = t
         .tactics()
@@ -810,7 +824,7 @@ pub fn indicators(app: &App, links: &Links, q: &IndicatorQuery) -> PageResult {
             .find(|i| i.key == key)
             .map_or_else(|| key.value.clone(), |i| i.value.clone());
         chrome.title = format!("{} {} {}", key.field, key.kind, shown);
-        let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::new(app, links, p)).collect();
+        let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::brief(app, links, p)).collect();
         rows.sort_by_cached_key(|r| r.title.to_lowercase());
         return Ok(IndicatorsTemplate {
             chrome,
@@ -1004,6 +1018,7 @@ struct EventTemplate {
 const ALSO_MAX: usize = 30;
 
 /// Another event the rules of an event also fire on.
+#[derive(Debug, Clone)]
 pub(crate) struct AlsoFired {
     pub provider: String,
     pub provider_name: String,
@@ -1074,16 +1089,16 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
             active: field.is_some_and(|x| x.eq_ignore_ascii_case(&f.name)),
         })
         .collect();
-    let also_all = also_fired(app, rules, &e.provider_name, id);
+    let also_all = app.also_fired(&e.provider_name, id, || also_fired(app, rules, &e.provider_name, id));
     let also_more = also_all.len().saturating_sub(ALSO_MAX);
     let also = also_all
-        .into_iter()
+        .iter()
         .take(ALSO_MAX)
         .map(|a| AlsoRow {
             href: links.event(app.provider_slug(&a.provider_name), a.event_id),
-            provider: a.provider,
+            provider: a.provider.clone(),
             event_id: a.event_id,
-            title: a.title,
+            title: a.title.clone(),
             rules: a.rules,
         })
         .collect();

@@ -41,7 +41,7 @@ impl Bar {
 
 const WIDTH: usize = 640;
 const ROW: usize = 24;
-const LABEL: usize = 200;
+const LABEL: usize = 220;
 
 /// Truncates a label to `max` characters with an ellipsis.
 fn clip(s: &str, max: usize) -> String {
@@ -97,7 +97,7 @@ pub fn hbar(title: &str, bars: &[Bar]) -> String {
             cls = b.class.as_deref().map(|c| format!(" {}", escape(c))).unwrap_or_default(),
             lx = LABEL - 8,
             ty = y + ROW / 2 + 1,
-            label = escape(&clip(&b.label, 30)),
+            label = escape(&clip(&b.label, 32)),
             vx = LABEL + w + 6,
             v = b.value,
         );

@@ -159,7 +159,15 @@ pub struct RuleRow {
 }
 
 impl RuleRow {
+    /// A row with a description snippet (result lists).
     pub fn new(app: &App, links: &Links, p: &RulePage) -> RuleRow {
+        let mut row = RuleRow::brief(app, links, p);
+        row.description = snippet(p.description.as_deref().unwrap_or_default(), 260);
+        row
+    }
+
+    /// A row without description (tables, long lists).
+    pub fn brief(app: &App, links: &Links, p: &RulePage) -> RuleRow {
         let multi_source = app.catalog().sources().len() > 1;
         RuleRow {
             href: links.rule(&p.key),
@@ -178,7 +186,7 @@ impl RuleRow {
                 k => Some(k.as_str()),
             },
             source: multi_source.then(|| p.source.clone()),
-            description: snippet(p.description.as_deref().unwrap_or_default(), 260),
+            description: String::new(),
         }
     }
 }

@@ -1,0 +1,297 @@
+//! `sigil hunt` as users and scripts run it: formats, exit codes, bad input, sorting, options.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn sigil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sigil"))
+}
+
+fn run(args: &[&str]) -> Output {
+    sigil().arg("hunt").args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+const RULE: &str = "title: Whoami Anywhere\nid: 11111111-2222-4333-8444-555555555555\nstatus: test\n\
+logsource:\n    product: windows\n    category: process_creation\ndetection:\n    sel:\n        Image|endswith: '\\whoami.exe'\n    condition: sel\nlevel: high\n";
+
+fn event(time: &str, id: u32, image: &str) -> String {
+    let v = serde_json::json!({
+        "TimeCreated": time,
+        "EventRecordID": id,
+        "Computer": "pc1",
+        "Channel": "Microsoft-Windows-Sysmon/Operational",
+        "EventID": 1,
+        "Image": image,
+    });
+    format!("{v}\n")
+}
+
+#[test]
+fn bundled_rules_on_bundled_events_detect_in_a_table() {
+    let out = run(&["--color", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let header = stdout.lines().next().unwrap();
+    for col in ["TIME", "COMPUTER", "CHANNEL", "EVENT", "LEVEL", "RULE", "KEY FIELDS"] {
+        assert!(header.contains(col), "{header}");
+    }
+    for rule in [
+        "Shell Spawned by MeshAgent",
+        "Whoami Run by the SYSTEM Account",
+        "PowerShell Started With an Encoded Command",
+        "Run Key Pointing Into a Temporary Folder",
+        "Outbound RDP to a Public Address",
+        "PowerShell Download Cradle in a Script Block",
+        "Access to an Administrative Share",
+        "Failed Logon",
+    ] {
+        assert!(stdout.contains(rule), "{rule} missing:\n{stdout}");
+    }
+    assert!(!stdout.contains('\u{1b}'), "no colour when not a terminal");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("1 files, 25 events, 20 detections"), "{stderr}");
+    assert!(stderr.contains("by level: high 3, medium 4, low 1, informational 12"), "{stderr}");
+    assert!(stderr.contains("by rule:"), "{stderr}");
+}
+
+#[test]
+fn jsonl_has_the_documented_keys() {
+    let out = run(&["--format", "jsonl", "--min-level", "low"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 8, "informational rules are below --min-level low");
+    for d in &lines {
+        let obj = d.as_object().unwrap();
+        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "rule_id",
+                "rule_title",
+                "level",
+                "tags",
+                "timestamp",
+                "computer",
+                "channel",
+                "event_id",
+                "record_id",
+                "source",
+                "event"
+            ]
+        );
+        assert_eq!(d["source"], "bundled:sample.jsonl");
+        assert!(d["event"].is_object());
+        assert!(d["tags"].is_array());
+    }
+    let whoami = lines.iter().find(|d| d["rule_title"] == "Whoami Run by the SYSTEM Account").unwrap();
+    assert_eq!(whoami["event_id"], 1);
+    assert_eq!(whoami["record_id"], 1003);
+    assert_eq!(whoami["computer"], "WS01.corp.example");
+    assert_eq!(whoami["level"], "high");
+    assert_eq!(whoami["timestamp"], "2026-11-20T08:01:13Z");
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_detection() {
+    let out = run(&["--format", "csv", "--min-level", "high"]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers[..8],
+        ["timestamp", "computer", "channel", "event_id", "record_id", "level", "rule_id", "rule_title"]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|row| &row[5] == "high"));
+    // The event column is the event as JSON.
+    let ev: serde_json::Value = serde_json::from_str(&rows[0][11]).unwrap();
+    assert!(ev.get("EventID").is_some());
+}
+
+#[test]
+fn exit_codes() {
+    assert_eq!(run(&["--format", "jsonl"]).status.code(), Some(0), "detections alone are not a failure");
+    assert_eq!(run(&["--format", "jsonl", "--fail-on-detection"]).status.code(), Some(1));
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = write(dir.path(), "quiet.jsonl", &event("2026-01-01T00:00:00Z", 1, "C:\\x\\notepad.exe"));
+    let rules = write(dir.path(), "r.yml", RULE);
+    let out = run(&[quiet.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--fail-on-detection"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let missing = dir.path().join("does-not-exist.evtx");
+    let out = run(&[missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "no input could be read");
+    assert!(text(&out.stderr).contains("does-not-exist.evtx"), "{}", text(&out.stderr));
+    assert_eq!(run(&["--format", "yaml"]).status.code(), Some(2), "usage error");
+    let out = run(&["--rules", dir.path().join("no-rules-here").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_lines_are_reported_with_file_and_line_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut content = event("2026-01-01T00:00:01Z", 1, "C:\\x\\whoami.exe");
+    content.push_str("{this is not json\n");
+    content.push_str("[1, 2]\n");
+    content.push_str(&event("2026-01-01T00:00:02Z", 2, "C:\\y\\WHOAMI.EXE"));
+    let input = write(dir.path(), "mixed.jsonl", &content);
+    let rules = write(dir.path(), "r.yml", RULE);
+    let out = run(&[input.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("mixed.jsonl:2:"), "{stderr}");
+    assert!(stderr.contains("mixed.jsonl:3:"), "{stderr}");
+    assert!(stderr.contains("unreadable records/lines skipped: 2"), "{stderr}");
+}
+
+#[test]
+fn rule_files_with_errors_are_skipped_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    write(&rules, "good.yml", RULE);
+    write(
+        &rules,
+        "broken.yml",
+        "title: broken\nlogsource: {product: windows}\ndetection: {sel: {A|nosuchmod: x}, condition: sel}\n",
+    );
+    let input = write(dir.path(), "e.jsonl", &event("2026-01-01T00:00:01Z", 1, "C:\\x\\whoami.exe"));
+    let out = run(&[input.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("broken.yml: skipped"), "{stderr}");
+}
+
+#[test]
+fn sort_orders_detections_by_time_across_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.jsonl",
+        &[event("2026-01-01T00:00:03Z", 1, "\\whoami.exe"), event("2026-01-01T00:00:01Z", 2, "\\whoami.exe")].concat(),
+    );
+    let b = write(dir.path(), "b.jsonl", &event("2026-01-01T00:00:02Z", 3, "\\whoami.exe"));
+    let rules = write(dir.path(), "r.yml", RULE);
+    let out = run(&[
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--sort",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let ids: Vec<u64> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [2, 3, 1]);
+}
+
+#[test]
+fn output_file_stdin_jobs_and_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "r.yml", RULE);
+    let out_file = dir.path().join("out.jsonl");
+    let mut child = sigil()
+        .args(["hunt", "-", "--rules", rules.to_str().unwrap(), "--format", "jsonl", "-j", "1", "--output"])
+        .arg(&out_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(event("2026-01-01T00:00:01Z", 7, "\\whoami.exe").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let written = std::fs::read_to_string(&out_file).unwrap();
+    assert!(written.contains("\"record_id\":7"), "{written}");
+    assert!(written.contains("\"source\":\"-\""), "{written}");
+
+    // A mapping file routes process_creation to a custom channel where the image is called `Exe`.
+    let mapping = write(
+        dir.path(),
+        "m.toml",
+        "[[route]]\ncategory = \"process_creation\"\nchannels = [\"Custom/Log\"]\n[route.fields]\nImage = \"Exe\"\n",
+    );
+    let custom = write(dir.path(), "c.jsonl", "{\"Channel\": \"Custom/Log\", \"Exe\": \"C:\\\\whoami.exe\"}\n");
+    let args = [custom.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl"];
+    assert_eq!(text(&run(&args).stdout).lines().count(), 0);
+    let out = sigil().arg("hunt").args(args).arg("--mapping").arg(&mapping).output().unwrap();
+    assert_eq!(text(&out.stdout).lines().count(), 1, "{}", text(&out.stderr));
+}
+
+#[test]
+fn placeholders_file_resolves_expand() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "p.yml",
+        "title: Admin Logon\nlogsource: {product: windows, service: security}\ndetection:\n    sel:\n        EventID: 4624\n        TargetUserName|expand: '%Admins%'\n    condition: sel\nlevel: low\n",
+    );
+    let input = write(
+        dir.path(),
+        "s.jsonl",
+        "{\"Channel\": \"Security\", \"EventID\": 4624, \"TargetUserName\": \"adm_bob\"}\n{\"Channel\": \"Security\", \"EventID\": 4624, \"TargetUserName\": \"alice\"}\n",
+    );
+    let out = run(&[input.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(2), "the only rule has an unresolved placeholder");
+    assert!(text(&out.stderr).contains("placeholder %Admins% has no value"), "{}", text(&out.stderr));
+    let ph = write(dir.path(), "ph.yml", "Admins: ['adm_*', root]\n");
+    let out = sigil()
+        .arg("hunt")
+        .args([input.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl", "--placeholders"])
+        .arg(&ph)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn corrupt_evtx_is_reported_and_the_rest_is_read() {
+    let shared =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/sigmahq-regression/regression_data");
+    if !shared.is_dir() {
+        assert!(std::env::var("SIGIL_REQUIRE_CORPUS").as_deref() != Ok("1"), "corpus required");
+        println!("skipped: {} not found", shared.display());
+        return;
+    }
+    let sample = shared.join(
+        "rules/windows/file/file_event/file_event_win_anydesk_artefact/0b9ad457-2554-44c1-82c2-d56a99c42377.evtx",
+    );
+    let mut bytes = std::fs::read(&sample).unwrap();
+    // Trash the second record's header and some of the first chunk's data.
+    let chunk = 4096;
+    for b in bytes.iter_mut().skip(chunk + 512 + 600).take(300) {
+        *b = 0xAB;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.evtx");
+    std::fs::write(&bad, &bytes).unwrap();
+    let good = write(dir.path(), "good.jsonl", &event("2026-01-01T00:00:01Z", 1, "C:\\x\\notepad.exe"));
+    let out = run(&[bad.to_str().unwrap(), good.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bad.evtx"), "{stderr}");
+    assert!(stderr.contains("unreadable records/lines skipped"), "{stderr}");
+    assert!(stderr.contains("2 files"), "{stderr}");
+}
