@@ -1,5 +1,7 @@
 //! `sigil check` as scripts use it: exit codes, JSON shape, text rendering.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on bad fixtures
+
 use std::path::Path;
 use std::process::Command;
 

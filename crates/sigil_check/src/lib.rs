@@ -73,7 +73,9 @@ pub struct LoadOptions {
 
 /// Whether a path names a rule file by its extension.
 pub fn is_rule_file(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
 }
 
 /// Finds rule files under the given paths. A path that is a file is taken whatever its extension; folders are
@@ -170,7 +172,9 @@ fn cross_check(set: &mut RuleSet) {
         // A malformed tag already has its error; don't also call it unknown.
         found.retain(|a| !f.parsed.diagnostics.iter().any(|d| d.code == codes::BAD_TAG && d.position == a.position));
         // A renamed-tag finding supersedes the parser's "old tag form" warning at the same place.
-        f.parsed.diagnostics.retain(|d| !(d.code == codes::OLD_TAG_FORM && found.iter().any(|a| a.position == d.position)));
+        f.parsed
+            .diagnostics
+            .retain(|d| !(d.code == codes::OLD_TAG_FORM && found.iter().any(|a| a.position == d.position)));
         f.set_diagnostics.extend(found);
     }
 
@@ -185,7 +189,11 @@ fn cross_check(set: &mut RuleSet) {
                     let other_path = &set.files.get(*other).map_or("", |f| f.display_path.as_str());
                     found.push((
                         fi,
-                        Diagnostic::error(codes::DUPLICATE_ID, id_pos(d), format!("id '{id}' is also used by {other_path}:{}:{}", pos.line, pos.column)),
+                        Diagnostic::error(
+                            codes::DUPLICATE_ID,
+                            id_pos(d),
+                            format!("id '{id}' is also used by {other_path}:{}:{}", pos.line, pos.column),
+                        ),
                     ));
                 } else {
                     ids.insert(id.clone(), (fi, id_pos(d)));
@@ -196,7 +204,11 @@ fn cross_check(set: &mut RuleSet) {
                     let other_path = &set.files.get(*other).map_or("", |f| f.display_path.as_str());
                     found.push((
                         fi,
-                        Diagnostic::error(codes::DUPLICATE_NAME, meta.pos, format!("name '{name}' is also used by {other_path}:{}:{}", pos.line, pos.column)),
+                        Diagnostic::error(
+                            codes::DUPLICATE_NAME,
+                            meta.pos,
+                            format!("name '{name}' is also used by {other_path}:{}:{}", pos.line, pos.column),
+                        ),
                     ));
                 } else {
                     names.insert(name.clone(), (fi, meta.pos));
@@ -216,8 +228,12 @@ fn cross_check(set: &mut RuleSet) {
                     let what = if matches!(d, Document::Correlation(_)) { "correlation" } else { "filter" };
                     found.push((
                         fi,
-                        Diagnostic::error(codes::UNKNOWN_RULE_REFERENCE, *pos, format!("{what} references rule '{r}', which is not in the checked set"))
-                            .with_help("reference a rule by its id or name, and check the files that define it"),
+                        Diagnostic::error(
+                            codes::UNKNOWN_RULE_REFERENCE,
+                            *pos,
+                            format!("{what} references rule '{r}', which is not in the checked set"),
+                        )
+                        .with_help("reference a rule by its id or name, and check the files that define it"),
                     ));
                 }
             }

@@ -1,6 +1,8 @@
 //! The SigmaHQ corpus and the specification's examples. Set SIGIL_REQUIRE_CORPUS=1 to make a missing corpus a
 //! failure (CI does); otherwise these tests skip with a message.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on bad fixtures
+
 use std::path::{Path, PathBuf};
 
 use sigil_check::{LoadOptions, load};
@@ -32,7 +34,8 @@ fn sigmahq_rules_have_no_errors() {
     let Some(dirs) = sigmahq_rule_dirs() else { return };
     let set = load(&dirs, &LoadOptions::default());
     let report = set.report();
-    let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == sigil_diagnostics::Severity::Error).collect();
+    let errors: Vec<_> =
+        report.diagnostics.iter().filter(|d| d.severity == sigil_diagnostics::Severity::Error).collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(report.rules > 3500, "only {} rules", report.rules);
     assert_eq!(report.files, report.rules, "one rule per file in SigmaHQ");

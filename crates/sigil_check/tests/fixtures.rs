@@ -1,6 +1,8 @@
 //! One hand-written invalid rule per validation. The first line of each fixture states the exact diagnostics
 //! expected (`# expect: CODE severity line:column ...`); the checker must report exactly those.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on bad fixtures
+
 use std::path::{Path, PathBuf};
 
 use sigil_check::{LoadOptions, load};
@@ -62,7 +64,9 @@ fn hostile_files_get_diagnostics_and_the_walk_goes_on() {
     w("b_latin1.yml", b"title: caf\xe9\n");
     let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
     for (prev, c) in ('a'..='j').zip('b'..='k') {
-        bomb.push_str(&format!("{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        bomb.push_str(&format!(
+            "{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        ));
     }
     w("c_alias_bomb.yml", bomb.as_bytes());
     w("d_deep.yml", format!("title: {}1{}\n", "[".repeat(5000), "]".repeat(5000)).as_bytes());

@@ -177,8 +177,7 @@ pub fn render_text(out: &mut dyn Write, d: &FileDiagnostic, source: Option<&str>
         (Severity::Warning, true) => format!("{}", "warning".yellow().bold()),
         (s, false) => s.to_string(),
     };
-    let location =
-        if d.line == 0 { d.file.clone() } else { format!("{}:{}:{}", d.file, d.line, d.column) };
+    let location = if d.line == 0 { d.file.clone() } else { format!("{}:{}:{}", d.file, d.line, d.column) };
     let location = if color { format!("{}", location.bold()) } else { location };
     writeln!(out, "{location}: {sev}[{}]: {}", d.code, sanitize(&d.message))?;
     if d.line > 0

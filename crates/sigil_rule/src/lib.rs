@@ -77,7 +77,11 @@ pub fn parse_bytes(bytes: &[u8], limits: &Limits) -> ParsedFile {
         }
     };
     if text.contains('\0') {
-        return ParsedFile::fail(Diagnostic::error(codes::NOT_UTF8, Position::UNKNOWN, "file is binary (contains NUL bytes)"));
+        return ParsedFile::fail(Diagnostic::error(
+            codes::NOT_UTF8,
+            Position::UNKNOWN,
+            "file is binary (contains NUL bytes)",
+        ));
     }
     parse_str_with_limits(text, limits)
 }

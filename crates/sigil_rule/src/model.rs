@@ -125,7 +125,8 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [Status::Stable, Status::Test, Status::Experimental, Status::Deprecated, Status::Unsupported];
+    pub const ALL: [Status; 5] =
+        [Status::Stable, Status::Test, Status::Experimental, Status::Deprecated, Status::Unsupported];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -199,14 +199,17 @@ pub fn check_chain(chain: &[Modifier]) -> Result<(), ChainError> {
                 return err(i, format!("'{m}' must be the first modifier (it takes the value as written)"));
             }
             Modifier::Re => {
-                if let Some((j, bad)) =
-                    after.iter().enumerate().find(|(_, a)| !(a.is_regex_flag() || matches!(a, Modifier::All | Modifier::Neq)))
+                if let Some((j, bad)) = after
+                    .iter()
+                    .enumerate()
+                    .find(|(_, a)| !(a.is_regex_flag() || matches!(a, Modifier::All | Modifier::Neq)))
                 {
                     return err(i + 1 + j, format!("'{bad}' cannot follow 're'; only the flags i, m, s may"));
                 }
             }
             Modifier::Cidr => {
-                if let Some((j, bad)) = after.iter().enumerate().find(|(_, a)| !matches!(a, Modifier::All | Modifier::Neq))
+                if let Some((j, bad)) =
+                    after.iter().enumerate().find(|(_, a)| !matches!(a, Modifier::All | Modifier::Neq))
                 {
                     return err(i + 1 + j, format!("'{bad}' cannot be combined with 'cidr'"));
                 }
@@ -252,8 +255,9 @@ pub fn check_chain(chain: &[Modifier]) -> Result<(), ChainError> {
                 }
             }
             Modifier::FieldRef => {
-                if let Some(bad) =
-                    chain.iter().find(|o| o.is_encoding() || o.is_base64() || matches!(o, Modifier::Windash | Modifier::Expand))
+                if let Some(bad) = chain
+                    .iter()
+                    .find(|o| o.is_encoding() || o.is_base64() || matches!(o, Modifier::Windash | Modifier::Expand))
                 {
                     return err(i, format!("'fieldref' cannot be combined with '{bad}'"));
                 }

@@ -106,7 +106,11 @@ impl Builder<'_> {
                 .iter()
                 .filter_map(|i| {
                     if matches!(i.value, NodeValue::Seq(_) | NodeValue::Map(_)) {
-                        self.error(codes::WRONG_TYPE, i.pos, format!("items of '{what}' must be strings, found {}", i.kind()));
+                        self.error(
+                            codes::WRONG_TYPE,
+                            i.pos,
+                            format!("items of '{what}' must be strings, found {}", i.kind()),
+                        );
                         None
                     } else {
                         i.scalar_text().map(|s| (s, i.pos))
@@ -187,13 +191,21 @@ impl Builder<'_> {
                 } else if is_date(&s.replace('/', "-")) {
                     // Sigma 1 wrote YYYY/MM/DD; pySigma still reads it, so it is a warning, not an error.
                     self.diagnostics.push(
-                        Diagnostic::warning(codes::BAD_DATE, n.pos, format!("{key} '{s}' uses the Sigma 1 form YYYY/MM/DD"))
-                            .with_help(format!("write {}", s.replace('/', "-"))),
+                        Diagnostic::warning(
+                            codes::BAD_DATE,
+                            n.pos,
+                            format!("{key} '{s}' uses the Sigma 1 form YYYY/MM/DD"),
+                        )
+                        .with_help(format!("write {}", s.replace('/', "-"))),
                     );
                 } else {
                     self.diagnostics.push(
-                        Diagnostic::error(codes::BAD_DATE, n.pos, format!("{key} '{s}' is not a valid YYYY-MM-DD date"))
-                            .with_help("write YYYY-MM-DD"),
+                        Diagnostic::error(
+                            codes::BAD_DATE,
+                            n.pos,
+                            format!("{key} '{s}' is not a valid YYYY-MM-DD date"),
+                        )
+                        .with_help("write YYYY-MM-DD"),
                     );
                 }
                 if key == "date" { meta.date = Some(s) } else { meta.modified = Some(s) }
@@ -297,7 +309,8 @@ impl Builder<'_> {
         for (k, v) in map {
             let Some(key) = k.as_str() else { continue };
             let Some(value) = self.string(v, key) else { continue };
-            let conventional = value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
+            let conventional =
+                value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
             match key {
                 "category" | "product" | "service" => {
                     if !conventional {
@@ -390,7 +403,11 @@ impl Builder<'_> {
                     det.conditions.push(Condition { text: text.to_string(), expr, pos: c.pos });
                 }
                 Err(e) => {
-                    let code = if e.message.contains("Sigma 1") { codes::OBSOLETE_AGGREGATION } else { codes::CONDITION_SYNTAX };
+                    let code = if e.message.contains("Sigma 1") {
+                        codes::OBSOLETE_AGGREGATION
+                    } else {
+                        codes::CONDITION_SYNTAX
+                    };
                     let mut d = Diagnostic::error(code, self.inner_pos(c.pos, e.offset), e.message);
                     d.help = e.help;
                     self.diagnostics.push(d);
@@ -420,11 +437,7 @@ impl Builder<'_> {
                 problems.push((codes::UNDEFINED_IDENTIFIER, *offset, format!("identifier '{name}' is not defined")));
             }
             Expr::Selector { pattern, offset, .. } if !det.searches.iter().any(|s| pattern.matches(&s.name)) => {
-                problems.push((
-                    codes::PATTERN_MATCHES_NOTHING,
-                    *offset,
-                    format!("'{e}' selects no search identifier"),
-                ));
+                problems.push((codes::PATTERN_MATCHES_NOTHING, *offset, format!("'{e}' selects no search identifier")));
             }
             _ => {}
         });
@@ -526,15 +539,12 @@ impl Builder<'_> {
             }
             if let Err(e) = check_chain(&modifiers) {
                 // Point at the offending modifier inside the key.
-                let before: usize =
-                    key.split('|').take(e.index + 1).map(|p| p.chars().count() + 1).sum::<usize>();
+                let before: usize = key.split('|').take(e.index + 1).map(|p| p.chars().count() + 1).sum::<usize>();
                 self.error(codes::INVALID_MODIFIER_CHAIN, self.inner_pos(k.pos, before), e.message);
                 continue;
             }
             let field = if field.is_empty() { None } else { Some(field.to_string()) };
-            if field.is_none()
-                && modifiers.iter().any(|m| matches!(m, Modifier::Exists | Modifier::FieldRef))
-            {
+            if field.is_none() && modifiers.iter().any(|m| matches!(m, Modifier::Exists | Modifier::FieldRef)) {
                 self.error(codes::INVALID_MODIFIER_CHAIN, k.pos, "'exists' and 'fieldref' need a field name");
                 continue;
             }
@@ -595,17 +605,23 @@ impl Builder<'_> {
         match (expected, kind) {
             (ExpectedValue::Bool, ValueKind::Bool(_)) => {}
             (ExpectedValue::Bool, _) => {
-                self.error(codes::BAD_VALUE_TYPE, pos, format!("'exists' takes true or false, found '{}'", kind.text()));
+                self.error(
+                    codes::BAD_VALUE_TYPE,
+                    pos,
+                    format!("'exists' takes true or false, found '{}'", kind.text()),
+                );
             }
             (ExpectedValue::Number, ValueKind::Int(_) | ValueKind::Float(_)) => {}
             (ExpectedValue::Number, _) => self.diagnostics.push(
-                Diagnostic::error(codes::BAD_VALUE_TYPE, pos, format!("'{chain}' takes a number, found '{}'", kind.text()))
-                    .with_help("write the number without quotes"),
+                Diagnostic::error(
+                    codes::BAD_VALUE_TYPE,
+                    pos,
+                    format!("'{chain}' takes a number, found '{}'", kind.text()),
+                )
+                .with_help("write the number without quotes"),
             ),
-            (ExpectedValue::Network, ValueKind::String(s)) => {
-                if parse_network(&s.raw).is_none() {
-                    self.error(codes::BAD_CIDR, pos, format!("'{}' is not an IPv4 or IPv6 network", s.raw));
-                }
+            (ExpectedValue::Network, ValueKind::String(s)) if parse_network(&s.raw).is_none() => {
+                self.error(codes::BAD_CIDR, pos, format!("'{}' is not an IPv4 or IPv6 network", s.raw));
             }
             (ExpectedValue::Regex, ValueKind::String(s)) => {
                 if let Err(e) = compile_regex(&s.raw, modifiers) {
@@ -613,11 +629,10 @@ impl Builder<'_> {
                     self.error(codes::BAD_REGEX, pos, format!("regular expression does not compile: {first}"));
                 }
             }
-            (ExpectedValue::FieldName, ValueKind::String(s)) => {
-                if s.has_wildcards() {
-                    self.error(codes::BAD_VALUE_TYPE, pos, "'fieldref' takes a field name without wildcards");
-                }
+            (ExpectedValue::FieldName, ValueKind::String(s)) if s.has_wildcards() => {
+                self.error(codes::BAD_VALUE_TYPE, pos, "'fieldref' takes a field name without wildcards");
             }
+            (ExpectedValue::Network | ExpectedValue::FieldName, ValueKind::String(_)) => {}
             (ExpectedValue::Network | ExpectedValue::Regex | ExpectedValue::FieldName, _) => {
                 self.error(codes::BAD_VALUE_TYPE, pos, format!("'{chain}' takes a string, found '{}'", kind.text()));
             }
@@ -667,16 +682,25 @@ impl Builder<'_> {
                 vec![]
             }
         };
-        let group_by =
-            c.get("group-by").map(|g| self.string_list(g, "group-by")).unwrap_or_default().into_iter().map(|(s, _)| s).collect();
+        let group_by = c
+            .get("group-by")
+            .map(|g| self.string_list(g, "group-by"))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
         let timespan = match c.get("timespan").or_else(|| c.get("timeframe")) {
             Some(t) => {
                 let text = t.scalar_text().unwrap_or_default();
                 let ts = Timespan::parse(&text);
                 if ts.is_none() {
                     self.diagnostics.push(
-                        Diagnostic::error(codes::BAD_CORRELATION, t.pos, format!("timespan '{text}' is not <number><unit>"))
-                            .with_help("units: s, m, h, d (e.g. 5m)"),
+                        Diagnostic::error(
+                            codes::BAD_CORRELATION,
+                            t.pos,
+                            format!("timespan '{text}' is not <number><unit>"),
+                        )
+                        .with_help("units: s, m, h, d (e.g. 5m)"),
                     );
                 }
                 ts
@@ -744,7 +768,9 @@ impl Builder<'_> {
                 match &v.value {
                     NodeValue::Int(i) => cond.comparisons.push((op, *i as f64)),
                     NodeValue::Float(f) => cond.comparisons.push((op, *f)),
-                    _ => self.error(codes::BAD_CORRELATION, v.pos, format!("'{key}' takes a number, found {}", v.kind())),
+                    _ => {
+                        self.error(codes::BAD_CORRELATION, v.pos, format!("'{key}' takes a number, found {}", v.kind()))
+                    }
                 }
             } else if key == "field" {
                 cond.field = self.string(v, "field");
@@ -833,9 +859,11 @@ fn namespace_problem(namespace: &str, name: &str) -> Option<TagProblem> {
                     all_digits(main) && main.len() == 4 && sub.is_none_or(|s| all_digits(s) && s.len() == 3)
                 })
             };
-            if id_form('t') || ["g", "s", "ds", "m", "a"].iter().any(|p| {
-                lower.strip_prefix(p).is_some_and(|r| all_digits(r) && r.len() == 4)
-            }) {
+            if id_form('t')
+                || ["g", "s", "ds", "m", "a"]
+                    .iter()
+                    .any(|p| lower.strip_prefix(p).is_some_and(|r| all_digits(r) && r.len() == 4))
+            {
                 None
             } else if lower.chars().next().is_some_and(|c| c.is_ascii_digit())
                 || (lower.starts_with('t') && lower.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
@@ -854,7 +882,8 @@ fn namespace_problem(namespace: &str, name: &str) -> Option<TagProblem> {
             if ok {
                 None
             } else if name.contains(['_', '.'])
-                && name.replace(['_', '.'], "-").split_once('-').is_some_and(|(y, n)| all_digits(y) && all_digits(n)) {
+                && name.replace(['_', '.'], "-").split_once('-').is_some_and(|(y, n)| all_digits(y) && all_digits(n))
+            {
                 Some(TagProblem::Old(format!("Sigma 2 CVE tags use dashes: cve.{}", name.replace(['_', '.'], "-"))))
             } else {
                 Some(TagProblem::Invalid("CVE tags are cve.YYYY-NNNN".into()))
@@ -865,8 +894,9 @@ fn namespace_problem(namespace: &str, name: &str) -> Option<TagProblem> {
             let ok = matches!(parts.as_slice(), [y, m, n] if all_digits(y) && y.len() == 4 && all_digits(m) && m.len() == 2 && all_digits(n) && n.len() == 3);
             (!ok).then(|| TagProblem::Invalid("CAR tags are car.YYYY-MM-NNN".into()))
         }
-        "tlp" => (!["red", "amber", "amber-strict", "green", "clear", "white"].contains(&name))
-            .then(|| TagProblem::Invalid("TLP tags are tlp.red, tlp.amber, tlp.amber-strict, tlp.green or tlp.clear".into())),
+        "tlp" => (!["red", "amber", "amber-strict", "green", "clear", "white"].contains(&name)).then(|| {
+            TagProblem::Invalid("TLP tags are tlp.red, tlp.amber, tlp.amber-strict, tlp.green or tlp.clear".into())
+        }),
         "detection" => match name {
             "dfir" | "emerging-threats" | "threat-hunting" => None,
             "emerging_threats" | "threat_hunting" => {

@@ -83,7 +83,8 @@ fn invalid_chain_points_at_the_modifier() {
 fn condition_errors_point_inside_the_condition() {
     let text = "title: t\nlogsource: {product: windows}\ndetection:\n    sel: {a: 1}\n    condition: sel and nope\n";
     assert_eq!(codes_of(text), vec![("SG306", 5, 24)]);
-    let text = "title: t\nlogsource: {product: windows}\ndetection:\n    sel: {a: 1}\n    condition: 'sel | count() > 4'\n";
+    let text =
+        "title: t\nlogsource: {product: windows}\ndetection:\n    sel: {a: 1}\n    condition: 'sel | count() > 4'\n";
     assert_eq!(codes_of(text), vec![("SG310", 5, 21)]);
 }
 

@@ -111,9 +111,9 @@ pub mod serde_json_lite {
             NodeValue::Float(f) => Json::Float(*f),
             NodeValue::String(s) => Json::String(s.clone()),
             NodeValue::Seq(items) => Json::Array(items.iter().map(from_node).collect()),
-            NodeValue::Map(entries) => Json::Object(
-                entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), from_node(v))).collect(),
-            ),
+            NodeValue::Map(entries) => {
+                Json::Object(entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), from_node(v))).collect())
+            }
         }
     }
 }
@@ -315,7 +315,9 @@ mod tests {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         let mut prev = 'a';
         for c in 'b'..='k' {
-            text.push_str(&format!("{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+            text.push_str(&format!(
+                "{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
             prev = c;
         }
         assert!(parse_documents(&text, &Limits::default()).is_err());

@@ -1,6 +1,8 @@
 //! Property tests: the parser never panics, escaping round-trips, and normalised conditions re-parse to the
 //! same tree. (The cargo-fuzz target in fuzz/ explores the same surface for longer.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on bad fixtures
+
 use proptest::prelude::*;
 use sigil_rule::condition::parse_expr;
 use sigil_rule::model::{SigmaString, escape};
@@ -62,7 +64,8 @@ proptest! {
 
 fn condition() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
-        "[a-z][a-z0-9_]{0,6}".prop_filter("keyword", |s| !["and", "or", "not", "of", "them", "all", "any"].contains(&s.as_str())),
+        "[a-z][a-z0-9_]{0,6}"
+            .prop_filter("keyword", |s| !["and", "or", "not", "of", "them", "all", "any"].contains(&s.as_str())),
         Just("1 of sel_*".to_string()),
         Just("all of them".to_string()),
     ];
