@@ -159,6 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    crate::catalog_args::done_with(catalog);
     Ok(ExitCode::SUCCESS)
 }
 

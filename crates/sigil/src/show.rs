@@ -117,6 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     }
     out.flush()?;
+    crate::catalog_args::done_with(catalog);
     Ok(ExitCode::SUCCESS)
 }
 

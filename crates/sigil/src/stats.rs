@@ -132,6 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         more(&mut out, with_fields.len(), top)?;
     }
     out.flush()?;
+    crate::catalog_args::done_with(catalog);
     Ok(ExitCode::SUCCESS)
 }
 

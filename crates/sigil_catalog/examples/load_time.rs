@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut catalog = None;
     for _ in 0..5 {
         let c = Catalog::load(&sources, &opts)?;
+        eprintln!("load {:.3}s", c.load_time().as_secs_f64());
         best = best.min(c.load_time());
         catalog = Some(c);
     }

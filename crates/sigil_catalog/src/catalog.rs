@@ -120,6 +120,10 @@ impl Catalog {
         let set = sigil_check::load(&paths, &opts.load);
         let mut catalog = Catalog::from_rule_set(&set, sources, opts)?;
         catalog.load_time = started.elapsed();
+        // Freeing the parsed rule set (hundreds of thousands of small allocations) takes tens of milliseconds
+        // and nothing waits for it: do it off the caller's path. If no thread can be started, the set is
+        // dropped here with the unstarted closure.
+        let _ = std::thread::Builder::new().name("sigil-catalog-free".into()).spawn(move || drop(set));
         Ok(catalog)
     }
 

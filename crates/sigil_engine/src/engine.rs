@@ -21,6 +21,7 @@ use sigil_rule::{Document, FilterRule, Level};
 
 use crate::compile::{CompileError, CompiledRule, compile_rule};
 use crate::ir::Placeholders;
+use crate::literals::LiteralSet;
 use crate::prepared::{FieldId, FieldTable, Prepared};
 
 /// How to build an engine.
@@ -127,7 +128,7 @@ struct Bucket {
     /// The interned fields whose values hold required literals, scanned together in one pass.
     fields: Vec<FieldId>,
     /// Every literal required in one of `fields`.
-    ac: Option<AhoCorasick>,
+    ac: Option<LiteralSet>,
     /// Per pattern: `(index into fields, entries needing the literal in that field)`.
     by_pattern: Vec<Box<[FieldEntries]>>,
     /// Literals of keyword searches, looked for in every value of the event.
@@ -364,19 +365,19 @@ impl Engine {
                 }
             }
             *scanned += hay.len() as u64;
-            for m in ac.find_overlapping_iter(hay.as_slice()) {
+            ac.for_each_match(hay.as_slice(), |pattern, end| {
                 *hits += 1;
-                let end = m.end() as u32;
+                let end = end as u32;
                 let seg = bounds.partition_point(|(e, _)| *e < end);
-                let Some((_, field)) = bounds.get(seg) else { continue };
-                for (f, es) in bucket.by_pattern.get(m.pattern().as_usize()).map_or(&[][..], |v| v) {
+                let Some((_, field)) = bounds.get(seg) else { return };
+                for (f, es) in bucket.by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
                     if f == field {
                         for &e in es.iter() {
                             set_bit(candidates, e);
                         }
                     }
                 }
-            }
+            });
         }
         if let Some((ac, by_pattern)) = &bucket.keywords {
             *scanned += prepared.folded_all().len() as u64;
@@ -594,7 +595,13 @@ impl Engine {
             let kind = if patterns.len() <= DFA_PATTERN_LIMIT { Some(AhoCorasickKind::DFA) } else { None };
             AhoCorasick::builder().kind(kind).prefilter(false).build(patterns).ok().map(Some)
         };
-        match (build(&patterns), build(&kw_patterns)) {
+        let literals = if patterns.is_empty() {
+            Some(None)
+        } else {
+            let bytes: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
+            LiteralSet::new(&bytes).map(Some)
+        };
+        match (literals, build(&kw_patterns)) {
             (Some(ac), Some(kw)) => Bucket {
                 entries,
                 always,

@@ -61,6 +61,7 @@ mod engine;
 mod fold;
 pub mod hunt;
 pub mod ir;
+mod literals;
 mod matcher;
 mod placeholders;
 mod prepared;

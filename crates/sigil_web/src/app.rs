@@ -25,8 +25,11 @@ pub struct App {
     /// Server pages that take no input, rendered once.
     cache: [OnceLock<Bytes>; CACHED_PAGES],
     /// Per event (full provider name, id): the other events its rules fire on, computed on first request.
-    also_fired: Mutex<HashMap<(String, u32), Arc<Vec<crate::pages::AlsoFired>>>>,
+    also_fired: Mutex<HashMap<(String, u32), AlsoFiredList>>,
 }
+
+/// The events co-fired with one event.
+type AlsoFiredList = Arc<Vec<crate::pages::AlsoFired>>;
 
 /// Pages the server renders once (they take no input and the catalog never changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +134,7 @@ impl App {
         provider_name: &str,
         id: u32,
         compute: impl FnOnce() -> Vec<crate::pages::AlsoFired>,
-    ) -> Arc<Vec<crate::pages::AlsoFired>> {
+    ) -> AlsoFiredList {
         let key = (provider_name.to_string(), id);
         if let Some(hit) = self.also_fired.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return hit;

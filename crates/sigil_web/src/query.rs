@@ -28,7 +28,12 @@ pub enum QueryError {
     NotANumber(String),
     /// A parameter has a value outside its choices.
     Invalid(String),
+    /// A search with more words than [`MAX_TERMS`].
+    TooManyTerms(usize),
 }
+
+/// Most words (terms, phrases, filters) in one search query.
+pub const MAX_TERMS: usize = 32;
 
 impl QueryError {
     /// The HTTP status this error maps to: 414 for an oversized query string, 400 otherwise.
@@ -50,6 +55,7 @@ impl fmt::Display for QueryError {
             }
             QueryError::NotANumber(name) => write!(f, "query parameter '{name}' must be a positive number"),
             QueryError::Invalid(name) => write!(f, "query parameter '{name}' has an unknown value"),
+            QueryError::TooManyTerms(n) => write!(f, "too many words in the search ({n}; at most {MAX_TERMS})"),
         }
     }
 }

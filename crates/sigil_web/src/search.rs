@@ -114,8 +114,13 @@ impl Request {
             }
         }
         let per_page = params.number("per_page", PER_PAGE)?.min(MAX_PER_PAGE);
+        let q = params.get("q").unwrap_or_default();
+        let words = q.split_whitespace().count();
+        if words > query::MAX_TERMS {
+            return Err(QueryError::TooManyTerms(words));
+        }
         Ok(Request {
-            q: params.get("q").unwrap_or_default().to_string(),
+            q: q.to_string(),
             filters,
             page: params.number("page", 1)?,
             per_page,

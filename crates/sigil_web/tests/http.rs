@@ -235,6 +235,9 @@ fn query_strings_are_bounded() {
     let value = "%41".repeat(600);
     assert_eq!(get_url(&format!("/?q={value}")).status(), StatusCode::BAD_REQUEST);
     api_error("/api/rules?per_page=x", 400);
+    let words = vec!["e"; 40].join("+");
+    let v = api_error(&format!("/api/rules?q={words}"), 400);
+    assert!(v["error"]["message"].as_str().unwrap().contains("too many words"));
     let long_path = "x".repeat(3000);
     assert_eq!(get_url(&format!("/rules/{long_path}")).status(), StatusCode::URI_TOO_LONG);
     // per_page is capped rather than refused.
