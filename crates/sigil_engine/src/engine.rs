@@ -13,7 +13,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
 use sigil_events::Event;
 use sigil_knowledge::{Knowledge, Route};
@@ -109,9 +108,6 @@ pub struct Engine {
 /// per batch.
 const BUCKET_CACHE_LIMIT: usize = 4096;
 
-/// Scans with more patterns than this use Aho-Corasick's contiguous NFA instead of a DFA (memory).
-const DFA_PATTERN_LIMIT: usize = 20_000;
-
 #[derive(Debug)]
 struct Entry {
     rule: u32,
@@ -132,7 +128,7 @@ struct Bucket {
     /// Per pattern: `(index into fields, entries needing the literal in that field)`.
     by_pattern: Vec<Box<[FieldEntries]>>,
     /// Literals of keyword searches, looked for in every value of the event.
-    keywords: Option<(AhoCorasick, Vec<Box<[u32]>>)>,
+    keywords: Option<(LiteralSet, Vec<Box<[u32]>>)>,
 }
 
 /// `(index into Bucket::fields, entries needing a literal in that field)`.
@@ -381,12 +377,12 @@ impl Engine {
         }
         if let Some((ac, by_pattern)) = &bucket.keywords {
             *scanned += prepared.folded_all().len() as u64;
-            for m in ac.find_overlapping_iter(prepared.folded_all()) {
+            ac.for_each_match(prepared.folded_all(), |pattern, _| {
                 *hits += 1;
-                for &e in by_pattern.get(m.pattern().as_usize()).map_or(&[][..], |v| v) {
+                for &e in by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
                     set_bit(candidates, e);
                 }
-            }
+            });
         }
         let mut last_rule = u32::MAX;
         for (w, &word) in candidates.iter().enumerate() {
@@ -587,21 +583,14 @@ impl Engine {
                 }
             }
         }
-        let build = |patterns: &[&str]| -> Option<Option<AhoCorasick>> {
+        let build = |patterns: &[&str]| -> Option<Option<LiteralSet>> {
             if patterns.is_empty() {
                 return Some(None);
             }
-            // A DFA makes the per-event scan a table walk; it costs more to build, once per bucket.
-            let kind = if patterns.len() <= DFA_PATTERN_LIMIT { Some(AhoCorasickKind::DFA) } else { None };
-            AhoCorasick::builder().kind(kind).prefilter(false).build(patterns).ok().map(Some)
-        };
-        let literals = if patterns.is_empty() {
-            Some(None)
-        } else {
             let bytes: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
             LiteralSet::new(&bytes).map(Some)
         };
-        match (literals, build(&kw_patterns)) {
+        match (build(&patterns), build(&kw_patterns)) {
             (Some(ac), Some(kw)) => Bucket {
                 entries,
                 always,
@@ -613,7 +602,7 @@ impl Engine {
                     .collect(),
                 keywords: kw.map(|ac| (ac, kw_by_pattern.into_iter().map(Vec::into_boxed_slice).collect())),
             },
-            // Without an automaton (size limits), every entry is evaluated.
+            // Should a literal set not build, every entry is evaluated.
             _ => {
                 let always = (0..entries.len() as u32).collect();
                 Bucket { entries, always, fields: Vec::new(), ac: None, by_pattern: Vec::new(), keywords: None }
