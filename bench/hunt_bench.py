@@ -18,7 +18,7 @@ Inputs:
   jsonl-1x         bench/gen_jsonl.py --events N      (default N = 1,000,000; not committed, made in --work)
   jsonl-10x        bench/gen_jsonl.py --events 10*N   (to show that memory stays flat as the input grows)
 
-Usage: bench/hunt_bench.py [--events N] [--repeat R] [--jobs J] [--work DIR] [--skip-10x] [--keep]
+Usage: bench/hunt_bench.py [--events N] [--repeat R] [--jobs J] [--work DIR] [--skip-10x] [--keep] [--sigil BIN]
 Stdlib only. Needs cargo, and ../shared beside the repository.
 """
 
@@ -75,12 +75,16 @@ def main():
     ap.add_argument("--work", help="folder for generated inputs (default: a temporary folder)")
     ap.add_argument("--skip-10x", action="store_true", help="do not generate and run the 10x JSONL input")
     ap.add_argument("--keep", action="store_true", help="keep generated inputs")
+    ap.add_argument("--sigil", help="use this sigil binary instead of building target/release/sigil")
     args = ap.parse_args()
 
     if not os.path.isdir(REGRESSION):
         sys.exit(f"{REGRESSION} not found: ../shared must sit beside the repository")
-    sh(["cargo", "build", "--release", "--quiet", "-p", "sigil"], cwd=ROOT)
-    sigil = os.path.join(ROOT, "target", "release", "sigil")
+    if args.sigil:
+        sigil = os.path.abspath(args.sigil)
+    else:
+        sh(["cargo", "build", "--release", "--quiet", "-p", "sigil"], cwd=ROOT)
+        sigil = os.path.join(ROOT, "target", "release", "sigil")
     work = args.work or tempfile.mkdtemp(prefix="sigil-bench-")
     os.makedirs(work, exist_ok=True)
     rules = [os.path.join(CORPUS, f) for f in FOLDERS if os.path.isdir(os.path.join(CORPUS, f))]

@@ -51,12 +51,14 @@ echo "start-up to first answer: ${best} ms (best of 3; $(grep -o 'ready in [0-9]
 echo
 
 run() {
-    local name=$1 path=$2
+    local name=$1 path=$2 script=${3:-}
+    local args=()
+    if [ -n "$script" ]; then args=(-s "$script"); fi
     # Warm up, then measure.
-    wrk -t1 -c1 -d1s "$URL$path" >/dev/null
+    wrk -t1 -c1 -d1s "${args[@]}" "$URL$path" >/dev/null
     local one many
-    one=$(wrk -t1 -c1 -d"$DURATION" --latency "$URL$path")
-    many=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$URL$path")
+    one=$(wrk -t1 -c1 -d"$DURATION" --latency "${args[@]}" "$URL$path")
+    many=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${args[@]}" "$URL$path")
     printf '%-28s p50 %8s  p90 %8s  p99 %8s  | %s conns: p50 %8s  p99 %8s  %8s req/s\n' "$name" \
         "$(awk '/ 50%/{print $2}' <<<"$one")" "$(awk '/ 90%/{print $2}' <<<"$one")" "$(awk '/ 99%/{print $2}' <<<"$one")" \
         "$CONNS" "$(awk '/ 50%/{print $2}' <<<"$many")" "$(awk '/ 99%/{print $2}' <<<"$many")" \
@@ -64,6 +66,7 @@ run() {
 }
 
 echo "latency, 1 connection, $DURATION each (then $CONNS connections, $THREADS wrk threads)"
+run "search mix (24 queries)" "/" bench/web-queries.lua
 run "search page (all rules)" "/"
 run "search page q=powershell" "/?q=powershell"
 run "search page q+facets" "/?q=meshagent&tactic=command-and-control&level=medium"

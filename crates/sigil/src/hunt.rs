@@ -153,20 +153,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let (engine, report) = Engine::build(&set, &knowledge, &opts);
     let loaded = started.elapsed();
-    let mut correlations = 0;
     for s in &report.skipped {
         match &s.reason {
             sigil_engine::SkipReason::FileErrors(first) => {
                 warn(&format!("{}: skipped, the file has errors ({first}; run 'sigil check' for all)", s.path));
             }
             sigil_engine::SkipReason::Compile(e) => warn(&format!("{}: rule '{}' skipped: {e}", s.path, s.title)),
-            sigil_engine::SkipReason::Correlation => correlations += 1,
+            sigil_engine::SkipReason::Correlation(e) => {
+                warn(&format!("{}: correlation '{}' not evaluated: {e}", s.path, s.title));
+            }
         }
-    }
-    if correlations > 0 {
-        warn(&format!(
-            "{correlations} correlation rule(s) not evaluated: hunt runs detection rules only (the rules they reference do run)"
-        ));
     }
     if !report.unrouted.is_empty() {
         let n: usize = report.unrouted.iter().map(|u| u.rules.len()).sum();
@@ -453,7 +449,8 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
             }
         }
         Format::Table => {
-            let keys = d.key_fields().iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect::<Vec<_>>().join("  ");
+            let keys =
+                d.key_fields().iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect::<Vec<_>>().join("  ");
             let ts = ev.timestamp().map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into());
             let level = level_text(d.rule.info.level);
             let cells = [
@@ -556,6 +553,9 @@ fn print_summary(
         loaded.as_secs_f64(),
         if parse_only { " (parse only: no rule was run)" } else { "" }
     );
+    if stats.untimed_for_correlation > 0 {
+        eprintln!("  detections without a timestamp, left out of correlations: {}", stats.untimed_for_correlation);
+    }
     if stats.read_errors > 0 {
         let more = if suppressed > 0 { format!(" ({suppressed} not shown above)") } else { String::new() };
         eprintln!("  unreadable records/lines skipped: {}{more}", stats.read_errors);

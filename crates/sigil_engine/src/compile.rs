@@ -52,6 +52,8 @@ impl SearchMatcher {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleInfo {
     pub id: Option<String>,
+    /// The rule's unique `name`, by which correlations may reference it.
+    pub name: Option<String>,
     pub title: String,
     pub level: Option<Level>,
     pub tags: Vec<String>,
@@ -81,6 +83,25 @@ pub struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// A rule that matches no event by itself: the output identity of a correlation rule.
+    pub(crate) fn shell(info: RuleInfo) -> CompiledRule {
+        CompiledRule {
+            info,
+            fields: Vec::new(),
+            searches: Vec::new(),
+            condition: Cond::Const(false),
+            required: Some(Vec::new()),
+            event_ids: None,
+            key_fields: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+
+    /// Whether this is the identity of a correlation rule (raised by [`crate::hunt()`] after the last event).
+    pub fn is_correlation(&self) -> bool {
+        self.searches.is_empty() && matches!(self.condition, Cond::Const(false))
+    }
+
     /// Whether the prepared event matches, reading fields through `map` (rule-local index → interned id).
     pub(crate) fn matches(&self, ev: &Prepared, map: FieldMap<'_>) -> bool {
         self.eval(&self.condition, ev, map)
@@ -147,6 +168,7 @@ pub fn compile_rule(
         .and_then(|i| required_ids(&condition, &b.ids).map(|ids| (i as u16, ids)));
     let info = RuleInfo {
         id: rule.meta.id.clone(),
+        name: rule.meta.name.clone(),
         title: rule.meta.title.clone(),
         level: rule.meta.level,
         tags: rule.meta.tags.iter().map(sigil_rule::Tag::full).collect(),

@@ -18,7 +18,8 @@ use sigil_events::Event;
 use sigil_knowledge::{Knowledge, Route};
 use sigil_rule::{Document, FilterRule, Level};
 
-use crate::compile::{CompileError, CompiledRule, compile_rule};
+use crate::compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
+use crate::correlate::{Correlation, CorrelationError};
 use crate::ir::Placeholders;
 use crate::literals::LiteralSet;
 use crate::prepared::{FieldId, FieldTable, Prepared};
@@ -51,8 +52,8 @@ pub enum SkipReason {
     FileErrors(String),
     /// The rule could not be compiled.
     Compile(CompileError),
-    /// Correlation rules are not evaluated by `hunt` yet; the rules they reference run on their own.
-    Correlation,
+    /// The correlation rule cannot be evaluated (unsupported type, unknown rule, ...).
+    Correlation(CorrelationError),
 }
 
 /// Rules whose logsource has no route, grouped by logsource.
@@ -102,6 +103,11 @@ pub struct Engine {
     table: FieldTable,
     buckets: Mutex<FxHashMap<Box<str>, Arc<Bucket>>>,
     prefilter: bool,
+    pub(crate) correlations: Vec<Correlation>,
+    /// Per rule: the correlations that reference it.
+    pub(crate) referenced_by: Vec<Vec<u32>>,
+    /// Per rule: referenced only by correlations without `generate: true`, so it raises no alert of its own.
+    pub(crate) silent: Vec<bool>,
 }
 
 /// More distinct event headers than this are not cached (only hostile input gets there); buckets are then built
@@ -134,6 +140,9 @@ struct Bucket {
 /// `(index into Bucket::fields, entries needing a literal in that field)`.
 type FieldEntries = (u16, Box<[u32]>);
 
+/// The previous event's `(event id, channel, provider)` and its bucket.
+type LastHeader = (Option<u64>, Box<str>, Box<str>, Arc<Bucket>);
+
 /// A logsource as `(product, category, service)`.
 type LogsourceKey = (Option<String>, Option<String>, Option<String>);
 
@@ -148,7 +157,7 @@ pub struct Scratch {
     key: String,
     local: FxHashMap<Box<str>, Arc<Bucket>>,
     /// The previous event's header and bucket: logs come in runs of the same channel and event id.
-    last: Option<(Option<u64>, Box<str>, Box<str>, Arc<Bucket>)>,
+    last: Option<LastHeader>,
     candidates: Vec<u64>,
     /// The prefilter's haystack: the folded values of the bucket's fields, separated by [`SEPARATOR`].
     hay: Vec<u8>,
@@ -181,6 +190,26 @@ impl Engine {
         let mut report = BuildReport::default();
         let mut filters: Vec<&FilterRule> = Vec::new();
         let mut candidates = Vec::new();
+        let mut correlation_docs = Vec::new();
+        // Rules that correlations at or above the minimum level reference run whatever their own level (silently
+        // when below it): the correlation needs their detections.
+        let needed: std::collections::HashSet<&str> = set
+            .documents()
+            .filter(|(f, _)| !f.parsed.has_errors())
+            .filter_map(|(_, d)| match d {
+                Document::Correlation(c)
+                    if opts.min_level.is_none_or(|min| c.meta.level.unwrap_or(Level::Informational) >= min) =>
+                {
+                    Some(c.correlation.rules.iter().map(|(r, _)| r.as_str()))
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let is_needed = |r: &sigil_rule::Rule| {
+            r.meta.id.as_deref().is_some_and(|id| needed.contains(id))
+                || r.meta.name.as_deref().is_some_and(|n| needed.contains(n))
+        };
         for file in &set.files {
             if file.parsed.has_errors() {
                 let first = file
@@ -201,18 +230,14 @@ impl Engine {
                 match doc {
                     Document::Rule(r) => {
                         let level = r.meta.level.unwrap_or(Level::Informational);
-                        if opts.min_level.is_some_and(|min| level < min) {
+                        if opts.min_level.is_some_and(|min| level < min) && !is_needed(r) {
                             report.below_level += 1;
                         } else {
                             candidates.push((file.display_path.as_str(), r));
                         }
                     }
                     Document::Filter(f) => filters.push(f),
-                    Document::Correlation(c) => report.skipped.push(SkippedRule {
-                        path: file.display_path.clone(),
-                        title: c.meta.title.clone(),
-                        reason: SkipReason::Correlation,
-                    }),
+                    Document::Correlation(c) => correlation_docs.push((file.display_path.as_str(), c)),
                 }
             }
         }
@@ -233,6 +258,9 @@ impl Engine {
             table: FieldTable::default(),
             buckets: Mutex::new(FxHashMap::default()),
             prefilter: !opts.no_prefilter,
+            correlations: Vec::new(),
+            referenced_by: Vec::new(),
+            silent: Vec::new(),
         };
         let mut route_index: FxHashMap<LogsourceKey, Option<(u32, u32)>> = FxHashMap::default();
         let mut unrouted: Vec<Unrouted> = Vec::new();
@@ -293,7 +321,89 @@ impl Engine {
         unrouted.sort_by(|a, b| b.rules.len().cmp(&a.rules.len()).then_with(|| a.logsource.cmp(&b.logsource)));
         report.unrouted = unrouted;
         report.compiled = engine.rules.len();
+        engine.add_correlations(&correlation_docs, opts, &mut report);
         (engine, report)
+    }
+
+    fn add_correlations(
+        &mut self,
+        docs: &[(&str, &sigil_rule::CorrelationRule)],
+        opts: &EngineOptions,
+        report: &mut BuildReport,
+    ) {
+        let detection_rules = self.rules.len();
+        self.referenced_by = vec![Vec::new(); detection_rules];
+        let mut generate = vec![false; detection_rules];
+        let mut referenced = vec![false; detection_rules];
+        for (path, c) in docs {
+            let level = c.meta.level.unwrap_or(Level::Informational);
+            if opts.min_level.is_some_and(|min| level < min) {
+                report.below_level += 1;
+                continue;
+            }
+            let shell = self.rules.len() as u32;
+            let rules = &self.rules;
+            let lookup = |r: &str| {
+                rules.iter().take(detection_rules).enumerate().find_map(|(i, x)| {
+                    (x.info.id.as_deref() == Some(r) || x.info.name.as_deref() == Some(r))
+                        .then(|| (i as u32, x.info.id.clone(), x.info.name.clone()))
+                })
+            };
+            match Correlation::new(c, shell, &lookup) {
+                Ok(corr) => {
+                    for r in &corr.rules {
+                        let i = *r as usize;
+                        if let Some(v) = self.referenced_by.get_mut(i) {
+                            v.push(self.correlations.len() as u32);
+                        }
+                        if let Some(x) = referenced.get_mut(i) {
+                            *x = true;
+                        }
+                        if c.correlation.generate
+                            && let Some(x) = generate.get_mut(i)
+                        {
+                            *x = true;
+                        }
+                    }
+                    let info = RuleInfo {
+                        id: c.meta.id.clone(),
+                        name: c.meta.name.clone(),
+                        title: c.meta.title.clone(),
+                        level: c.meta.level,
+                        tags: c.meta.tags.iter().map(sigil_rule::Tag::full).collect(),
+                        path: path.to_string(),
+                        logsource: sigil_rule::Logsource::default(),
+                    };
+                    self.rules.push(CompiledRule::shell(info));
+                    self.rule_routes.push(Vec::new());
+                    self.correlations.push(corr);
+                    report.compiled += 1;
+                }
+                Err(e) => report.skipped.push(SkippedRule {
+                    path: path.to_string(),
+                    title: c.meta.title.clone(),
+                    reason: SkipReason::Correlation(e),
+                }),
+            }
+        }
+        // Silent: referenced only by correlations that do not generate, or below the minimum level (kept only for
+        // the correlations).
+        self.silent = referenced
+            .iter()
+            .zip(&generate)
+            .zip(&self.rules)
+            .map(|((r, g), rule)| {
+                let below = opts.min_level.is_some_and(|min| rule.info.level.unwrap_or(Level::Informational) < min);
+                (*r && !*g) || below
+            })
+            .collect();
+        self.silent.resize(self.rules.len(), false);
+        self.referenced_by.resize(self.rules.len(), Vec::new());
+    }
+
+    /// Whether a rule raises no alert of its own (only referenced by correlations without `generate: true`).
+    pub fn is_silent(&self, rule: u32) -> bool {
+        self.silent.get(rule as usize).copied().unwrap_or(false)
     }
 
     /// The compiled rules; [`Match::rule`] indexes them.
@@ -455,12 +565,8 @@ impl Engine {
         }
         let id = raw_id.and_then(|i| u32::try_from(i).ok());
         let bucket = self.lookup_bucket(channel, provider, id, scratch)?;
-        scratch.last = Some((
-            raw_id,
-            channel.unwrap_or("\u{0}").into(),
-            provider.unwrap_or("\u{0}").into(),
-            Arc::clone(&bucket),
-        ));
+        scratch.last =
+            Some((raw_id, channel.unwrap_or("\u{0}").into(), provider.unwrap_or("\u{0}").into(), Arc::clone(&bucket)));
         Some(bucket)
     }
 

@@ -22,6 +22,7 @@ use sigil_events::{Batch, Event, ReadError, ReadOptions, ReadSummary};
 use sigil_rule::Level;
 
 use crate::compile::CompiledRule;
+use crate::correlate::{CorrEvent, evaluate};
 use crate::engine::{Engine, Match, Scratch};
 
 /// How to hunt.
@@ -44,15 +45,24 @@ pub struct Detection<'a> {
     /// The batch's position in its input, and the event's in the batch: `(seq, index)` orders detections of one
     /// input as the input does.
     pub position: (u64, u32),
-    engine: &'a Engine,
-    matched: Match,
+    key: Key<'a>,
+}
+
+#[derive(Debug)]
+enum Key<'a> {
+    Match(&'a Engine, Match),
+    Owned(&'a [(String, String)]),
 }
 
 impl Detection<'_> {
     /// `(Sigma field, value)` of the fields the rule's selections read, as found in the event (through the route
-    /// the event matched on: `Image` shows 4688's `NewProcessName`). Computed on demand.
+    /// the event matched on: `Image` shows 4688's `NewProcessName`); for a correlation, its group-by values and
+    /// the count that met its condition. Computed on demand.
     pub fn key_fields(&self) -> Vec<(String, String)> {
-        self.engine.key_fields(self.matched, self.event)
+        match &self.key {
+            Key::Match(engine, m) => engine.key_fields(*m, self.event),
+            Key::Owned(k) => k.to_vec(),
+        }
     }
 }
 
@@ -74,6 +84,8 @@ pub struct HuntStats {
     pub events: u64,
     /// Records, lines or values that could not be read (each reported to the sink).
     pub read_errors: u64,
+    /// Detections of rules referenced by correlations that had no timestamp, so no correlation could count them.
+    pub untimed_for_correlation: u64,
     pub detections: u64,
     /// Detections per level (index = [`Level`] order; rules without a level count as informational).
     pub by_level: [u64; 5],
@@ -181,6 +193,8 @@ fn run(
         by_rule: engine.rules().iter().map(|_| AtomicU64::new(0)).collect(),
     };
     let scratches: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
+    let correlated: Vec<Mutex<Vec<CorrEvent>>> = engine.correlations.iter().map(|_| Mutex::new(Vec::new())).collect();
+    let untimed = AtomicU64::new(0);
     let on_batch = |batch: Batch| {
         for e in &batch.errors {
             sink.read_error(e);
@@ -195,10 +209,26 @@ fn run(
         let mut scratch = scratches.lock().ok().and_then(|mut s| s.pop()).unwrap_or_else(|| engine.scratch());
         let mut found: Vec<Match> = Vec::new();
         let mut detections: Vec<Detection<'_>> = Vec::new();
+        let mut records: Vec<(u32, CorrEvent)> = Vec::new();
         for (i, event) in batch.events.iter().enumerate() {
             found.clear();
             engine.matches(event, &mut scratch, &mut found);
             for m in &found {
+                for c in engine.referenced_by.get(m.rule as usize).map_or(&[][..], Vec::as_slice) {
+                    let record = engine
+                        .correlations
+                        .get(*c as usize)
+                        .and_then(|corr| corr.record(m.rule, event, &batch.source, (batch.seq, i as u32)));
+                    match record {
+                        Some(r) => records.push((*c, r)),
+                        None => {
+                            untimed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                if engine.is_silent(m.rule) {
+                    continue;
+                }
                 let Some(rule) = engine.rule(*m) else { continue };
                 if let Some(c) = counters.by_rule.get(m.rule as usize) {
                     c.fetch_add(1, Ordering::Relaxed);
@@ -211,9 +241,13 @@ fn run(
                     event,
                     source: &batch.source,
                     position: (batch.seq, i as u32),
-                    engine,
-                    matched: *m,
+                    key: Key::Match(engine, *m),
                 });
+            }
+        }
+        for (c, r) in records {
+            if let Some(Ok(mut v)) = correlated.get(c as usize).map(Mutex::lock) {
+                v.push(r);
             }
         }
         if let Ok(mut s) = scratches.lock() {
@@ -227,7 +261,35 @@ fn run(
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build().map_err(|e| e.to_string())?;
     let summary = pool.install(|| read(&on_batch));
+
+    // Correlations: every input is read, so their detections can be put in time order.
+    for (c, records) in engine.correlations.iter().zip(correlated) {
+        let records = records.into_inner().unwrap_or_default();
+        let alerts = evaluate(c, records);
+        let Some(rule) = engine.rules().get(c.shell as usize) else { continue };
+        let detections: Vec<Detection<'_>> = alerts
+            .iter()
+            .map(|a| Detection {
+                rule,
+                event: &a.event,
+                source: &a.source,
+                position: a.position,
+                key: Key::Owned(&a.key_fields),
+            })
+            .collect();
+        if let Some(n) = counters.by_rule.get(c.shell as usize) {
+            n.fetch_add(detections.len() as u64, Ordering::Relaxed);
+        }
+        if let Some(n) = counters.by_level.get(level_index(rule.info.level)) {
+            n.fetch_add(detections.len() as u64, Ordering::Relaxed);
+        }
+        counters.detections.fetch_add(detections.len() as u64, Ordering::Relaxed);
+        if !detections.is_empty() {
+            sink.detections(&detections);
+        }
+    }
     Ok(HuntStats {
+        untimed_for_correlation: untimed.load(Ordering::Relaxed),
         events: counters.events.load(Ordering::Relaxed),
         read_errors: counters.errors.load(Ordering::Relaxed),
         detections: counters.detections.load(Ordering::Relaxed),

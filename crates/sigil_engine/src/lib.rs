@@ -57,6 +57,7 @@
 //!   needs (see `compile.rs`), so it never changes results, only speed.
 
 mod compile;
+mod correlate;
 mod engine;
 mod fold;
 pub mod hunt;
@@ -68,6 +69,7 @@ mod prepared;
 pub mod sort;
 
 pub use compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
+pub use correlate::{CorrelationAlert, CorrelationError};
 pub use engine::{BuildReport, Engine, EngineOptions, Match, Scratch, SkipReason, SkippedRule, Unrouted};
 pub use hunt::{Detection, HuntOptions, HuntSink, HuntStats, hunt, hunt_batches, jsonl_batches};
 pub use ir::Placeholders;

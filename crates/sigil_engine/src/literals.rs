@@ -50,8 +50,8 @@ impl Short {
 
 #[inline]
 fn window(b: &[u8], at: usize) -> Option<u32> {
-    let w = b.get(at..at + ANCHOR)?;
-    Some(u32::from_le_bytes([*w.first()?, *w.get(1)?, *w.get(2)?, *w.get(3)?]))
+    let w: [u8; ANCHOR] = b.get(at..at + ANCHOR)?.try_into().ok()?;
+    Some(u32::from_le_bytes(w))
 }
 
 impl LiteralSet {
@@ -122,36 +122,54 @@ impl LiteralSet {
     pub(crate) fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(u32, usize)) {
         let long = !self.anchors.is_empty();
         let any_short = self.short.iter().any(Option::is_some);
-        for at in 0..hay.len() {
-            if long && let Some(w) = window(hay, at) {
+        let full = hay.len().saturating_sub(ANCHOR - 1);
+        for at in 0..full {
+            let Some(w) = window(hay, at) else { break };
+            if long {
                 let h = (w.wrapping_mul(0x9E37_79B1) >> self.shift) as usize;
-                if self.bits.get(h / 64).is_some_and(|word| word & (1 << (h % 64)) != 0)
-                    && let Some(cands) = self.anchors.get(&w)
-                {
-                    for c in cands.iter() {
-                        let Some(lit) = self.lits.get(c.lit as usize) else { continue };
-                        let Some(start) = at.checked_sub(c.offset as usize) else { continue };
-                        let end = start + lit.len();
-                        if hay.get(start..end) == Some(&lit[..]) {
-                            f(c.lit, end);
-                        }
-                    }
+                if self.bits.get(h / 64).is_some_and(|word| word & (1 << (h % 64)) != 0) {
+                    self.verify(hay, at, w, &mut f);
                 }
             }
             if any_short {
-                let mut w = 0u32;
-                for (k, short) in self.short.iter().enumerate() {
-                    let Some(b) = hay.get(at + k) else { break };
-                    w |= u32::from(*b) << (8 * k);
-                    let Some(short) = short else { continue };
-                    let bit = Short::bit(k + 1, w);
-                    if short.bits.get(bit / 64).is_some_and(|word| word & (1 << (bit % 64)) != 0)
-                        && let Some(ids) = short.lits.get(&w)
-                    {
-                        for i in ids.iter() {
-                            f(*i, at + k + 1);
-                        }
-                    }
+                self.short_at(at, w, 3, &mut f);
+            }
+        }
+        // The last positions, where fewer than four bytes are left: only short literals fit.
+        if any_short {
+            for at in full..hay.len() {
+                let rest = hay.get(at..).unwrap_or_default();
+                let w = rest.iter().rev().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+                self.short_at(at, w, rest.len(), &mut f);
+            }
+        }
+    }
+
+    #[inline]
+    fn verify(&self, hay: &[u8], at: usize, w: u32, f: &mut impl FnMut(u32, usize)) {
+        let Some(cands) = self.anchors.get(&w) else { return };
+        for c in cands.iter() {
+            let Some(lit) = self.lits.get(c.lit as usize) else { continue };
+            let Some(start) = at.checked_sub(c.offset as usize) else { continue };
+            let end = start + lit.len();
+            if hay.get(start..end) == Some(&lit[..]) {
+                f(c.lit, end);
+            }
+        }
+    }
+
+    /// Short literals of up to `max` bytes starting at `at`; `w` holds the bytes from `at` (little endian).
+    #[inline]
+    fn short_at(&self, at: usize, w: u32, max: usize, f: &mut impl FnMut(u32, usize)) {
+        for (k, short) in self.short.iter().enumerate().take(max) {
+            let Some(short) = short else { continue };
+            let v = w & (u32::MAX >> (8 * (3 - k)));
+            let bit = Short::bit(k + 1, v);
+            if short.bits.get(bit / 64).is_some_and(|word| word & (1 << (bit % 64)) != 0)
+                && let Some(ids) = short.lits.get(&v)
+            {
+                for i in ids.iter() {
+                    f(*i, at + k + 1);
                 }
             }
         }

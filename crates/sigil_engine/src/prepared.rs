@@ -153,18 +153,12 @@ impl Prepared {
             self.push_value(value);
             let end = self.atoms.len() as u32;
             let slot = Slot { generation: self.generation, start, end };
-            if !self.names.contains_key(name) {
-                self.names.insert(name.into(), table.resolve(name));
-            }
-            let Some(info) = self.names.get(name) else { continue };
-            if let Some(id) = info.exact
-                && let Some(s) = self.exact.get_mut(id as usize)
-            {
-                *s = slot;
-            }
-            for id in info.ci.iter() {
-                if let Some(s) = self.ci.get_mut(*id as usize) {
-                    *s = slot;
+            match self.names.get(name) {
+                Some(info) => set_slots(info, slot, &mut self.exact, &mut self.ci),
+                None => {
+                    let info = table.resolve(name);
+                    set_slots(&info, slot, &mut self.exact, &mut self.ci);
+                    self.names.insert(name.into(), info);
                 }
             }
         }
@@ -247,6 +241,19 @@ impl Prepared {
             AtomKind::Float(f) => Some(f),
             AtomKind::Str => parse_number(self.text(a)),
             AtomKind::Null | AtomKind::Bool(_) => None,
+        }
+    }
+}
+
+fn set_slots(info: &NameInfo, slot: Slot, exact: &mut [Slot], ci: &mut [Slot]) {
+    if let Some(id) = info.exact
+        && let Some(s) = exact.get_mut(id as usize)
+    {
+        *s = slot;
+    }
+    for id in info.ci.iter() {
+        if let Some(s) = ci.get_mut(*id as usize) {
+            *s = slot;
         }
     }
 }

@@ -52,6 +52,15 @@ const EVENT_FILES: &[(&str, &str)] = &[
     event_file!("taskscheduler"),
     event_file!("terminalservices-localsessionmanager"),
     event_file!("wmi-activity"),
+    // Hand-maintained (data/windows/events/manual/).
+    event_file!("service-control-manager"),
+    event_file!("windows-defender"),
+    event_file!("windows-firewall-with-advanced-security"),
+    event_file!("application-error"),
+    event_file!("application-popup"),
+    event_file!("esent"),
+    event_file!("msiinstaller"),
+    event_file!("openssh"),
 ];
 
 /// An event log provider.

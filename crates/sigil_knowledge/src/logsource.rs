@@ -617,13 +617,35 @@ mod tests {
 
     #[test]
     fn routes_without_schemas_map_identity() {
+        let dns = k().routes(Some("windows"), None, Some("dns-server")).unwrap();
+        assert!(dns[0].schemas().is_empty());
+        assert_eq!(dns[0].map_field("QNAME"), Some("QNAME"));
+        let ls = LogSource::new(Some("windows"), None, Some("dns-server"));
+        assert!(k().events_for(&ls, &["QNAME"]).is_empty());
+    }
+
+    #[test]
+    fn hand_maintained_schemas_are_routed() {
+        // Defender's EventData names contain spaces; the route maps Sigma's names onto them.
         let windefend = k().routes(Some("windows"), None, Some("windefend")).unwrap();
-        assert!(windefend[0].schemas().is_empty());
-        assert_eq!(windefend[0].map_field("ThreatName"), Some("ThreatName"));
+        assert_eq!(windefend[0].map_field("ThreatName"), Some("Threat Name"));
         let ls = LogSource::new(Some("windows"), None, Some("windefend"));
-        assert!(k().events_for(&ls, &["ThreatName"]).is_empty());
+        let ids = |fields: &[&str]| k().events_for(&ls, fields).iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(ids(&["ThreatName", "ProcessName", "SourceName"]), [1116, 1117, 1118, 1119]);
+        assert_eq!(ids(&["NewValue"]), [5007]);
         let av = k().routes(None, Some("antivirus"), None).unwrap();
-        assert_eq!(av[0].map_field("Signature"), Some("ThreatName"));
+        assert_eq!(av[0].map_field("Signature"), Some("Threat Name"));
+        let ls = LogSource::new(None, Some("antivirus"), None);
+        assert_eq!(k().events_for(&ls, &["Signature", "Filename"]).iter().map(|e| e.id).collect::<Vec<_>>(), [1116]);
+        // Service Control Manager writes to the System channel.
+        let ls = LogSource::new(Some("windows"), None, Some("system"));
+        let scm = k().events_for(&ls, &["ServiceName", "ImagePath"]);
+        assert_eq!(scm.iter().map(|e| (e.provider, e.id)).collect::<Vec<_>>(), [("Service Control Manager", 7045)]);
+        let ls = LogSource::new(Some("windows"), None, Some("firewall-as"));
+        assert_eq!(
+            k().events_for(&ls, &["ApplicationPath", "Action"]).iter().map(|e| e.id).collect::<Vec<_>>(),
+            [2004, 2005, 2071, 2073, 2097]
+        );
     }
 
     /// Every `product: windows` category and service used by the SigmaHQ corpus snapshot has routes.

@@ -35,6 +35,10 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // chromedriver runs in its own process group with the browsers it starts: end the whole group, so a
+        // failed test (whose session was never closed) leaves no browser behind.
+        #[cfg(unix)]
+        let _ = Command::new("kill").args(["-TERM", &format!("-{}", self.child.id())]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -55,7 +59,10 @@ fn driver() -> Option<Driver> {
         return None;
     };
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(chromedriver)
+    let mut command = Command::new(chromedriver);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
