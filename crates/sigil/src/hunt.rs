@@ -29,7 +29,8 @@ use crate::term::ColorChoice;
 /// Output goes to stdout (or --output): a table by default (coloured on a terminal), or --format jsonl / csv for
 /// tools. A summary (files, events, detections by level and by rule, unreadable records, time) goes to stderr.
 /// Unreadable input (a corrupt EVTX chunk, a malformed JSON line) is reported with its file and position and
-/// skipped; the rest is still read.
+/// skipped; the rest is still read. Correlation rules (event_count, value_count, temporal, temporal_ordered) are
+/// evaluated after the last event, over all inputs in time order.
 ///
 /// Exit status: 0 when the hunt ran (whether or not anything was detected), 1 with --fail-on-detection when
 /// something was detected, 2 on bad usage or when no input could be read.
@@ -253,8 +254,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         print_summary(&engine, &stats, &report, loaded, suppressed, args.parse_only, err_color);
     }
-    let opened = stats.read.sources.iter().filter(|s| s.events > 0 || s.errors == 0).count();
-    if !args.paths.is_empty() && opened == 0 {
+    if !args.paths.is_empty() && stats.inputs_read() == 0 {
         eprintln!("sigil: error: no input could be read");
         return Ok(ExitCode::from(2));
     }
@@ -409,20 +409,20 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
     let ev = d.event;
     match format {
         Format::Jsonl => {
-            let obj = serde_json::json!({
-                "rule_id": d.rule.info.id,
-                "rule_title": d.rule.info.title,
-                "level": d.rule.info.level.map(Level::as_str),
-                "tags": d.rule.info.tags,
-                "timestamp": ev.timestamp().map(|t| t.to_string()),
-                "computer": ev.computer(),
-                "channel": ev.channel(),
-                "event_id": ev.event_id(),
-                "record_id": ev.record_id(),
-                "source": d.source.display().to_string(),
-                "event": ev.to_json(),
-            });
-            let _ = serde_json::to_writer(&mut *buf, &obj);
+            let line = JsonDetection {
+                rule_id: d.rule.info.id.as_deref(),
+                rule_title: &d.rule.info.title,
+                level: d.rule.info.level.map(Level::as_str),
+                tags: &d.rule.info.tags,
+                timestamp: ev.timestamp().map(|t| t.to_string()),
+                computer: ev.computer(),
+                channel: ev.channel(),
+                event_id: ev.event_id(),
+                record_id: ev.record_id(),
+                source: d.source.to_string_lossy(),
+                event: JsonEvent(ev),
+            };
+            let _ = serde_json::to_writer(&mut *buf, &line);
             buf.push(b'\n');
         }
         Format::Csv => {
@@ -481,6 +481,60 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
             } else {
                 let _ = writeln!(buf, "{line}");
             }
+        }
+    }
+}
+
+/// One line of `--format jsonl`, serialized without building a JSON tree.
+#[derive(serde::Serialize)]
+struct JsonDetection<'a> {
+    rule_id: Option<&'a str>,
+    rule_title: &'a str,
+    level: Option<&'static str>,
+    tags: &'a [String],
+    timestamp: Option<String>,
+    computer: Option<&'a str>,
+    channel: Option<&'a str>,
+    event_id: Option<u64>,
+    record_id: Option<u64>,
+    source: std::borrow::Cow<'a, str>,
+    event: JsonEvent<'a>,
+}
+
+/// An event as the JSON object `Event::to_json` gives (fields in order; a repeated name once, at its first
+/// position, with its last value), written straight to the output.
+struct JsonEvent<'a>(&'a sigil_events::Event);
+
+impl serde::Serialize for JsonEvent<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let ev = self.0;
+        let mut map = s.serialize_map(Some(ev.len()))?;
+        for (i, (name, _)) in ev.fields().enumerate() {
+            if ev.fields().take(i).any(|(n, _)| n.len() == name.len() && n == name) {
+                continue;
+            }
+            if let Some(value) = ev.get(name) {
+                map.serialize_entry(name, &JsonValue(value))?;
+            }
+        }
+        map.end()
+    }
+}
+
+struct JsonValue<'a>(&'a sigil_events::Value);
+
+impl serde::Serialize for JsonValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use sigil_events::Value;
+        match self.0 {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) if f.is_finite() => s.serialize_f64(*f),
+            Value::Float(_) => s.serialize_unit(),
+            Value::Str(x) => s.serialize_str(x),
+            Value::List(items) => s.collect_seq(items.iter().map(JsonValue)),
         }
     }
 }
@@ -584,5 +638,35 @@ fn print_summary(
     if by_rule.len() > SHOWN {
         let rest: u64 = by_rule.iter().skip(SHOWN).map(|(_, n)| n).sum();
         eprintln!("    {rest:>8}  from {} more rules", by_rule.len() - SHOWN);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigil_events::{Event, Value};
+
+    #[test]
+    fn json_event_is_to_json_without_the_tree() {
+        let ev = Event::from_fields([
+            ("Version", Value::Int(3)),
+            ("Image", Value::from("C:\\a \"b\".exe")),
+            ("List", Value::List(vec![Value::Int(1), Value::Null, Value::Bool(true)])),
+            ("F", Value::Float(1.5)),
+            ("Version", Value::from("15.0")),
+        ]);
+        let direct = serde_json::to_value(JsonEvent(&ev)).unwrap();
+        assert_eq!(direct, ev.to_json());
+        assert_eq!(serde_json::to_string(&JsonEvent(&ev)).unwrap(), ev.to_json().to_string());
+    }
+
+    #[test]
+    fn table_cells_are_padded_and_cut() {
+        assert_eq!(pad("abc", 5), "abc  ");
+        assert_eq!(pad("abcdef", 4), "abc…");
+        assert_eq!(short_channel("Microsoft-Windows-Sysmon/Operational"), "Sysmon");
+        assert_eq!(short_channel("Security"), "Security");
+        let row = table_row(["t", "c", "ch", "1", "high", "rule", "k=v"], None);
+        assert!(row.ends_with("k=v"), "{row}");
     }
 }

@@ -1,6 +1,9 @@
 //! `sigil serve` and `sigil site` as users run them: the URL printed, pages served, a clean stop on Ctrl-C,
 //! and the export's folder checks.
 
+// Helpers outside #[test] functions panic on failure too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};

@@ -76,6 +76,8 @@ pub struct CompiledRule {
     /// `(rule-local index of EventID, ids)`: every event the rule matches has one of these event ids. Lets a bucket
     /// for another event id leave the rule out altogether.
     pub(crate) event_ids: Option<(u16, Vec<u32>)>,
+    /// Whether a search is a keyword search (reads every value of the event).
+    pub(crate) keywords: bool,
     /// Fields shown as the detection's key fields (the rule's non-filter fields, in rule order).
     pub(crate) key_fields: Vec<u16>,
     /// The lowered items, search by search, for converters and for explaining a rule.
@@ -92,6 +94,7 @@ impl CompiledRule {
             condition: Cond::Const(false),
             required: Some(Vec::new()),
             event_ids: None,
+            keywords: false,
             key_fields: Vec::new(),
             items: Vec::new(),
         }
@@ -182,6 +185,7 @@ pub fn compile_rule(
         condition,
         required,
         event_ids,
+        keywords: b.items.iter().any(|(_, groups)| groups.iter().flatten().any(|i| i.field.is_none())),
         key_fields: b.key,
         items: b.items,
     })

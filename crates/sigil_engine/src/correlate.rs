@@ -24,6 +24,9 @@ use std::sync::Arc;
 use sigil_events::Event;
 use sigil_rule::{CmpOp, CorrelationRule, CorrelationType};
 
+/// A referenced rule: its index among the engine's rules, its id and its name.
+pub(crate) type RuleRef = (u32, Option<String>, Option<String>);
+
 /// A correlation ready to evaluate.
 #[derive(Debug, Clone)]
 pub(crate) struct Correlation {
@@ -60,7 +63,7 @@ impl Correlation {
     pub(crate) fn new(
         c: &CorrelationRule,
         shell: u32,
-        lookup: &dyn Fn(&str) -> Option<(u32, Option<String>, Option<String>)>,
+        lookup: &dyn Fn(&str) -> Option<RuleRef>,
     ) -> Result<Correlation, CorrelationError> {
         let corr = &c.correlation;
         match corr.kind {
@@ -100,7 +103,9 @@ impl Correlation {
             comparisons.push((CmpOp::Gte, rules.len() as f64));
         }
         let field = match corr.kind {
-            CorrelationType::ValueCount => Some(field_for(condition.field.as_deref().ok_or(CorrelationError::NoField)?)),
+            CorrelationType::ValueCount => {
+                Some(field_for(condition.field.as_deref().ok_or(CorrelationError::NoField)?))
+            }
             _ => None,
         };
         Ok(Correlation {
@@ -115,7 +120,13 @@ impl Correlation {
     }
 
     /// The record a detection of referenced rule `rule` leaves, or `None` if the event has no timestamp.
-    pub(crate) fn record(&self, rule: u32, event: &Event, source: &Arc<Path>, position: (u64, u32)) -> Option<CorrEvent> {
+    pub(crate) fn record(
+        &self,
+        rule: u32,
+        event: &Event,
+        source: &Arc<Path>,
+        position: (u64, u32),
+    ) -> Option<CorrEvent> {
         let time = event.timestamp()?.as_nanosecond();
         let slot = self.rules.iter().position(|r| *r == rule)?;
         let group = self
@@ -141,7 +152,9 @@ impl Correlation {
 }
 
 fn value_of(event: &Event, field: &str) -> Option<String> {
-    let v = event.get(field).or_else(|| event.fields().rev().find(|(n, _)| n.eq_ignore_ascii_case(field)).map(|(_, v)| v))?;
+    let v = event
+        .get(field)
+        .or_else(|| event.fields().rev().find(|(n, _)| n.eq_ignore_ascii_case(field)).map(|(_, v)| v))?;
     (!v.is_null()).then(|| v.as_str_lossy().into_owned())
 }
 

@@ -7,9 +7,13 @@
 //! meets the rules that can apply to it. A route's field mapping becomes the rule's field map on that route
 //! (`Image` reads `NewProcessName` on Security 4688), so one compiled rule serves every route.
 //!
-//! Prefilter. Most rules name literals of which at least one must occur in any event they match. One
-//! Aho-Corasick pass over the event's folded text finds which of a bucket's literals occur, and only the rules
-//! whose literals were seen — plus the rules without such literals — are evaluated.
+//! Rules that require an `EventID` other than the header's are left out of its bucket altogether.
+//!
+//! Prefilter. Most rules name literals, each in a field, of which at least one must occur in any event they match
+//! (see `compile.rs`). One pass over the folded values of the fields that hold such literals
+//! ([`crate::literals`]: anchored windows checked against a cache-sized bitmap) finds which literals occur where,
+//! and only the rules whose literals were seen in the right field — plus the rules without such literals — are
+//! evaluated. Fields no rule of the bucket reads are not even prepared.
 
 use std::sync::{Arc, Mutex};
 
@@ -33,8 +37,8 @@ pub struct EngineOptions {
     pub all_logsources: bool,
     /// Values of `%placeholder%`s for the `expand` modifier.
     pub placeholders: Placeholders,
-    /// Evaluate every routed rule on every event, without the literal prefilter (for testing that the prefilter
-    /// never changes results, and for measuring what it saves).
+    /// Evaluate every routed rule on every event, without the literal prefilter and with every field prepared (for
+    /// testing that these shortcuts never change results, and for measuring what they save).
     pub no_prefilter: bool,
 }
 
@@ -135,6 +139,8 @@ struct Bucket {
     by_pattern: Vec<Box<[FieldEntries]>>,
     /// Literals of keyword searches, looked for in every value of the event.
     keywords: Option<(LiteralSet, Vec<Box<[u32]>>)>,
+    /// The fields any rule of the bucket reads (a bitset over field ids); `None` when a rule searches keywords.
+    used: Option<Vec<u64>>,
 }
 
 /// `(index into Bucket::fields, entries needing a literal in that field)`.
@@ -453,7 +459,7 @@ impl Engine {
             return;
         }
         let Scratch { prepared, candidates, hay, bounds, marked, evaluated, scanned, hits, .. } = scratch;
-        prepared.load(event, &self.table);
+        prepared.load(event, &self.table, bucket.used.as_deref());
         let words = bucket.entries.len().div_ceil(64);
         candidates.clear();
         candidates.resize(words, 0);
@@ -630,9 +636,34 @@ impl Engine {
                 }
             }
         }
+        let mut used = Some(vec![0u64; self.table.len().div_ceil(64)]);
+        for entry in &entries {
+            let rule = self.rules.get(entry.rule as usize);
+            if rule.is_none_or(|r| r.keywords) {
+                used = None;
+                break;
+            }
+            let map =
+                self.rule_routes.get(entry.rule as usize).and_then(|r| r.get(entry.route as usize)).map(|r| &r.map);
+            if let (Some(bits), Some(map)) = (used.as_mut(), map) {
+                for id in map.iter() {
+                    set_bit(bits, *id);
+                }
+            }
+        }
         if !self.prefilter {
+            // The reference mode: every rule on every routed event, every field prepared.
             let always = (0..entries.len() as u32).collect();
-            return Bucket { entries, always, fields: Vec::new(), ac: None, by_pattern: Vec::new(), keywords: None };
+            let used = None;
+            return Bucket {
+                entries,
+                always,
+                fields: Vec::new(),
+                ac: None,
+                by_pattern: Vec::new(),
+                keywords: None,
+                used,
+            };
         }
         let mut always = Vec::new();
         let mut fields: Vec<FieldId> = Vec::new();
@@ -707,11 +738,12 @@ impl Engine {
                     .map(|slots| slots.into_iter().map(|(k, es)| (k, es.into_boxed_slice())).collect())
                     .collect(),
                 keywords: kw.map(|ac| (ac, kw_by_pattern.into_iter().map(Vec::into_boxed_slice).collect())),
+                used,
             },
             // Should a literal set not build, every entry is evaluated.
             _ => {
                 let always = (0..entries.len() as u32).collect();
-                Bucket { entries, always, fields: Vec::new(), ac: None, by_pattern: Vec::new(), keywords: None }
+                Bucket { entries, always, fields: Vec::new(), ac: None, by_pattern: Vec::new(), keywords: None, used }
             }
         }
     }

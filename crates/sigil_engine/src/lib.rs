@@ -11,9 +11,11 @@
 //! 2. [`compile_rule`] builds matchers from the lowered items and a boolean tree from the condition, and computes
 //!    the literals the prefilter needs. A rule is compiled once.
 //! 3. [`Engine::build`] compiles a whole rule set and attaches each rule to the routes of its logsource.
-//! 4. [`Engine::matches`] prepares an event once (text, folded text, field slots), picks the rules its channel
-//!    and event id select, runs one Aho-Corasick pass to find the candidates, and evaluates only those.
-//! 5. [`hunt()`] runs that over inputs in parallel with bounded memory and hands detections to a sink.
+//! 4. [`Engine::matches`] picks the rules the event's channel, provider and event id select, prepares the event
+//!    once (text, folded text, field slots of the fields those rules read), finds the candidates in one pass for
+//!    their required literals, and evaluates only those.
+//! 5. [`hunt()`] runs that over inputs in parallel with bounded memory and hands detections to a sink; after the
+//!    last event it evaluates correlation rules over the detections of the rules they reference, in time order.
 //!
 //! ```
 //! use sigil_engine::{Engine, EngineOptions};

@@ -129,8 +129,9 @@ impl Prepared {
         }
     }
 
-    /// Prepares `event` for matching, replacing the previous event.
-    pub(crate) fn load(&mut self, event: &Event, table: &FieldTable) {
+    /// Prepares `event` for matching, replacing the previous event. With `used` (a bitset over field ids), fields
+    /// that no rule of the event's bucket reads are left out: they cost nothing and nobody asks for them.
+    pub(crate) fn load(&mut self, event: &Event, table: &FieldTable, used: Option<&[u64]>) {
         if self.exact.len() != table.len() {
             self.exact = vec![Slot::default(); table.len()];
             self.ci = vec![Slot::default(); table.len()];
@@ -149,55 +150,22 @@ impl Prepared {
             self.names.clear();
         }
         for (name, value) in event.fields() {
+            if !self.names.contains_key(name) {
+                self.names.insert(name.into(), table.resolve(name));
+            }
+            let Some(info) = self.names.get(name) else { continue };
+            if let Some(used) = used {
+                let is_used = |id: FieldId| used.get(id as usize / 64).is_some_and(|w| w & (1 << (id % 64)) != 0);
+                if !info.exact.is_some_and(is_used) && !info.ci.iter().any(|id| is_used(*id)) {
+                    continue;
+                }
+            }
             let start = self.atoms.len() as u32;
-            self.push_value(value);
+            push_value(value, &mut self.atoms, &mut self.text, &mut self.folded);
             let end = self.atoms.len() as u32;
             let slot = Slot { generation: self.generation, start, end };
-            match self.names.get(name) {
-                Some(info) => set_slots(info, slot, &mut self.exact, &mut self.ci),
-                None => {
-                    let info = table.resolve(name);
-                    set_slots(&info, slot, &mut self.exact, &mut self.ci);
-                    self.names.insert(name.into(), info);
-                }
-            }
+            set_slots(info, slot, &mut self.exact, &mut self.ci);
         }
-    }
-
-    fn push_value(&mut self, value: &Value) {
-        use std::fmt::Write as _;
-        let kind = match value {
-            Value::List(items) => {
-                for item in items {
-                    self.push_value(item);
-                }
-                return;
-            }
-            Value::Null => AtomKind::Null,
-            Value::Bool(b) => AtomKind::Bool(*b),
-            Value::Int(i) => AtomKind::Int(*i),
-            Value::Float(f) => AtomKind::Float(*f),
-            Value::Str(_) => AtomKind::Str,
-        };
-        let t0 = self.text.len();
-        match value {
-            Value::Str(s) => self.text.push_str(s),
-            Value::Bool(b) => self.text.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => {
-                let _ = write!(self.text, "{i}");
-            }
-            Value::Float(f) => {
-                let _ = write!(self.text, "{f}");
-            }
-            Value::Null | Value::List(_) => {}
-        }
-        let t1 = self.text.len();
-        let f0 = self.folded.len();
-        let text = self.text.get(t0..t1).unwrap_or("");
-        fold_into(text, &mut self.folded);
-        let f1 = self.folded.len();
-        self.folded.push(SEPARATOR);
-        self.atoms.push(Atom { kind, text: (t0 as u32, t1 as u32), folded: (f0 as u32, f1 as u32) });
     }
 
     /// The atoms of a field, `None` when the event has no such field.
@@ -243,6 +211,42 @@ impl Prepared {
             AtomKind::Null | AtomKind::Bool(_) => None,
         }
     }
+}
+
+/// Appends a value's atoms (one per scalar, lists flattened), its text and its folded text.
+fn push_value(value: &Value, atoms: &mut Vec<Atom>, text: &mut String, folded: &mut String) {
+    use std::fmt::Write as _;
+    let kind = match value {
+        Value::List(items) => {
+            for item in items {
+                push_value(item, atoms, text, folded);
+            }
+            return;
+        }
+        Value::Null => AtomKind::Null,
+        Value::Bool(b) => AtomKind::Bool(*b),
+        Value::Int(i) => AtomKind::Int(*i),
+        Value::Float(f) => AtomKind::Float(*f),
+        Value::Str(_) => AtomKind::Str,
+    };
+    let t0 = text.len();
+    match value {
+        Value::Str(s) => text.push_str(s),
+        Value::Bool(b) => text.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(text, "{i}");
+        }
+        Value::Float(f) => {
+            let _ = write!(text, "{f}");
+        }
+        Value::Null | Value::List(_) => {}
+    }
+    let t1 = text.len();
+    let f0 = folded.len();
+    fold_into(text.get(t0..t1).unwrap_or(""), folded);
+    let f1 = folded.len();
+    folded.push(SEPARATOR);
+    atoms.push(Atom { kind, text: (t0 as u32, t1 as u32), folded: (f0 as u32, f1 as u32) });
 }
 
 fn set_slots(info: &NameInfo, slot: Slot, exact: &mut [Slot], ci: &mut [Slot]) {
@@ -314,7 +318,7 @@ mod tests {
             ("n", Value::List(vec![Value::Int(1), Value::Null])),
         ]);
         let mut p = Prepared::new(&table);
-        p.load(&ev, &table);
+        p.load(&ev, &table, None);
         let img = p.field(image).unwrap();
         assert_eq!(img.len(), 1);
         assert_eq!(p.text(&img[0]), "Z");
@@ -323,7 +327,7 @@ mod tests {
         assert_eq!(p.text(&p.field(threat).unwrap()[0]), "T");
         assert_eq!(p.all_atoms().len(), 7);
         // A new event forgets the old one's fields.
-        p.load(&Event::from_fields([("User", Value::from("u"))]), &table);
+        p.load(&Event::from_fields([("User", Value::from("u"))]), &table, None);
         assert!(p.field(image).is_none());
         assert_eq!(p.text(&p.field(missing).unwrap()[0]), "u");
     }

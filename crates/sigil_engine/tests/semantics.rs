@@ -444,3 +444,94 @@ fn the_prefilter_never_changes_results() {
         assert_eq!(count(&engine, e), *want, "{e:?}");
     }
 }
+
+fn timed(secs: i64, fields: &[(&str, Value)]) -> Event {
+    ev(fields).with_timestamp(Some(jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()))
+}
+
+/// Runs a rule file over events through the whole pipeline; returns the titles of the alerts, in output order.
+fn hunt_titles(yaml: &str, events: Vec<Event>) -> Vec<String> {
+    use sigil_engine::hunt::HuntSink;
+    struct Collect(std::sync::Mutex<Vec<String>>);
+    impl HuntSink for Collect {
+        fn detections(&self, d: &[sigil_engine::Detection<'_>]) {
+            let mut v = self.0.lock().unwrap();
+            for x in d {
+                let keys: Vec<String> = x.key_fields().iter().map(|(k, v)| format!("{k}={v}")).collect();
+                v.push(format!("{} [{}]", x.rule.info.title, keys.join(" ")));
+            }
+        }
+        fn read_error(&self, e: &sigil_events::ReadError) {
+            panic!("{e}");
+        }
+    }
+    let engine = build(yaml, &EngineOptions::default());
+    let batch = sigil_events::Batch { source: std::path::Path::new("mem").into(), seq: 0, events, errors: vec![] };
+    let sink = Collect(std::sync::Mutex::new(Vec::new()));
+    sigil_engine::hunt::hunt_batches(&engine, vec![batch], &sigil_engine::HuntOptions::default(), &sink).unwrap();
+    sink.0.into_inner().unwrap()
+}
+
+const BASE: &str =
+    "title: Fail\nname: fail\nlogsource: {product: windows}\ndetection: {sel: {EventID: 4625}, condition: sel}\n";
+
+#[test]
+fn event_count_correlation_per_group_in_a_sliding_window() {
+    let yaml = format!(
+        "{BASE}---\ntitle: Burst\ncorrelation:\n  type: event_count\n  rules: [fail]\n  group-by: [User]\n  timespan: 10s\n  condition: {{gte: 3}}\nlevel: high\n"
+    );
+    let f = |t: i64, user: &str| timed(t, &[("EventID", Value::Int(4625)), ("User", s(user))]);
+    // alice: 3 within 10 s -> alert; bob: 3 but spread over 20 s -> none; alice again 3 later -> second alert.
+    let events = vec![
+        f(0, "alice"),
+        f(1, "bob"),
+        f(4, "alice"),
+        f(9, "alice"),
+        f(12, "bob"),
+        f(25, "bob"),
+        f(40, "alice"),
+        f(41, "alice"),
+        f(42, "alice"),
+    ];
+    assert_eq!(hunt_titles(&yaml, events), ["Burst [User=alice events=3]", "Burst [User=alice events=3]"]);
+}
+
+#[test]
+fn value_count_and_generate() {
+    let yaml = format!(
+        "{BASE}---\ntitle: Spray\ncorrelation:\n  type: value_count\n  rules: [fail]\n  group-by: [Ip]\n  timespan: 1m\n  condition: {{gte: 3, field: User}}\n  generate: true\nlevel: high\n"
+    );
+    let f = |t: i64, user: &str| timed(t, &[("EventID", Value::Int(4625)), ("User", s(user)), ("Ip", s("10.0.0.9"))]);
+    let titles = hunt_titles(&yaml, vec![f(0, "a"), f(1, "a"), f(2, "b"), f(3, "c")]);
+    // generate: true keeps the base rule's own alerts.
+    assert_eq!(titles.iter().filter(|t| t.starts_with("Fail")).count(), 4);
+    assert_eq!(titles.last().unwrap(), "Spray [Ip=10.0.0.9 distinct values=3]");
+}
+
+#[test]
+fn temporal_and_temporal_ordered() {
+    let rules = "title: A\nname: a\nlogsource: {product: windows}\ndetection: {sel: {K: a}, condition: sel}\n---\n\
+        title: B\nname: b\nlogsource: {product: windows}\ndetection: {sel: {K: b}, condition: sel}\n";
+    let corr = |kind: &str| {
+        format!(
+            "{rules}---\ntitle: Seq\ncorrelation:\n  type: {kind}\n  rules: [a, b]\n  group-by: [H]\n  timespan: 5s\nlevel: high\n"
+        )
+    };
+    let e = |t: i64, k: &str| timed(t, &[("K", s(k)), ("H", s("h1"))]);
+    // b then a within 5 s: temporal fires, temporal_ordered does not.
+    assert_eq!(hunt_titles(&corr("temporal"), vec![e(0, "b"), e(2, "a")]), ["Seq [H=h1 rules=2]"]);
+    assert!(hunt_titles(&corr("temporal_ordered"), vec![e(0, "b"), e(2, "a")]).is_empty());
+    assert_eq!(hunt_titles(&corr("temporal_ordered"), vec![e(0, "a"), e(2, "b")]), ["Seq [H=h1 rules=2]"]);
+    // Too far apart.
+    assert!(hunt_titles(&corr("temporal"), vec![e(0, "a"), e(9, "b")]).is_empty());
+}
+
+#[test]
+fn unsupported_correlations_are_reported() {
+    let yaml = format!(
+        "{BASE}---\ntitle: Sum\ncorrelation:\n  type: value_sum\n  rules: [fail]\n  group-by: [User]\n  timespan: 1m\n  condition: {{gte: 3, field: N}}\n"
+    );
+    let set = sigil_check::load_texts(&[("t.yml", yaml.as_str())]);
+    let (_, report) = Engine::build(&set, sigil_knowledge::Knowledge::builtin().unwrap(), &EngineOptions::default());
+    assert!(format!("{:?}", report.skipped).contains("value_sum"), "{:?}", report.skipped);
+}

@@ -38,7 +38,7 @@ impl Drop for Driver {
         // chromedriver runs in its own process group with the browsers it starts: end the whole group, so a
         // failed test (whose session was never closed) leaves no browser behind.
         #[cfg(unix)]
-        let _ = Command::new("kill").args(["-TERM", &format!("-{}", self.child.id())]).status();
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
