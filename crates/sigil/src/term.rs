@@ -31,20 +31,6 @@ impl ColorChoice {
     }
 }
 
-/// A progress bar on stderr when it is a terminal; hidden otherwise (pipes, CI).
-pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_message(what.to_string());
-    bar
-}
-
 /// Logs (warnings about unreadable input, server requests) go to stderr; `RUST_LOG` tunes them.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGIL_LOG")
