@@ -187,6 +187,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if engine.rules().is_empty() && !args.parse_only {
         anyhow::bail!("no rules to hunt with ({} files loaded, {} skipped)", set.files.len(), report.skipped.len());
     }
+    // The compiled rules are all the hunt needs; the parsed files (sources, models) can go.
+    drop(set);
 
     // Output.
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
@@ -231,17 +233,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(sorter) = sink.sorter {
         let sorter = sorter.into_inner().map_err(|_| anyhow::anyhow!("sort buffer poisoned"))?;
         let mut o = sink.out.lock().map_err(|_| anyhow::anyhow!("output poisoned"))?;
-        if !sorter_is_empty(&stats) {
-            write_header(&mut o, args.format, color, width)?;
+        let written = if stats.detections > 0 { write_header(&mut o, args.format, color, width) } else { Ok(()) };
+        if let Err(e) = written.and_then(|()| sorter.finish(|_, line| o.w.write_all(line))) {
+            o.error.get_or_insert(e);
         }
-        sorter.finish(|_, line| o.w.write_all(line)).context("writing sorted detections")?;
     }
     {
         let mut o = sink.out.lock().map_err(|_| anyhow::anyhow!("output poisoned"))?;
-        if let Some(e) = o.error.take() {
-            return Err(e).context("writing detections");
+        let flushed = o.w.flush();
+        match o.error.take().map_or(flushed, Err) {
+            // The reader went away (`sigil hunt | head`): nothing more to say.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            Err(e) => return Err(e).context("writing detections"),
+            Ok(()) => {}
         }
-        o.w.flush().context("writing detections")?;
     }
 
     let suppressed: u64 =
@@ -262,10 +267,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn sorter_is_empty(stats: &HuntStats) -> bool {
-    stats.detections == 0
 }
 
 fn terminal_width() -> Option<usize> {

@@ -131,7 +131,7 @@ struct Bucket {
     entries: Vec<Entry>,
     /// Entries without required literals: always evaluated.
     always: Vec<u32>,
-    /// The interned fields whose values hold required literals, scanned together in one pass.
+    /// The interned fields whose values hold required literals; each value is scanned once for all literals.
     fields: Vec<FieldId>,
     /// Every literal required in one of `fields`.
     ac: Option<LiteralSet>,
@@ -152,10 +152,6 @@ type LastHeader = (Option<u64>, Box<str>, Box<str>, Arc<Bucket>);
 /// A logsource as `(product, category, service)`.
 type LogsourceKey = (Option<String>, Option<String>, Option<String>);
 
-/// Separates field values in the prefilter's haystack. Never part of a literal (literals are UTF-8 text, in
-/// which the byte 0xFF cannot occur), so no match spans two values.
-const SEPARATOR: u8 = 0xFF;
-
 /// Per-worker state: the prepared event and candidate marks. Create one per thread with [`Engine::scratch`].
 #[derive(Debug)]
 pub struct Scratch {
@@ -165,10 +161,6 @@ pub struct Scratch {
     /// The previous event's header and bucket: logs come in runs of the same channel and event id.
     last: Option<LastHeader>,
     candidates: Vec<u64>,
-    /// The prefilter's haystack: the folded values of the bucket's fields, separated by [`SEPARATOR`].
-    hay: Vec<u8>,
-    /// End of each value in `hay`, with the index of its field in the bucket.
-    bounds: Vec<(u32, u16)>,
     /// Candidates marked and rules evaluated so far (statistics).
     marked: u64,
     evaluated: u64,
@@ -429,8 +421,6 @@ impl Engine {
             local: FxHashMap::default(),
             last: None,
             candidates: Vec::new(),
-            hay: Vec::new(),
-            bounds: Vec::new(),
             marked: 0,
             evaluated: 0,
             scanned: 0,
@@ -458,7 +448,7 @@ impl Engine {
         if bucket.entries.is_empty() {
             return;
         }
-        let Scratch { prepared, candidates, hay, bounds, marked, evaluated, scanned, hits, .. } = scratch;
+        let Scratch { prepared, candidates, marked, evaluated, scanned, hits, .. } = scratch;
         prepared.load(event, &self.table, bucket.used.as_deref());
         let words = bucket.entries.len().div_ceil(64);
         candidates.clear();
@@ -467,29 +457,23 @@ impl Engine {
             set_bit(candidates, e);
         }
         if let Some(ac) = &bucket.ac {
-            hay.clear();
-            bounds.clear();
             for (k, id) in bucket.fields.iter().enumerate() {
+                let k = k as u16;
                 for atom in prepared.field(*id).unwrap_or_default() {
-                    hay.extend_from_slice(prepared.folded(atom).as_bytes());
-                    bounds.push((hay.len() as u32, k as u16));
-                    hay.push(SEPARATOR);
+                    let hay = prepared.folded(atom).as_bytes();
+                    *scanned += hay.len() as u64;
+                    ac.for_each_match(hay, |pattern, _| {
+                        *hits += 1;
+                        for (f, es) in bucket.by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
+                            if *f == k {
+                                for &e in es.iter() {
+                                    set_bit(candidates, e);
+                                }
+                            }
+                        }
+                    });
                 }
             }
-            *scanned += hay.len() as u64;
-            ac.for_each_match(hay.as_slice(), |pattern, end| {
-                *hits += 1;
-                let end = end as u32;
-                let seg = bounds.partition_point(|(e, _)| *e < end);
-                let Some((_, field)) = bounds.get(seg) else { return };
-                for (f, es) in bucket.by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
-                    if f == field {
-                        for &e in es.iter() {
-                            set_bit(candidates, e);
-                        }
-                    }
-                }
-            });
         }
         if let Some((ac, by_pattern)) = &bucket.keywords {
             *scanned += prepared.folded_all().len() as u64;

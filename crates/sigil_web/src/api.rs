@@ -431,8 +431,9 @@ async fn event(State(app): State<Shared>, path: Result<Path<(String, String)>, P
         return error(StatusCode::NOT_FOUND, &format!("no described event {id} for provider '{provider}'"));
     };
     let rules = catalog.rules_for_event(&provider, id);
-    let also: Vec<Value> = app
-        .also_fired(&e.provider_name, id, || pages::also_fired(&app, rules, &e.provider_name, id))
+    let summary = app.also_fired(&e.provider_name, id, || pages::also_fired(&app, rules, &e.provider_name, id));
+    let also: Vec<Value> = summary
+        .top
         .iter()
         .map(|a| {
             json!({"provider": a.provider, "provider_name": a.provider_name, "event_id": a.event_id, "title": a.title, "shared_rules": a.rules})
@@ -441,6 +442,8 @@ async fn event(State(app): State<Shared>, path: Result<Path<(String, String)>, P
     let mut v = serde_json::to_value(&e).unwrap_or(Value::Null);
     if let Some(obj) = v.as_object_mut() {
         obj.insert("also_fired_on".into(), Value::Array(also));
+        obj.insert("also_fired_total".into(), json!(summary.total));
+        obj.insert("broad_rules_not_counted".into(), json!(summary.broad_rules));
     }
     ok(&v)
 }

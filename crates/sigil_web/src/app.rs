@@ -29,7 +29,7 @@ pub struct App {
 }
 
 /// The events co-fired with one event.
-type AlsoFiredList = Arc<Vec<crate::pages::AlsoFired>>;
+type AlsoFiredList = Arc<crate::pages::AlsoFiredSummary>;
 
 /// Pages the server renders once (they take no input and the catalog never changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,7 @@ impl App {
         &self,
         provider_name: &str,
         id: u32,
-        compute: impl FnOnce() -> Vec<crate::pages::AlsoFired>,
+        compute: impl FnOnce() -> crate::pages::AlsoFiredSummary,
     ) -> AlsoFiredList {
         let key = (provider_name.to_string(), id);
         if let Some(hit) = self.also_fired.lock().ok().and_then(|m| m.get(&key).cloned()) {

@@ -11,8 +11,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde_json::{Value, json};
-use sigil_catalog::{Facet, RulePage};
+use sigil_catalog::{Facet, IndicatorKey, RulePage};
 
 use crate::app::App;
 use crate::assets;
@@ -102,7 +103,108 @@ fn depth(rel: &str) -> usize {
     rel.matches('/').count()
 }
 
+/// One page (or set of files) of the export, rendered independently of the others.
+enum Job<'a> {
+    List(usize),
+    Rule(&'a RulePage),
+    Stem(&'a str, Vec<&'a RulePage>),
+    Technique(&'static str, Option<&'static str>),
+    Indicator(&'a IndicatorKey),
+    Provider(&'a str),
+    Event(&'a str, u32, Option<String>),
+}
+
+/// Rendered files: (relative path, body), or a render failure.
+type Rendered = Result<Vec<(String, Vec<u8>)>, ExportError>;
+
+fn page_file(rel: String, result: pages::PageResult) -> Rendered {
+    match result {
+        Ok(html) => Ok(vec![(rel, html.into_bytes())]),
+        Err(Failure::Render(e)) => Err(ExportError::Render(rel, e.to_string())),
+        // Pages that do not exist are not written (their links are not generated either).
+        Err(Failure::NotFound(_) | Failure::Ambiguous(..)) => Ok(Vec::new()),
+    }
+}
+
+fn json_file(rel: String, value: &impl serde::Serialize) -> Rendered {
+    match serde_json::to_vec(value) {
+        Ok(body) => Ok(vec![(rel, body)]),
+        Err(e) => Err(ExportError::Render(rel, e.to_string())),
+    }
+}
+
+impl Job<'_> {
+    fn render(&self, app: &App, opts: &ExportOptions) -> Rendered {
+        match self {
+            Job::List(n) => {
+                let rel = if *n == 1 { "index.html".to_string() } else { format!("page/{n}.html") };
+                let links = Links::static_at(depth(&rel));
+                let params = Params::from_pairs([("page", n.to_string())]);
+                let req = search::Request::from_params(&params).unwrap_or_default();
+                let outcome = search::run(app, req);
+                page_file(rel, pages::index(app, &links, &outcome).map(|h| static_list_links(&h, &links)))
+            }
+            Job::Rule(p) => {
+                let name = file_name(&p.key);
+                let mut files = page_file(format!("rules/{name}.html"), pages::rule(app, &Links::static_at(1), p))?;
+                files.push((format!("rules/{name}.yml"), p.yaml.clone().into_bytes()));
+                if opts.json {
+                    files.extend(json_file(format!("api/rules/{name}.json"), p)?);
+                }
+                Ok(files)
+            }
+            Job::Stem(stem, list) => {
+                let rel = format!("rules/sigma/{}.html", file_name(stem));
+                let links = Links::static_at(2);
+                let html = match list.as_slice() {
+                    [one] => Ok(forward(&links.rule(&one.key), &one.title)),
+                    many => {
+                        let choices: Vec<(String, String, String)> = many
+                            .iter()
+                            .map(|p| (p.key.clone(), p.title.clone(), format!("{} · {}", p.source, p.path)))
+                            .collect();
+                        pages::choose(app, &links, &format!("file '{stem}'"), &choices)
+                    }
+                };
+                page_file(rel, html)
+            }
+            Job::Technique(id, None) => page_file(
+                format!("attack/{}.html", file_name(id)),
+                pages::technique(app, &Links::static_at(1), id, None),
+            ),
+            Job::Technique(id, Some(tactic)) => page_file(
+                format!("attack/{}/{}.html", file_name(tactic), file_name(id)),
+                pages::technique(app, &Links::static_at(2), id, Some(tactic)),
+            ),
+            Job::Indicator(key) => {
+                let q = IndicatorQuery {
+                    field: key.field.clone(),
+                    kind: key.kind.as_str().to_string(),
+                    value: key.value.clone(),
+                    variant: key.variant.clone(),
+                };
+                page_file(
+                    format!("indicators/{}.html", indicator_file(key)),
+                    pages::indicators(app, &Links::static_at(1), &q),
+                )
+            }
+            Job::Provider(slug) => {
+                page_file(format!("events/{}.html", file_name(slug)), pages::provider(app, &Links::static_at(1), slug))
+            }
+            Job::Event(slug, id, None) => page_file(
+                format!("events/{}/{id}.html", file_name(slug)),
+                pages::event(app, &Links::static_at(2), slug, *id, None),
+            ),
+            Job::Event(slug, id, Some(field)) => page_file(
+                format!("events/{}/{id}/{}.html", file_name(slug), file_name(field)),
+                pages::event(app, &Links::static_at(3), slug, *id, Some(field)),
+            ),
+        }
+    }
+}
+
 /// Writes the static site into `out` (created if needed; existing files are overwritten, others left alone).
+/// Pages are rendered in parallel.
 ///
 /// # Errors
 /// [`ExportError`] when a file cannot be written.
@@ -114,106 +216,61 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
         w.write(&format!("static/{name}"), body.as_bytes())?;
     }
     w.write("search-index.js", search_index(app).as_bytes())?;
-
-    // The rule list, page by page, sorted by title (the server's default order).
-    let first = search::run(app, search::Request::default());
-    for n in 1..=first.pages {
-        let rel = if n == 1 { "index.html".to_string() } else { format!("page/{n}.html") };
-        let links = Links::static_at(depth(&rel));
-        let params = Params::from_pairs([("page", n.to_string())]);
-        let Ok(req) = search::Request::from_params(&params) else { continue };
-        let outcome = search::run(app, req);
-        let html = pages::index(app, &links, &outcome).map(|h| static_list_links(&h, &links));
-        w.page(&rel, html)?;
-    }
     let links0 = Links::static_at(0);
     w.page("404.html", Ok(pages::error(app, &links0, 404, "Not found", "There is no page at this address.")))?;
-
-    // Rules.
-    let mut stems: HashMap<String, Vec<&RulePage>> = HashMap::new();
-    for p in catalog.pages() {
-        let rel = format!("rules/{}.html", file_name(&p.key));
-        w.page(&rel, pages::rule(app, &Links::static_at(1), p))?;
-        w.write(&format!("rules/{}.yml", file_name(&p.key)), p.yaml.as_bytes())?;
-        if opts.json {
-            w.json(&format!("api/rules/{}.json", file_name(&p.key)), p)?;
-        }
-        w.summary.rule_pages += 1;
-        stems.entry(p.file_stem.to_ascii_lowercase()).or_default().push(p);
-    }
-    for (stem, list) in &stems {
-        let rel = format!("rules/sigma/{}.html", file_name(stem));
-        let links = Links::static_at(2);
-        let html = match list.as_slice() {
-            [one] => Ok(forward(&links.rule(&one.key), &one.title)),
-            many => {
-                let choices: Vec<(String, String, String)> = many
-                    .iter()
-                    .map(|p| (p.key.clone(), p.title.clone(), format!("{} · {}", p.source, p.path)))
-                    .collect();
-                pages::choose(app, &links, &format!("file '{stem}'"), &choices)
-            }
-        };
-        w.page(&rel, html)?;
-    }
-
-    // ATT&CK.
     w.page("attack.html", pages::attack(app, &links0))?;
-    w.write(
-        "api/attack/navigator.json",
-        serde_json::to_string_pretty(&crate::api::navigator_layer(app)).unwrap_or_default().as_bytes(),
-    )?;
-    let attack = catalog.knowledge().attack();
-    for t in attack.techniques() {
-        let rel = format!("attack/{}.html", file_name(t.id));
-        w.page(&rel, pages::technique(app, &Links::static_at(1), t.id, None))?;
-        for tactic in t.tactics() {
-            let rel = format!("attack/{}/{}.html", file_name(tactic), file_name(t.id));
-            w.page(&rel, pages::technique(app, &Links::static_at(2), t.id, Some(tactic)))?;
-        }
-    }
-
-    // Indicators shared by several rules.
     w.page("indicators.html", pages::indicators(app, &links0, &IndicatorQuery::default()))?;
-    for (key, list) in catalog.indicator_keys() {
-        if list.len() < 2 {
-            continue;
-        }
-        let q = IndicatorQuery {
-            field: key.field.clone(),
-            kind: key.kind.as_str().to_string(),
-            value: key.value.clone(),
-            variant: key.variant.clone(),
-        };
-        w.page(&format!("indicators/{}.html", indicator_file(key)), pages::indicators(app, &Links::static_at(1), &q))?;
-    }
-
-    // Events.
     w.page("events.html", pages::events(app, &links0))?;
-    for prov in catalog.providers() {
-        let slug = app.provider_slug(&prov.provider_name);
-        let pname = file_name(slug);
-        w.page(&format!("events/{pname}.html"), pages::provider(app, &Links::static_at(1), slug))?;
-        for e in catalog.event_pages(Some(&prov.provider_name)) {
-            w.page(
-                &format!("events/{pname}/{}.html", e.event_id),
-                pages::event(app, &Links::static_at(2), slug, e.event_id, None),
-            )?;
-            for f in e.fields.iter().filter(|f| f.rules > 0) {
-                w.page(
-                    &format!("events/{pname}/{}/{}.html", e.event_id, file_name(&f.name)),
-                    pages::event(app, &Links::static_at(3), slug, e.event_id, Some(&f.name)),
-                )?;
-            }
-        }
-    }
-
-    // Statistics.
     w.page("stats.html", pages::stats(app, &links0))?;
+    let layer = serde_json::to_string_pretty(&crate::api::navigator_layer(app)).unwrap_or_default();
+    w.write("api/attack/navigator.json", layer.as_bytes())?;
     if opts.json {
         w.json("api/stats.json", catalog.stats())?;
         w.json("api/attack.json", &crate::api::attack_json(app))?;
     }
+
+    // Everything else, as independent jobs: the rule list page by page (sorted by title, the server's default
+    // order), rules, file-stem forwards, techniques, shared indicators, providers, events and event fields.
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    let first = search::run(app, search::Request::default());
+    jobs.extend((1..=first.pages).map(Job::List));
+    let mut stems: HashMap<String, Vec<&RulePage>> = HashMap::new();
+    for p in catalog.pages() {
+        jobs.push(Job::Rule(p));
+        stems.entry(p.file_stem.to_ascii_lowercase()).or_default().push(p);
+    }
+    let mut stems: Vec<(String, Vec<&RulePage>)> = stems.into_iter().collect();
+    stems.sort_by(|a, b| a.0.cmp(&b.0));
+    jobs.extend(stems.iter().map(|(stem, list)| Job::Stem(stem, list.clone())));
+    for t in catalog.knowledge().attack().techniques() {
+        jobs.push(Job::Technique(t.id, None));
+        jobs.extend(t.tactics().iter().map(|tactic| Job::Technique(t.id, Some(tactic))));
+    }
+    let mut shared: Vec<&IndicatorKey> =
+        catalog.indicator_keys().filter(|(_, list)| list.len() > 1).map(|(k, _)| k).collect();
+    shared.sort();
+    jobs.extend(shared.into_iter().map(Job::Indicator));
+    let providers = catalog.providers();
+    let slugs: Vec<&str> = providers.iter().map(|p| app.provider_slug(&p.provider_name)).collect();
+    for (prov, slug) in providers.iter().zip(&slugs) {
+        jobs.push(Job::Provider(slug));
+        for e in catalog.event_pages(Some(&prov.provider_name)) {
+            jobs.push(Job::Event(slug, e.event_id, None));
+            jobs.extend(
+                e.fields.iter().filter(|f| f.rules > 0).map(|f| Job::Event(slug, e.event_id, Some(f.name.clone()))),
+            );
+        }
+    }
+
+    for chunk in jobs.chunks(256) {
+        let rendered: Vec<Rendered> = chunk.par_iter().map(|job| job.render(app, opts)).collect();
+        for files in rendered {
+            for (rel, body) in files? {
+                w.write(&rel, &body)?;
+            }
+        }
+    }
+    w.summary.rule_pages = catalog.len();
     Ok(w.summary)
 }
 

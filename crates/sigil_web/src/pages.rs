@@ -1012,6 +1012,7 @@ struct EventTemplate {
     field: Option<String>,
     rows: Vec<RuleRow>,
     also_more: usize,
+    also_broad: usize,
 }
 
 /// Most co-fired events listed on an event page.
@@ -1027,10 +1028,37 @@ pub(crate) struct AlsoFired {
     pub rules: usize,
 }
 
-/// Other events the rules of an event also fire on, most shared first.
-pub(crate) fn also_fired(app: &App, rules: &[usize], provider_name: &str, id: u32) -> Vec<AlsoFired> {
+/// The co-fired events of one event.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AlsoFiredSummary {
+    /// The most shared (at most [`ALSO_KEEP`]), most shared first.
+    pub top: Vec<AlsoFired>,
+    /// Co-fired events in all.
+    pub total: usize,
+    /// Rules of the event left out because they fire on (nearly) every event.
+    pub broad_rules: usize,
+}
+
+/// Co-fired events kept per event.
+pub(crate) const ALSO_KEEP: usize = 100;
+
+/// A rule firing on more described events than this is "broad" (its log source is, say, `product: windows`):
+/// it would make every event co-fire with every other, so it is left out of co-fired counts.
+pub(crate) const BROAD_EVENTS: usize = 200;
+
+fn is_broad(p: &RulePage) -> bool {
+    p.coverage.any_event || p.events.len() > BROAD_EVENTS
+}
+
+/// Other events the rules of an event also fire on, most shared first (broad rules left out).
+pub(crate) fn also_fired(app: &App, rules: &[usize], provider_name: &str, id: u32) -> AlsoFiredSummary {
     let mut counts: HashMap<(&str, u32), AlsoFired> = HashMap::new();
+    let mut broad_rules = 0;
     for p in app.pages_at(rules) {
+        if is_broad(p) {
+            broad_rules += 1;
+            continue;
+        }
         for e in &p.events {
             if e.provider_name == provider_name && e.event_id == id {
                 continue;
@@ -1049,7 +1077,9 @@ pub(crate) fn also_fired(app: &App, rules: &[usize], provider_name: &str, id: u3
     out.sort_by(|a, b| {
         b.rules.cmp(&a.rules).then_with(|| a.provider.cmp(&b.provider)).then_with(|| a.event_id.cmp(&b.event_id))
     });
-    out
+    let total = out.len();
+    out.truncate(ALSO_KEEP);
+    AlsoFiredSummary { top: out, total, broad_rules }
 }
 
 /// Whether a page reads an event field on an event (through its field mapping).
@@ -1090,8 +1120,10 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
         })
         .collect();
     let also_all = app.also_fired(&e.provider_name, id, || also_fired(app, rules, &e.provider_name, id));
-    let also_more = also_all.len().saturating_sub(ALSO_MAX);
+    let also_more = also_all.total.saturating_sub(ALSO_MAX);
+    let also_broad = also_all.broad_rules;
     let also = also_all
+        .top
         .iter()
         .take(ALSO_MAX)
         .map(|a| AlsoRow {
@@ -1119,6 +1151,7 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
         field: field.map(str::to_string),
         rows,
         also_more,
+        also_broad,
     }
     .render()?)
 }
