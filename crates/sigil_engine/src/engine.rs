@@ -131,20 +131,22 @@ struct Bucket {
     entries: Vec<Entry>,
     /// Entries without required literals: always evaluated.
     always: Vec<u32>,
-    /// The interned fields whose values hold required literals; each value is scanned once for all literals.
-    fields: Vec<FieldId>,
-    /// Every literal required in one of `fields`.
-    ac: Option<LiteralSet>,
-    /// Per pattern: `(index into fields, entries needing the literal in that field)`.
-    by_pattern: Vec<Box<[FieldEntries]>>,
+    /// Per field that holds required literals: its literals, each value of the field scanned once for all of them.
+    scans: Vec<FieldScan>,
     /// Literals of keyword searches, looked for in every value of the event.
     keywords: Option<(LiteralSet, Vec<Box<[u32]>>)>,
     /// The fields any rule of the bucket reads (a bitset over field ids); `None` when a rule searches keywords.
     used: Option<Vec<u64>>,
 }
 
-/// `(index into Bucket::fields, entries needing a literal in that field)`.
-type FieldEntries = (u16, Box<[u32]>);
+/// The literals required in one field of a bucket.
+#[derive(Debug)]
+struct FieldScan {
+    field: FieldId,
+    set: LiteralSet,
+    /// Per literal: the entries needing it in this field.
+    entries: Vec<Box<[u32]>>,
+}
 
 /// The previous event's `(event id, channel, provider)` and its bucket.
 type LastHeader = (Option<u64>, Box<str>, Box<str>, Arc<Bucket>);
@@ -435,7 +437,13 @@ impl Engine {
         let mut v: Vec<_> = b
             .iter()
             .map(|(k, b)| {
-                (k.replace('\u{1f}', " | "), b.entries.len(), b.always.len(), b.fields.len(), b.by_pattern.len())
+                (
+                    k.replace('\u{1f}', " | "),
+                    b.entries.len(),
+                    b.always.len(),
+                    b.scans.len(),
+                    b.scans.iter().map(|s| s.entries.len()).sum(),
+                )
             })
             .collect();
         v.sort();
@@ -456,23 +464,16 @@ impl Engine {
         for &e in &bucket.always {
             set_bit(candidates, e);
         }
-        if let Some(ac) = &bucket.ac {
-            for (k, id) in bucket.fields.iter().enumerate() {
-                let k = k as u16;
-                for atom in prepared.field(*id).unwrap_or_default() {
-                    let hay = prepared.folded(atom).as_bytes();
-                    *scanned += hay.len() as u64;
-                    ac.for_each_match(hay, |pattern, _| {
-                        *hits += 1;
-                        for (f, es) in bucket.by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
-                            if *f == k {
-                                for &e in es.iter() {
-                                    set_bit(candidates, e);
-                                }
-                            }
-                        }
-                    });
-                }
+        for scan in &bucket.scans {
+            for atom in prepared.field(scan.field).unwrap_or_default() {
+                let hay = prepared.folded(atom).as_bytes();
+                *scanned += hay.len() as u64;
+                scan.set.for_each_match(hay, |pattern, _| {
+                    *hits += 1;
+                    for &e in scan.entries.get(pattern as usize).map_or(&[][..], |v| v) {
+                        set_bit(candidates, e);
+                    }
+                });
             }
         }
         if let Some((ac, by_pattern)) = &bucket.keywords {
@@ -639,24 +640,13 @@ impl Engine {
             // The reference mode: every rule on every routed event, every field prepared.
             let always = (0..entries.len() as u32).collect();
             let used = None;
-            return Bucket {
-                entries,
-                always,
-                fields: Vec::new(),
-                ac: None,
-                by_pattern: Vec::new(),
-                keywords: None,
-                used,
-            };
+            return Bucket { entries, always, scans: Vec::new(), keywords: None, used };
         }
         let mut always = Vec::new();
-        let mut fields: Vec<FieldId> = Vec::new();
-        let mut patterns: Vec<&str> = Vec::new();
-        let mut ids: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut by_pattern: Vec<Vec<(u16, Vec<u32>)>> = Vec::new();
-        let mut kw_patterns: Vec<&str> = Vec::new();
-        let mut kw_ids: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut kw_by_pattern: Vec<Vec<u32>> = Vec::new();
+        // Per field: its literals, their indexes, and for each literal the entries needing it there.
+        type Group<'a> = (Vec<&'a str>, FxHashMap<&'a str, usize>, Vec<Vec<u32>>);
+        let mut by_field: FxHashMap<FieldId, Group<'_>> = FxHashMap::default();
+        let mut keywords: Group<'_> = Default::default();
         for (e, entry) in entries.iter().enumerate() {
             let e = e as u32;
             let rule = self.rules.get(entry.rule as usize);
@@ -666,70 +656,44 @@ impl Engine {
                 always.push(e);
                 continue;
             };
+            // An empty literal would occur everywhere (compile never makes one; this keeps the prefilter sound).
+            if lits.iter().any(|l| l.lit.is_empty()) {
+                always.push(e);
+                continue;
+            }
             for l in lits {
-                let lit = l.lit.as_str();
-                match l.field.and_then(|local| map.get(local as usize)) {
-                    Some(id) => {
-                        let k = match fields.iter().position(|f| f == id) {
-                            Some(k) => k,
-                            None => {
-                                fields.push(*id);
-                                fields.len() - 1
-                            }
-                        } as u16;
-                        let p = *ids.entry(lit).or_insert_with(|| {
-                            patterns.push(lit);
-                            by_pattern.push(Vec::new());
-                            patterns.len() - 1
-                        });
-                        let Some(slots) = by_pattern.get_mut(p) else { continue };
-                        match slots.iter_mut().find(|(f, _)| *f == k) {
-                            Some((_, es)) if es.last() == Some(&e) => {}
-                            Some((_, es)) => es.push(e),
-                            None => slots.push((k, vec![e])),
-                        }
-                    }
-                    None => {
-                        let p = *kw_ids.entry(lit).or_insert_with(|| {
-                            kw_patterns.push(lit);
-                            kw_by_pattern.push(Vec::new());
-                            kw_patterns.len() - 1
-                        });
-                        if let Some(es) = kw_by_pattern.get_mut(p)
-                            && es.last() != Some(&e)
-                        {
-                            es.push(e);
-                        }
-                    }
+                let group = match l.field.and_then(|local| map.get(local as usize)) {
+                    Some(id) => by_field.entry(*id).or_default(),
+                    None => &mut keywords,
+                };
+                let (patterns, ids, needing) = group;
+                let p = *ids.entry(l.lit.as_str()).or_insert_with(|| {
+                    patterns.push(l.lit.as_str());
+                    needing.push(Vec::new());
+                    patterns.len() - 1
+                });
+                if let Some(es) = needing.get_mut(p)
+                    && es.last() != Some(&e)
+                {
+                    es.push(e);
                 }
             }
         }
-        let build = |patterns: &[&str]| -> Option<Option<LiteralSet>> {
-            if patterns.is_empty() {
-                return Some(None);
-            }
+        let build = |(patterns, _, needing): Group<'_>| -> (LiteralSet, Vec<Box<[u32]>>) {
             let bytes: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
-            LiteralSet::new(&bytes).map(Some)
+            (LiteralSet::new(&bytes), needing.into_iter().map(Vec::into_boxed_slice).collect())
         };
-        match (build(&patterns), build(&kw_patterns)) {
-            (Some(ac), Some(kw)) => Bucket {
-                entries,
-                always,
-                fields,
-                ac,
-                by_pattern: by_pattern
-                    .into_iter()
-                    .map(|slots| slots.into_iter().map(|(k, es)| (k, es.into_boxed_slice())).collect())
-                    .collect(),
-                keywords: kw.map(|ac| (ac, kw_by_pattern.into_iter().map(Vec::into_boxed_slice).collect())),
-                used,
-            },
-            // Should a literal set not build, every entry is evaluated.
-            _ => {
-                let always = (0..entries.len() as u32).collect();
-                Bucket { entries, always, fields: Vec::new(), ac: None, by_pattern: Vec::new(), keywords: None, used }
-            }
-        }
+        let mut fields: Vec<_> = by_field.into_iter().collect();
+        fields.sort_by_key(|(id, _)| *id);
+        let scans = fields
+            .into_iter()
+            .map(|(field, group)| {
+                let (set, entries) = build(group);
+                FieldScan { field, set, entries }
+            })
+            .collect();
+        let keywords = if keywords.0.is_empty() { None } else { Some(build(keywords)) };
+        Bucket { entries, always, scans, keywords, used }
     }
 }
 

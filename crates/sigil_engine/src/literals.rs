@@ -55,8 +55,8 @@ fn window(b: &[u8], at: usize) -> Option<u32> {
 }
 
 impl LiteralSet {
-    /// `None` when the short-literal automaton cannot be built (size limits).
-    pub(crate) fn new(literals: &[&[u8]]) -> Option<LiteralSet> {
+    /// A set of the given literals. Empty literals are never reported (callers treat them as "always").
+    pub(crate) fn new(literals: &[&[u8]]) -> LiteralSet {
         let mut freq: FxHashMap<u32, u32> = FxHashMap::default();
         for l in literals {
             for at in 0..l.len().saturating_sub(ANCHOR - 1) {
@@ -108,13 +108,13 @@ impl LiteralSet {
             }
             Some(Short { bits, lits: m.into_iter().map(|(w, v)| (w, v.into_boxed_slice())).collect() })
         });
-        Some(LiteralSet {
+        LiteralSet {
             lits: literals.iter().map(|l| Box::from(*l)).collect(),
             bits,
             shift,
             anchors: anchors.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect(),
             short,
-        })
+        }
     }
 
     /// Calls `f(literal index, end offset)` for every occurrence of every literal in `hay`.
@@ -211,7 +211,7 @@ mod tests {
             b"/c",
             b"\xff",
         ];
-        let set = LiteralSet::new(&lits).unwrap();
+        let set = LiteralSet::new(&lits);
         for hay in [
             &b"c:\\windows\\system32\\cmd.exe /c whoami -enc x"[..],
             b"abababab",
@@ -231,7 +231,7 @@ mod tests {
     fn many_literals() {
         let owned: Vec<Vec<u8>> = (0..5000).map(|i| format!("\\tool{i}.exe").into_bytes()).collect();
         let lits: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-        let set = LiteralSet::new(&lits).unwrap();
+        let set = LiteralSet::new(&lits);
         let hay = b"c:\\x\\tool4242.exe and \\tool17.exe";
         let mut got = Vec::new();
         set.for_each_match(hay, |i, end| got.push((i, end)));
