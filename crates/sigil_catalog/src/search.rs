@@ -346,7 +346,7 @@ impl SearchDoc {
 }
 
 /// Authors from an `author` attribute: split at commas and ` and `, trimmed.
-pub(crate) fn authors(author: Option<&str>) -> Vec<String> {
+pub fn authors(author: Option<&str>) -> Vec<String> {
     let Some(a) = author else { return Vec::new() };
     let mut out: Vec<String> = Vec::new();
     for part in a.split([',', ';']).flat_map(|p| p.split(" and ")).flat_map(|p| p.split(" & ")) {

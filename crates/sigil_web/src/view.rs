@@ -228,18 +228,8 @@ pub fn safe_url(s: &str) -> Option<String> {
     Some(t.to_string())
 }
 
-/// Authors from an `author` attribute, split as the catalog's author facet splits them.
-pub fn authors(author: Option<&str>) -> Vec<String> {
-    let Some(a) = author else { return Vec::new() };
-    let mut out: Vec<String> = Vec::new();
-    for part in a.split([',', ';']).flat_map(|p| p.split(" and ")).flat_map(|p| p.split(" & ")) {
-        let name = part.trim().trim_start_matches('@').trim();
-        if !name.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
-            out.push(name.to_string());
-        }
-    }
-    out
-}
+/// Authors split exactly as the catalog's author facet splits them.
+pub use sigil_catalog::authors;
 
 /// Pagination links.
 #[derive(Debug, Clone, Default)]
