@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use sigil_diagnostics::{Severity, render_text};
 
-use crate::term::ColorChoice;
+use crate::term::{ColorChoice, TextOrJson};
 
 /// Validate Sigma rules and report problems as file:line:column diagnostics.
 ///
@@ -28,8 +28,8 @@ pub struct Args {
     /// Rule files or folders to check (default: the rules bundled with sigil).
     paths: Vec<PathBuf>,
     /// Output format: text (compiler style) or json (one report object).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    format: TextOrJson,
     /// Hide warnings; only errors are printed.
     #[arg(long, short)]
     quiet: bool,
@@ -42,12 +42,6 @@ pub struct Args {
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -66,11 +60,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         report.diagnostics.retain(|d| d.severity == Severity::Error);
     }
     match args.format {
-        Format::Json => {
+        TextOrJson::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
-        Format::Text => {
+        TextOrJson::Text => {
             let color = args.color.stdout();
             let sources: HashMap<&str, &str> =
                 set.files.iter().map(|f| (f.display_path.as_str(), &*f.source)).collect();

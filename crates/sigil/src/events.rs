@@ -8,6 +8,8 @@ use sigil_diagnostics::sanitize;
 use crate::catalog_args::CatalogArgs;
 use crate::show::table;
 
+use crate::term::TextOrJson;
+
 /// List the described Windows events and the rules that can fire on them.
 ///
 ///   sigil events                  every provider: events described, events with rules, rules
@@ -41,14 +43,8 @@ pub struct Args {
     #[arg(long, default_value_t = 50, value_name = "N")]
     limit: usize,
     /// Output format: text (aligned tables) or json.
-    #[arg(long, short, value_enum, default_value_t = Format::Text)]
-    format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
+    #[arg(long, short, value_enum, default_value_t = TextOrJson::Text)]
+    format: TextOrJson,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -62,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.used {
                 providers.retain(|p| p.rules > 0);
             }
-            if args.format == Format::Json {
+            if args.format == TextOrJson::Json {
                 serde_json::to_writer_pretty(&mut out, &providers)?;
                 writeln!(out)?;
             } else {
@@ -89,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.used {
                 events.retain(|e| e.rule_count > 0);
             }
-            if args.format == Format::Json {
+            if args.format == TextOrJson::Json {
                 // The rule lists make the provider listing huge; ask for one event to get them.
                 let slim: Vec<serde_json::Value> = events
                     .iter()
@@ -127,7 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(2));
             };
-            if args.format == Format::Json {
+            if args.format == TextOrJson::Json {
                 serde_json::to_writer_pretty(&mut out, &e)?;
                 writeln!(out)?;
             } else {

@@ -9,6 +9,8 @@ use sigil_diagnostics::sanitize;
 use crate::catalog_args::CatalogArgs;
 use crate::show::table;
 
+use crate::term::TextOrJson;
+
 /// Corpus-wide figures of a rule catalog.
 ///
 /// Rules by source, status, level, logsource, tactic and technique; the indicators most rules share (same
@@ -29,14 +31,8 @@ pub struct Args {
     #[arg(long, default_value_t = 15, value_name = "N")]
     top: usize,
     /// Output format: text (aligned tables) or json (every figure, every list in full).
-    #[arg(long, short, value_enum, default_value_t = Format::Text)]
-    format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
+    #[arg(long, short, value_enum, default_value_t = TextOrJson::Text)]
+    format: TextOrJson,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -44,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let s = catalog.stats();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.format == Format::Json {
+    if args.format == TextOrJson::Json {
         let json = serde_json::json!({
             "sources": catalog.sources(),
             "load_seconds": catalog.load_time().as_secs_f64(),

@@ -69,6 +69,6 @@ pub use page::{
     FilterInfo, LogsourceInfo, Regression, RelatedRule, RuleKind, RuleLink, RulePage, SourceCounts, Stage, StageItem,
     TechniqueRef,
 };
-pub use search::{Facet, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, authors};
+pub use search::{Facet, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, authors, search_text};
 pub use source::{SourceSpec, default_name};
 pub use stats::{CorpusStats, Count, NoEvent, SharedIndicator, TOP_INDICATORS};

@@ -253,32 +253,6 @@ impl SearchDoc {
             tags.push('\n');
         }
         tags.push_str(&p.file_stem);
-        let mut hay = String::with_capacity(p.title.len() + p.yaml.len() / 2);
-        let mut add = |s: &str| {
-            hay.push_str(s);
-            hay.push('\n');
-        };
-        add(&p.title);
-        add(&p.key);
-        add(p.id.as_deref().unwrap_or_default());
-        add(p.name.as_deref().unwrap_or_default());
-        add(p.description.as_deref().unwrap_or_default());
-        add(p.author.as_deref().unwrap_or_default());
-        add(&tags);
-        add(&p.path);
-        add(&p.logsource.label());
-        for r in &p.attack {
-            add(&r.tactic);
-            for t in &r.techniques {
-                add(&t.name);
-            }
-        }
-        for i in &p.indicators {
-            add(&i.value);
-        }
-        for f in &p.falsepositives {
-            add(f);
-        }
         let mut facets: Vec<Vec<String>> = vec![Vec::new(); Facet::ALL.len()];
         let mut set = |f: Facet, values: Vec<String>| {
             if let Some(slot) = facets.get_mut(f as usize) {
@@ -308,7 +282,7 @@ impl SearchDoc {
             title_lc: p.title.to_lowercase(),
             id_lc: p.id.as_deref().unwrap_or_default().to_lowercase(),
             tags_lc: tags.to_lowercase(),
-            haystack: hay.to_lowercase(),
+            haystack: search_text(p),
             facets,
         }
     }
@@ -343,6 +317,48 @@ impl SearchDoc {
         }
         Some(score)
     }
+}
+
+/// Everything searchable of a page, lower case and newline-separated: what the catalog's search (and the static
+/// site's in-browser search) match query words against.
+pub fn search_text(p: &RulePage) -> String {
+    let mut tags = String::new();
+    for t in &p.tags {
+        tags.push_str(t);
+        tags.push('\n');
+    }
+    for f in &p.coverage.fields {
+        tags.push_str(f);
+        tags.push('\n');
+    }
+    tags.push_str(&p.file_stem);
+    let mut hay = String::with_capacity(p.title.len() + p.yaml.len() / 2);
+    let mut add = |s: &str| {
+        hay.push_str(s);
+        hay.push('\n');
+    };
+    add(&p.title);
+    add(&p.key);
+    add(p.id.as_deref().unwrap_or_default());
+    add(p.name.as_deref().unwrap_or_default());
+    add(p.description.as_deref().unwrap_or_default());
+    add(p.author.as_deref().unwrap_or_default());
+    add(&tags);
+    add(&p.path);
+    add(&p.logsource.label());
+    for r in &p.attack {
+        add(&r.tactic);
+        for t in &r.techniques {
+            add(&t.name);
+        }
+    }
+    for i in &p.indicators {
+        add(&i.value);
+    }
+    for f in &p.falsepositives {
+        add(f);
+    }
+    hay.to_lowercase()
 }
 
 /// Authors from an `author` attribute: split at commas and ` and `, trimmed.

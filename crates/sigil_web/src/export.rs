@@ -370,7 +370,7 @@ pub fn search_index(app: &App) -> String {
                 "k": if p.kind == sigil_catalog::RuleKind::Rule { Value::Null } else { json!(p.kind.as_str()) },
                 "src": p.source,
                 "f": facets,
-                "h": haystack(p),
+                "h": sigil_catalog::search_text(p),
             })
         })
         .collect();
@@ -387,43 +387,6 @@ pub fn search_index(app: &App) -> String {
     // index is also safe to inline.
     let body = serde_json::to_string(&index).unwrap_or_else(|_| "{}".into()).replace("</", "<\\/");
     format!("window.SIGIL_INDEX={body};\n")
-}
-
-/// The searchable text of a page, lower case (as the catalog's search haystack).
-fn haystack(p: &RulePage) -> String {
-    let mut h = String::with_capacity(1024);
-    let mut add = |s: &str| {
-        h.push_str(s);
-        h.push('\n');
-    };
-    add(&p.title);
-    add(&p.key);
-    add(p.id.as_deref().unwrap_or_default());
-    add(p.name.as_deref().unwrap_or_default());
-    add(p.description.as_deref().unwrap_or_default());
-    add(p.author.as_deref().unwrap_or_default());
-    for t in &p.tags {
-        add(t);
-    }
-    for f in &p.coverage.fields {
-        add(f);
-    }
-    add(&p.file_stem);
-    add(&p.path);
-    add(&p.logsource.label());
-    for r in &p.attack {
-        add(&r.tactic);
-        for t in &r.techniques {
-            add(&t.name);
-        }
-    }
-    for i in &p.indicators {
-        add(&i.value);
-    }
-    for f in &p.falsepositives {
-        add(f);
-    }
-    h.to_lowercase()
 }
 
 #[cfg(test)]
