@@ -12,9 +12,10 @@ use crate::catalog_args::CatalogArgs;
 /// Write the rule catalog as a static website, for any static host or to open from disk.
 ///
 /// Writes the pages `sigil serve` serves (rule list, rule pages, ATT&CK heat map and technique pages, events,
-/// shared indicators, statistics) as .html files with relative links, plus each rule's YAML and JSON, the ATT&CK
-/// Navigator layer, and a prebuilt search index: search and facets run in the browser with a few lines of plain
-/// JavaScript. Publish OUT_DIR as it is (GitHub Pages, S3, nginx, an intranet share).
+/// statistics) as .html files with relative links, the ATT&CK Navigator layer, and a search index split into
+/// small files loaded on demand: search, facets and shared indicators work in the browser, ranked as the
+/// server ranks. A whole SigmaHQ checkout stays within the file limits of free static hosts. Publish OUT_DIR
+/// as it is (GitHub Pages, Cloudflare Pages, S3, nginx, an intranet share).
 ///
 /// OUT_DIR is created if needed. A non-empty folder that is not a previous sigil site is refused unless
 /// --force is given; files of a previous export are overwritten.
@@ -32,8 +33,11 @@ pub struct Args {
     /// Name shown in the top bar and page titles.
     #[arg(long, default_value = "sigil", value_name = "TEXT")]
     name: String,
-    /// Skip the JSON files (api/rules/*.json, api/stats.json, api/attack.json).
+    /// Also write the JSON files (api/rules/*.json, one per rule; api/stats.json; api/attack.json).
     #[arg(long)]
+    json: bool,
+    /// Skip the JSON files (the default now; accepted for older scripts).
+    #[arg(long, hide = true, conflicts_with = "json")]
     no_json: bool,
     /// Write into a non-empty folder that does not hold a previous sigil site.
     #[arg(long)]
@@ -48,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if out.is_dir() && !args.force {
         let mut entries = std::fs::read_dir(out).with_context(|| format!("reading {}", out.display()))?;
-        let previous = out.join("search-index.js").is_file();
+        let previous = out.join("search/meta.js").is_file() || out.join("search-index.js").is_file();
         if entries.next().is_some() && !previous {
             anyhow::bail!(
                 "{} is not empty and does not hold a sigil site; pick an empty folder or pass --force",
@@ -58,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let catalog = args.catalog.load()?;
     let app = App::new(catalog).with_site_name(args.name);
-    let summary = sigil_web::write_site(&app, out, &ExportOptions { json: !args.no_json })
+    let summary = sigil_web::write_site(&app, out, &ExportOptions { json: args.json && !args.no_json, ..ExportOptions::default() })
         .with_context(|| format!("writing the site to {}", out.display()))?;
     println!(
         "sigil: wrote {} files ({:.1} MB, {} rule pages) to {} in {:.2}s; open {} or publish the folder",

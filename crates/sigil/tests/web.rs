@@ -80,7 +80,7 @@ fn site_writes_a_static_catalog_and_protects_other_folders() {
     let index = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
     assert!(index.contains("Shell Spawned by MeshAgent"));
     assert!(out_dir.join("rules/6f0c3b1e-2a4d-4c8e-9b7a-1d2e3f405162.html").is_file());
-    assert!(out_dir.join("search-index.js").is_file());
+    assert!(out_dir.join("search/meta.js").is_file());
 
     // A second export into the same folder is fine; a folder with other files is refused without --force.
     assert!(sigil().args(["site", out_dir.to_str().unwrap()]).output().unwrap().status.success());

@@ -83,6 +83,7 @@ pub(crate) fn page(
         logsource,
         source: source.to_string(),
         path: file.display_path.clone(),
+        rel_path: String::new(),
         yaml: document_yaml(file, doc_index),
         attack: att.rows,
         events,

@@ -17,6 +17,7 @@ use crate::fasthash::FastMap;
 use crate::indicator::IndicatorKey;
 use crate::page::{EventRef, Regression, RuleKind, RuleLink, RulePage, SourceCounts};
 use crate::search::SearchDoc;
+use crate::text::TextIndex;
 use crate::source::SourceSpec;
 use crate::stats::CorpusStats;
 
@@ -103,6 +104,8 @@ pub struct Catalog {
     pub(crate) knowledge: Knowledge,
     pub(crate) index: Index,
     pub(crate) search_docs: Vec<SearchDoc>,
+    pub(crate) text_index: TextIndex,
+    pub(crate) title_order: Vec<u32>,
     pub(crate) event_usage: HashMap<(String, u32), EventUsage>,
     pub(crate) stats: CorpusStats,
     pub(crate) load_time: Duration,
@@ -203,6 +206,13 @@ impl Catalog {
             }
         }
 
+        for p in &mut pages {
+            let roots = sources.iter().find(|s| s.name == p.source).map_or(&[][..], |s| s.paths.as_slice());
+            p.rel_path = relative_path(&p.path, roots);
+            for d in &mut p.diagnostics {
+                d.file.clone_from(&p.rel_path);
+            }
+        }
         assign_keys(&mut pages);
         let mut index = Index::default();
         for (i, p) in pages.iter().enumerate() {
@@ -223,15 +233,20 @@ impl Catalog {
         count_indicators(&mut pages, &mut index, &source_names);
         // The rest only reads the pages: index and statistics on one side, events and search on the other.
         let failed_count = failed.len();
-        let (stats, (event_usage, search_docs)) = rayon::join(
+        let ((stats, text_index), (event_usage, search_docs)) = rayon::join(
             || {
-                index_attack_and_events(&pages, &mut index);
-                CorpusStats::compute(&pages, &index, &infos, failed_count, &knowledge)
+                rayon::join(
+                    || {
+                        index_attack_and_events(&pages, &mut index);
+                        CorpusStats::compute(&pages, &index, &infos, failed_count, &knowledge)
+                    },
+                    || TextIndex::build(&pages),
+                )
             },
             || {
                 rayon::join(
                     || crate::events::usage(&pages),
-                    || pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect(),
+                    || pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect::<Vec<SearchDoc>>(),
                 )
             },
         );
@@ -241,7 +256,9 @@ impl Catalog {
             failed,
             knowledge,
             index,
+            title_order: crate::search::title_order(&search_docs),
             search_docs,
+            text_index,
             event_usage,
             stats,
             load_time: started.elapsed(),
@@ -578,6 +595,32 @@ fn link_filters(pages: &mut [RulePage], index: &Index) {
     }
 }
 
+/// A file's path as published: relative to the source root holding it, starting with that root's own name
+/// (`rules/windows/x.yml` for a file below `…/sigma/rules`), `/`-separated. A file given directly is its file
+/// name; a path under no root keeps only its file name if absolute (a machine's paths are never published)
+/// and stays as it is if relative (in-memory sources name their files).
+pub(crate) fn relative_path(path: &str, roots: &[PathBuf]) -> String {
+    let file = Path::new(path);
+    for root in roots {
+        if file == root.as_path() {
+            return file.file_name().map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+        }
+        if let Ok(rest) = file.strip_prefix(root) {
+            let rest: Vec<String> = rest.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let top = root
+                .components()
+                .next_back()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
+            return top.into_iter().chain(rest).collect::<Vec<_>>().join("/");
+        }
+    }
+    if file.is_absolute() || path.starts_with('\\') || path.get(1..3) == Some(":\\") {
+        return path.rsplit(['/', '\\']).next().unwrap_or(path).to_string();
+    }
+    path.replace('\\', "/").trim_start_matches("./").to_string()
+}
+
 /// Marks pages whose id names a file in a regression data folder (SigmaHQ names samples `<rule id>.evtx`).
 fn attach_regression_samples(pages: &mut [RulePage], dirs: &[PathBuf]) {
     if dirs.is_empty() {
@@ -591,7 +634,9 @@ fn attach_regression_samples(pages: &mut [RulePage], dirs: &[PathBuf]) {
             }
             let Some(stem) = entry.path().file_stem().and_then(|s| s.to_str()) else { continue };
             if sigil_rule::is_uuid(stem) {
-                samples.entry(stem.to_ascii_lowercase()).or_default().push(entry.path().display().to_string());
+                // Published on pages: the path below the data folder's parent, never the machine's path.
+                let shown = relative_path(&entry.path().display().to_string(), std::slice::from_ref(dir));
+                samples.entry(stem.to_ascii_lowercase()).or_default().push(shown);
             }
         }
     }

@@ -59,6 +59,7 @@ mod search;
 mod source;
 mod stages;
 mod stats;
+pub mod text;
 
 pub use catalog::{Catalog, CatalogOptions, FailedFile, MatchedBy, SourceInfo};
 pub use error::{Error, Result};
@@ -69,6 +70,7 @@ pub use page::{
     FilterInfo, LogsourceInfo, Regression, RelatedRule, RuleKind, RuleLink, RulePage, SourceCounts, Stage, StageItem,
     TechniqueRef,
 };
-pub use search::{Facet, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, authors, search_text};
+pub use search::{Facet, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, authors, facet_values};
+pub use text::{Expansion, Segment, TextIndex, highlight, shard_key, snippet, terms_of};
 pub use source::{SourceSpec, default_name};
 pub use stats::{CorpusStats, Count, NoEvent, SharedIndicator, TOP_INDICATORS};

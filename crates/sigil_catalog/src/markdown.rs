@@ -98,7 +98,7 @@ pub fn page_markdown(p: &RulePage) -> String {
     row("Date", &date);
     row("License", p.license.as_deref().unwrap_or_default());
     row("Tags", &p.tags.join(", "));
-    row("Source", &format!("{} — {}", p.source, p.path));
+    row("Source", &format!("{} — {}", p.source, p.rel_path));
     o.push('\n');
 
     o.push_str("## MITRE ATT&CK coverage\n\n| Tactic | Techniques |\n|---|---|\n");

@@ -64,8 +64,14 @@ pub struct RulePage {
     pub logsource: LogsourceInfo,
     /// Name of the rule source this page comes from.
     pub source: String,
-    /// The file, as shown to users.
+    /// The file as loaded (the path given on the command line, joined with the walk): for local lookups only,
+    /// never published (it is the machine's path). Serialised pages carry [`RulePage::rel_path`] as `path`.
+    #[serde(skip)]
     pub path: String,
+    /// The file relative to its rule source: the source folder's name and the path below it
+    /// (`rules/windows/process_creation/x.yml`). What pages, the API, search and exports show.
+    #[serde(rename = "path")]
+    pub rel_path: String,
     /// The YAML text of this document (the whole file for single-document files).
     pub yaml: String,
     /// ATT&CK rows: tactic → techniques, in matrix order.

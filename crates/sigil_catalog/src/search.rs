@@ -1,8 +1,9 @@
-//! Search: query text over titles, descriptions, tags, fields and values, plus facets, with facet counts.
+//! Search: query text ranked by relevance ([`crate::text`]: an inverted index with BM25F scores, prefix and
+//! typo expansion), plus facets, with facet counts.
 //!
-//! Every page has a precomputed lower-case haystack, so a query is a few substring scans per page (well under
-//! 20 ms for SigmaHQ's ~3,800 rules). Words are AND-ed; `"quoted phrases"` match as written; `-word` excludes;
-//! `facet:value` words (`tactic:execution level:high`) filter like [`SearchQuery::filters`]. Facet counts are
+//! Words are AND-ed; `"quoted words"` match their terms exactly; `-word` excludes; `facet:value` words
+//! (`tactic:execution level:high`) filter like [`SearchQuery::filters`]. Results are ordered by score, ties
+//! by title (then page order): the order [`Catalog::title_order`] gives. Facet counts are
 //! "disjunctive": each facet is counted over the pages matching the text and every *other* facet's filter, so a
 //! UI can offer the alternatives to a value already chosen. Values within a facet are OR-ed, facets AND-ed.
 
@@ -15,6 +16,7 @@ use sigil_knowledge::Knowledge;
 
 use crate::catalog::Catalog;
 use crate::page::RulePage;
+use crate::text::{Segment, TextIndex, Word, highlight, snippet, terms_of};
 
 /// A dimension to filter and count by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -193,6 +195,10 @@ pub struct SearchHit {
     pub title: String,
     /// Relevance (higher first); 0 when the query has no text.
     pub score: u32,
+    /// A passage of the page around the first matched term, matched terms marked (empty without text).
+    pub snippet: Vec<Segment>,
+    /// The title with matched terms marked.
+    pub title_marked: Vec<Segment>,
 }
 
 /// One value of a facet with its count.
@@ -226,139 +232,60 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     /// Counts per facet.
     pub facets: Vec<FacetCounts>,
+    /// Indexed terms the query's words matched (exactly, as prefixes or as typos), sorted.
+    pub matched: Vec<String>,
+    /// The query with typos replaced by the terms they were taken for ("did you mean"), when a word matched
+    /// only by typo tolerance.
+    pub suggestion: Option<String>,
 }
 
-/// Precomputed search data of one page.
+/// Precomputed facet data of one page.
 #[derive(Debug, Clone)]
 pub(crate) struct SearchDoc {
     pub(crate) title_lc: String,
-    id_lc: String,
-    /// Tags, fields and file stem, lower case (a middle tier for scoring).
-    tags_lc: String,
-    /// Everything searchable, lower case, newline-separated.
-    haystack: String,
     /// Facet values per [`Facet`] (index = discriminant), original spelling.
     facets: Vec<Vec<String>>,
 }
 
 impl SearchDoc {
     pub(crate) fn new(p: &RulePage, _knowledge: &Knowledge) -> SearchDoc {
-        let mut tags = String::new();
-        for t in &p.tags {
-            tags.push_str(t);
-            tags.push('\n');
-        }
-        for f in &p.coverage.fields {
-            tags.push_str(f);
-            tags.push('\n');
-        }
-        tags.push_str(&p.file_stem);
-        let mut facets: Vec<Vec<String>> = vec![Vec::new(); Facet::ALL.len()];
-        let mut set = |f: Facet, values: Vec<String>| {
-            if let Some(slot) = facets.get_mut(f as usize) {
-                *slot = values;
-            }
-        };
-        set(Facet::Tactic, p.tactics.clone());
-        let mut techniques = p.techniques.clone();
-        for t in &p.techniques {
-            if let Some((parent, _)) = t.split_once('.')
-                && !techniques.iter().any(|x| x == parent)
-            {
-                techniques.push(parent.to_string());
-            }
-        }
-        set(Facet::Technique, techniques);
-        set(Facet::Level, p.level.iter().cloned().collect());
-        set(Facet::Status, p.status.iter().cloned().collect());
-        set(Facet::Product, p.logsource.product.iter().cloned().collect());
-        set(Facet::Category, p.logsource.category.iter().cloned().collect());
-        set(Facet::Service, p.logsource.service.iter().cloned().collect());
-        set(Facet::Author, authors(p.author.as_deref()));
-        set(Facet::Source, vec![p.source.clone()]);
-        set(Facet::Regression, vec![if p.has_regression() { "yes" } else { "no" }.to_string()]);
-        set(Facet::Kind, vec![p.kind.as_str().to_string()]);
-        SearchDoc {
-            title_lc: p.title.to_lowercase(),
-            id_lc: p.id.as_deref().unwrap_or_default().to_lowercase(),
-            tags_lc: tags.to_lowercase(),
-            haystack: search_text(p),
-            facets,
-        }
+        SearchDoc { title_lc: p.title.to_lowercase(), facets: facet_values(p) }
     }
 
     fn values(&self, f: Facet) -> &[String] {
         self.facets.get(f as usize).map_or(&[], Vec::as_slice)
     }
-
-    /// The score for the text terms, or `None` when a term does not match.
-    fn score(&self, terms: &[Term]) -> Option<u32> {
-        let mut score = 0u32;
-        for t in terms {
-            let found = self.haystack.contains(&t.text);
-            if t.negated {
-                if found {
-                    return None;
-                }
-                continue;
-            }
-            if !found {
-                return None;
-            }
-            score += if self.id_lc == t.text {
-                100
-            } else if self.title_lc.contains(&t.text) {
-                if self.title_lc.starts_with(&t.text) { 12 } else { 10 }
-            } else if self.tags_lc.contains(&t.text) {
-                3
-            } else {
-                1
-            };
-        }
-        Some(score)
-    }
 }
 
-/// Everything searchable of a page, lower case and newline-separated: what the catalog's search (and the static
-/// site's in-browser search) match query words against.
-pub fn search_text(p: &RulePage) -> String {
-    let mut tags = String::new();
-    for t in &p.tags {
-        tags.push_str(t);
-        tags.push('\n');
-    }
-    for f in &p.coverage.fields {
-        tags.push_str(f);
-        tags.push('\n');
-    }
-    tags.push_str(&p.file_stem);
-    let mut hay = String::with_capacity(p.title.len() + p.yaml.len() / 2);
-    let mut add = |s: &str| {
-        hay.push_str(s);
-        hay.push('\n');
+/// A page's values of every facet (index = [`Facet`] discriminant), original spelling; a sub-technique's
+/// parent counts as a technique of the page too.
+pub fn facet_values(p: &RulePage) -> Vec<Vec<String>> {
+    let mut facets: Vec<Vec<String>> = vec![Vec::new(); Facet::ALL.len()];
+    let mut set = |f: Facet, values: Vec<String>| {
+        if let Some(slot) = facets.get_mut(f as usize) {
+            *slot = values;
+        }
     };
-    add(&p.title);
-    add(&p.key);
-    add(p.id.as_deref().unwrap_or_default());
-    add(p.name.as_deref().unwrap_or_default());
-    add(p.description.as_deref().unwrap_or_default());
-    add(p.author.as_deref().unwrap_or_default());
-    add(&tags);
-    add(&p.path);
-    add(&p.logsource.label());
-    for r in &p.attack {
-        add(&r.tactic);
-        for t in &r.techniques {
-            add(&t.name);
+    set(Facet::Tactic, p.tactics.clone());
+    let mut techniques = p.techniques.clone();
+    for t in &p.techniques {
+        if let Some((parent, _)) = t.split_once('.')
+            && !techniques.iter().any(|x| x == parent)
+        {
+            techniques.push(parent.to_string());
         }
     }
-    for i in &p.indicators {
-        add(&i.value);
-    }
-    for f in &p.falsepositives {
-        add(f);
-    }
-    hay.to_lowercase()
+    set(Facet::Technique, techniques);
+    set(Facet::Level, p.level.iter().cloned().collect());
+    set(Facet::Status, p.status.iter().cloned().collect());
+    set(Facet::Product, p.logsource.product.iter().cloned().collect());
+    set(Facet::Category, p.logsource.category.iter().cloned().collect());
+    set(Facet::Service, p.logsource.service.iter().cloned().collect());
+    set(Facet::Author, authors(p.author.as_deref()));
+    set(Facet::Source, vec![p.source.clone()]);
+    set(Facet::Regression, vec![if p.has_regression() { "yes" } else { "no" }.to_string()]);
+    set(Facet::Kind, vec![p.kind.as_str().to_string()]);
+    facets
 }
 
 /// Authors from an `author` attribute: split at commas and ` and `, trimmed.
@@ -374,12 +301,8 @@ pub fn authors(author: Option<&str>) -> Vec<String> {
     out
 }
 
-struct Term {
-    text: String,
-    negated: bool,
-}
-
-fn terms(text: &str) -> Vec<Term> {
+/// The words of a query's text part (facet words already split out).
+pub(crate) fn words(text: &str) -> Vec<Word> {
     tokens(text)
         .into_iter()
         .filter_map(|t| {
@@ -387,28 +310,59 @@ fn terms(text: &str) -> Vec<Term> {
                 Some(rest) if !rest.is_empty() => (true, rest.to_string()),
                 _ => (false, t.text),
             };
-            let body = body.to_lowercase();
-            (!body.is_empty()).then_some(Term { text: body, negated })
+            let terms = terms_of(&body);
+            (!terms.is_empty()).then_some(Word { terms, exact: t.quoted, negated })
         })
         .collect()
 }
 
+/// The title order of pages: for each page index, its rank by lower-case title (ties by page index).
+pub(crate) fn title_order(docs: &[SearchDoc]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by(|&a, &b| {
+        let ta = docs.get(a).map(|d| d.title_lc.as_str());
+        let tb = docs.get(b).map(|d| d.title_lc.as_str());
+        ta.cmp(&tb).then(a.cmp(&b))
+    });
+    let mut rank = vec![0u32; docs.len()];
+    for (r, i) in order.into_iter().enumerate() {
+        if let Some(slot) = rank.get_mut(i) {
+            *slot = r as u32;
+        }
+    }
+    rank
+}
+
 impl Catalog {
+    /// The full-text index (the static export writes its postings).
+    pub fn text_index(&self) -> &TextIndex {
+        &self.text_index
+    }
+
+    /// For each page index, its rank in title order: the tie-break of every result order.
+    pub fn title_order(&self) -> &[u32] {
+        &self.title_order
+    }
+
     /// Runs a search. See the module documentation for the query language and facet counting.
     pub fn search(&self, q: &SearchQuery) -> SearchResults {
-        let terms = terms(&q.text);
+        let text = self.text_index.run(&words(&q.text));
         let mut wanted: HashMap<Facet, Vec<String>> = HashMap::new();
         for (f, v) in &q.filters {
             wanted.entry(*f).or_default().push(v.to_ascii_lowercase());
         }
         let filtered: Vec<Facet> = Facet::ALL.into_iter().filter(|f| wanted.contains_key(f)).collect();
+        let rank = |i: usize| self.title_order.get(i).copied().unwrap_or(u32::MAX);
+        let candidates: Vec<(usize, u32)> = match &text.scores {
+            Some(scores) => scores.iter().map(|(&d, &s)| (d as usize, s)).collect(),
+            None => (0..self.search_docs.len()).map(|i| (i, 0)).collect(),
+        };
         // (page, score, mask of failed filters) for pages matching the text.
-        let matched: Vec<(usize, u32, u32)> = self
-            .search_docs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, d)| {
-                let score = d.score(&terms)?;
+        let matched: Vec<(usize, u32, u32)> = candidates
+            .into_iter()
+            .filter(|(i, _)| !text.excluded.contains(&(*i as u32)))
+            .filter_map(|(i, score)| {
+                let d = self.search_docs.get(i)?;
                 let mut failed = 0u32;
                 for f in &filtered {
                     let want = wanted.get(f).map_or(&[][..], Vec::as_slice);
@@ -421,13 +375,19 @@ impl Catalog {
             .collect();
 
         let mut hits: Vec<(usize, u32)> = matched.iter().filter(|m| m.2 == 0).map(|m| (m.0, m.1)).collect();
-        hits.sort_by_cached_key(|&(i, s)| (Reverse(s), self.search_docs.get(i).map(|d| d.title_lc.clone()), i));
+        hits.sort_unstable_by_key(|&(i, s)| (Reverse(s), rank(i)));
         let total = hits.len();
+        let has_text = text.scores.is_some();
         let window = hits.into_iter().skip(q.offset).take(if q.limit == 0 { usize::MAX } else { q.limit });
         let hits = window
             .filter_map(|(i, score)| {
                 let p = self.pages.get(i)?;
-                Some(SearchHit { index: i, key: p.key.clone(), title: p.title.clone(), score })
+                let (snippet, title_marked) = if has_text {
+                    (snippet(p, &text.matched), highlight(&p.title, &text.matched))
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                Some(SearchHit { index: i, key: p.key.clone(), title: p.title.clone(), score, snippet, title_marked })
             })
             .collect();
 
@@ -469,7 +429,7 @@ impl Catalog {
                 FacetCounts { facet: f, values }
             })
             .collect();
-        SearchResults { total, hits, facets }
+        SearchResults { total, hits, facets, matched: text.matched, suggestion: text.suggestion }
     }
 
     /// How a facet value is shown: tactic display names, technique ids with names, others as they are.
@@ -494,10 +454,15 @@ mod tests {
         let q = SearchQuery::parse(r#"mesh "remote access" -psexec tactic:command-and-control Level:Medium foo:bar"#);
         assert_eq!(q.text, r#"mesh "remote access" -psexec foo:bar"#);
         assert_eq!(q.filters, [(Facet::Tactic, "command-and-control".into()), (Facet::Level, "Medium".into())]);
-        let t = terms(&q.text);
+        let w = words(&q.text);
         assert_eq!(
-            t.iter().map(|t| (t.text.as_str(), t.negated)).collect::<Vec<_>>(),
-            [("mesh", false), ("remote access", false), ("psexec", true), ("foo:bar", false)]
+            w.iter().map(|w| (w.terms.join(" "), w.exact, w.negated)).collect::<Vec<_>>(),
+            [
+                ("mesh".to_string(), false, false),
+                ("remote access".to_string(), true, false),
+                ("psexec".to_string(), false, true),
+                ("foo bar".to_string(), false, false)
+            ]
         );
         assert_eq!(Facet::from_name("severity"), Some(Facet::Level));
         assert!(Facet::ALL.iter().all(|f| Facet::from_name(f.as_str()) == Some(*f)));

@@ -3,6 +3,19 @@
   'use strict';
   var form = document.getElementById('search-form');
   var q = document.getElementById('q');
+  document.documentElement.classList.add('js');
+
+  // The navigation collapses behind a button on narrow screens (CSS shows the button only there).
+  var top = document.getElementById('top');
+  var toggle = top && top.querySelector('.menu-toggle');
+  if (toggle) toggle.addEventListener('click', function () {
+    var open = top.classList.toggle('nav-open');
+    toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+  });
+
+  // Filters start collapsed below the results on narrow screens, open beside them on wide ones.
+  var filters = document.getElementById('filters');
+  if (filters && window.matchMedia && window.matchMedia('(max-width: 900px)').matches) filters.open = false;
 
   // "/" focuses the search box.
   document.addEventListener('keydown', function (e) {

@@ -160,7 +160,7 @@ fn summary<'a>(links: &Links, p: &'a RulePage) -> RuleSummary<'a> {
         date: p.date.as_deref(),
         modified: p.modified.as_deref(),
         source: &p.source,
-        path: &p.path,
+        path: &p.rel_path,
         url: links.rule(&p.key),
         api_url: links.rule_json(&p.key),
     }
@@ -176,6 +176,10 @@ async fn rules(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
         Err(e) => return bad_query(&e),
     };
     let outcome = search::run(&app, req);
+    if outcome.past_the_end() {
+        let msg = format!("page {} is past the last page ({})", outcome.request.page, outcome.pages);
+        return error(StatusCode::NOT_FOUND, &msg);
+    }
     let links = Links::server(app.asset_version());
     let catalog = app.catalog();
     let r = &outcome.request;
@@ -188,6 +192,9 @@ async fn rules(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
             let mut v = serde_json::to_value(summary(&links, page)).ok()?;
             if let Some(obj) = v.as_object_mut() {
                 obj.insert("score".into(), json!(h.score));
+                if !h.snippet.is_empty() {
+                    obj.insert("snippet".into(), json!(h.snippet));
+                }
             }
             Some(v)
         })
@@ -208,6 +215,7 @@ async fn rules(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
         },
         "total": outcome.results.total,
         "pages": outcome.pages,
+        "suggestion": outcome.results.suggestion,
         "rules": hits,
         "facets": facets,
     }))

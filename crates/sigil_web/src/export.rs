@@ -1,23 +1,22 @@
 //! `sigil site`: the catalog as static files, for any static host (or straight from disk).
 //!
-//! Every page the server renders is written once, with relative links ([`Links::static_at`]): the rule list
-//! (`index.html`, `page/N.html`), each rule (`rules/<key>.html`, its YAML and its JSON), `rules/sigma/<stem>.html`
-//! forwarding pages, the ATT&CK matrix and technique pages, the events side, indicator pages (for indicators
-//! that several rules share), statistics, the Navigator layer and the assets. Search and facets work in the
-//! browser through `search-index.js`, a prebuilt index, and `static/static.js`, a few lines of plain JavaScript;
-//! without JavaScript the rule list is still browsable page by page.
+//! Every page the server renders without a query is written once, with relative links ([`Links::static_at`]):
+//! the rule list (`index.html`, `page/N.html`), each rule (`rules/<key>.html`; its JSON with
+//! [`ExportOptions::json`]), the ATT&CK matrix and the technique pages and matrix cells that have rules, the
+//! events side (providers and the events with rules), statistics, the Navigator layer and the assets. The
+//! rules sharing an indicator are listed in the browser (`indicators.html?i=…`) from the index files. Search and facets work in the
+//! browser through `static/static.js` over a sharded index loaded on demand ([`crate::static_index`]), ranked
+//! exactly as the server ranks; without JavaScript the rule list is still browsable page by page.
 
-use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde_json::{Value, json};
-use sigil_catalog::{Facet, IndicatorKey, RulePage};
+use sigil_catalog::RulePage;
 
 use crate::app::App;
 use crate::assets;
-use crate::links::{Links, file_name, indicator_file};
+use crate::links::{Links, file_name};
 use crate::pages::{self, Failure, IndicatorQuery};
 use crate::query::Params;
 use crate::search;
@@ -27,6 +26,9 @@ use crate::search;
 pub struct ExportOptions {
     /// Write the JSON files (`api/…`) too.
     pub json: bool,
+    /// Write only the search page (`index.html`), the assets and the search index: a preview of search, and
+    /// what the browser tests need of a large catalog.
+    pub search_only: bool,
 }
 
 /// What an export wrote.
@@ -107,11 +109,9 @@ fn depth(rel: &str) -> usize {
 enum Job<'a> {
     List(usize),
     Rule(&'a RulePage),
-    Stem(&'a str, Vec<&'a RulePage>),
     Technique(&'static str, Option<&'static str>),
-    Indicator(&'a IndicatorKey),
     Provider(&'a str),
-    Event(&'a str, u32, Option<String>),
+    Event(&'a str, u32),
 }
 
 /// Rendered files: (relative path, body), or a render failure.
@@ -147,26 +147,10 @@ impl Job<'_> {
             Job::Rule(p) => {
                 let name = file_name(&p.key);
                 let mut files = page_file(format!("rules/{name}.html"), pages::rule(app, &Links::static_at(1), p))?;
-                files.push((format!("rules/{name}.yml"), p.yaml.clone().into_bytes()));
                 if opts.json {
                     files.extend(json_file(format!("api/rules/{name}.json"), p)?);
                 }
                 Ok(files)
-            }
-            Job::Stem(stem, list) => {
-                let rel = format!("rules/sigma/{}.html", file_name(stem));
-                let links = Links::static_at(2);
-                let html = match list.as_slice() {
-                    [one] => Ok(forward(&links.rule(&one.key), &one.title)),
-                    many => {
-                        let choices: Vec<(String, String, String)> = many
-                            .iter()
-                            .map(|p| (p.key.clone(), p.title.clone(), format!("{} · {}", p.source, p.path)))
-                            .collect();
-                        pages::choose(app, &links, &format!("file '{stem}'"), &choices)
-                    }
-                };
-                page_file(rel, html)
             }
             Job::Technique(id, None) => page_file(
                 format!("attack/{}.html", file_name(id)),
@@ -176,28 +160,12 @@ impl Job<'_> {
                 format!("attack/{}/{}.html", file_name(tactic), file_name(id)),
                 pages::technique(app, &Links::static_at(2), id, Some(tactic)),
             ),
-            Job::Indicator(key) => {
-                let q = IndicatorQuery {
-                    field: key.field.clone(),
-                    kind: key.kind.as_str().to_string(),
-                    value: key.value.clone(),
-                    variant: key.variant.clone(),
-                };
-                page_file(
-                    format!("indicators/{}.html", indicator_file(key)),
-                    pages::indicators(app, &Links::static_at(1), &q),
-                )
-            }
             Job::Provider(slug) => {
                 page_file(format!("events/{}.html", file_name(slug)), pages::provider(app, &Links::static_at(1), slug))
             }
-            Job::Event(slug, id, None) => page_file(
+            Job::Event(slug, id) => page_file(
                 format!("events/{}/{id}.html", file_name(slug)),
                 pages::event(app, &Links::static_at(2), slug, *id, None),
-            ),
-            Job::Event(slug, id, Some(field)) => page_file(
-                format!("events/{}/{id}/{}.html", file_name(slug), file_name(field)),
-                pages::event(app, &Links::static_at(3), slug, *id, Some(field)),
             ),
         }
     }
@@ -215,8 +183,16 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
     for (name, _, body) in assets::ASSETS {
         w.write(&format!("static/{name}"), body.as_bytes())?;
     }
-    w.write("search-index.js", search_index(app).as_bytes())?;
+    for (rel, body) in crate::static_index::files(app) {
+        w.write(&rel, &body)?;
+    }
     let links0 = Links::static_at(0);
+    if opts.search_only {
+        let first = search::run(app, search::Request::default());
+        w.page("index.html", pages::index(app, &links0, &first).map(|h| static_list_links(&h, &links0)))?;
+        w.summary.rule_pages = catalog.len();
+        return Ok(w.summary);
+    }
     w.page("404.html", Ok(pages::error(app, &links0, 404, "Not found", "There is no page at this address.")))?;
     w.page("attack.html", pages::attack(app, &links0))?;
     w.page("indicators.html", pages::indicators(app, &links0, &IndicatorQuery::default()))?;
@@ -230,35 +206,34 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
     }
 
     // Everything else, as independent jobs: the rule list page by page (sorted by title, the server's default
-    // order), rules, file-stem forwards, techniques, shared indicators, providers, events and event fields.
+    // order), rules, techniques and matrix cells with rules, providers and their events with rules. To stay
+    // within the file limits of static hosts (a few thousand files for a whole corpus), pages that would only
+    // say "no rule" are not written (nothing links to them), and what the server answers per query (indicators,
+    // an event's rules per field, search) is answered in the browser from the index files.
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let first = search::run(app, search::Request::default());
     jobs.extend((1..=first.pages).map(Job::List));
-    let mut stems: HashMap<String, Vec<&RulePage>> = HashMap::new();
-    for p in catalog.pages() {
-        jobs.push(Job::Rule(p));
-        stems.entry(p.file_stem.to_ascii_lowercase()).or_default().push(p);
-    }
-    let mut stems: Vec<(String, Vec<&RulePage>)> = stems.into_iter().collect();
-    stems.sort_by(|a, b| a.0.cmp(&b.0));
-    jobs.extend(stems.iter().map(|(stem, list)| Job::Stem(stem, list.clone())));
+    jobs.extend(catalog.pages().iter().map(Job::Rule));
     for t in catalog.knowledge().attack().techniques() {
+        if catalog.by_technique(t.id).is_empty() {
+            continue;
+        }
         jobs.push(Job::Technique(t.id, None));
-        jobs.extend(t.tactics().iter().map(|tactic| Job::Technique(t.id, Some(tactic))));
+        jobs.extend(
+            t.tactics()
+                .iter()
+                .filter(|tactic| !app.matrix().pages(tactic, t.id).is_empty())
+                .map(|tactic| Job::Technique(t.id, Some(tactic))),
+        );
     }
-    let mut shared: Vec<&IndicatorKey> =
-        catalog.indicator_keys().filter(|(_, list)| list.len() > 1).map(|(k, _)| k).collect();
-    shared.sort();
-    jobs.extend(shared.into_iter().map(Job::Indicator));
     let providers = catalog.providers();
     let slugs: Vec<&str> = providers.iter().map(|p| app.provider_slug(&p.provider_name)).collect();
     for (prov, slug) in providers.iter().zip(&slugs) {
         jobs.push(Job::Provider(slug));
         for e in catalog.event_pages(Some(&prov.provider_name)) {
-            jobs.push(Job::Event(slug, e.event_id, None));
-            jobs.extend(
-                e.fields.iter().filter(|f| f.rules > 0).map(|f| Job::Event(slug, e.event_id, Some(f.name.clone()))),
-            );
+            if e.rule_count > 0 {
+                jobs.push(Job::Event(slug, e.event_id));
+            }
         }
     }
 
@@ -302,93 +277,6 @@ fn static_list_links(html: &str, links: &Links) -> String {
     out
 }
 
-/// A tiny page that forwards to another (for `rules/sigma/<stem>.html`).
-fn forward(href: &str, title: &str) -> String {
-    let href = crate::highlight::escape(href);
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta http-equiv=\"refresh\" content=\"0; url={href}\"><link rel=\"canonical\" href=\"{href}\"></head>\
-         <body><p>Moved to <a href=\"{href}\">{t}</a>.</p></body></html>",
-        t = crate::highlight::escape(title)
-    )
-}
-
-/// The prebuilt search index (`search-index.js`): per rule its link, display fields, facet values and a
-/// lower-case haystack, matched by `static.js` the way the server's search matches.
-pub fn search_index(app: &App) -> String {
-    let catalog = app.catalog();
-    let links = Links::static_at(0);
-    let mut labels: serde_json::Map<String, Value> = serde_json::Map::new();
-    let mut tactic_labels = serde_json::Map::new();
-    let mut technique_labels = serde_json::Map::new();
-    let rules: Vec<Value> = catalog
-        .pages()
-        .iter()
-        .map(|p| {
-            for r in &p.attack {
-                tactic_labels.insert(r.shortname.clone(), json!(r.tactic));
-                for t in &r.techniques {
-                    technique_labels.insert(t.id.clone(), json!(format!("{} {}", t.id, t.name)));
-                }
-            }
-            let mut techniques: BTreeSet<String> = p.techniques.iter().cloned().collect();
-            for t in &p.techniques {
-                if let Some((parent, _)) = t.split_once('.') {
-                    techniques.insert(parent.to_string());
-                    if let Some(pt) = catalog.knowledge().attack().technique(parent) {
-                        technique_labels.insert(pt.id.to_string(), json!(format!("{} {}", pt.id, pt.display)));
-                    }
-                }
-            }
-            let facets: Vec<Value> = Facet::ALL
-                .iter()
-                .map(|f| match f {
-                    Facet::Tactic => json!(p.tactics),
-                    Facet::Technique => json!(techniques),
-                    Facet::Level => json!(p.level.iter().collect::<Vec<_>>()),
-                    Facet::Status => json!(p.status.iter().collect::<Vec<_>>()),
-                    Facet::Product => json!(p.logsource.product.iter().collect::<Vec<_>>()),
-                    Facet::Category => json!(p.logsource.category.iter().collect::<Vec<_>>()),
-                    Facet::Service => json!(p.logsource.service.iter().collect::<Vec<_>>()),
-                    Facet::Author => json!(crate::view::authors(p.author.as_deref())),
-                    Facet::Source => json!([p.source]),
-                    Facet::Regression => json!([if p.has_regression() { "yes" } else { "no" }]),
-                    Facet::Kind => json!([p.kind.as_str()]),
-                })
-                .collect();
-            json!({
-                "u": links.rule(&p.key),
-                "t": p.title,
-                "i": p.id.as_deref().unwrap_or_default().to_lowercase(),
-                "l": p.level,
-                "s": p.status,
-                "ls": p.logsource_label(),
-                "d": p.date,
-                "m": p.modified,
-                "x": crate::view::snippet(p.description.as_deref().unwrap_or_default(), 260),
-                "ta": p.attack.iter().map(|r| [r.shortname.as_str(), r.tactic.as_str()]).collect::<Vec<_>>(),
-                "k": if p.kind == sigil_catalog::RuleKind::Rule { Value::Null } else { json!(p.kind.as_str()) },
-                "src": p.source,
-                "f": facets,
-                "h": sigil_catalog::search_text(p),
-            })
-        })
-        .collect();
-    labels.insert("tactic".into(), Value::Object(tactic_labels));
-    labels.insert("technique".into(), Value::Object(technique_labels));
-    let index = json!({
-        "facets": Facet::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
-        "titles": Facet::ALL.iter().map(|f| search::facet_title(*f)).collect::<Vec<_>>(),
-        "labels": labels,
-        "sources": catalog.sources().len(),
-        "rules": rules,
-    });
-    // `</` cannot appear inside the script: the JSON is inside a .js file, not HTML, but escape anyway so the
-    // index is also safe to inline.
-    let body = serde_json::to_string(&index).unwrap_or_else(|_| "{}".into()).replace("</", "<\\/");
-    format!("window.SIGIL_INDEX={body};\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,11 +288,5 @@ mod tests {
         assert_eq!(static_list_links(html, &links), "<a href=\"page/2.html\">2</a><a href=\"index.html?page=x\">");
         let links = Links::static_at(1);
         assert_eq!(static_list_links("href=\"../index.html?page=1\"", &links), "href=\"../index.html\"");
-    }
-
-    #[test]
-    fn forward_pages_escape() {
-        let f = forward("../x.html", "<b>");
-        assert!(f.contains("&lt;b&gt;") && f.contains("url=../x.html"));
     }
 }

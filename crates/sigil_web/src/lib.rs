@@ -41,6 +41,7 @@ pub mod pages;
 pub mod query;
 pub mod search;
 pub mod server;
+pub mod static_index;
 mod svg;
 mod view;
 

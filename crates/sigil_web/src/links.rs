@@ -182,7 +182,8 @@ impl Links {
     /// The rules sharing an indicator.
     pub fn indicator(&self, key: &IndicatorKey) -> String {
         if self.is_static() {
-            format!("{}indicators/{}.html", self.root, indicator_file(key))
+            // Listed in the browser from the index files (one page per shared indicator would be thousands).
+            format!("{}indicators.html?i={}", self.root, indicator_file(key))
         } else {
             let q = query::build([
                 ("field", key.field.as_str()),

@@ -13,7 +13,7 @@ use sigil_catalog::{Facet, IndicatorKey, Kind, RuleKind, RulePage};
 use crate::app::{App, LEGEND, heat_class};
 use crate::highlight;
 use crate::links::Links;
-use crate::search::{self, Outcome, Sort};
+use crate::search::{self, Outcome, Request, Sort};
 use crate::svg::{self, Bar};
 use crate::view::{Chrome, Level, LinkView, MaybeLink, Pager, RuleRow, Section, authors, css_word, safe_url};
 
@@ -80,6 +80,7 @@ struct IndexPage {
     rows: Vec<RuleRow>,
     pager: Pager,
     sorts: Vec<SortLink>,
+    suggestion: Option<LinkView>,
 }
 
 /// Facet values shown before "more".
@@ -140,9 +141,17 @@ pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
         .results
         .hits
         .iter()
-        .filter_map(|h| catalog.page(h.index))
-        .map(|p| RuleRow::brief(app, links, p))
+        .filter_map(|h| {
+            let mut row = RuleRow::brief(app, links, catalog.page(h.index)?);
+            row.title_marked.clone_from(&h.title_marked);
+            row.snippet.clone_from(&h.snippet);
+            Some(row)
+        })
         .collect();
+    let suggestion = outcome.results.suggestion.as_ref().map(|s| LinkView {
+        label: s.clone(),
+        href: href(Request { q: s.clone(), page: 1, ..req.clone() }.query_string(None, None, 1, None)),
+    });
     let pager = Pager::new(req.page, outcome.pages, |n| href(req.query_string(None, None, n, None)));
     let current_sort = if req.sort_given || !req.q.trim().is_empty() { req.sort } else { Sort::Title };
     let sorts = Sort::ALL
@@ -167,6 +176,8 @@ pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
     let mut chrome = Chrome::new(app, links, title, Section::Rules);
     chrome.description =
         Some(format!("Search {} Sigma detection rules by text, ATT&CK, log source and more.", catalog.len()));
+    // The page's own search box takes the header's place (and "/").
+    chrome.top_search = false;
     Ok(IndexPage {
         chrome,
         q: req.q.clone(),
@@ -181,6 +192,7 @@ pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
         rows,
         pager,
         sorts,
+        suggestion,
     }
     .render()?)
 }
@@ -220,10 +232,13 @@ pub(crate) struct RuleView {
     pub attack: Vec<AttackRowView>,
     pub attack_notes: Vec<String>,
     pub events: Vec<EventRowView>,
+    pub events_summary: Option<String>,
+    pub events_href: String,
     pub coverage_note: String,
     pub yaml_html: String,
-    pub raw_href: String,
-    pub json_href: String,
+    /// The server's raw YAML and JSON (static pages carry the YAML in the page and its copy button).
+    pub raw_href: Option<String>,
+    pub json_href: Option<String>,
     pub stages: Vec<StageView>,
     pub indicators: Vec<IndicatorGroup>,
     pub correlation: Option<CorrelationView>,
@@ -285,6 +300,7 @@ pub(crate) struct IndicatorGroup {
 pub(crate) struct IndicatorValue {
     pub value: String,
     pub count: usize,
+    pub label: String,
     pub href: Option<String>,
     pub title: String,
     pub notes: Vec<String>,
@@ -321,20 +337,6 @@ pub fn rule(app: &App, links: &Links, p: &RulePage) -> PageResult {
 
 fn link_of(links: &Links, key: Option<&String>, title: Option<&String>, reference: &str) -> MaybeLink {
     MaybeLink { label: title.cloned().unwrap_or_else(|| reference.to_string()), href: key.map(|k| links.rule(k)) }
-}
-
-/// The page's file relative to the folder holding its source path (`rules/windows/…/x.yml`), or as loaded.
-pub(crate) fn short_path(app: &App, p: &RulePage) -> String {
-    let Some(source) = app.catalog().sources().iter().find(|s| s.name == p.source) else { return p.path.clone() };
-    for root in &source.paths {
-        let root_path = std::path::Path::new(root);
-        if let Ok(rest) = std::path::Path::new(&p.path).strip_prefix(root_path) {
-            let top = root_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let rest = rest.to_string_lossy().replace('\\', "/");
-            return if top.is_empty() || rest.is_empty() { p.path.clone() } else { format!("{top}/{rest}") };
-        }
-    }
-    p.path.clone()
 }
 
 pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
@@ -382,8 +384,20 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
         }
     }
     attack_notes.extend(o.notes.iter().cloned());
-    let events = p
-        .events
+    // A rule whose log source covers (nearly) every event gets a summary, not a table of thousands of rows.
+    let events_summary = is_broad(p).then(|| {
+        let mut providers: Vec<&str> = p.events.iter().map(|e| e.provider.as_str()).collect();
+        providers.sort_unstable();
+        providers.dedup();
+        let what = if p.coverage.any_event { "any Windows event" } else { "most Windows events" };
+        format!(
+            "This rule's log source selects {what}: it can fire on all {} described events of {} providers.",
+            p.events.len(),
+            providers.len()
+        )
+    });
+    let listed: &[sigil_catalog::EventRef] = if events_summary.is_some() { &[] } else { &p.events };
+    let events = listed
         .iter()
         .map(|e| {
             let mapped: Vec<String> =
@@ -417,16 +431,28 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
         })
         .collect();
     let mut groups: BTreeMap<(String, Kind), Vec<IndicatorValue>> = BTreeMap::new();
+    let sources = app.catalog().sources();
     for ind in &p.indicators {
         let field = ind.field.clone().unwrap_or_else(|| "(keyword)".to_string());
-        let title = if ind.corpus_count == 0 {
+        // Rules with this indicator, this one included (as the intro sentence reads: 1 is this rule alone),
+        // split by source in source order.
+        let total = ind.corpus_count + 1;
+        let split: Vec<String> = sources
+            .iter()
+            .map(|s| (s.name.as_str(), ind.corpus_by_source.get(&s.name) + usize::from(s.name == p.source)))
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        let label = format!("corpus {total} ({})", split.join(", "));
+        let title = if total == 1 {
             "Specific to this rule".to_string()
         } else {
-            format!("{} other rules: {}", ind.corpus_count, ind.corpus_by_source.label())
+            format!("{total} rules of the catalog look for this (this one and {} other)", ind.corpus_count)
         };
         groups.entry((field, ind.kind)).or_default().push(IndicatorValue {
             value: ind.value.clone(),
-            count: ind.corpus_count,
+            count: total,
+            label,
             href: (ind.corpus_count > 0).then(|| links.indicator(&ind.key)),
             title,
             notes: ind.notes.clone(),
@@ -498,7 +524,7 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
             .collect(),
         source: p.source.clone(),
         source_href: links.facet("source", &p.source),
-        path: short_path(app, p),
+        path: p.rel_path.clone(),
         date: p.date.clone(),
         modified: p.modified.clone(),
         id: p.id.clone(),
@@ -506,10 +532,12 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
         attack,
         attack_notes,
         events,
+        events_summary,
+        events_href: links.events(),
         coverage_note,
         yaml_html: highlight::yaml(&p.yaml),
-        raw_href: links.rule_raw(&p.key),
-        json_href: links.rule_json(&p.key),
+        raw_href: (links.mode() == crate::links::Mode::Server).then(|| links.rule_raw(&p.key)),
+        json_href: (links.mode() == crate::links::Mode::Server).then(|| links.rule_json(&p.key)),
         stages,
         indicators,
         correlation,
@@ -611,14 +639,14 @@ pub fn attack(app: &App, links: &Links) -> PageResult {
 
 pub(crate) struct TacticChip {
     pub label: String,
-    pub href: String,
+    pub href: Option<String>,
     pub active: bool,
 }
 
 pub(crate) struct SubView {
     pub id: String,
     pub name: String,
-    pub href: String,
+    pub href: Option<String>,
     pub count: usize,
 }
 
@@ -660,13 +688,16 @@ pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> Pa
     };
     let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::brief(app, links, p)).collect();
     rows.sort_by_cached_key(|r| r.title.to_lowercase());
+    let server = links.mode() == crate::links::Mode::Server;
     let tactics = t
         .tactics()
         .iter()
         .filter_map(|s| attack.tactic(s))
         .map(|x| TacticChip {
             label: x.display.to_string(),
-            href: links.technique_in(t.id, x.shortname),
+            // The static site has pages only for cells with rules.
+            href: (server || !app.matrix().pages(x.shortname, t.id).is_empty())
+                .then(|| links.technique_in(t.id, x.shortname)),
             active: tactic.is_none_or(|cur| cur.shortname == x.shortname),
         })
         .collect();
@@ -677,11 +708,14 @@ pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> Pa
             .techniques()
             .iter()
             .filter(|s| s.parent_id() == Some(t.id))
-            .map(|s| SubView {
-                id: s.id.to_string(),
-                name: s.name.to_string(),
-                href: links.technique(s.id),
-                count: catalog.by_technique(s.id).len(),
+            .map(|s| {
+                let count = catalog.by_technique(s.id).len();
+                SubView {
+                    id: s.id.to_string(),
+                    name: s.name.to_string(),
+                    href: (server || count > 0).then(|| links.technique(s.id)),
+                    count,
+                }
             })
             .collect()
     };
@@ -934,7 +968,7 @@ pub fn events(app: &App, links: &Links) -> PageResult {
 pub(crate) struct EventListRow {
     pub event_id: u32,
     pub title: String,
-    pub href: String,
+    pub href: Option<String>,
     pub fields: usize,
     pub rules: usize,
 }
@@ -961,7 +995,9 @@ pub fn provider(app: &App, links: &Links, name: &str) -> PageResult {
         .into_iter()
         .map(|e| EventListRow {
             event_id: e.event_id,
-            href: links.event(app.provider_slug(&e.provider_name), e.event_id),
+            // The static site has pages only for events with rules.
+            href: (links.mode() == crate::links::Mode::Server || e.rule_count > 0)
+                .then(|| links.event(app.provider_slug(&e.provider_name), e.event_id)),
             title: e.title,
             fields: e.fields.len(),
             rules: e.rule_count,
@@ -1115,7 +1151,9 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
             name: f.name.clone(),
             ty: f.ty.clone(),
             rules: f.rules,
-            href: (f.rules > 0).then(|| links.event_field(app.provider_slug(&e.provider_name), id, &f.name)),
+            // The static site lists an event's rules on its page only (no page per field).
+            href: (f.rules > 0 && links.mode() == crate::links::Mode::Server)
+                .then(|| links.event_field(app.provider_slug(&e.provider_name), id, &f.name)),
             active: field.is_some_and(|x| x.eq_ignore_ascii_case(&f.name)),
         })
         .collect();

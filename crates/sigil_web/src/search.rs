@@ -197,21 +197,40 @@ pub fn run(app: &App, request: Request) -> Outcome {
     } else {
         let mut all = catalog.search(&q.page(0, 0));
         let page_of = |i: usize| catalog.page(i);
+        // Ties fall to title order, as in relevance order and in the static site.
+        let rank = |i: usize| catalog.title_order().get(i).copied().unwrap_or(u32::MAX);
         match sort {
-            Sort::Title | Sort::Relevance => all.hits.sort_by_cached_key(|h| (h.title.to_lowercase(), h.index)),
-            Sort::Newest => all.hits.sort_by_cached_key(|h| (Reverse(page_of(h.index).and_then(date)), h.index)),
+            Sort::Title | Sort::Relevance => all.hits.sort_by_key(|h| rank(h.index)),
+            Sort::Newest => all.hits.sort_by_cached_key(|h| (Reverse(page_of(h.index).and_then(date)), rank(h.index))),
             Sort::Modified => all.hits.sort_by_cached_key(|h| {
-                (Reverse(page_of(h.index).and_then(|p| p.modified.clone().or_else(|| p.date.clone()))), h.index)
+                (Reverse(page_of(h.index).and_then(|p| p.modified.clone().or_else(|| p.date.clone()))), rank(h.index))
             }),
             Sort::Level => all.hits.sort_by_cached_key(|h| {
-                (level_rank(page_of(h.index).and_then(|p| p.level.as_deref())), h.title.to_lowercase(), h.index)
+                (level_rank(page_of(h.index).and_then(|p| p.level.as_deref())), rank(h.index))
             }),
         }
         all.hits = all.hits.into_iter().skip(offset).take(request.per_page).collect();
         all
     };
+    let mut results = results;
+    if !results.matched.is_empty() {
+        // Orders other than relevance fetch every hit without snippets: mark the shown ones.
+        for h in results.hits.iter_mut().filter(|h| h.title_marked.is_empty()) {
+            if let Some(p) = catalog.page(h.index) {
+                h.snippet = sigil_catalog::snippet(p, &results.matched);
+                h.title_marked = sigil_catalog::highlight(&p.title, &results.matched);
+            }
+        }
+    }
     let pages = results.total.div_ceil(request.per_page.max(1)).max(1);
     Outcome { request, results, pages }
+}
+
+impl Outcome {
+    /// Whether the requested page lies past the last one (`/?page=9999`): answered with 404.
+    pub fn past_the_end(&self) -> bool {
+        self.request.page > self.pages
+    }
 }
 
 fn date(p: &RulePage) -> Option<String> {

@@ -47,6 +47,7 @@ pub fn routes(app: Shared) -> Router {
         .route("/rules", get(|| async { Redirect::permanent("/") }))
         .route("/rules/{key}", get(rule))
         .route("/rules/{a}/{b}", get(rule_by_path))
+        .route("/rules/{a}/{b}/", get(rule_by_path))
         .route("/attack", get(attack))
         .route("/attack/{technique}", get(technique))
         .route("/indicators", get(indicators))
@@ -197,6 +198,10 @@ async fn index(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
         return respond_cached(&app, Cached::Home, || pages::index(&app, &links, &search::run(&app, req)));
     }
     let outcome = search::run(&app, req);
+    if outcome.past_the_end() {
+        let msg = format!("There is no page {} of these results: they fill {}.", outcome.request.page, outcome.pages);
+        return page_error(&app, StatusCode::NOT_FOUND, &msg);
+    }
     respond(&app, pages::index(&app, &links, &outcome))
 }
 
@@ -249,7 +254,7 @@ fn choose_one(
         [one] => Ok(one),
         many => Err(Failure::Ambiguous(
             what,
-            many.iter().map(|p| (p.key.clone(), p.title.clone(), format!("{} · {}", p.source, p.path))).collect(),
+            many.iter().map(|p| (p.key.clone(), p.title.clone(), format!("{} · {}", p.source, p.rel_path))).collect(),
         )),
     }
 }
@@ -278,6 +283,13 @@ async fn rule_by_path(State(app): State<Shared>, path: Result<Path<(String, Stri
     {
         return raw_yaml(p);
     }
+    // `/rules/sigma/<stem>.yml`: the file itself, as a download named like it.
+    if b.ends_with(".yml") || b.ends_with(".yaml") {
+        return match lookup_stem(&app, &a, &b) {
+            Ok(p) => yaml_download(p),
+            Err(f) => respond(&app, Err(f)),
+        };
+    }
     let links = Links::server(app.asset_version());
     let result = lookup_stem(&app, &a, &b).and_then(|p| pages::rule(&app, &links, p));
     respond(&app, result)
@@ -285,6 +297,18 @@ async fn rule_by_path(State(app): State<Shared>, path: Result<Path<(String, Stri
 
 pub(crate) fn raw_yaml(p: &sigil_catalog::RulePage) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], p.yaml.clone()).into_response()
+}
+
+/// The rule's YAML as a download named after its file (`attachment; filename="x.yml"`).
+fn yaml_download(p: &sigil_catalog::RulePage) -> Response {
+    let name = p.rel_path.rsplit(['/', '\\', ':']).next().unwrap_or_default();
+    let name = crate::links::file_name(if name.is_empty() { &p.file_stem } else { name });
+    let name = if name.ends_with(".yml") || name.ends_with(".yaml") { name } else { format!("{name}.yml") };
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    let mut resp = ([(header::CONTENT_TYPE, "application/yaml; charset=utf-8")], p.yaml.clone()).into_response();
+    resp.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
+    resp
 }
 
 async fn attack(State(app): State<Shared>) -> Response {

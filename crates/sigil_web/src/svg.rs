@@ -1,7 +1,9 @@
-//! Charts as inline SVG, drawn by the server (no chart library, no script).
+//! Charts drawn by the server as plain HTML lists (no chart library, no script): each bar is a link (or a row)
+//! with its label, a track and its value, so the text stays at the page's size on every screen (a scaled SVG
+//! shrank it to ~6 px on phones) and links stay ordinary links for assistive technology.
 //!
-//! Colours come from the page's CSS through classes (`bar`, `bar lvl-high`), so charts follow the site's theme
-//! and need no inline styles (the Content-Security-Policy forbids them). Every label is escaped.
+//! Lengths and colours come from the page's CSS through classes (`fill p37`, `fill-lvl-high`): the
+//! Content-Security-Policy forbids inline styles. Every label is escaped.
 
 use std::fmt::Write as _;
 
@@ -39,10 +41,6 @@ impl Bar {
     }
 }
 
-const WIDTH: usize = 640;
-const ROW: usize = 24;
-const LABEL: usize = 220;
-
 /// Truncates a label to `max` characters with an ellipsis.
 fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -53,109 +51,83 @@ fn clip(s: &str, max: usize) -> String {
     out
 }
 
-fn open_link(out: &mut String, href: Option<&String>, title: &str) {
-    match href {
+/// A bar's share of the largest, in whole percent (1 at least for a non-zero value): the class `pN` that the
+/// stylesheet sizes (inline styles are forbidden by the Content-Security-Policy).
+fn percent(value: usize, max: usize) -> usize {
+    if value == 0 { 0 } else { (value * 100 / max.max(1)).clamp(1, 100) }
+}
+
+fn open_row(out: &mut String, b: &Bar) {
+    match &b.href {
         Some(h) => {
-            let _ = write!(out, "<a href=\"{}\"><title>{}</title>", escape(h), escape(title));
+            let _ = write!(out, "<li><a href=\"{}\">", escape(h));
         }
-        None => {
-            let _ = write!(out, "<g><title>{}</title>", escape(title));
-        }
+        None => out.push_str("<li><span class=\"row\">"),
     }
 }
 
-fn close_link(out: &mut String, href: Option<&String>) {
-    out.push_str(if href.is_some() { "</a>" } else { "</g>" });
+fn close_row(out: &mut String, b: &Bar) {
+    out.push_str(if b.href.is_some() { "</a></li>" } else { "</span></li>" });
 }
 
-/// A horizontal bar chart: one row per bar, label on the left, value at the end of the bar.
+fn fill_class(b: &Bar) -> String {
+    b.class.as_deref().map(|c| format!(" fill-{}", escape(c))).unwrap_or_default()
+}
+
+/// A horizontal bar chart: one row per bar, label on the left, value at the end of the bar. HTML, so its text
+/// keeps its size on every screen; long labels are cut with an ellipsis, the whole label in `title`.
 pub fn hbar(title: &str, bars: &[Bar]) -> String {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
-    let height = bars.len().max(1) * ROW + 8;
-    let span = WIDTH - LABEL - 56;
-    let mut out = String::with_capacity(256 + bars.len() * 300);
-    let _ = write!(
-        out,
-        "<svg class=\"chart hbar\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"{}\" \
-         preserveAspectRatio=\"xMinYMin meet\">",
-        escape(title)
-    );
+    let mut out = String::with_capacity(256 + bars.len() * 200);
+    let _ = write!(out, "<ul class=\"chart hbar\" aria-label=\"{}\">", escape(title));
     if bars.is_empty() {
-        out.push_str("<text x=\"0\" y=\"18\" class=\"muted\">no data</text>");
+        out.push_str("<li class=\"muted\">no data</li>");
     }
-    for (i, b) in bars.iter().enumerate() {
-        let y = 4 + i * ROW;
-        let w = if b.value == 0 { 0 } else { (b.value * span / max).max(2) };
-        open_link(&mut out, b.href.as_ref(), &format!("{}: {}", b.label, b.value));
+    for b in bars {
+        open_row(&mut out, b);
         let _ = write!(
             out,
-            "<rect class=\"track\" x=\"{LABEL}\" y=\"{y}\" width=\"{span}\" height=\"{h}\" rx=\"3\"/>\
-             <rect class=\"bar{cls}\" x=\"{LABEL}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"3\"/>\
-             <text class=\"label\" x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text>\
-             <text class=\"value\" x=\"{vx}\" y=\"{ty}\">{v}</text>",
-            h = ROW - 6,
-            cls = b.class.as_deref().map(|c| format!(" {}", escape(c))).unwrap_or_default(),
-            lx = LABEL - 8,
-            ty = y + ROW / 2 + 1,
-            label = escape(&clip(&b.label, 32)),
-            vx = LABEL + w + 6,
+            "<span class=\"lbl\" title=\"{full}\">{label}</span><span class=\"track\" aria-hidden=\"true\">\
+             <span class=\"fill p{p}{cls}\"></span></span><span class=\"v\">{v}</span>",
+            full = escape(&b.label),
+            label = escape(&clip(&b.label, 60)),
+            p = percent(b.value, max),
+            cls = fill_class(b),
             v = b.value,
         );
-        close_link(&mut out, b.href.as_ref());
+        close_row(&mut out, b);
     }
-    out.push_str("</svg>");
+    out.push_str("</ul>");
     out
 }
 
-/// A column chart (for series such as rules per year): columns left to right, labels underneath.
+/// A column chart (for series such as rules per year): columns left to right, labels underneath. HTML too;
+/// on a narrow screen the columns narrow and every label stays readable (long series label every other one).
 pub fn columns(title: &str, bars: &[Bar]) -> String {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
-    let height = 220usize;
-    let plot = height - 40;
-    let n = bars.len().max(1);
-    let step = (WIDTH - 20) / n;
-    let bw = (step * 7 / 10).max(2);
-    let mut out = String::with_capacity(256 + bars.len() * 300);
-    let _ = write!(
-        out,
-        "<svg class=\"chart columns\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"{}\" \
-         preserveAspectRatio=\"xMinYMin meet\"><line class=\"axis\" x1=\"10\" y1=\"{base}\" x2=\"{x2}\" \
-         y2=\"{base}\"/>",
-        escape(title),
-        base = plot + 12,
-        x2 = WIDTH - 10,
-    );
+    let mut out = String::with_capacity(256 + bars.len() * 200);
+    let _ = write!(out, "<ul class=\"chart vbar\" aria-label=\"{}\">", escape(title));
     if bars.is_empty() {
-        out.push_str("<text x=\"10\" y=\"20\" class=\"muted\">no data</text>");
+        out.push_str("<li class=\"muted\">no data</li>");
     }
-    // Long series label every other column so labels do not collide.
-    let every = if n > 16 { 2 } else { 1 };
+    let every = if bars.len() > 16 { 2 } else { 1 };
     for (i, b) in bars.iter().enumerate() {
-        let x = 10 + i * step + (step - bw) / 2;
-        let h = if b.value == 0 { 0 } else { (b.value * (plot - 16) / max).max(2) };
-        let y = plot + 12 - h;
-        open_link(&mut out, b.href.as_ref(), &format!("{}: {}", b.label, b.value));
+        open_row(&mut out, b);
+        let shown = i % every == 0 || i + 1 == bars.len();
         let _ = write!(
             out,
-            "<rect class=\"bar{cls}\" x=\"{x}\" y=\"{y}\" width=\"{bw}\" height=\"{h}\" rx=\"2\"/>\
-             <text class=\"value\" x=\"{cx}\" y=\"{vy}\" text-anchor=\"middle\">{v}</text>",
-            cls = b.class.as_deref().map(|c| format!(" {}", escape(c))).unwrap_or_default(),
-            cx = x + bw / 2,
-            vy = y.saturating_sub(4),
+            "<span class=\"v\">{v}</span><span class=\"track\" aria-hidden=\"true\"><span class=\"fill p{p}{cls}\"></span></span>\
+             <span class=\"lbl{hide}\" title=\"{full}\">{label}</span>",
             v = b.value,
+            p = percent(b.value, max),
+            cls = fill_class(b),
+            hide = if shown { "" } else { " alt" },
+            full = escape(&b.label),
+            label = escape(&clip(&b.label, 10)),
         );
-        if i % every == 0 || i + 1 == n {
-            let _ = write!(
-                out,
-                "<text class=\"label\" x=\"{cx}\" y=\"{ly}\" text-anchor=\"middle\">{label}</text>",
-                cx = x + bw / 2,
-                ly = plot + 28,
-                label = escape(&clip(&b.label, 10)),
-            );
-        }
-        close_link(&mut out, b.href.as_ref());
+        close_row(&mut out, b);
     }
-    out.push_str("</svg>");
+    out.push_str("</ul>");
     out
 }
 
@@ -169,16 +141,23 @@ mod tests {
             Bar::new("<script>", 10).link("/?tactic=a&b"),
             Bar::new("low", 5).class("lvl-low"),
             Bar::new("none", 0),
+            Bar::new("tiny", 0).link("/x"),
         ];
-        let svg = hbar("Rules per <tactic>", &bars);
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-        assert!(!svg.contains("<script>"));
-        assert!(svg.contains("&lt;script&gt;"));
-        assert!(svg.contains("href=\"/?tactic=a&amp;b\""));
-        assert!(svg.contains("class=\"bar lvl-low\""));
-        assert!(svg.contains(&format!("width=\"{}\"", WIDTH - LABEL - 56)), "the largest bar spans the track");
+        let html = hbar("Rules per <tactic>", &bars);
+        assert!(html.starts_with("<ul class=\"chart hbar\" aria-label=\"Rules per &lt;tactic&gt;\""));
+        assert!(html.ends_with("</ul>"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("href=\"/?tactic=a&amp;b\""));
+        assert!(html.contains("class=\"fill p50 fill-lvl-low\""));
+        assert!(html.contains("class=\"fill p100\""), "the largest bar spans the track");
+        assert_eq!(html.matches("class=\"fill p0\"").count(), 2);
+        assert_eq!(percent(1, 1000), 1, "a small non-zero value stays visible");
         let cols = columns("per year", &[Bar::new("2019", 3), Bar::new("2020", 6)]);
-        assert_eq!(cols.matches("<rect").count(), 2);
+        assert_eq!(cols.matches("class=\"track\"").count(), 2);
+        assert!(cols.contains("fill p50") && cols.contains("fill p100"));
         assert!(hbar("empty", &[]).contains("no data"));
+        let many: Vec<Bar> = (0..20).map(|i| Bar::new(format!("{}", 2000 + i), i)).collect();
+        assert_eq!(columns("years", &many).matches("lbl alt").count(), 9, "long series label every other column");
     }
 }

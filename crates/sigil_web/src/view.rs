@@ -98,7 +98,7 @@ impl Chrome {
             home: links.home(),
             search_action: links.home(),
             nav,
-            top_search: section != Section::Rules,
+            top_search: true,
             footer,
             scripts,
             mode,
@@ -156,6 +156,10 @@ pub struct RuleRow {
     pub kind: Option<&'static str>,
     pub source: Option<String>,
     pub description: String,
+    /// The title with matched words marked (search results), else empty.
+    pub title_marked: Vec<sigil_catalog::Segment>,
+    /// A passage around the matched words (search results), else empty.
+    pub snippet: Vec<sigil_catalog::Segment>,
 }
 
 impl RuleRow {
@@ -187,6 +191,8 @@ impl RuleRow {
             },
             source: multi_source.then(|| p.source.clone()),
             description: String::new(),
+            title_marked: Vec::new(),
+            snippet: Vec::new(),
         }
     }
 }

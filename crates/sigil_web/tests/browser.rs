@@ -228,7 +228,7 @@ async fn static_export_searches_in_the_browser() {
     let Some(d) = driver() else { return };
     let dir = tempfile::tempdir().unwrap();
     let app = App::new(common::example_catalog());
-    sigil_web::write_site(&app, dir.path(), &ExportOptions { json: false }).unwrap();
+    sigil_web::write_site(&app, dir.path(), &ExportOptions::default()).unwrap();
     let c = browser(&d).await;
     let index = dir.path().join("index.html");
     let url = format!("file://{}", index.display());
@@ -259,5 +259,204 @@ async fn static_export_searches_in_the_browser() {
     c.wait().at_most(WAIT).for_element(Locator::Css("#rule-title")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().contains("/rules/"));
     assert!(!text_of(&c, "#attack-table").await.is_empty());
+    c.close().await.unwrap();
+}
+
+/// axe-core's browser build: `SIGIL_AXE`, else `.ci/npm/node_modules/axe-core/axe.min.js` (where `.ci/run`
+/// installs it from npm). Absent: the accessibility checks are skipped with a message, unless
+/// SIGIL_REQUIRE_BROWSER=1, which makes that a failure.
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("SIGIL_AXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::repo().join(".ci/npm/node_modules/axe-core/axe.min.js"));
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            assert!(
+                std::env::var("SIGIL_REQUIRE_BROWSER").as_deref() != Ok("1"),
+                "SIGIL_REQUIRE_BROWSER=1 but axe-core is missing at {} (npm install --prefix .ci/npm axe-core@4)",
+                path.display()
+            );
+            eprintln!("skipping accessibility checks: axe-core not found at {}", path.display());
+            None
+        }
+    }
+}
+
+/// Serious and critical axe-core violations of the current page (WCAG 2.0/2.1 A and AA rules), one line each.
+async fn axe_violations(c: &Client, axe: &str) -> Vec<String> {
+    c.execute(axe, vec![]).await.unwrap();
+    let script = r#"
+        var done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }, resultTypes: ['violations'] })
+          .then(function (r) {
+            done(r.violations.filter(function (v) { return v.impact === 'serious' || v.impact === 'critical'; })
+              .map(function (v) {
+                return v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+                  v.nodes.slice(0, 3).map(function (n) { return n.target.join(' '); }).join(', ');
+              }));
+          }, function (e) { done(['axe failed: ' + e]); });
+    "#;
+    let v = c.execute_async(script, vec![]).await.unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+async fn js_number(c: &Client, expr: &str) -> f64 {
+    c.execute(&format!("return {expr};"), vec![]).await.unwrap().as_f64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_phones_and_desktops_and_passes_axe() {
+    let Some(d) = driver() else { return };
+    let axe = axe_source();
+    let base = serve().await;
+    let c = browser(&d).await;
+    let indicator = {
+        c.goto(&format!("{base}/rules/{MESH}")).await.unwrap();
+        c.find(Locator::Css("#indicator-table a.pill")).await.unwrap().attr("href").await.unwrap().unwrap()
+    };
+    let pages = [
+        "/".to_string(),
+        "/?q=powershell".into(),
+        "/?q=meshagnet".into(),
+        format!("/rules/{MESH}"),
+        "/rules/0badc0de-0000-4000-8000-000000000001".into(),
+        "/attack".into(),
+        "/attack/T1219?tactic=command-and-control".into(),
+        "/events".into(),
+        "/events/Sysmon".into(),
+        "/events/Sysmon/1".into(),
+        "/indicators".into(),
+        indicator,
+        "/stats".into(),
+        "/no-such-page".into(),
+    ];
+    let audited = ["/", "/rules/", "/attack", "/events", "/stats"];
+    for width in [390u32, 1400] {
+        c.set_window_size(width, 900).await.unwrap();
+        c.goto(&format!("{base}/")).await.unwrap();
+        assert_eq!(js_number(&c, "window.innerWidth").await as u32, width, "the viewport is the window");
+        for p in &pages {
+            c.goto(&format!("{base}{p}")).await.unwrap();
+            // innerWidth would grow with overflowing content under mobile emulation; scrollWidth does not lie.
+            let sw = js_number(&c, "document.documentElement.scrollWidth").await;
+            shot(&c, &format!("w{width}{}", p.replace(['/', '?', '=', '&'], "_"))).await;
+            assert!(sw <= f64::from(width), "{p} at {width} px scrolls sideways: scrollWidth {sw}");
+            // The navigation is reachable: behind the menu button on a phone, in the bar on a desktop.
+            let stats = c.find(Locator::Css("#site-nav a[href='/stats']")).await.unwrap();
+            if width < 720 {
+                assert!(!stats.is_displayed().await.unwrap(), "{p}: the menu starts collapsed");
+                let toggle = c.find(Locator::Css(".menu-toggle")).await.unwrap();
+                toggle.click().await.unwrap();
+                assert_eq!(toggle.attr("aria-expanded").await.unwrap().as_deref(), Some("true"));
+            }
+            assert!(stats.is_displayed().await.unwrap(), "{p} at {width}: Stats is reachable");
+            let (x, _, w, _) = stats.rectangle().await.unwrap();
+            assert!(x >= 0.0 && x + w <= f64::from(width), "{p} at {width}: Stats is on screen ({x} + {w})");
+            // "/" reaches a search box on every page.
+            if !p.starts_with("/?") && p != "/" {
+                let script = "document.dispatchEvent(new KeyboardEvent('keydown', { key: '/', bubbles: true })); \
+                              return document.activeElement.id;";
+                let focused = c.execute(script, vec![]).await.unwrap();
+                assert_eq!(focused, "top-q", "{p}: / focuses the header search");
+            }
+            if let Some(axe) = &axe
+                && audited.iter().any(|a| if a.ends_with('/') { p.starts_with(a) } else { p == a })
+            {
+                let v = axe_violations(&c, axe).await;
+                assert!(v.is_empty(), "{p} at {width} px: accessibility violations:\n{}", v.join("\n"));
+            }
+        }
+        // Results come before the filters on a phone; beside them on a desktop.
+        c.goto(&format!("{base}/?q=powershell")).await.unwrap();
+        let results = c.find(Locator::Css("#results")).await.unwrap().rectangle().await.unwrap();
+        let filters = c.find(Locator::Css("#filters")).await.unwrap().rectangle().await.unwrap();
+        if width < 720 {
+            assert!(results.1 < filters.1, "results above filters: {results:?} {filters:?}");
+            assert_eq!(
+                c.find(Locator::Css("#filters")).await.unwrap().attr("open").await.unwrap(),
+                None,
+                "filters start collapsed on a phone"
+            );
+        } else {
+            assert!(filters.0 < results.0 && (filters.1 - results.1).abs() < 40.0, "{results:?} {filters:?}");
+        }
+    }
+    c.close().await.unwrap();
+}
+
+/// Queries whose top results the static site must rank exactly as the server.
+const QUERIES: &[&str] = &[
+    "rundll32",
+    r"\rundll32.exe",
+    "mimkatz",
+    "powershell -encodedcommand",
+    "meshagent",
+    "lsass dump",
+    "certutil urlcache",
+    "T1059.001",
+    "admin share",
+    "schtasks create",
+    "\"remote access\"",
+    "cobalt strike",
+    "wmi",
+    "psexe",
+    "level:high whoami",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_search_ranks_like_the_server_and_loads_little() {
+    let Some(d) = driver() else { return };
+    let catalog = common::sigmahq_catalog().unwrap_or_else(common::example_catalog);
+    let app = App::new(catalog);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ExportOptions { search_only: true, ..ExportOptions::default() };
+    sigil_web::write_site(&app, dir.path(), &opts).unwrap();
+    let c = browser(&d).await;
+    let url = format!("file://{}", dir.path().join("index.html").display());
+    c.goto(&url).await.unwrap();
+    let order = app.catalog().title_order();
+    let mut nonempty = 0;
+    for q in QUERIES {
+        let server: Vec<u32> = app
+            .catalog()
+            .search(&sigil_catalog::SearchQuery::parse(q).page(0, 10))
+            .hits
+            .iter()
+            .map(|h| order[h.index])
+            .collect();
+        let script = "var done = arguments[arguments.length - 1]; SIGIL_RANK(arguments[0], function (r) { done(r.slice(0, 10)); });";
+        let v = c.execute_async(script, vec![serde_json::json!(q)]).await.unwrap();
+        let browser: Vec<u32> = serde_json::from_value(v).unwrap();
+        assert_eq!(browser, server, "top results for {q:?}");
+        nonempty += usize::from(!server.is_empty());
+    }
+    assert!(nonempty >= 3, "{nonempty} queries found something");
+
+    // The first search: the page, its assets and the index files it loads (sizes on disk, uncompressed).
+    c.goto(&format!("{url}?q=mimikatz")).await.unwrap();
+    until("the first search", || async {
+        c.execute("return document.documentElement.getAttribute('data-search')", vec![]).await.unwrap() == "done"
+    })
+    .await;
+    let names = c
+        .execute("return performance.getEntriesByType('resource').map(function (e) { return e.name; })", vec![])
+        .await
+        .unwrap();
+    let mut bytes = std::fs::metadata(dir.path().join("index.html")).unwrap().len();
+    let mut files = 1;
+    for n in names.as_array().unwrap() {
+        let path = n.as_str().unwrap().strip_prefix("file://").unwrap().split(['?', '#']).next().unwrap();
+        bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        files += 1;
+    }
+    let all = std::fs::read_dir(dir.path().join("search/t")).unwrap().count();
+    eprintln!(
+        "first search of {} rules: {files} files, {:.0} kB (uncompressed); {all} term shards in all",
+        app.catalog().len(),
+        bytes as f64 / 1000.0
+    );
+    assert!(bytes < 500_000, "the first search loads {bytes} bytes");
+    assert!(text_of(&c, "#result-count").await.contains("for “mimikatz”"));
     c.close().await.unwrap();
 }

@@ -83,6 +83,10 @@ fn search_page_filters_counts_and_shares_urls() {
     assert!(text(element(&html, "span", "result-count").unwrap()).contains("page 2 of 5"));
     assert!(html.contains("rel=\"prev\""), "a previous-page link");
     assert_eq!(get_url("/?page=0").status(), StatusCode::BAD_REQUEST);
+    let past = get_url("/?page=9999");
+    assert_eq!(past.status(), StatusCode::NOT_FOUND);
+    assert!(past.text().unwrap().contains("There is no page 9999"));
+    assert_eq!(get_url("/api/rules?page=9999").status(), StatusCode::NOT_FOUND);
     assert_eq!(get_url("/?sort=sideways").status(), StatusCode::BAD_REQUEST);
 }
 
@@ -120,7 +124,8 @@ fn rule_page_has_every_section() {
         rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect::<Vec<_>>(),
         [("Image", "ends_with"), ("ParentImage", "ends_with")]
     );
-    assert!(rows[0][2].contains("\\powershell.exe 1"), "{rows:?}");
+    // "corpus N" counts every rule with the indicator, this one included (1 would be this rule alone).
+    assert!(rows[0][2].contains("\\powershell.exe corpus 2 (examples 2)"), "{rows:?}");
     assert!(
         html.contains("href=\"/indicators?field=Image&#38;kind=ends_with&#38;value=%5C%5Cpowershell.exe\""),
         "normalised key"
@@ -135,6 +140,16 @@ fn rule_page_has_every_section() {
     // The same page by file stem, and the raw YAML.
     let by_stem = page("/rules/sigma/proc_creation_win_meshagent_child_shell");
     assert!(by_stem.contains("Shell Spawned by MeshAgent"));
+    // The seed site's form, with a trailing slash, and the file itself as a named download.
+    assert!(page("/rules/sigma/proc_creation_win_meshagent_child_shell/").contains("Shell Spawned by MeshAgent"));
+    let file = get_url("/rules/sigma/proc_creation_win_meshagent_child_shell.yml");
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(
+        file.headers()["content-disposition"],
+        "attachment; filename=\"proc_creation_win_meshagent_child_shell.yml\""
+    );
+    assert!(file.text().unwrap().starts_with("title: Shell Spawned by MeshAgent"));
+    assert_eq!(get_url("/rules/sigma/no_such_rule.yml").status(), StatusCode::NOT_FOUND);
     let raw = get_url(&format!("/rules/{MESH}/raw"));
     assert_eq!(raw.headers()["content-type"], "text/plain; charset=utf-8");
     assert!(raw.text().unwrap().starts_with("title: Shell Spawned by MeshAgent"));
@@ -378,7 +393,8 @@ fn heat_map_technique_events_indicators_and_stats_pages() {
     assert!(!table_rows(&html, "indicator-list").is_empty());
 
     let html = page("/stats");
-    assert!(html.matches("<svg class=\"chart").count() >= 2, "at least two inline SVG charts");
+    assert!(html.matches("<ul class=\"chart").count() >= 2, "at least two charts");
+    assert!(!html.contains("role=\"img\""), "chart links are not hidden inside images");
     assert!(html.contains("id=\"chart-tactic\"") && html.contains("id=\"chart-level\""));
     assert!(!html.contains("<script>alert"));
 }
@@ -423,4 +439,29 @@ fn a_panicking_handler_is_caught_and_the_server_keeps_serving() {
     assert!(r.text().unwrap().contains("500"));
     let r = client().get(format!("{base}/")).send().unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[test]
+fn search_ranks_highlights_and_forgives_typos() {
+    // Indicator holders first; the matched words marked in title and snippet.
+    let html = page("/?q=meshagent");
+    let results = element(&html, "section", "results").unwrap();
+    assert!(results.contains("<mark>MeshAgent</mark>"), "{results}");
+    // A typo: the closest term's rules, and a "did you mean" link.
+    let html = page("/?q=meshagnet");
+    let dym = element(&html, "p", "did-you-mean").unwrap();
+    assert!(text(dym).contains("Did you mean meshagent?"), "{}", text(dym));
+    assert!(dym.contains("href=\"/?q=meshagent\""));
+    assert!(text(element(&html, "span", "result-count").unwrap()).starts_with("1 rule"));
+    // The API says the same, with scores and snippets; paths are relative to the rule source.
+    let v = api("/api/rules?q=meshagnet");
+    assert_eq!(v["suggestion"], "meshagent");
+    assert!(v["rules"][0]["score"].as_u64().unwrap() > 0);
+    assert!(v["rules"][0]["snippet"].as_array().unwrap().iter().any(|s| s["mark"] == true));
+    let rule = api(&format!("/api/rules/{MESH}"));
+    assert_eq!(rule["path"], "proc_creation_win_meshagent_child_shell.yml");
+    // Every page has a search box in its header except the search page, which has its own.
+    assert!(page(&format!("/rules/{MESH}")).contains("id=\"top-q\""));
+    assert!(!page("/").contains("id=\"top-q\""));
+    assert!(page("/").contains("class=\"skip-link\" href=\"#main\""));
 }

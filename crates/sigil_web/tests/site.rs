@@ -11,6 +11,14 @@ use std::path::{Path, PathBuf};
 use common::{example_catalog, text};
 use sigil_web::{App, ExportOptions, write_site};
 
+/// The JSON of an index file `search/NAME.js` (`SIGIL_LOADED("NAME",…);`).
+fn index_file(dir: &Path, name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(format!("search/{name}.js"))).unwrap();
+    let prefix = format!("SIGIL_LOADED(\"{name}\",");
+    let json = text.strip_prefix(&prefix).unwrap().trim_end().strip_suffix(");").unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -48,7 +56,7 @@ fn percent_decode(s: &str) -> String {
 fn exported_site_is_complete_and_self_contained() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::new(example_catalog());
-    let summary = write_site(&app, dir.path(), &ExportOptions { json: true }).unwrap();
+    let summary = write_site(&app, dir.path(), &ExportOptions { json: true, ..ExportOptions::default() }).unwrap();
     assert_eq!(summary.rule_pages, 10);
     let all = files(dir.path());
     assert_eq!(summary.files, all.len());
@@ -63,23 +71,32 @@ fn exported_site_is_complete_and_self_contained() {
         "events.html",
         "events/Sysmon.html",
         "events/Sysmon/1.html",
-        "events/Sysmon/1/ParentImage.html",
         "indicators.html",
         "stats.html",
         "rules/6f0c3b1e-2a4d-4c8e-9b7a-1d2e3f405162.html",
-        "rules/6f0c3b1e-2a4d-4c8e-9b7a-1d2e3f405162.yml",
-        "rules/sigma/proc_creation_win_meshagent_child_shell.html",
         "api/rules/6f0c3b1e-2a4d-4c8e-9b7a-1d2e3f405162.json",
         "api/attack/navigator.json",
         "api/stats.json",
-        "search-index.js",
+        "search/meta.js",
+        "search/order.js",
+        "search/t/0.js",
+        "search/d/0.js",
         "static/style.css",
         "static/app.js",
         "static/static.js",
     ] {
         assert!(rel.contains(want), "{want} was not written");
     }
-    assert!(rel.iter().any(|r| r.starts_with("indicators/")), "pages for shared indicators");
+    assert!(rel.iter().any(|r| r.starts_with("search/i/")), "shared indicators for the browser");
+    // Pages that would only say "no rule" are not written; per-query pages are answered in the browser.
+    assert!(!rel.iter().any(|r| r.starts_with("indicators/") || r.ends_with(".yml")), "{rel:?}");
+    assert!(!rel.contains("events/Sysmon/1/ParentImage.html"));
+    for r in &rel {
+        if let Some(t) = r.strip_prefix("attack/").and_then(|t| t.strip_suffix(".html")) {
+            let id = t.rsplit('/').next().unwrap();
+            assert!(!app.catalog().by_technique(id).is_empty(), "{r} has no rule");
+        }
+    }
 
     // Every link of every page resolves to a written file, relative to the page; nothing points at the
     // server's absolute paths or at other sites (except references and attack.mitre.org, opened externally).
@@ -105,13 +122,17 @@ fn exported_site_is_complete_and_self_contained() {
     }
     assert!(checked > 1000, "{checked} links checked");
 
-    // The list is paged as files, the index is valid JSON behind its assignment, the layer is 4.5.
-    let index = std::fs::read_to_string(dir.path().join("search-index.js")).unwrap();
-    let json = index.strip_prefix("window.SIGIL_INDEX=").unwrap().trim_end().strip_suffix(';').unwrap();
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    assert_eq!(v["rules"].as_array().unwrap().len(), 10);
-    assert_eq!(v["facets"][0], "tactic");
-    assert!(!index.contains("</script"), "the index cannot close a script element");
+    // The index files are JSON behind a loader call; the facet table covers every rule; the layer is 4.5.
+    let meta = index_file(dir.path(), "meta");
+    assert_eq!(meta["docs"], 10);
+    assert_eq!(meta["facets"][0], "tactic");
+    let levels: usize = meta["values"][2].as_array().unwrap().iter().map(|v| v[1].as_array().unwrap().len()).sum();
+    assert_eq!(levels, 10, "each rule has one level");
+    let docs = index_file(dir.path(), "d/0");
+    assert!(docs[0]["u"].as_str().unwrap().starts_with("rules/"));
+    for f in all.iter().filter(|p| p.extension().is_some_and(|e| e == "js")) {
+        assert!(!std::fs::read_to_string(f).unwrap().contains("</script"), "{} could close a script element", f.display());
+    }
     let layer: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("api/attack/navigator.json")).unwrap()).unwrap();
     assert_eq!(layer["versions"]["layer"], "4.5");
@@ -120,15 +141,44 @@ fn exported_site_is_complete_and_self_contained() {
     assert!(rule.contains("href=\"../attack/T1219.002.html\""));
     assert!(rule.contains("<script src=\"../static/static.js\" defer></script>"));
     assert!(text(&rule).contains("Detection rules › Sigma"));
-    let forward =
-        std::fs::read_to_string(dir.path().join("rules/sigma/proc_creation_win_meshagent_child_shell.html")).unwrap();
-    assert!(forward.contains("url=../../rules/6f0c3b1e-2a4d-4c8e-9b7a-1d2e3f405162.html"));
 
     // Hostile text stays text in the static pages too.
     let hostile = std::fs::read_to_string(dir.path().join("rules/0badc0de-0000-4000-8000-000000000001.html")).unwrap();
     assert!(!hostile[hostile.find("<main").unwrap()..].contains("<script>"));
 
     // Exporting again over the previous export works (files are replaced).
-    let again = write_site(&app, dir.path(), &ExportOptions { json: false }).unwrap();
+    let again = write_site(&app, dir.path(), &ExportOptions::default()).unwrap();
     assert!(again.files > 100);
+}
+
+#[test]
+fn exports_never_publish_the_machines_paths() {
+    // Rules loaded from an absolute folder: no page, index or JSON file may carry that folder.
+    let src = tempfile::tempdir().unwrap();
+    let rules = src.path().join("secret-home").join("rules");
+    std::fs::create_dir_all(rules.join("windows")).unwrap();
+    let repo = common::repo();
+    for name in ["proc_creation_win_meshagent_child_shell.yml", "win_security_admin_share_access.yml"] {
+        std::fs::copy(repo.join("examples/rules").join(name), rules.join("windows").join(name)).unwrap();
+    }
+    let sources = sigil_catalog::SourceSpec::parse_all([format!("sigma={}", rules.display())]);
+    let catalog = sigil_catalog::Catalog::load(&sources, &sigil_catalog::CatalogOptions::default()).unwrap();
+    assert!(catalog.pages().iter().all(|p| p.rel_path.starts_with("rules/windows/")), "relative paths");
+    let app = App::new(catalog);
+    let out = tempfile::tempdir().unwrap();
+    write_site(&app, out.path(), &ExportOptions { json: true, ..ExportOptions::default() }).unwrap();
+    let machine = src.path().display().to_string();
+    let mut seen = 0;
+    for f in files(out.path()) {
+        let body = std::fs::read(&f).unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains(&machine) && !text.contains("secret-home"), "{} publishes a machine path", f.display());
+        seen += 1;
+    }
+    assert!(seen > 20);
+    // Words of the machine's path find nothing; words of the rules do.
+    for w in ["secret", "home", "tmp"] {
+        assert_eq!(app.catalog().search(&sigil_catalog::SearchQuery::new(w)).total, 0, "{w}");
+    }
+    assert_eq!(app.catalog().search(&sigil_catalog::SearchQuery::new("meshagent")).total, 1);
 }
