@@ -69,7 +69,7 @@
   function shard(name) {
     var s = cache[name];
     if (!s) return { map: new Map(), list: [] };
-    if (!s.map) { var m = new Map(); s.forEach(function (e) { m.set(e[0], e[1]); }); s = { map: m, list: s }; cache[name] = s; }
+    if (Array.isArray(s)) { var m = new Map(); s.forEach(function (e) { m.set(e[0], e[1]); }); s = { map: m, list: s }; cache[name] = s; }
     return s;
   }
 
