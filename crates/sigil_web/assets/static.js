@@ -56,7 +56,11 @@
           for (var i = 0; i < m.docs; i++) per[i] = [];
           m.values[fi].forEach(function (entry) {
             var d = 0;
-            entry[1].forEach(function (delta) { d += delta; per[d].push(entry[0]); });
+            // Deltas from the previous doc number; -k: the k next numbers (see static_index::run_length_deltas).
+            entry[1].forEach(function (delta) {
+              if (delta < 0) { for (var k = 0; k < -delta; k++) { d += 1; per[d].push(entry[0]); } }
+              else { d += delta; per[d].push(entry[0]); }
+            });
           });
           return per;
         });

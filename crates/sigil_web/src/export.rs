@@ -18,7 +18,6 @@ use crate::app::App;
 use crate::assets;
 use crate::links::{Links, file_name};
 use crate::pages::{self, Failure, IndicatorQuery};
-use crate::query::Params;
 use crate::search;
 
 /// Export settings.
@@ -100,6 +99,9 @@ impl Writer<'_> {
     }
 }
 
+/// Rules per page of the static rule list (browsable without JavaScript; search pages by 25 in the browser).
+pub const STATIC_LIST_PAGE: usize = 100;
+
 /// Depth of a relative path (`rules/x.html` is 1).
 fn depth(rel: &str) -> usize {
     rel.matches('/').count()
@@ -109,7 +111,7 @@ fn depth(rel: &str) -> usize {
 enum Job<'a> {
     List(usize),
     Rule(&'a RulePage),
-    Technique(&'static str, Option<&'static str>),
+    Technique(&'static str),
     Provider(&'a str),
     Event(&'a str, u32),
 }
@@ -139,8 +141,7 @@ impl Job<'_> {
             Job::List(n) => {
                 let rel = if *n == 1 { "index.html".to_string() } else { format!("page/{n}.html") };
                 let links = Links::static_at(depth(&rel));
-                let params = Params::from_pairs([("page", n.to_string())]);
-                let req = search::Request::from_params(&params).unwrap_or_default();
+                let req = search::Request { page: *n, per_page: STATIC_LIST_PAGE, ..search::Request::default() };
                 let outcome = search::run(app, req);
                 page_file(rel, pages::index(app, &links, &outcome).map(|h| static_list_links(&h, &links)))
             }
@@ -152,13 +153,9 @@ impl Job<'_> {
                 }
                 Ok(files)
             }
-            Job::Technique(id, None) => page_file(
+            Job::Technique(id) => page_file(
                 format!("attack/{}.html", file_name(id)),
                 pages::technique(app, &Links::static_at(1), id, None),
-            ),
-            Job::Technique(id, Some(tactic)) => page_file(
-                format!("attack/{}/{}.html", file_name(tactic), file_name(id)),
-                pages::technique(app, &Links::static_at(2), id, Some(tactic)),
             ),
             Job::Provider(slug) => {
                 page_file(format!("events/{}.html", file_name(slug)), pages::provider(app, &Links::static_at(1), slug))
@@ -188,7 +185,7 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
     }
     let links0 = Links::static_at(0);
     if opts.search_only {
-        let first = search::run(app, search::Request::default());
+        let first = search::run(app, search::Request { per_page: STATIC_LIST_PAGE, ..search::Request::default() });
         w.page("index.html", pages::index(app, &links0, &first).map(|h| static_list_links(&h, &links0)))?;
         w.summary.rule_pages = catalog.len();
         return Ok(w.summary);
@@ -211,27 +208,21 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
     // say "no rule" are not written (nothing links to them), and what the server answers per query (indicators,
     // an event's rules per field, search) is answered in the browser from the index files.
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    let first = search::run(app, search::Request::default());
+    let first = search::run(app, search::Request { per_page: STATIC_LIST_PAGE, ..search::Request::default() });
     jobs.extend((1..=first.pages).map(Job::List));
     jobs.extend(catalog.pages().iter().map(Job::Rule));
     for t in catalog.knowledge().attack().techniques() {
         if catalog.by_technique(t.id).is_empty() {
             continue;
         }
-        jobs.push(Job::Technique(t.id, None));
-        jobs.extend(
-            t.tactics()
-                .iter()
-                .filter(|tactic| !app.matrix().pages(tactic, t.id).is_empty())
-                .map(|tactic| Job::Technique(t.id, Some(tactic))),
-        );
+        jobs.push(Job::Technique(t.id));
     }
     let providers = catalog.providers();
     let slugs: Vec<&str> = providers.iter().map(|p| app.provider_slug(&p.provider_name)).collect();
     for (prov, slug) in providers.iter().zip(&slugs) {
         jobs.push(Job::Provider(slug));
         for e in catalog.event_pages(Some(&prov.provider_name)) {
-            if e.rule_count > 0 {
+            if pages::event_in_static_site(app, &prov.provider_name, e.event_id) {
                 jobs.push(Job::Event(slug, e.event_id));
             }
         }
@@ -252,9 +243,13 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
 /// On static list pages, pagination links point at `page/N.html` rather than `index.html?page=N`, so the list
 /// is browsable without JavaScript.
 fn static_list_links(html: &str, links: &Links) -> String {
+    // The list's own pager carries its page size; the files need only the page number.
+    let html = &html
+        .replace(&format!("?per_page={STATIC_LIST_PAGE}&#38;page="), "?page=")
+        .replace(&format!("?per_page={STATIC_LIST_PAGE}\""), "\"");
     let home = crate::highlight::escape(&links.home());
     let mut out = String::with_capacity(html.len());
-    let mut rest = html;
+    let mut rest: &str = html;
     let needle = format!("href=\"{home}?page=");
     while let Some(at) = rest.find(&needle) {
         let (before, after) = rest.split_at(at);

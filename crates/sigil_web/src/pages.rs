@@ -611,7 +611,11 @@ pub fn attack(app: &App, links: &Links) -> PageResult {
                     name: cell.name.clone(),
                     count: cell.count,
                     class: heat_class(cell.count),
-                    href: (cell.count > 0).then(|| links.technique_in(&cell.id, &c.shortname)),
+                    // The static site has one page per technique (a page per matrix cell would double them).
+                    href: (cell.count > 0).then(|| match links.mode() {
+                        crate::links::Mode::Server => links.technique_in(&cell.id, &c.shortname),
+                        crate::links::Mode::Static => links.technique(&cell.id),
+                    }),
                     subs: cell
                         .subs
                         .iter()
@@ -695,9 +699,8 @@ pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> Pa
         .filter_map(|s| attack.tactic(s))
         .map(|x| TacticChip {
             label: x.display.to_string(),
-            // The static site has pages only for cells with rules.
-            href: (server || !app.matrix().pages(x.shortname, t.id).is_empty())
-                .then(|| links.technique_in(t.id, x.shortname)),
+            // The static site has one page per technique, none per tactic.
+            href: server.then(|| links.technique_in(t.id, x.shortname)),
             active: tactic.is_none_or(|cur| cur.shortname == x.shortname),
         })
         .collect();
@@ -995,8 +998,8 @@ pub fn provider(app: &App, links: &Links, name: &str) -> PageResult {
         .into_iter()
         .map(|e| EventListRow {
             event_id: e.event_id,
-            // The static site has pages only for events with rules.
-            href: (links.mode() == crate::links::Mode::Server || e.rule_count > 0)
+            // The static site has pages only for events that rules fire on specifically.
+            href: (links.mode() == crate::links::Mode::Server || event_in_static_site(app, p.name, e.event_id))
                 .then(|| links.event(app.provider_slug(&e.provider_name), e.event_id)),
             title: e.title,
             fields: e.fields.len(),
@@ -1084,6 +1087,13 @@ pub(crate) const BROAD_EVENTS: usize = 200;
 
 fn is_broad(p: &RulePage) -> bool {
     p.coverage.any_event || p.events.len() > BROAD_EVENTS
+}
+
+/// Whether the static site has a page for an event: one that a rule fires on specifically (rules whose log
+/// source covers every event are summarised on their own pages, and would otherwise make every event of
+/// every provider a page). The server has a page for every described event.
+pub fn event_in_static_site(app: &App, provider: &str, id: u32) -> bool {
+    app.pages_at(app.catalog().rules_for_event(provider, id)).any(|p| !is_broad(p))
 }
 
 /// Other events the rules of an event also fire on, most shared first (broad rules left out).

@@ -29,15 +29,42 @@ use crate::search;
 use crate::view::level_rank;
 
 /// Rules per `search/d/N.json` file.
-pub const DOCS_PER_CHUNK: usize = 10;
+pub const DOCS_PER_CHUNK: usize = 12;
 /// A term shard is closed once it holds about this many bytes (one prefix is never split).
-pub const SHARD_BYTES: usize = 24_000;
-/// Characters of description and of indicator text kept per rule for snippets.
-const SNIPPET_SOURCE_CHARS: usize = 600;
+pub const SHARD_BYTES: usize = 32_000;
+/// Characters of description, indicator and false-positive text kept per rule for snippets (the server reads
+/// whole texts; a match past these is shown from the start of the description instead).
+const SNIPPET_SOURCE_CHARS: [usize; 3] = [320, 240, 120];
 
 fn cap(s: &str, max: usize) -> String {
     let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= max { one_line } else { one_line.chars().take(max).collect() }
+}
+
+/// Ascending doc numbers as deltas from the previous one (the first from 0), a run of `k` consecutive numbers
+/// after the first written as `-k`: `[0, 1, 2, 3, 7]` → `[0, -3, 4]`. Dense facet values (one source, one
+/// level) shrink to a few numbers.
+pub fn run_length_deltas(docs: &[u32]) -> Vec<i64> {
+    let mut out: Vec<i64> = Vec::new();
+    let mut prev: i64 = 0;
+    let mut run: i64 = 0;
+    for (i, &d) in docs.iter().enumerate() {
+        let d = i64::from(d);
+        if i > 0 && d == prev + 1 {
+            run += 1;
+        } else {
+            if run > 0 {
+                out.push(-run);
+                run = 0;
+            }
+            out.push(d - prev);
+        }
+        prev = d;
+    }
+    if run > 0 {
+        out.push(-run);
+    }
+    out
 }
 
 /// The index files: `(path relative to the site root, body)`.
@@ -105,18 +132,7 @@ pub fn files(app: &App) -> Vec<(String, Vec<u8>)> {
             }
             Value::Array(
                 docs.into_iter()
-                    .map(|(v, list)| {
-                        let mut prev = 0;
-                        let deltas: Vec<u32> = list
-                            .into_iter()
-                            .map(|d| {
-                                let x = d - prev;
-                                prev = d;
-                                x
-                            })
-                            .collect();
-                        json!([v, deltas])
-                    })
+                    .map(|(v, list)| json!([v, run_length_deltas(&list)]))
                     .collect(),
             )
         })
@@ -208,13 +224,28 @@ pub fn files(app: &App) -> Vec<(String, Vec<u8>)> {
                     "ta": p.attack.iter().map(|r| [r.shortname.as_str(), r.tactic.as_str()]).collect::<Vec<_>>(),
                     "k": if p.kind == RuleKind::Rule { Value::Null } else { json!(p.kind.as_str()) },
                     "src": p.source,
-                    "x": cap(p.description.as_deref().unwrap_or_default(), SNIPPET_SOURCE_CHARS),
-                    "v": cap(&indicators, SNIPPET_SOURCE_CHARS),
-                    "fp": cap(&p.falsepositives.join(" · "), 300),
+                    "x": cap(p.description.as_deref().unwrap_or_default(), SNIPPET_SOURCE_CHARS[0]),
+                    "v": cap(&indicators, SNIPPET_SOURCE_CHARS[1]),
+                    "fp": cap(&p.falsepositives.join(" · "), SNIPPET_SOURCE_CHARS[2]),
                 })
             })
             .collect();
         out.push(wrap(&format!("d/{c}"), &Value::Array(docs)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_lists_are_run_length_deltas() {
+        assert_eq!(run_length_deltas(&[0, 1, 2, 3, 7]), [0, -3, 4]);
+        assert_eq!(run_length_deltas(&[5]), [5]);
+        assert_eq!(run_length_deltas(&[2, 3, 9, 10, 11, 20]), [2, -1, 6, -2, 9]);
+        assert!(run_length_deltas(&[]).is_empty());
+        assert_eq!(cap("a  b\nc", 10), "a b c");
+        assert_eq!(cap("abcdef", 3), "abc");
+    }
 }
