@@ -62,8 +62,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let catalog = args.catalog.load()?;
     let app = App::new(catalog).with_site_name(args.name);
-    let summary = sigil_web::write_site(&app, out, &ExportOptions { json: args.json && !args.no_json, ..ExportOptions::default() })
-        .with_context(|| format!("writing the site to {}", out.display()))?;
+    let summary = sigil_web::write_site(
+        &app,
+        out,
+        &ExportOptions { json: args.json && !args.no_json, ..ExportOptions::default() },
+    )
+    .with_context(|| format!("writing the site to {}", out.display()))?;
     println!(
         "sigil: wrote {} files ({:.1} MB, {} rule pages) to {} in {:.2}s; open {} or publish the folder",
         summary.files,

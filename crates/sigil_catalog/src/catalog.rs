@@ -17,9 +17,9 @@ use crate::fasthash::FastMap;
 use crate::indicator::IndicatorKey;
 use crate::page::{EventRef, Regression, RuleKind, RuleLink, RulePage, SourceCounts};
 use crate::search::SearchDoc;
-use crate::text::TextIndex;
 use crate::source::SourceSpec;
 use crate::stats::CorpusStats;
+use crate::text::TextIndex;
 
 /// How to build a catalog.
 #[derive(Debug, Clone, Default)]

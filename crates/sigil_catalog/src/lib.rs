@@ -71,6 +71,6 @@ pub use page::{
     TechniqueRef,
 };
 pub use search::{Facet, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, authors, facet_values};
-pub use text::{Expansion, Segment, TextIndex, highlight, shard_key, snippet, terms_of};
 pub use source::{SourceSpec, default_name};
 pub use stats::{CorpusStats, Count, NoEvent, SharedIndicator, TOP_INDICATORS};
+pub use text::{Expansion, Segment, TextIndex, highlight, shard_key, snippet, terms_of};

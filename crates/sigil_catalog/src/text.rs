@@ -440,7 +440,10 @@ mod tests {
 
     #[test]
     fn terms_split_at_punctuation() {
-        assert_eq!(terms_of(r"C:\Windows\System32\rundll32.exe /c"), ["c", "windows", "system32", "rundll32", "exe", "c"]);
+        assert_eq!(
+            terms_of(r"C:\Windows\System32\rundll32.exe /c"),
+            ["c", "windows", "system32", "rundll32", "exe", "c"]
+        );
         assert_eq!(terms_of("Mimikatz-Use «Über»"), ["mimikatz", "use", "über"]);
         assert!(terms_of(" -- ").is_empty());
         assert_eq!(shard_key("über"), "üb");

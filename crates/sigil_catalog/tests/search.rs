@@ -133,6 +133,8 @@ fn the_corpus_ranks_indicator_holders_first_and_forgives_typos() {
     let r = c.search(&SearchQuery::new("powershell").page(0, 0));
     let order = c.title_order();
     for w in r.hits.windows(2) {
-        assert!((w[0].score, std::cmp::Reverse(order[w[0].index])) >= (w[1].score, std::cmp::Reverse(order[w[1].index])));
+        assert!(
+            (w[0].score, std::cmp::Reverse(order[w[0].index])) >= (w[1].score, std::cmp::Reverse(order[w[1].index]))
+        );
     }
 }

@@ -205,9 +205,9 @@ pub fn run(app: &App, request: Request) -> Outcome {
             Sort::Modified => all.hits.sort_by_cached_key(|h| {
                 (Reverse(page_of(h.index).and_then(|p| p.modified.clone().or_else(|| p.date.clone()))), rank(h.index))
             }),
-            Sort::Level => all.hits.sort_by_cached_key(|h| {
-                (level_rank(page_of(h.index).and_then(|p| p.level.as_deref())), rank(h.index))
-            }),
+            Sort::Level => all
+                .hits
+                .sort_by_cached_key(|h| (level_rank(page_of(h.index).and_then(|p| p.level.as_deref())), rank(h.index))),
         }
         all.hits = all.hits.into_iter().skip(offset).take(request.per_page).collect();
         all

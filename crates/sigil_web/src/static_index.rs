@@ -130,11 +130,7 @@ pub fn files(app: &App) -> Vec<(String, Vec<u8>)> {
                     docs.entry(v.as_str()).or_default().push(doc as u32);
                 }
             }
-            Value::Array(
-                docs.into_iter()
-                    .map(|(v, list)| json!([v, run_length_deltas(&list)]))
-                    .collect(),
-            )
+            Value::Array(docs.into_iter().map(|(v, list)| json!([v, run_length_deltas(&list)])).collect())
         })
         .collect();
     let mut labels = serde_json::Map::new();
@@ -177,11 +173,9 @@ pub fn files(app: &App) -> Vec<(String, Vec<u8>)> {
     };
     let page_of = |d: usize| by_doc.get(d).and_then(|&i| pages.get(i));
     let newest = order_by(&|d| (std::cmp::Reverse(page_of(d).and_then(|p| p.date.clone())), 0));
-    let modified = order_by(&|d| {
-        (std::cmp::Reverse(page_of(d).and_then(|p| p.modified.clone().or_else(|| p.date.clone()))), 0)
-    });
-    let level =
-        order_by(&|d| (std::cmp::Reverse(None), level_rank(page_of(d).and_then(|p| p.level.as_deref()))));
+    let modified =
+        order_by(&|d| (std::cmp::Reverse(page_of(d).and_then(|p| p.modified.clone().or_else(|| p.date.clone()))), 0));
+    let level = order_by(&|d| (std::cmp::Reverse(None), level_rank(page_of(d).and_then(|p| p.level.as_deref()))));
     out.push(wrap("order", &json!({ "newest": newest, "modified": modified, "level": level })));
 
     // Indicators shared by several rules, in 16 buckets by the first hex digit of their page name.

@@ -136,12 +136,15 @@ fn seed_pages_match_the_served_pages() {
         let indicators: Vec<(String, String)> =
             table_rows(&html, "indicator-table").into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
         assert_eq!(indicators, seed.indicators, "{seed_file}: indicator rows");
-        // The seeds' table counts other rules per value: the ParentImage ends_with \cmd.exe of Action1 is common.
+        // The seeds' table counts the rules per value ("corpus N (sigma …)", this rule included): the
+        // ParentImage ends_with \cmd.exe of Action1 is common.
         if seed_file.starts_with("action1") {
             let rows = table_rows(&html, "indicator-table");
             let parent = rows.iter().find(|r| r[0] == "ParentImage").unwrap();
-            let count: usize =
-                parent[2].split_whitespace().skip_while(|w| *w != "\\cmd.exe").nth(1).unwrap().parse().unwrap();
+            let words: Vec<&str> = parent[2].split_whitespace().skip_while(|w| *w != "\\cmd.exe").collect();
+            assert_eq!(words.get(1), Some(&"corpus"), "{parent:?}");
+            let count: usize = words[2].parse().unwrap();
+            assert!(words[3].starts_with("(sigma"), "the split by source is visible: {parent:?}");
             assert!(count > 5, "\\cmd.exe as a parent is shared by many rules: {parent:?}");
         }
         // The page by file stem is the same page.

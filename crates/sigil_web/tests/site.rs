@@ -131,7 +131,11 @@ fn exported_site_is_complete_and_self_contained() {
     let docs = index_file(dir.path(), "d/0");
     assert!(docs[0]["u"].as_str().unwrap().starts_with("rules/"));
     for f in all.iter().filter(|p| p.extension().is_some_and(|e| e == "js")) {
-        assert!(!std::fs::read_to_string(f).unwrap().contains("</script"), "{} could close a script element", f.display());
+        assert!(
+            !std::fs::read_to_string(f).unwrap().contains("</script"),
+            "{} could close a script element",
+            f.display()
+        );
     }
     let layer: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("api/attack/navigator.json")).unwrap()).unwrap();
