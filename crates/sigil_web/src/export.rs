@@ -283,5 +283,9 @@ mod tests {
         assert_eq!(static_list_links(html, &links), "<a href=\"page/2.html\">2</a><a href=\"index.html?page=x\">");
         let links = Links::static_at(1);
         assert_eq!(static_list_links("href=\"../index.html?page=1\"", &links), "href=\"../index.html\"");
+        // The list's pager carries its page size, which the files do not need.
+        let links = Links::static_at(0);
+        let html = "<a href=\"index.html?per_page=100&#38;page=3\">3</a><a href=\"index.html?per_page=100\">1</a>";
+        assert_eq!(static_list_links(html, &links), "<a href=\"page/3.html\">3</a><a href=\"index.html\">1</a>");
     }
 }

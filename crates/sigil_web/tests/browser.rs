@@ -382,6 +382,19 @@ async fn every_page_fits_phones_and_desktops_and_passes_axe() {
         }
         // Results come before the filters on a phone; beside them on a desktop.
         c.goto(&format!("{base}/?q=powershell")).await.unwrap();
+        // Keyboard users: the first stop is the skip link, and the results come before the filters in tab order
+        // (skip link, brand, navigation, search box and button, the sort links, then the first result: no walk
+        // through every facet as before, when it took 69 presses).
+        let script = "var f = Array.prototype.filter.call(document.querySelectorAll('a[href], button, \
+                      input:not([type=hidden]), summary'), function (e) { return e.getClientRects().length > 0 \
+                      || e.className === 'skip-link'; }); \
+                      var first = f[0]; var result = document.querySelector('#results ol a'); \
+                      var stops = Array.prototype.indexOf.call(f, result); \
+                      return [first.className, stops];";
+        let v = c.execute(script, vec![]).await.unwrap();
+        assert_eq!(v[0], "skip-link");
+        let stops = v[1].as_u64().unwrap();
+        assert!(stops <= 15, "the first result is tab stop {stops}");
         let results = c.find(Locator::Css("#results")).await.unwrap().rectangle().await.unwrap();
         let filters = c.find(Locator::Css("#filters")).await.unwrap().rectangle().await.unwrap();
         if width < 720 {
