@@ -67,7 +67,7 @@ fn exported_site_is_complete_and_self_contained() {
         "404.html",
         "attack.html",
         "attack/T1219.002.html",
-        "attack/command-and-control/T1219.html",
+        "attack/T1219.html",
         "events.html",
         "events/Sysmon.html",
         "events/Sysmon/1.html",
@@ -91,6 +91,9 @@ fn exported_site_is_complete_and_self_contained() {
     // Pages that would only say "no rule" are not written; per-query pages are answered in the browser.
     assert!(!rel.iter().any(|r| r.starts_with("indicators/") || r.ends_with(".yml")), "{rel:?}");
     assert!(!rel.contains("events/Sysmon/1/ParentImage.html"));
+    assert!(!rel.iter().any(|r| r.starts_with("attack/") && r.matches('/').count() > 1), "one page per technique");
+    let matrix = std::fs::read_to_string(dir.path().join("attack.html")).unwrap();
+    assert!(matrix.contains("<a class=\"cell h1\" href=\"attack/T1219.html\""), "cells lead to their technique");
     for r in &rel {
         if let Some(t) = r.strip_prefix("attack/").and_then(|t| t.strip_suffix(".html")) {
             let id = t.rsplit('/').next().unwrap();
