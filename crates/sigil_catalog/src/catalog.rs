@@ -720,3 +720,21 @@ pub(crate) fn ranked<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<(Stri
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_paths_are_relative_to_their_source() {
+        let roots = [PathBuf::from("/home/me/sigma/rules"), PathBuf::from("/srv/team.yml")];
+        assert_eq!(relative_path("/home/me/sigma/rules/windows/x.yml", &roots), "rules/windows/x.yml");
+        assert_eq!(relative_path("/srv/team.yml", &roots), "team.yml", "a file given directly");
+        assert_eq!(relative_path("/elsewhere/secret/y.yml", &roots), "y.yml", "no machine path escapes");
+        assert_eq!(relative_path("C:\\Users\\me\\z.yml", &[]), "z.yml");
+        assert_eq!(relative_path("./local/r.yml", &[]), "local/r.yml", "relative names stay");
+        assert_eq!(relative_path("mem:r.yml", &[]), "mem:r.yml");
+        // A root without a name of its own (`.`) gives the path below it.
+        assert_eq!(relative_path("./windows/x.yml", &[PathBuf::from(".")]), "windows/x.yml");
+    }
+}
