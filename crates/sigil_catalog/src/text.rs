@@ -170,7 +170,8 @@ impl TextIndex {
                 *df.entry(t.as_str()).or_default() += 1;
             }
         }
-        let mut terms: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
+        // Postings keyed by borrowed terms; each distinct term is copied once, at the end.
+        let mut terms: HashMap<&str, Vec<(u32, u32)>> = HashMap::with_capacity(df.len());
         for (doc, (tf, len)) in docs.iter().enumerate() {
             for (t, counts) in tf {
                 let d = f64::from(df.get(t.as_str()).copied().unwrap_or(1));
@@ -187,13 +188,11 @@ impl TextIndex {
                 }
                 let score = idf * weighted * (K1 + 1.0) / (weighted + K1);
                 let score = ((score * 1000.0).round() as u32).max(1);
-                terms.entry(t.clone()).or_default().push((doc as u32, score));
+                terms.entry(t.as_str()).or_default().push((doc as u32, score));
             }
         }
-        for postings in terms.values_mut() {
-            postings.sort_unstable();
-        }
-        TextIndex { terms }
+        // Documents were visited in order, so every posting list is already sorted by page.
+        TextIndex { terms: terms.into_iter().map(|(t, p)| (t.to_string(), p)).collect() }
     }
 
     /// Every term with its postings, in term order.
