@@ -105,6 +105,7 @@ mod error;
 mod event;
 mod evtx;
 mod flatten;
+mod formats;
 mod json;
 mod source;
 mod time;
@@ -134,8 +135,10 @@ pub(crate) mod testutil {
 
 pub use error::{ParseError, ReadError, Result};
 pub use event::Event;
+pub use formats::RecordKind;
 pub use source::{
-    Batch, ReadSummary, SkipReason, Skipped, Source, SourceKind, SourceStats, discover, from_reader, open, read_all,
+    Batch, InputKind, ReadSummary, SkipReason, Skipped, Source, SourceKind, SourceStats, discover, from_reader, open,
+    read_all,
 };
 pub use value::{CompactString, Value};
 
@@ -157,6 +160,9 @@ pub struct ReadOptions {
     /// Largest JSONL line or JSON value accepted, in bytes. A longer JSONL line is reported
     /// and skipped; a longer JSON value ends the input. Default 64 MiB.
     pub max_event_bytes: usize,
+    /// The format of every input, or the kind of their records, instead of what names and
+    /// contents say (`--input-kind`). Default `None`.
+    pub input_kind: Option<InputKind>,
 }
 
 impl Default for ReadOptions {
@@ -166,6 +172,7 @@ impl Default for ReadOptions {
             validate_checksums: false,
             batch_bytes: 1 << 20,
             max_event_bytes: 64 << 20,
+            input_kind: None,
         }
     }
 }
@@ -193,6 +200,13 @@ impl ReadOptions {
     #[must_use]
     pub fn with_batch_bytes(mut self, bytes: usize) -> Self {
         self.batch_bytes = bytes;
+        self
+    }
+
+    /// Set [`ReadOptions::input_kind`].
+    #[must_use]
+    pub fn with_input_kind(mut self, kind: Option<InputKind>) -> Self {
+        self.input_kind = kind;
         self
     }
 
