@@ -253,7 +253,7 @@ impl Sink for Classify<'_> {
         let event = match classify(&event, self.hint) {
             Some(kind) => {
                 let time = kind.timestamp_of(&event).or(event.timestamp());
-                event.with_kind(Some(kind)).with_timestamp(time)
+                crate::formats::classify::aliases(event, kind).with_kind(Some(kind)).with_timestamp(time)
             }
             None => event,
         };

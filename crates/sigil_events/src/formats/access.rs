@@ -65,6 +65,31 @@ fn quoted(s: &str) -> Option<(Cow<'_, str>, &str)> {
     None
 }
 
+/// The quoted request and what follows it. Some servers write a request's own `"` unescaped
+/// (`"GET /?q="x") HTTP/1.1" 200 5`): when the first closing quote is not followed by a
+/// status, the request ends at the first `" NNN ` that is.
+fn request(s: &str) -> Option<(Cow<'_, str>, &str)> {
+    let followed_by_status = |rest: &str| {
+        let mut words = rest.split_whitespace();
+        let status = words.next().unwrap_or_default();
+        status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with(' ')
+    };
+    let (content, rest) = quoted(s)?;
+    if followed_by_status(rest) || !s.starts_with('"') {
+        return Some((content, rest));
+    }
+    let inner = s.get(1..)?;
+    let mut from = 0;
+    while let Some(at) = inner.get(from..).and_then(|r| r.find('"')).map(|p| p + from) {
+        let rest = inner.get(at + 1..)?;
+        if followed_by_status(rest) {
+            return Some((Cow::Borrowed(inner.get(..at)?), rest));
+        }
+        from = at + 1;
+    }
+    Some((content, rest))
+}
+
 /// Push the request target's parts.
 fn push_target(b: &mut Builder, target: &str) {
     let (stem, query) = match target.split_once('?') {
@@ -100,6 +125,7 @@ fn clf_line(line: &str, b: &mut Builder) -> Result<Option<Timestamp>, String> {
     let open = line.find(" [").ok_or("no [time] field: not a Common/Combined Log Format line")?;
     let head: Vec<&str> = line.get(..open).unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect();
     let (vhost, client, user) = match head.as_slice() {
+        [client, user] => (None, *client, *user),
         [client, _ident, user] => (None, *client, *user),
         [vhost, client, _ident, user] => (Some(*vhost), *client, *user),
         _ => return Err("expected `host ident user [time]` before the time".into()),
@@ -107,7 +133,7 @@ fn clf_line(line: &str, b: &mut Builder) -> Result<Option<Timestamp>, String> {
     let rest = line.get(open + 2..).unwrap_or_default();
     let (stamp, rest) = rest.split_once("] ").ok_or("unterminated [time] field")?;
     let time = clf_time(stamp).ok_or_else(|| format!("unreadable time `{stamp}`"))?;
-    let (request, rest) = quoted(rest.trim_start()).ok_or("no quoted request after the time (line cut short?)")?;
+    let (request, rest) = request(rest.trim_start()).ok_or("no quoted request after the time (line cut short?)")?;
     let mut after = rest.split_whitespace();
     let status = after.next().ok_or("no status after the request (line cut short?)")?;
     if !status.bytes().all(|c| c.is_ascii_digit()) {

@@ -5,13 +5,18 @@
 //! | `aws.cloudtrail` | `eventSource`, `eventName` and one of `eventVersion`, `awsRegion`, `eventTime` |
 //! | `okta.system` | `eventType`, `published` and `actor.id` or `actor.alternateId` |
 //! | `gcp.audit` | `protoPayload.methodName` or `protoPayload.serviceName` |
-//! | `kubernetes.audit` | `auditID` and `verb` |
+//! | `kubernetes.audit` | `auditID` and `verb` or `requestURI` |
 //! | `m365.audit` | `Workload` (or Sentinel's `OfficeWorkload`) and `Operation`, any case |
-//! | `github.audit` | `action`, `actor` and one of `created_at`, `@timestamp`, `_document_id` |
+//! | `github.audit` | `action`, `actor` and one of `created_at`, `@timestamp`, `_document_id`, `org`, `repo`, `business` |
 //! | `azure.signinlogs` | `category` (or Sentinel's `Type`) naming a sign-in log |
 //! | `azure.auditlogs` | `category`/`Type` `AuditLogs`, or an `activityDisplayName` (any case, also under `properties.`) |
-//! | `azure.activitylogs` | an `operationName` (or `OperationNameValue`, or the SDK's `operation_name.value`) and a `resourceId` under `/subscriptions/` |
+//! | `azure.activitylogs` | an `operationName` (or `OperationNameValue`, the REST API's `operationName.value`, the SDK's `operation_name.value`) and a `resourceId` under `/subscriptions/` or an activity log `category` |
 //! | `zeek.<log>` | `_path`, or `uid` with `id.orig_h` (the log from `_path`, the file name, or the fields) |
+//!
+//! Azure's REST API writes `{"value": …, "localizedValue": …}` objects where the exported
+//! logs rules are written for have strings (`operationName`, `status`, `category`,
+//! `resourceProviderName`, `subStatus`); [`aliases`] adds the plain field beside the
+//! `.value` one, so rules read both shapes alike.
 //!
 //! Anything else has no kind and is routed as a Windows event (JSON exports of EVTX, flat
 //! event JSON).
@@ -39,6 +44,8 @@ const OPERATION_NAME: u32 = 1 << 15;
 const UID: u32 = 1 << 16;
 const ORIG_H: u32 = 1 << 17;
 const ZEEK_PATH: u32 = 1 << 18;
+const REQUEST_URI: u32 = 1 << 19;
+const RESOURCE_ID: u32 = 1 << 20;
 
 /// What a file says about its records before their shape does.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,21 +74,28 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
             "eventType" => EVENT_TYPE,
             "published" => PUBLISHED,
             "actor.id" | "actor.alternateId" => ACTOR_ID,
-            "protoPayload.methodName" | "protoPayload.serviceName" => PROTO_PAYLOAD,
+            "protoPayload.methodName"
+            | "protoPayload.serviceName"
+            | "protopayload.methodName"
+            | "protopayload.serviceName" => PROTO_PAYLOAD,
+            "requestURI" => REQUEST_URI,
+            "resourceId" | "ResourceId" | "resource_id" => RESOURCE_ID,
             "auditID" => AUDIT_ID,
             "verb" => VERB,
             "Workload" | "workload" | "OfficeWorkload" => WORKLOAD,
             "Operation" | "operation" => OPERATION,
             "action" => ACTION,
             "actor" => ACTOR,
-            "created_at" | "@timestamp" | "_document_id" => GITHUB_EXTRA,
+            "created_at" | "@timestamp" | "_document_id" | "org" | "repo" | "business" => GITHUB_EXTRA,
             "activityDisplayName"
             | "ActivityDisplayName"
             | "properties.activityDisplayName"
             | "category"
             | "Category"
             | "Type" => ACTIVITY_NAME,
-            "operationName" | "OperationName" | "OperationNameValue" | "operation_name.value" => OPERATION_NAME,
+            "operationName" | "OperationName" | "OperationNameValue" | "operationName.value" | "operation_name.value" => {
+                OPERATION_NAME
+            }
             "uid" => UID,
             "id.orig_h" => ORIG_H,
             "_path" => ZEEK_PATH,
@@ -99,7 +113,7 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
     if has(PROTO_PAYLOAD) {
         return kind("gcp.audit");
     }
-    if has(AUDIT_ID | VERB) {
+    if has(AUDIT_ID) && seen & (VERB | REQUEST_URI) != 0 {
         return kind("kubernetes.audit");
     }
     if has(WORKLOAD | OPERATION) {
@@ -132,11 +146,35 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
         {
             return kind("azure.auditlogs");
         }
-        if has(OPERATION_NAME) && (resource.contains("/subscriptions/") || lower == "administrative") {
+        let activity_category = matches!(
+            lower.as_str(),
+            "administrative" | "security" | "servicehealth" | "alert" | "recommendation" | "policy" | "autoscale" | "resourcehealth"
+        );
+        if has(OPERATION_NAME) && (resource.contains("/subscriptions/") || activity_category) {
             return kind("azure.activitylogs");
         }
     }
     None
+}
+
+/// Plain fields for the `X.value` fields of Azure's REST API shape, when `X` is missing.
+pub(crate) fn aliases(event: Event, kind: &RecordKind) -> Event {
+    if !kind.name.starts_with("azure.") {
+        return event;
+    }
+    const OBJECTS: [&str; 5] = ["operationName", "status", "category", "resourceProviderName", "subStatus"];
+    let missing: Vec<(String, crate::Value)> = OBJECTS
+        .iter()
+        .filter(|n| !event.contains(n))
+        .filter_map(|n| Some((n.to_string(), event.get(&format!("{n}.value"))?.clone())))
+        .collect();
+    if missing.is_empty() {
+        return event;
+    }
+    let (ts, id) = (event.timestamp(), event.record_id());
+    let fields: Vec<(String, crate::Value)> =
+        event.fields().map(|(n, v)| (n.to_owned(), v.clone())).chain(missing).collect();
+    Event::from_fields(fields).with_timestamp(ts).with_record_id(id)
 }
 
 /// The Zeek log of a record without `_path`, from its fields.

@@ -51,21 +51,27 @@ fn strip_pri(line: &str) -> (Option<u32>, &str) {
     (None, line)
 }
 
-/// `Mmm dd hh:mm:ss` → a timestamp in the assumed year.
-fn bsd_time(stamp: &str, now: Timestamp) -> Option<Timestamp> {
-    let month = MONTHS.iter().position(|m| stamp.get(..3) == Some(*m))? as i8 + 1;
-    let day: i8 = stamp.get(4..6)?.trim().parse().ok()?;
-    let time = stamp.get(7..15)?;
-    let (h, rest) = time.split_once(':')?;
-    let (m, s) = rest.split_once(':')?;
-    let (h, m, s): (i8, i8, i8) = (h.parse().ok()?, m.parse().ok()?, s.parse().ok()?);
+/// `Mmm dd hh:mm:ss` (day padded with a space or not) at the start of `s` → a timestamp in
+/// the assumed year, and the rest of the line.
+fn bsd_time(s: &str, now: Timestamp) -> Option<(Timestamp, &str)> {
+    let month = MONTHS.iter().position(|m| s.get(..3) == Some(*m))? as i8 + 1;
+    let rest = s.get(3..)?.strip_prefix(' ')?.trim_start_matches(' ');
+    let (day, rest) = rest.split_once(' ')?;
+    let day: i8 = day.parse().ok()?;
+    let (time, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let mut hms = time.splitn(3, ':');
+    let (h, m, sec) = (hms.next()?, hms.next()?, hms.next()?);
+    let sec = sec.split('.').next()?;
+    let (h, m, sec): (i8, i8, i8) = (h.parse().ok()?, m.parse().ok()?, sec.parse().ok()?);
     let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
-    let at = |y: i16| jiff::civil::datetime(y, month, day, h, m, s, 0).to_zoned(jiff::tz::TimeZone::UTC).ok();
+    let at = |y: i16| {
+        jiff::civil::DateTime::new(y, month, day, h, m, sec, 0).ok()?.to_zoned(jiff::tz::TimeZone::UTC).ok()
+    };
     let this = at(year)?.timestamp();
     if this.as_second() > now.as_second() + 86_400 {
-        return at(year - 1).map(|z| z.timestamp());
+        return Some((at(year - 1)?.timestamp(), rest));
     }
-    Some(this)
+    Some((this, rest))
 }
 
 /// Split `program[pid]: message` (or `program: message`).
@@ -114,9 +120,8 @@ fn parse_line(line: &str, now: Timestamp) -> Option<Line<'_>> {
         return Some(Line { time: Some(time), host: Some(host), program, pid, message, pri });
     }
     // BSD.
-    let stamp = rest.get(..15)?;
-    let time = bsd_time(stamp, now)?;
-    let r = rest.get(15..)?.trim_start();
+    let (time, r) = bsd_time(rest, now)?;
+    let r = r.trim_start();
     let (host, r) = r.split_once(' ').unwrap_or((r, ""));
     let (program, pid, message) = tag(r);
     Some(Line { time: Some(time), host: Some(host), program, pid, message, pri })
