@@ -347,11 +347,7 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Source, ReadError> {
 }
 
 /// Read up to `n` bytes of `reader` without losing them: `(head, a reader of everything)`.
-fn peek(
-    mut reader: Box<dyn Read + Send>,
-    n: usize,
-    path: &Path,
-) -> Result<(Vec<u8>, Box<dyn Read + Send>), ReadError> {
+fn peek(mut reader: Box<dyn Read + Send>, n: usize, path: &Path) -> Result<(Vec<u8>, Box<dyn Read + Send>), ReadError> {
     let mut head = Vec::with_capacity(n);
     (&mut reader)
         .take(n as u64)

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use sigil_events::{Event, InputKind, ReadError, ReadOptions, Value, open};
 #[allow(unused_imports)]
 use sigil_events::SourceKind;
+use sigil_events::{Event, InputKind, ReadError, ReadOptions, Value, open};
 
 fn logs() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/logs");
@@ -40,16 +40,30 @@ fn dump() {
     let Some(dir) = logs() else { return };
     for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
         let entry = entry.unwrap();
-        if !entry.file_type().is_file() || entry.path().extension().is_some_and(|e| e == "md") || entry.path().to_string_lossy().contains("LICENSES") {
+        if !entry.file_type().is_file()
+            || entry.path().extension().is_some_and(|e| e == "md")
+            || entry.path().to_string_lossy().contains("LICENSES")
+        {
             continue;
         }
-        let Ok(src) = open(entry.path(), &ReadOptions::default()) else { println!("{} UNRECOGNISED", entry.path().display()); continue };
+        let Ok(src) = open(entry.path(), &ReadOptions::default()) else {
+            println!("{} UNRECOGNISED", entry.path().display());
+            continue;
+        };
         let (events, errors): (Vec<_>, Vec<_>) = src.partition(|r| r.is_ok());
         let events: Vec<Event> = events.into_iter().map(|r| r.unwrap()).collect();
         let errors: Vec<ReadError> = errors.into_iter().map(|r| r.unwrap_err()).collect();
         let kinds: std::collections::BTreeSet<_> = events.iter().map(|e| e.kind().map_or("-", |k| k.name)).collect();
         let no_ts = events.iter().filter(|e| e.timestamp().is_none()).count();
-        println!("{} events={} errors={} kinds={:?} no_ts={no_ts}", entry.path().strip_prefix(&dir).unwrap().display(), events.len(), errors.len(), kinds);
-        for e in errors.iter().take(3) { println!("   ! {e}"); }
+        println!(
+            "{} events={} errors={} kinds={:?} no_ts={no_ts}",
+            entry.path().strip_prefix(&dir).unwrap().display(),
+            events.len(),
+            errors.len(),
+            kinds
+        );
+        for e in errors.iter().take(3) {
+            println!("   ! {e}");
+        }
     }
 }

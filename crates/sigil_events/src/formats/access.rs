@@ -18,11 +18,11 @@ use std::borrow::Cow;
 
 use jiff::Timestamp;
 
+use crate::Value;
 use crate::error::ReadError;
 use crate::flatten::Builder;
 use crate::source::Sink;
 use crate::time::parse_timestamp;
-use crate::Value;
 
 use super::RecordKind;
 use super::text::{Header, lines};
@@ -142,7 +142,8 @@ fn clf_line(line: &str, b: &mut Builder) -> Result<Option<Timestamp>, String> {
     let bytes = after.next();
     let format = if vhost.is_some() { "vhost_combined" } else { "combined" };
     if let Some(vhost) = vhost {
-        let host = vhost.rsplit_once(':').filter(|(_, p)| p.bytes().all(|c| c.is_ascii_digit())).map_or(vhost, |(h, _)| h);
+        let host =
+            vhost.rsplit_once(':').filter(|(_, p)| p.bytes().all(|c| c.is_ascii_digit())).map_or(vhost, |(h, _)| h);
         b.push_named("cs-host", Value::Str(host.into()));
     }
     b.push_named("c-ip", Value::Str(client.into()));
@@ -262,8 +263,12 @@ pub(crate) fn process_w3c(
                 continue;
             }
             let name = column_name(name);
-            let value = if name.ends_with("user-agent") { Cow::Owned(value.replace('+', " ")) } else { Cow::Borrowed(*value) };
-            let v = if matches!(name.as_ref(), "sc-status" | "sc-substatus" | "sc-win32-status" | "sc-bytes" | "cs-bytes" | "time-taken" | "s-port") {
+            let value =
+                if name.ends_with("user-agent") { Cow::Owned(value.replace('+', " ")) } else { Cow::Borrowed(*value) };
+            let v = if matches!(
+                name.as_ref(),
+                "sc-status" | "sc-substatus" | "sc-win32-status" | "sc-bytes" | "cs-bytes" | "time-taken" | "s-port"
+            ) {
                 number_or_text(&value)
             } else {
                 Value::Str(value.as_ref().into())

@@ -140,7 +140,9 @@ fn pairs(body: &str) -> Result<Vec<(&str, Cow<'_, str>, bool)>, String> {
             Some(q @ ('"' | '\'')) => {
                 let inner = after.get(1..).unwrap_or_default();
                 match inner.find(q) {
-                    Some(close) => (inner.get(..close).unwrap_or_default(), true, inner.get(close + 1..).unwrap_or_default()),
+                    Some(close) => {
+                        (inner.get(..close).unwrap_or_default(), true, inner.get(close + 1..).unwrap_or_default())
+                    }
                     None => return Err(format!("unterminated quoted value of `{key}` (line cut short?)")),
                 }
             }
@@ -226,7 +228,12 @@ impl Group {
             b.push_named("cmdline", Value::Str(cmdline.into()));
         }
         let ts = jiff::Timestamp::new(stamp.0, (stamp.1 as i32) * 1_000_000).ok();
-        Some(b.finish_raw().with_timestamp(ts).with_record_id(Some(serial)).with_kind(super::RecordKind::by_name("linux.auditd")))
+        Some(
+            b.finish_raw()
+                .with_timestamp(ts)
+                .with_record_id(Some(serial))
+                .with_kind(super::RecordKind::by_name("linux.auditd")),
+        )
     }
 }
 
@@ -267,10 +274,7 @@ pub(crate) fn process(
         let Some(group) = groups.get_mut(index) else { continue };
         if let Err(message) = group.record(kind, body) {
             group.bad = true;
-            errors.push((
-                index + 1,
-                line_error(line_no, format!("{message}; event {serial} is left out")),
-            ));
+            errors.push((index + 1, line_error(line_no, format!("{message}; event {serial} is left out"))));
         }
     }
     // Events and errors in input order (an error is reported after the events begun before it).
@@ -326,7 +330,10 @@ type=USER_LOGIN msg=audit(1492037300.000:60): pid=1 uid=0 msg='op=login acct=\"r
         let names = e.get("name").and_then(Value::as_list).unwrap();
         assert_eq!(names.len(), 2);
         let types = e.get("type").and_then(Value::as_list).unwrap();
-        assert_eq!(types.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>(), ["SYSCALL", "EXECVE", "CWD", "PATH", "PATH", "PROCTITLE"]);
+        assert_eq!(
+            types.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>(),
+            ["SYSCALL", "EXECVE", "CWD", "PATH", "PATH", "PROCTITLE"]
+        );
         assert_eq!(e.kind().unwrap().name, "linux.auditd");
         let login = items[1].as_ref().unwrap();
         assert_eq!(login.get("acct"), Some(&Value::from("root")));

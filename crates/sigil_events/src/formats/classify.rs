@@ -3,11 +3,12 @@
 //! | kind | recognised by |
 //! |---|---|
 //! | `aws.cloudtrail` | `eventSource`, `eventName` and one of `eventVersion`, `awsRegion`, `eventTime` |
-//! | `okta.system` | `eventType`, `published` and `actor.id` or `actor.alternateId` |
+//! | `okta.system` | `eventType`, `actor.id` or `actor.alternateId`, and `published` or `displayMessage` or `legacyEventType` |
 //! | `gcp.audit` | `protoPayload.methodName` or `protoPayload.serviceName` |
-//! | `kubernetes.audit` | `auditID` and `verb` or `requestURI` |
+//! | `kubernetes.audit` | `auditID` and `verb` or `requestURI`; or `verb` and `objectRef.resource` |
 //! | `m365.audit` | `Workload` (or Sentinel's `OfficeWorkload`) and `Operation`, any case |
 //! | `github.audit` | `action`, `actor` and one of `created_at`, `@timestamp`, `_document_id`, `org`, `repo`, `business` |
+//! | `azure.riskdetection` | `riskEventType` and one of `riskLevel`, `riskState`, `detectionTimingType`, `riskDetail` |
 //! | `azure.signinlogs` | `category` (or Sentinel's `Type`) naming a sign-in log |
 //! | `azure.auditlogs` | `category`/`Type` `AuditLogs`, or an `activityDisplayName` (any case, also under `properties.`) |
 //! | `azure.activitylogs` | an `operationName` (or `OperationNameValue`, the REST API's `operationName.value`, the SDK's `operation_name.value`) and a `resourceId` under `/subscriptions/` or an activity log `category` |
@@ -46,6 +47,9 @@ const ORIG_H: u32 = 1 << 17;
 const ZEEK_PATH: u32 = 1 << 18;
 const REQUEST_URI: u32 = 1 << 19;
 const RESOURCE_ID: u32 = 1 << 20;
+const RISK_EVENT: u32 = 1 << 21;
+const RISK_EXTRA: u32 = 1 << 22;
+const OBJECT_REF: u32 = 1 << 23;
 
 /// What a file says about its records before their shape does.
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,14 +75,17 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
             "eventSource" => EVENT_SOURCE,
             "eventName" => EVENT_NAME,
             "eventVersion" | "awsRegion" | "eventTime" => CLOUDTRAIL_EXTRA,
-            "eventType" => EVENT_TYPE,
+            "eventType" | "eventtype" => EVENT_TYPE,
             "published" => PUBLISHED,
-            "actor.id" | "actor.alternateId" => ACTOR_ID,
+            "actor.id" | "actor.alternateId" | "actor.alternateid" => ACTOR_ID,
+            "objectRef.resource" => OBJECT_REF,
             "protoPayload.methodName"
             | "protoPayload.serviceName"
             | "protopayload.methodName"
             | "protopayload.serviceName" => PROTO_PAYLOAD,
             "requestURI" => REQUEST_URI,
+            "riskEventType" => RISK_EVENT,
+            "riskLevel" | "riskState" | "detectionTimingType" | "riskDetail" => RISK_EXTRA,
             "resourceId" | "ResourceId" | "resource_id" => RESOURCE_ID,
             "auditID" => AUDIT_ID,
             "verb" => VERB,
@@ -93,9 +100,11 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
             | "category"
             | "Category"
             | "Type" => ACTIVITY_NAME,
-            "operationName" | "OperationName" | "OperationNameValue" | "operationName.value" | "operation_name.value" => {
-                OPERATION_NAME
-            }
+            "operationName"
+            | "OperationName"
+            | "OperationNameValue"
+            | "operationName.value"
+            | "operation_name.value" => OPERATION_NAME,
             "uid" => UID,
             "id.orig_h" => ORIG_H,
             "_path" => ZEEK_PATH,
@@ -107,14 +116,22 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
     if has(EVENT_SOURCE | EVENT_NAME | CLOUDTRAIL_EXTRA) {
         return kind("aws.cloudtrail");
     }
-    if has(EVENT_TYPE | PUBLISHED | ACTOR_ID) {
+    if has(EVENT_TYPE | ACTOR_ID)
+        && (has(PUBLISHED)
+            || event.contains("legacyEventType")
+            || event.contains("displaymessage")
+            || event.contains("displayMessage"))
+    {
         return kind("okta.system");
     }
     if has(PROTO_PAYLOAD) {
         return kind("gcp.audit");
     }
-    if has(AUDIT_ID) && seen & (VERB | REQUEST_URI) != 0 {
+    if (has(AUDIT_ID) && seen & (VERB | REQUEST_URI) != 0) || has(VERB | OBJECT_REF) {
         return kind("kubernetes.audit");
+    }
+    if has(RISK_EVENT | RISK_EXTRA) {
+        return kind("azure.riskdetection");
     }
     if has(WORKLOAD | OPERATION) {
         return kind("m365.audit");
@@ -135,7 +152,8 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
         if lower.contains("signinlogs") {
             return kind("azure.signinlogs");
         }
-        let resource = str_of(event, &["resourceId", "ResourceId", "resource_id"]).unwrap_or_default().to_ascii_lowercase();
+        let resource =
+            str_of(event, &["resourceId", "ResourceId", "resource_id"]).unwrap_or_default().to_ascii_lowercase();
         let aad = resource.contains("microsoft.aadiam");
         if lower == "auditlogs"
             || lower == "aadauditevents"
@@ -148,7 +166,14 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
         }
         let activity_category = matches!(
             lower.as_str(),
-            "administrative" | "security" | "servicehealth" | "alert" | "recommendation" | "policy" | "autoscale" | "resourcehealth"
+            "administrative"
+                | "security"
+                | "servicehealth"
+                | "alert"
+                | "recommendation"
+                | "policy"
+                | "autoscale"
+                | "resourcehealth"
         );
         if has(OPERATION_NAME) && (resource.contains("/subscriptions/") || activity_category) {
             return kind("azure.activitylogs");
@@ -211,19 +236,34 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert_eq!(kind_of(r#"{"eventVersion":"1.08","eventSource":"iam.amazonaws.com","eventName":"CreateUser"}"#), Some("aws.cloudtrail"));
-        assert_eq!(kind_of(r#"{"published":"x","eventType":"user.session.start","actor":{"id":"1"}}"#), Some("okta.system"));
+        assert_eq!(
+            kind_of(r#"{"eventVersion":"1.08","eventSource":"iam.amazonaws.com","eventName":"CreateUser"}"#),
+            Some("aws.cloudtrail")
+        );
+        assert_eq!(
+            kind_of(r#"{"published":"x","eventType":"user.session.start","actor":{"id":"1"}}"#),
+            Some("okta.system")
+        );
         assert_eq!(kind_of(r#"{"protoPayload":{"methodName":"x"},"logName":"l"}"#), Some("gcp.audit"));
         assert_eq!(kind_of(r#"{"kind":"Event","auditID":"a","verb":"get"}"#), Some("kubernetes.audit"));
         assert_eq!(kind_of(r#"{"workload":"Exchange","operation":"Set-Mailbox"}"#), Some("m365.audit"));
         assert_eq!(kind_of(r#"{"action":"org.add_member","actor":"a","created_at":1}"#), Some("github.audit"));
-        assert_eq!(kind_of(r#"{"category":"SignInLogs","operationName":"Sign-in activity"}"#), Some("azure.signinlogs"));
+        assert_eq!(kind_of(r#"{"riskEventType":"unfamiliarFeatures","riskLevel":"low"}"#), Some("azure.riskdetection"));
+        assert_eq!(
+            kind_of(r#"{"category":"SignInLogs","operationName":"Sign-in activity"}"#),
+            Some("azure.signinlogs")
+        );
         assert_eq!(kind_of(r#"{"Type":"AuditLogs","OperationName":"Add member to role"}"#), Some("azure.auditlogs"));
         assert_eq!(
-            kind_of(r#"{"resourceId":"/SUBSCRIPTIONS/1/x","operationName":"MICROSOFT.KEYVAULT/VAULTS/DELETE","category":"Administrative"}"#),
+            kind_of(
+                r#"{"resourceId":"/SUBSCRIPTIONS/1/x","operationName":"MICROSOFT.KEYVAULT/VAULTS/DELETE","category":"Administrative"}"#
+            ),
             Some("azure.activitylogs")
         );
-        assert_eq!(kind_of(r#"{"ts":1.0,"uid":"C1","id.orig_h":"1.2.3.4","query":"a","qtype_name":"A"}"#), Some("zeek.dns"));
+        assert_eq!(
+            kind_of(r#"{"ts":1.0,"uid":"C1","id.orig_h":"1.2.3.4","query":"a","qtype_name":"A"}"#),
+            Some("zeek.dns")
+        );
         assert_eq!(kind_of(r#"{"_path":"http","ts":1.0}"#), Some("zeek.http"));
         assert_eq!(kind_of(r#"{"_path":"weird","ts":1.0}"#), Some("zeek"));
         // Windows and unknown shapes have no kind.

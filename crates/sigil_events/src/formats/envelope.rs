@@ -166,7 +166,11 @@ pub(crate) fn sniff_text(head: &[u8]) -> Option<Sniffed> {
         if line.starts_with("#separator") || line.starts_with("#fields") || line.starts_with("#path") {
             return Some(Sniffed::Zeek);
         }
-        if line.starts_with("#Software:") || line.starts_with("#Version:") || line.starts_with("#Fields:") || line.starts_with("#Date:") {
+        if line.starts_with("#Software:")
+            || line.starts_with("#Version:")
+            || line.starts_with("#Fields:")
+            || line.starts_with("#Date:")
+        {
             return Some(Sniffed::W3c);
         }
         directive = if line.starts_with('#') { rest.next() } else { None };
@@ -246,7 +250,10 @@ mod tests {
             Some(Sniffed::Access)
         );
         assert_eq!(sniff_text(b"Feb 12 14:10:21 h sshd[1]: x\n"), Some(Sniffed::Syslog));
-        assert_eq!(sniff_text(b"[2018-08-19T03:09:13.120Z] I santad: action=EXEC|path=/bin/ls\n"), Some(Sniffed::Santa));
+        assert_eq!(
+            sniff_text(b"[2018-08-19T03:09:13.120Z] I santad: action=EXEC|path=/bin/ls\n"),
+            Some(Sniffed::Santa)
+        );
         assert_eq!(sniff_text(b"hello world\n"), None);
         assert_eq!(sniff_text(b"\n\n"), None);
     }

@@ -109,6 +109,8 @@ static KINDS: &[RecordKind] = &[
         host: ["properties.ipAddress", "IPAddress", "callerIpAddress", "ipAddress"],
         account: ["properties.userPrincipalName", "UserPrincipalName", "userPrincipalName", "identity"],
         time: ["time", "TimeGenerated", "createdDateTime"]),
+    kind!("azure.riskdetection", "Entra ID Protection risk detection", channel: ["riskEventType"],
+        host: ["ipAddress"], account: ["userPrincipalName"], time: ["detectedDateTime", "activityDateTime"]),
     kind!("okta.system", "Okta system log event", channel: ["eventType"], host: ["client.ipAddress"],
         account: ["actor.alternateId", "actor.displayName"], time: ["published"]),
     kind!("gcp.audit", "Google Cloud audit log entry", channel: ["protoPayload.serviceName", "logName"],

@@ -64,9 +64,8 @@ fn bsd_time(s: &str, now: Timestamp) -> Option<(Timestamp, &str)> {
     let sec = sec.split('.').next()?;
     let (h, m, sec): (i8, i8, i8) = (h.parse().ok()?, m.parse().ok()?, sec.parse().ok()?);
     let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
-    let at = |y: i16| {
-        jiff::civil::DateTime::new(y, month, day, h, m, sec, 0).ok()?.to_zoned(jiff::tz::TimeZone::UTC).ok()
-    };
+    let at =
+        |y: i16| jiff::civil::DateTime::new(y, month, day, h, m, sec, 0).ok()?.to_zoned(jiff::tz::TimeZone::UTC).ok();
     let this = at(year)?.timestamp();
     if this.as_second() > now.as_second() + 86_400 {
         return Some((at(year - 1)?.timestamp(), rest));
@@ -395,7 +394,8 @@ mod tests {
 
     #[test]
     fn headers() {
-        let l = parse_line("Feb 12 14:10:21 sd-126005 sshd[16378]: Invalid user pascal from 35.188.49.176", now()).unwrap();
+        let l =
+            parse_line("Feb 12 14:10:21 sd-126005 sshd[16378]: Invalid user pascal from 35.188.49.176", now()).unwrap();
         assert_eq!((l.host, l.program, l.pid), (Some("sd-126005"), Some("sshd"), Some("16378")));
         assert_eq!(l.message, "Invalid user pascal from 35.188.49.176");
         assert_eq!(l.time.unwrap().to_string(), "2026-02-12T14:10:21Z");
@@ -408,7 +408,10 @@ mod tests {
         assert_eq!((l.host, l.program, l.pid), (Some("localhost"), Some("systemd"), Some("1")));
         let l = parse_line("<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47 [x a=\"]\"] 'su root' failed", now())
             .unwrap();
-        assert_eq!((l.pri, l.host, l.program, l.message), (Some(34), Some("mymachine"), Some("su"), "'su root' failed"));
+        assert_eq!(
+            (l.pri, l.host, l.program, l.message),
+            (Some(34), Some("mymachine"), Some("su"), "'su root' failed")
+        );
         assert!(parse_line("garbage line", now()).is_none());
         assert!(parse_line("Foo 12 14:10:21 h x: y", now()).is_none());
     }

@@ -196,7 +196,10 @@ impl TextUnits {
             if head.iter().take(4096).any(|&b| b == 0) {
                 self.eof = true;
                 self.buf.clear();
-                return Err(ReadError::Format { path: self.path.to_path_buf(), message: "binary data, not text".into() });
+                return Err(ReadError::Format {
+                    path: self.path.to_path_buf(),
+                    message: "binary data, not text".into(),
+                });
             }
             if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
                 self.buf.drain(before..before + 3);
@@ -252,7 +255,9 @@ impl TextUnits {
             start = end + 1;
             if line.first() == Some(&b'#') {
                 let text = String::from_utf8_lossy(line);
-                header.get_or_insert_with(|| (*self.header).clone()).directive(text.trim_end_matches('\r'), self.format);
+                header
+                    .get_or_insert_with(|| (*self.header).clone())
+                    .directive(text.trim_end_matches('\r'), self.format);
             }
         }
         if let Some(header) = header {
@@ -325,7 +330,13 @@ pub(crate) fn lines(buf: &[u8], first_line: u64) -> impl Iterator<Item = (u64, s
 }
 
 /// Parse one unit and hand its events and errors, in input order, to `sink`.
-pub(crate) fn process_unit(unit: TextUnit, format: TextFormat, ctx: &FileCtx<'_>, b: &mut Builder, sink: &mut dyn Sink) {
+pub(crate) fn process_unit(
+    unit: TextUnit,
+    format: TextFormat,
+    ctx: &FileCtx<'_>,
+    b: &mut Builder,
+    sink: &mut dyn Sink,
+) {
     let (buf, first_line, header) = match unit {
         TextUnit::Error(err) => {
             sink.error(err);

@@ -8,11 +8,11 @@
 //! The kind is `zeek.<#path>` (`zeek.dns`, `zeek.http`, …), from the `#path` header or else
 //! the file name (`dns.log`), and the event time is `ts`.
 
+use crate::Value;
 use crate::error::ReadError;
 use crate::flatten::Builder;
 use crate::source::{FileCtx, Sink};
 use crate::time::timestamp_of;
-use crate::Value;
 
 use super::text::{Header, TextFormat, lines, unescape_zeek};
 
@@ -42,7 +42,9 @@ fn typed(value: &str, ty: Option<&str>, header: &Header) -> Value {
             return Value::List(Vec::new());
         }
         let inner = ty.split_once('[').map_or("string", |(_, r)| r.trim_end_matches(']'));
-        return Value::List(value.split(header.set_separator.as_str()).map(|v| typed(v, Some(inner), header)).collect());
+        return Value::List(
+            value.split(header.set_separator.as_str()).map(|v| typed(v, Some(inner), header)).collect(),
+        );
     }
     if value == header.empty {
         return Value::Str("".into());
