@@ -14,7 +14,9 @@ use crate::evtx::{self as evtx_input, EvtxUnits};
 use crate::flatten::Builder;
 use crate::formats::RecordKind;
 use crate::formats::classify::{Hint, classify};
-use crate::formats::envelope::{GZIP_MAGIC, Gunzip, Sniffed, Unwrap, envelope_prefix, sniff_text};
+use crate::formats::envelope::{
+    EndAtError, ErrorSlot, GZIP_MAGIC, Gunzip, Sniffed, Unwrap, envelope_prefix, sniff_text,
+};
 use crate::formats::text::{self as text_input, TextFormat, TextUnits};
 use crate::json::{self as json_input, LineUnits, ValueUnits};
 use crate::{Event, ReadOptions};
@@ -213,6 +215,8 @@ enum Units {
     Lines(LineUnits),
     Values(ValueUnits),
     Text(TextUnits, TextFormat),
+    /// Units of a decompressed input, then the decompression error that ended it, if any.
+    Gzip(Box<Units>, ErrorSlot, Arc<Path>),
 }
 
 /// A unit of work: raw bytes of one part of an input, parsed by [`Units::process`].
@@ -229,6 +233,10 @@ impl Units {
             Units::Lines(units) => units.next().map(Unit::Json),
             Units::Values(units) => units.next().map(Unit::Json),
             Units::Text(units, format) => units.next().map(|u| Unit::Text(u, *format)),
+            Units::Gzip(units, slot, path) => units.next_unit().or_else(|| {
+                let error = slot.lock().ok()?.take()?;
+                Some(Unit::Json(json_input::JsonUnit::Error(ReadError::Io { path: path.to_path_buf(), source: error })))
+            }),
         }
     }
 }
@@ -366,8 +374,12 @@ fn open_reader(
 ) -> Result<Source, ReadError> {
     let shared: Arc<Path> = Arc::from(path);
     let (mut head, mut reader) = peek(reader, 8192, path)?;
+    let mut gzip_errors: Option<ErrorSlot> = None;
     if head.starts_with(&GZIP_MAGIC) {
-        (head, reader) = peek(Box::new(Gunzip::new(reader)), 8192, path)?;
+        let slot = ErrorSlot::default();
+        (head, reader) =
+            peek(Box::new(EndAtError { inner: Gunzip::new(reader), slot: Arc::clone(&slot) }), 8192, path)?;
+        gzip_errors = Some(slot);
     }
     let (forced_format, forced_records) = match opts.input_kind {
         Some(InputKind::Format(kind)) => (Some(kind), None),
@@ -427,6 +439,10 @@ fn open_reader(
             None => Units::Lines(LineUnits::new(Arc::clone(&shared), reader, batch, max)),
         },
     };
+    let units = match gzip_errors {
+        Some(slot) => Units::Gzip(Box::new(units), slot, Arc::clone(&shared)),
+        None => units,
+    };
     Ok(Source::new(shared, kind, units, opts, hint))
 }
 
@@ -451,6 +467,10 @@ impl Source {
     fn new(path: Arc<Path>, kind: SourceKind, units: Units, opts: &ReadOptions, hint: Hint) -> Source {
         let evtx_settings = match &units {
             Units::Evtx(units) => Some(Arc::clone(units.settings())),
+            Units::Gzip(inner, ..) => match inner.as_ref() {
+                Units::Evtx(units) => Some(Arc::clone(units.settings())),
+                _ => None,
+            },
             Units::Lines(_) | Units::Values(_) | Units::Text(..) => None,
         };
         Source {

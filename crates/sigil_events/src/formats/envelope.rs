@@ -39,6 +39,32 @@ impl<R: Read> Read for Gunzip<R> {
     }
 }
 
+/// A shared place for an error a reader met after handing out everything it could.
+pub(crate) type ErrorSlot = std::sync::Arc<std::sync::Mutex<Option<io::Error>>>;
+
+/// Ends the input at the first error of `inner` (as if it ended there) and keeps the error in
+/// `slot`, so that the reader above reads every byte that came before (a block reader would
+/// drop the block the error interrupted) and the error is reported after them.
+pub(crate) struct EndAtError<R: Read> {
+    pub(crate) inner: R,
+    pub(crate) slot: ErrorSlot,
+}
+
+impl<R: Read> Read for EndAtError<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                if let Ok(mut slot) = self.slot.lock() {
+                    slot.get_or_insert(e);
+                }
+                Ok(0)
+            }
+        }
+    }
+}
+
 /// The length of an envelope's opening (`{ "Records" : ` up to, not including, its `[`), if
 /// `head` (the first bytes of the input, after any byte order mark) starts with one.
 pub(crate) fn envelope_prefix(head: &[u8]) -> Option<usize> {
@@ -176,6 +202,9 @@ pub(crate) fn sniff_text(head: &[u8]) -> Option<Sniffed> {
         directive = if line.starts_with('#') { rest.next() } else { None };
     }
     let first = if first.starts_with('#') { lines.find(|l| !l.starts_with('#'))? } else { first };
+    if first.starts_with("ts\t") && first.contains("\tuid\t") {
+        return Some(Sniffed::Zeek);
+    }
     if super::auditd::serial_of(first.as_bytes()).is_some() {
         return Some(Sniffed::Auditd);
     }

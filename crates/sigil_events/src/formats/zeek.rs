@@ -5,7 +5,8 @@
 //! `count`, `int` and `port` become numbers, `bool` (`T`/`F`) booleans, `set[…]` and
 //! `vector[…]` lists (split on `#set_separator`); the unset marker (`-`) leaves the field
 //! out and the empty marker (`(empty)`) is an empty string or list. `\xNN` escapes are decoded.
-//! The kind is `zeek.<#path>` (`zeek.dns`, `zeek.http`, …), from the `#path` header or else
+//! A log whose first row names the columns (`ts<TAB>uid<TAB>…`, as `zeek-cut -c` writes
+//! without `#` headers) is read with those names, values untyped. The kind is `zeek.<#path>` (`zeek.dns`, `zeek.http`, …), from the `#path` header or else
 //! the file name (`dns.log`), and the event time is `ts`.
 
 use crate::Value;
@@ -84,6 +85,11 @@ pub(crate) fn process_tsv(
             continue;
         }
         if header.fields.is_empty() {
+            // zeek-cut with -c / btest baselines without `#` headers: a first row naming the columns.
+            if line.starts_with("ts\t") {
+                header.to_mut().fields = line.split('\t').map(str::to_owned).collect();
+                continue;
+            }
             sink.error(line_error(line_no, "Zeek log line before any `#fields` header".into()));
             continue;
         }
