@@ -544,7 +544,8 @@ fn of_kind(kind: &str, fields: &[(&str, Value)]) -> sigil_events::Event {
 fn non_windows_logsources_route_by_record_kind() {
     let trail = "title: t\nlogsource: {product: aws, service: cloudtrail}\n\
         detection: {sel: {eventSource: iam.amazonaws.com, eventName: CreateUser}, condition: sel}\n";
-    let windows_any = "title: w\nlogsource: {product: windows}\ndetection: {sel: {eventName: CreateUser}, condition: sel}\n";
+    let windows_any =
+        "title: w\nlogsource: {product: windows}\ndetection: {sel: {eventName: CreateUser}, condition: sel}\n";
     let fields = [("eventSource", s("iam.amazonaws.com")), ("eventName", s("CreateUser"))];
     let record = of_kind("aws.cloudtrail", &fields);
     let shapeless = ev(&fields);
@@ -565,8 +566,10 @@ fn auditd_process_creation_maps_fields_and_needs_an_execve_record() {
         "linux.auditd",
         &[("type", types(&["SYSCALL", "EXECVE", "PATH"])), ("exe", s("/usr/bin/whoami")), ("cmdline", s("whoami -a"))],
     );
-    let no_execve =
-        of_kind("linux.auditd", &[("type", types(&["SYSCALL"])), ("exe", s("/usr/bin/whoami")), ("cmdline", s("whoami -a"))]);
+    let no_execve = of_kind(
+        "linux.auditd",
+        &[("type", types(&["SYSCALL"])), ("exe", s("/usr/bin/whoami")), ("cmdline", s("whoami -a"))],
+    );
     let sysmon = of_kind(
         "linux.sysmon",
         &[("EventID", Value::Int(1)), ("Image", s("/usr/bin/whoami")), ("CommandLine", s("whoami -a"))],
