@@ -232,9 +232,16 @@ pub(crate) fn process_w3c(
     line_error: &dyn Fn(u64, String) -> ReadError,
 ) {
     let mut header = Cow::Borrowed(header);
+    // Per `#Fields:`: the columns' names as fields are named, and the kind.
+    let columns = |h: &Header| -> (Vec<String>, Option<&'static RecordKind>) {
+        let names = h.fields.iter().map(|f| column_name(f).into_owned()).collect();
+        (names, RecordKind::by_name(if is_proxy(&h.fields) { "proxy.access" } else { "web.access" }))
+    };
+    let (mut names, mut kind) = columns(&header);
     for (line_no, line) in lines(buf, first_line) {
         if line.starts_with('#') {
             header.to_mut().directive(&line, super::text::TextFormat::W3c);
+            (names, kind) = columns(&header);
             continue;
         }
         if header.fields.is_empty() {
@@ -251,7 +258,7 @@ pub(crate) fn process_w3c(
         }
         let (mut date, mut time) = (header.date.as_deref().and_then(|d| d.split(' ').next()), None);
         let (mut stem, mut query) = (None, None);
-        for (name, value) in header.fields.iter().zip(&values) {
+        for ((name, field), value) in header.fields.iter().zip(&names).zip(&values) {
             match name.as_str() {
                 "date" => date = Some(*value),
                 "time" => time = Some(*value),
@@ -262,18 +269,18 @@ pub(crate) fn process_w3c(
             if *value == "-" {
                 continue;
             }
-            let name = column_name(name);
+            let name = field.as_str();
             let value =
                 if name.ends_with("user-agent") { Cow::Owned(value.replace('+', " ")) } else { Cow::Borrowed(*value) };
             let v = if matches!(
-                name.as_ref(),
+                name,
                 "sc-status" | "sc-substatus" | "sc-win32-status" | "sc-bytes" | "cs-bytes" | "time-taken" | "s-port"
             ) {
                 number_or_text(&value)
             } else {
                 Value::Str(value.as_ref().into())
             };
-            b.push_named(&name, v);
+            b.push_named(name, v);
         }
         if let Some(stem) = stem.filter(|s| *s != "-") {
             let target = match query.filter(|q| *q != "-") {
@@ -291,7 +298,6 @@ pub(crate) fn process_w3c(
             b.push_named("date_time", Value::Str(stamp.as_str().into()));
         }
         b.push_named("log_format", Value::Str("w3c".into()));
-        let kind = RecordKind::by_name(if is_proxy(&header.fields) { "proxy.access" } else { "web.access" });
         let ts = stamp.as_deref().and_then(parse_timestamp);
         sink.event(b.finish_raw().with_timestamp(ts).with_kind(kind));
     }

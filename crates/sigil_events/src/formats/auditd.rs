@@ -246,6 +246,7 @@ pub(crate) fn process(
     line_error: &dyn Fn(u64, String) -> ReadError,
 ) {
     let mut groups: Vec<Group> = Vec::new();
+    let mut index_of: std::collections::HashMap<(u64, (i64, u32)), usize> = std::collections::HashMap::new();
     let mut errors: Vec<(usize, ReadError)> = Vec::new();
     for (line_no, line) in lines(buf, first_line) {
         let Some((node, kind, (secs, millis, serial), body)) = header(&line) else {
@@ -257,9 +258,10 @@ pub(crate) fn process(
             errors.push((groups.len(), line_error(line_no, what.to_owned())));
             continue;
         };
-        let index = match groups.iter().rposition(|g| g.serial == serial && g.stamp == (secs, millis)) {
-            Some(i) => i,
+        let index = match index_of.get(&(serial, (secs, millis))) {
+            Some(&i) => i,
             None => {
+                index_of.insert((serial, (secs, millis)), groups.len());
                 groups.push(Group {
                     serial,
                     stamp: (secs, millis),

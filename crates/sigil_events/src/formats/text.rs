@@ -103,9 +103,9 @@ impl Header {
 }
 
 /// Zeek's `\x09` escapes.
-pub(crate) fn unescape_zeek(s: &str) -> String {
+pub(crate) fn unescape_zeek(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.contains("\\x") {
-        return s.to_owned();
+        return std::borrow::Cow::Borrowed(s);
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -124,7 +124,7 @@ pub(crate) fn unescape_zeek(s: &str) -> String {
         out.push(b);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// One unit of text work.

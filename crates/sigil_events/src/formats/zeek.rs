@@ -58,7 +58,7 @@ fn typed(value: &str, ty: Option<&str>, header: &Header) -> Value {
             "F" => Value::Bool(false),
             other => Value::Str(other.into()),
         },
-        _ => Value::Str(unescape_zeek(value).into()),
+        _ => Value::Str(unescape_zeek(value).as_ref().into()),
     }
 }
 
@@ -75,6 +75,8 @@ pub(crate) fn process_tsv(
     let mut header = std::borrow::Cow::Borrowed(header);
     let mut types: Vec<String> = Vec::new();
     let file_path = path_from_file_name(ctx.path);
+    let mut kind_for: Option<String> = None;
+    let mut kind = super::zeek_kind("");
     for (line_no, line) in lines(buf, first_line) {
         if line.starts_with('#') {
             let sep = char::from(header.separator);
@@ -101,9 +103,9 @@ pub(crate) fn process_tsv(
             ));
             continue;
         }
-        let log = header.path.clone().or_else(|| file_path.clone());
-        if let Some(log) = &log {
-            b.push_named("_path", Value::Str(log.as_str().into()));
+        let log = header.path.as_deref().or(file_path.as_deref());
+        if let Some(log) = log {
+            b.push_named("_path", Value::Str(log.into()));
         }
         let mut ts = None;
         for (i, (name, value)) in header.fields.iter().zip(&values).enumerate() {
@@ -116,7 +118,10 @@ pub(crate) fn process_tsv(
             }
             b.push_named(name, v);
         }
-        let kind = log.as_deref().and_then(super::zeek_kind).or_else(|| super::zeek_kind(""));
+        if kind_for.as_deref() != log {
+            kind_for = log.map(str::to_owned);
+            kind = log.and_then(super::zeek_kind).or_else(|| super::zeek_kind(""));
+        }
         sink.event(b.finish_raw().with_timestamp(ts).with_kind(kind));
     }
 }
