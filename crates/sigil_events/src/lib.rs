@@ -1,4 +1,7 @@
-//! Event sources: EVTX, JSON, JSONL and stdin readers producing flat Sigma events.
+//! Event sources: EVTX, JSON, JSONL and stdin readers producing flat Sigma events, and readers
+//! of the logs of other products: CloudTrail and other cloud audit logs (JSON, JSONL, gzip,
+//! `{"Records": [...]}`), auditd, syslog with Sysmon for Linux, web / proxy access logs (Common
+//! and Combined Log Format, W3C), Zeek TSV and Santa.
 //!
 //! This crate owns reading events and giving them the flat field names Sigma rules use. It
 //! knows nothing of rules: matching, field mappings between log sources and output belong to
@@ -46,7 +49,10 @@
 //! a leaf element is named by itself, an attribute by `element_attribute`. `System` numbers
 //! rendered as strings become integers; null `System` elements (an empty `Correlation`) are
 //! left out. A data field named like a system field (Sysmon 4's `Version`) is kept as a
-//! second field, and [`Event::get`] returns the data one.
+//! second field, and [`Event::get`] returns the data one; except for the fields routing and
+//! output read (`Channel`, `Computer`, `Provider_Name`, `EventID`): such a data field is named
+//! `UserData.<name>` / `EventData.<name>` (EventLog 104's cleared-log `Channel` is
+//! `UserData.Channel`), so that `Channel` is always the record's own.
 //!
 //! Values keep the type and text the record has. EVTX values are rendered as Windows shows
 //! them: GUIDs in braces and lower case, times with 100 ns digits, trailing blanks kept
@@ -59,6 +65,19 @@
 //! (`{"r": [{"id": 1}, {"id": 2}]}` gives `r.id = [1, 2]`). Events already flat (as
 //! `bench/gen_jsonl.py` writes them, or as [`Event::to_json`] prints them) read back as they
 //! are.
+//!
+//! # Logs other than Windows
+//!
+//! [`open`] recognises a file's format from its content when its name does not say it
+//! ([`SourceKind`]; [`ReadOptions::input_kind`] overrides), decompresses gzip and looks through
+//! JSON envelopes. Events of these logs carry a [`RecordKind`] ([`Event::kind`]): for JSON, from
+//! the record's shape (`aws.cloudtrail`, `okta.system`, `gcp.audit`, `zeek.dns`, ...), for text
+//! formats from the reader (`linux.auditd`, `linux.syslog`, `linux.sysmon`, `web.access`, ...).
+//! The kind, not a field, is what routing selects on, and it names the fields that give the
+//! event's time, host, account and "channel" equivalent ([`Event::display_channel`], ...). The
+//! field names of each format are described in the modules of `src/formats/`; JSON ones follow
+//! the rules below (dotted paths, arrays as lists). JSON of no recognised shape has no kind and
+//! is treated as a Windows event, as before.
 //!
 //! # Order and batching
 //!
