@@ -162,13 +162,15 @@ struct Group {
     stamp: (i64, u32),
     node: Option<String>,
     fields: Vec<(String, Value)>,
+    /// Index of each name in `fields`.
+    index: std::collections::HashMap<String, usize>,
     args: Vec<(usize, String)>,
     bad: bool,
 }
 
 impl Group {
     fn add(&mut self, name: &str, value: Value) {
-        if let Some((_, existing)) = self.fields.iter_mut().find(|(n, _)| n == name) {
+        if let Some((_, existing)) = self.index.get(name).and_then(|&i| self.fields.get_mut(i)) {
             match existing {
                 Value::List(items) => items.push(value),
                 old => {
@@ -177,6 +179,7 @@ impl Group {
                 }
             }
         } else {
+            self.index.insert(name.to_owned(), self.fields.len());
             self.fields.push((name.to_owned(), value));
         }
     }
@@ -267,6 +270,7 @@ pub(crate) fn process(
                     stamp: (secs, millis),
                     node: node.map(str::to_owned),
                     fields: Vec::new(),
+                    index: std::collections::HashMap::new(),
                     args: Vec::new(),
                     bad: false,
                 });
