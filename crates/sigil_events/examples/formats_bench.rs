@@ -73,7 +73,7 @@ fn best<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
         best = best.min(start.elapsed().as_secs_f64());
         out = Some(r);
     }
-    (best, out.unwrap_or_else(|| f()))
+    (best, out.unwrap_or_else(f))
 }
 
 fn main() {

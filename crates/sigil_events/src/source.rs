@@ -343,12 +343,12 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Source, ReadError> {
     let mut head = [0u8; 8];
     let n = File::open(path).and_then(|mut f| f.read(&mut head)).map_err(io)?;
     let head = head.get(..n).unwrap_or_default();
-    if kind == Some(SourceKind::Evtx) || (kind.is_none() && head.starts_with(b"ElfFile\0")) {
-        if !head.starts_with(&GZIP_MAGIC) {
-            let shared: Arc<Path> = Arc::from(path);
-            let units = Units::Evtx(EvtxUnits::open(Arc::clone(&shared), opts.validate_checksums)?);
-            return Ok(Source::new(shared, SourceKind::Evtx, units, opts, Hint::default()));
-        }
+    if (kind == Some(SourceKind::Evtx) || (kind.is_none() && head.starts_with(b"ElfFile\0")))
+        && !head.starts_with(&GZIP_MAGIC)
+    {
+        let shared: Arc<Path> = Arc::from(path);
+        let units = Units::Evtx(EvtxUnits::open(Arc::clone(&shared), opts.validate_checksums)?);
+        return Ok(Source::new(shared, SourceKind::Evtx, units, opts, Hint::default()));
     }
     let file = File::open(path).map_err(io)?;
     open_reader(path, Box::new(file), opts, false)

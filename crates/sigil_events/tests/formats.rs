@@ -1,6 +1,8 @@
 //! The readers of non-Windows logs: on the real samples in `../shared/corpus/logs` (see its
 //! SOURCES.md; skipped when absent unless SIGIL_REQUIRE_CORPUS=1) and on broken input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

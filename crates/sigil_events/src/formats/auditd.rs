@@ -101,7 +101,7 @@ fn is_arg(name: &str) -> bool {
 
 /// Decode an unquoted hex value; `None` when it is not hex.
 fn decode_hex(value: &str) -> Option<String> {
-    if value.len() < 2 || value.len() % 2 != 0 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if value.len() < 2 || !value.len().is_multiple_of(2) || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let bytes: Vec<u8> = (0..value.len())
@@ -115,7 +115,10 @@ fn decode_hex(value: &str) -> Option<String> {
 
 /// The `key=value` pairs of a record body. Values may be `"quoted"`, `'quoted'` or bare.
 /// `Err` when a quote is not closed (a line cut in half).
-fn pairs(body: &str) -> Result<Vec<(&str, Cow<'_, str>, bool)>, String> {
+/// A `key=value` pair and whether the value was quoted.
+type Pair<'a> = (&'a str, Cow<'a, str>, bool);
+
+fn pairs(body: &str) -> Result<Vec<Pair<'_>>, String> {
     let mut out = Vec::new();
     let mut rest = body;
     loop {

@@ -259,10 +259,10 @@ fn sysmon_event(xml: &str, b: &mut Builder) -> Result<(Option<Timestamp>, Option
                     }
                 }
                 if empty {
-                    if name == "Data" {
-                        if let Some(n) = data_name.take() {
-                            b.push_named(&n, Value::Str("".into()));
-                        }
+                    if name == "Data"
+                        && let Some(n) = data_name.take()
+                    {
+                        b.push_named(&n, Value::Str("".into()));
                     }
                 } else {
                     stack.push(name);
