@@ -43,7 +43,8 @@ use crate::term::ColorChoice;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Event files or folders (.evtx, .json, .jsonl, .ndjson; - for stdin as JSON lines).
+    /// Event files or folders (.evtx, .json, .jsonl, .ndjson, .log, .gz; - for stdin); other formats are
+    /// recognised by content (see --input-kind).
     paths: Vec<PathBuf>,
     /// Rule files or folders (default: the rules bundled with sigil).
     #[arg(long, short, num_args = 1.., value_name = "PATH")]
@@ -82,6 +83,11 @@ pub struct Args {
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// The format of every input, or the kind of their JSON records, instead of what file names and contents say:
+    /// evtx, json, jsonl, auditd, syslog, access (Common/Combined Log Format), w3c, zeek, santa; or a record kind
+    /// such as cloudtrail (aws.cloudtrail), okta, gcp, m365, github, kubernetes, azure.signinlogs, zeek.dns.
+    #[arg(long, value_name = "KIND", value_parser = parse_input_kind)]
+    input_kind: Option<sigil_events::InputKind>,
     /// Read and parse the input but run no rule (the benchmark's baseline).
     #[arg(long, hide = true)]
     parse_only: bool,
@@ -168,14 +174,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !report.unrouted.is_empty() {
         let n: usize = report.unrouted.iter().map(|u| u.rules.len()).sum();
         let what = if args.all_logsources { "run against every event" } else { "not run" };
-        let mut shown: Vec<String> =
-            report.unrouted.iter().take(8).map(|u| format!("{} ({})", u.logsource, u.rules.len())).collect();
+        let mut shown: Vec<String> = report
+            .unrouted
+            .iter()
+            .take(8)
+            .map(|u| {
+                let why = u.why.as_deref().unwrap_or("no reader gives events of this logsource");
+                format!("{} ({}): {why}", u.logsource, u.rules.len())
+            })
+            .collect();
         if report.unrouted.len() > 8 {
-            shown.push(format!("{} more", report.unrouted.len() - 8));
+            let more: usize = report.unrouted.iter().skip(8).map(|u| u.rules.len()).sum();
+            let names: Vec<&str> = report.unrouted.iter().skip(8).map(|u| u.logsource.as_str()).collect();
+            shown.push(format!("{more} more rules of {}", names.join(", ")));
         }
         let hint =
             if args.all_logsources { "" } else { "; --all-logsources runs them on every event, --mapping routes them" };
-        warn(&format!("{n} rule(s) have a logsource sigil cannot route, {what}: {}{hint}", shown.join(", ")));
+        warn(&format!(
+            "{n} rule(s) have a logsource no log sigil reads can feed, {what}{hint}:\n  {}",
+            shown.join("\n  ")
+        ));
         if n <= 5 {
             for u in &report.unrouted {
                 for (path, title) in &u.rules {
@@ -219,7 +237,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         input_count: args.paths.len() as u32,
     };
 
-    let hunt_opts = HuntOptions { jobs: args.jobs.unwrap_or(0), parse_only: args.parse_only, ..HuntOptions::default() };
+    let mut hunt_opts =
+        HuntOptions { jobs: args.jobs.unwrap_or(0), parse_only: args.parse_only, ..HuntOptions::default() };
+    hunt_opts.read = hunt_opts.read.clone().with_input_kind(args.input_kind);
     let stats = if args.paths.is_empty() {
         let (name, text) = crate::bundled::SAMPLE_EVENTS;
         let batches = sigil_engine::jsonl_batches(Path::new(name), text, &hunt_opts.read);
@@ -398,6 +418,10 @@ fn write_header(o: &mut Output, format: Format, color: bool, width: Option<usize
     }
 }
 
+fn parse_input_kind(s: &str) -> Result<sigil_events::InputKind, String> {
+    sigil_events::InputKind::parse(s)
+}
+
 fn level_text(level: Option<Level>) -> &'static str {
     level.map_or("-", Level::as_str)
 }
@@ -416,10 +440,12 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
                 level: d.rule.info.level.map(Level::as_str),
                 tags: &d.rule.info.tags,
                 timestamp: ev.timestamp().map(|t| t.to_string()),
-                computer: ev.computer(),
-                channel: ev.channel(),
+                computer: ev.display_host(),
+                channel: ev.display_channel(),
                 event_id: ev.event_id(),
                 record_id: ev.record_id(),
+                kind: ev.kind().map(|k| k.name),
+                account: ev.display_account(),
                 source: d.source.to_string_lossy(),
                 event: JsonEvent(ev),
             };
@@ -431,8 +457,8 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
             let keys = d.key_fields().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
             let row = [
                 timestamp_text(d),
-                ev.computer().unwrap_or_default().to_string(),
-                ev.channel().unwrap_or_default().to_string(),
+                ev.display_host().unwrap_or_default().into_owned(),
+                ev.display_channel().unwrap_or_default().into_owned(),
                 ev.event_id().map(|i| i.to_string()).unwrap_or_default(),
                 ev.record_id().map(|i| i.to_string()).unwrap_or_default(),
                 level_text(d.rule.info.level).to_string(),
@@ -456,8 +482,11 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
             let level = level_text(d.rule.info.level);
             let cells = [
                 ts,
-                ev.computer().unwrap_or("-").to_string(),
-                short_channel(ev.channel().unwrap_or("-")),
+                ev.display_host()
+                    .or_else(|| ev.display_account())
+                    .unwrap_or(std::borrow::Cow::Borrowed("-"))
+                    .into_owned(),
+                short_channel(&ev.display_channel().unwrap_or(std::borrow::Cow::Borrowed("-"))),
                 ev.event_id().map_or_else(|| "-".into(), |i| i.to_string()),
                 level.to_string(),
                 d.rule.info.title.clone(),
@@ -494,10 +523,16 @@ struct JsonDetection<'a> {
     level: Option<&'static str>,
     tags: &'a [String],
     timestamp: Option<String>,
-    computer: Option<&'a str>,
-    channel: Option<&'a str>,
+    computer: Option<std::borrow::Cow<'a, str>>,
+    channel: Option<std::borrow::Cow<'a, str>>,
     event_id: Option<u64>,
     record_id: Option<u64>,
+    /// The record kind of a non-Windows event (`aws.cloudtrail`, `linux.auditd`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    /// The account of a non-Windows event, when its kind names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<std::borrow::Cow<'a, str>>,
     source: std::borrow::Cow<'a, str>,
     event: JsonEvent<'a>,
 }

@@ -298,3 +298,108 @@ fn corrupt_evtx_is_reported_and_the_rest_is_read() {
     assert!(stderr.contains("unreadable records/lines skipped"), "{stderr}");
     assert!(stderr.contains("2 files"), "{stderr}");
 }
+
+/// Non-Windows logs, recognised by content, each routed to its own rules only, with a host, account and
+/// "channel" per source.
+#[test]
+fn hunts_auditd_access_logs_and_cloudtrail_with_their_own_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    write(
+        &rules,
+        "auditd.yml",
+        "title: Whoami On Linux\nid: 21111111-2222-4333-8444-555555555555\nlogsource:\n    product: linux\n    \
+         category: process_creation\ndetection:\n    sel:\n        Image|endswith: '/whoami'\n    condition: sel\nlevel: low\n",
+    );
+    write(
+        &rules,
+        "web.yml",
+        "title: Passwd Traversal\nid: 31111111-2222-4333-8444-555555555555\nlogsource:\n    category: webserver\n\
+         detection:\n    sel:\n        cs-uri-query|contains: '/etc/passwd'\n    condition: sel\nlevel: high\n",
+    );
+    write(
+        &rules,
+        "trail.yml",
+        "title: IAM User Created\nid: 41111111-2222-4333-8444-555555555555\nlogsource:\n    product: aws\n    \
+         service: cloudtrail\ndetection:\n    sel:\n        eventSource: iam.amazonaws.com\n        eventName: CreateUser\n    \
+         condition: sel\nlevel: medium\n",
+    );
+    write(
+        &rules,
+        "windows.yml",
+        "title: Any Windows Whoami\nid: 51111111-2222-4333-8444-555555555555\nlogsource:\n    product: windows\n\
+         detection:\n    keywords:\n        - whoami\n        - passwd\n        - CreateUser\n    condition: keywords\nlevel: low\n",
+    );
+    write(
+        &rules,
+        "bitbucket.yml",
+        "title: Bitbucket\nid: 61111111-2222-4333-8444-555555555555\nlogsource:\n    product: bitbucket\n    \
+         service: audit\ndetection:\n    sel:\n        x: y\n    condition: sel\nlevel: low\n",
+    );
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    write(
+        &logs,
+        "audit.log",
+        "type=SYSCALL msg=audit(1700000000.123:7): arch=c000003e syscall=59 success=yes auid=1000 uid=0 \
+         comm=\"whoami\" exe=\"/usr/bin/whoami\"\ntype=EXECVE msg=audit(1700000000.123:7): argc=1 a0=\"whoami\"\n",
+    );
+    write(
+        &logs,
+        "access.log",
+        "10.1.2.3 - - [14/Nov/2023:22:13:20 +0000] \"GET /cgi-bin/../../etc/passwd HTTP/1.1\" 404 12 \"-\" \"curl/8\"\n",
+    );
+    let trail = serde_json::json!({"Records": [{"eventVersion": "1.08", "eventTime": "2023-11-14T22:13:21Z",
+        "eventSource": "iam.amazonaws.com", "eventName": "CreateUser", "sourceIPAddress": "198.51.100.7",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"}}]});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(trail.to_string().as_bytes()).unwrap();
+    std::fs::write(logs.join("111122223333_CloudTrail_x.json.gz"), gz.finish().unwrap()).unwrap();
+
+    let out = run(&[logs.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl", "--sort"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let shown: Vec<(&str, &str, &str, &str)> = lines
+        .iter()
+        .map(|d| {
+            (
+                d["rule_title"].as_str().unwrap(),
+                d["kind"].as_str().unwrap_or("-"),
+                d["computer"].as_str().unwrap_or("-"),
+                d["channel"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("Passwd Traversal", "web.access", "10.1.2.3", "combined"),
+            ("Whoami On Linux", "linux.auditd", "-", "SYSCALL, EXECVE"),
+            ("IAM User Created", "aws.cloudtrail", "198.51.100.7", "iam.amazonaws.com"),
+        ]
+    );
+    assert_eq!(lines[1]["account"], "1000");
+    assert_eq!(lines[2]["account"], "arn:aws:iam::111122223333:user/alice");
+    assert_eq!(lines[1]["timestamp"], "2023-11-14T22:13:20.123Z");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bitbucket/-/audit (1)"), "{stderr}");
+
+    // --input-kind overrides what the content says.
+    let out = run(&[
+        logs.join("access.log").to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--input-kind",
+        "syslog",
+        "--format",
+        "jsonl",
+    ]);
+    // Nothing could be read: exit status 2.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).is_empty());
+    assert!(text(&out.stderr).contains("access.log:1: not a syslog line"), "{}", text(&out.stderr));
+    let out = run(&["--input-kind", "nonsense", logs.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("aws.cloudtrail"), "{}", text(&out.stderr));
+}

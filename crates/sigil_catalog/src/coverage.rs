@@ -89,7 +89,13 @@ pub(crate) fn compute(
     coverage.mapped = true;
     coverage.any_event = routes.iter().any(sigil_knowledge::Route::is_any_event);
     for r in routes {
-        let names = if r.channels().is_empty() { r.providers() } else { r.channels() };
+        let names = if !r.kinds().is_empty() {
+            r.kinds()
+        } else if r.channels().is_empty() {
+            r.providers()
+        } else {
+            r.channels()
+        };
         for n in names {
             if !coverage.channels.contains(n) {
                 coverage.channels.push(n.clone());
@@ -127,6 +133,40 @@ pub(crate) fn compute(
                 ),
                 Some(ids) if ids.is_empty() && described => {
                     (CoverageGap::NoEventId, "the condition can match no event id".to_string())
+                }
+                _ if routes.iter().any(|r| !r.kinds().is_empty()) => {
+                    let kinds: Vec<String> = routes
+                        .iter()
+                        .flat_map(|r| r.kinds().iter().map(move |k| (k, r)))
+                        .map(|(k, r)| {
+                            let mapped: Vec<String> = used
+                                .iter()
+                                .filter_map(|f| r.field_mappings().find(|(s, _)| s.eq_ignore_ascii_case(f)))
+                                .map(|(s, e)| format!("{s} reads {e}"))
+                                .collect();
+                            let ids = if r.event_ids().is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    " event {}",
+                                    r.event_ids().iter().map(u32::to_string).collect::<Vec<_>>().join("/")
+                                )
+                            };
+                            if mapped.is_empty() {
+                                format!("{k}{ids}")
+                            } else {
+                                format!("{k}{ids} ({})", mapped.join(", "))
+                            }
+                        })
+                        .collect();
+                    (
+                        CoverageGap::NotWindows,
+                        format!(
+                            "{} rules run on {} records; sigil has no per-event field schemas for them",
+                            coverage.logsource,
+                            kinds.join(", ")
+                        ),
+                    )
                 }
                 _ => (
                     CoverageGap::NoSchemas,
@@ -189,6 +229,29 @@ mod tests {
     }
 
     #[test]
+    fn non_windows_logsources_name_their_record_kinds() {
+        let trail = ls("aws", None, Some("cloudtrail"));
+        let (ev, cov) = compute(&trail, &["eventName".into()], None, k());
+        assert!(ev.is_empty());
+        assert!(cov.mapped);
+        assert_eq!(cov.channels, ["aws.cloudtrail"]);
+        assert_eq!(
+            cov.note.as_deref(),
+            Some("aws / cloudtrail rules run on aws.cloudtrail records; sigil has no per-event field schemas for them")
+        );
+        assert_eq!(cov.gap, Some(CoverageGap::NotWindows));
+        let pc = ls("linux", Some("process_creation"), None);
+        let (_, cov) = compute(&pc, &["Image".into(), "CommandLine".into()], None, k());
+        assert_eq!(cov.channels, ["linux.sysmon", "linux.auditd"]);
+        let note = cov.note.unwrap();
+        assert!(
+            note.contains("linux.sysmon event 1")
+                && note.contains("linux.auditd (Image reads exe, CommandLine reads cmdline)"),
+            "{note}"
+        );
+    }
+
+    #[test]
     fn seeds() {
         let pc = ls("windows", Some("process_creation"), None);
         let (ev, cov) = compute(&pc, &["Image".into(), "ParentImage".into()], None, k());
@@ -227,9 +290,9 @@ mod tests {
         let (ev, cov) = compute(&pc, &["NoSuchField".into()], None, k());
         assert!(ev.is_empty());
         assert_eq!(cov.missing_fields, ["NoSuchField"]);
-        let (ev, cov) = compute(&ls("linux", Some("process_creation"), None), &["Image".into()], None, k());
+        let (ev, cov) = compute(&ls("bitbucket", None, Some("audit")), &["x".into()], None, k());
         assert!(ev.is_empty() && !cov.mapped);
-        assert!(cov.note.unwrap().contains("linux / process_creation"));
+        assert!(cov.note.unwrap().contains("bitbucket / audit"));
         let sec = ls("windows", None, Some("security"));
         let (ev, cov) = compute(&sec, &["EventID".into()], Some(&[4624]), k());
         assert_eq!(shown(&ev), [("Security-Auditing".into(), 4624)]);

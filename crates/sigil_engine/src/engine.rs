@@ -67,6 +67,8 @@ pub struct Unrouted {
     pub logsource: String,
     /// `(path, title)` of each rule.
     pub rules: Vec<(String, String)>,
+    /// Why no event can reach these rules, when the knowledge tables say (`[[unrouted]]` entries).
+    pub why: Option<String>,
 }
 
 /// What building the engine did with each rule.
@@ -148,8 +150,8 @@ struct FieldScan {
     entries: Vec<Box<[u32]>>,
 }
 
-/// The previous event's `(event id, channel, provider)` and its bucket.
-type LastHeader = (Option<u64>, Box<str>, Box<str>, Arc<Bucket>);
+/// The previous event's `(event id, channel, provider, record kind)` and its bucket.
+type LastHeader = (Option<u64>, Box<str>, Box<str>, Option<&'static str>, Arc<Bucket>);
 
 /// A logsource as `(product, category, service)`.
 type LogsourceKey = (Option<String>, Option<String>, Option<String>);
@@ -304,6 +306,9 @@ impl Engine {
                         None => unrouted.push(Unrouted {
                             logsource: shown,
                             rules: vec![(path.to_string(), rule.meta.title.clone())],
+                            why: knowledge
+                                .unrouted_reason(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref())
+                                .map(str::to_owned),
                         }),
                     }
                     if opts.all_logsources {
@@ -504,7 +509,7 @@ impl Engine {
                 };
                 if entry.conditions
                     && let Some(route) = rr.route.and_then(|r| self.routes.get(r as usize))
-                    && !route.matches_conditions(|f| event.get(f).map(|v| v.as_str_lossy()))
+                    && !conditions_hold(route, event)
                 {
                     continue;
                 }
@@ -544,31 +549,41 @@ impl Engine {
     }
 
     fn bucket_for(&self, event: &Event, scratch: &mut Scratch) -> Option<Arc<Bucket>> {
+        let kind = event.kind().map(|k| k.name);
         let channel = event.channel();
         let provider = event.provider();
         let raw_id = event.event_id();
-        if let Some((i, c, p, b)) = &scratch.last
+        if let Some((i, c, p, k, b)) = &scratch.last
             && *i == raw_id
+            && *k == kind
             && **c == *channel.unwrap_or("\u{0}")
             && **p == *provider.unwrap_or("\u{0}")
         {
             return Some(Arc::clone(b));
         }
         let id = raw_id.and_then(|i| u32::try_from(i).ok());
-        let bucket = self.lookup_bucket(channel, provider, id, scratch)?;
-        scratch.last =
-            Some((raw_id, channel.unwrap_or("\u{0}").into(), provider.unwrap_or("\u{0}").into(), Arc::clone(&bucket)));
+        let bucket = self.lookup_bucket(kind, channel, provider, id, scratch)?;
+        scratch.last = Some((
+            raw_id,
+            channel.unwrap_or("\u{0}").into(),
+            provider.unwrap_or("\u{0}").into(),
+            kind,
+            Arc::clone(&bucket),
+        ));
         Some(bucket)
     }
 
     fn lookup_bucket(
         &self,
+        kind: Option<&str>,
         channel: Option<&str>,
         provider: Option<&str>,
         id: Option<u32>,
         scratch: &mut Scratch,
     ) -> Option<Arc<Bucket>> {
         scratch.key.clear();
+        scratch.key.push_str(kind.unwrap_or("\u{0}"));
+        scratch.key.push('\u{1f}');
         push_lower(&mut scratch.key, channel.unwrap_or("\u{0}"));
         scratch.key.push('\u{1f}');
         push_lower(&mut scratch.key, provider.unwrap_or("\u{0}"));
@@ -585,7 +600,7 @@ impl Engine {
             match shared.get(scratch.key.as_str()) {
                 Some(b) => Arc::clone(b),
                 None => {
-                    let b = Arc::new(self.build_bucket(channel, provider, id));
+                    let b = Arc::new(self.build_bucket(kind, channel, provider, id));
                     if shared.len() < BUCKET_CACHE_LIMIT {
                         shared.insert(scratch.key.as_str().into(), Arc::clone(&b));
                     }
@@ -599,12 +614,18 @@ impl Engine {
         Some(bucket)
     }
 
-    fn build_bucket(&self, channel: Option<&str>, provider: Option<&str>, id: Option<u32>) -> Bucket {
+    fn build_bucket(
+        &self,
+        kind: Option<&str>,
+        channel: Option<&str>,
+        provider: Option<&str>,
+        id: Option<u32>,
+    ) -> Bucket {
         let mut entries = Vec::new();
         for (ri, routes) in self.rule_routes.iter().enumerate() {
             for (k, rr) in routes.iter().enumerate() {
                 let (selected, conditions) = match rr.route.and_then(|r| self.routes.get(r as usize)) {
-                    Some(route) => (route.matches_header(channel, provider, id), !route.conditions().is_empty()),
+                    Some(route) => (route.matches_event(kind, channel, provider, id), !route.conditions().is_empty()),
                     None => (true, false),
                 };
                 // A rule that needs other event ids than this header's cannot match: leave it out. Only when the
@@ -695,6 +716,22 @@ impl Engine {
         let keywords = if keywords.0.is_empty() { None } else { Some(build(keywords)) };
         Bucket { entries, always, scans, keywords, used }
     }
+}
+
+/// Whether an event meets a route's extra conditions. A list value (an auditd event's `type`, the types of its
+/// records) meets a condition when any item does; a field is found by exact name, else ignoring ASCII case (JSON
+/// exports that lower-case their keys).
+fn conditions_hold(route: &Route, event: &Event) -> bool {
+    route.conditions().iter().all(|c| {
+        let value = event
+            .get(c.field())
+            .or_else(|| event.fields().rev().find(|(n, _)| n.eq_ignore_ascii_case(c.field())).map(|(_, v)| v));
+        match value {
+            Some(sigil_events::Value::List(items)) => items.iter().any(|i| c.accepts(&i.as_str_lossy())),
+            Some(v) => c.accepts(&v.as_str_lossy()),
+            None => false,
+        }
+    })
 }
 
 fn push_lower(out: &mut String, s: &str) {

@@ -7,7 +7,10 @@
 //! nothing.
 //!
 //! Field names are looked up exactly first; when the event has no field of exactly that name, a field whose name
-//! differs only in ASCII case or spaces is used (JSON logs from other tools often write `commandline` or `image`;
+//! differs only in ASCII case or spaces is used; and when there is none either, a name that is the dotted prefix of
+//! event fields reads all of them (`requestParameters` reads `requestParameters.userName`,
+//! `requestParameters.policyArn`, ...; M365's `Parameters` reads the `Name`s and `Value`s of its list of objects), as
+//! rules name a whole nested object and the backends they were written for search its JSON text. Otherwise a field (JSON logs from other tools often write `commandline` or `image`;
 //! Defender's EventData writes `Threat Name` for Sigma's `ThreatName`). If the
 //! event has several fields of the same name, the last one counts (as [`sigil_events::Event::get`]).
 
@@ -62,7 +65,22 @@ impl FieldTable {
             .get(lower.as_str())
             .map(|ids| ids.iter().copied().filter(|id| Some(*id) != exact).collect())
             .unwrap_or_default();
-        NameInfo { exact, ci }
+        // Dotted prefixes of the name (`a` and `a.b` of `a.b.c`) that rules read.
+        let mut prefix = Vec::new();
+        for (i, _) in event_field.match_indices('.') {
+            let Some(head) = event_field.get(..i) else { continue };
+            if head.is_empty() {
+                continue;
+            }
+            if let Some(ids) = self.by_lower.get(loose_name(head).as_str()) {
+                for id in ids {
+                    if !prefix.contains(id) {
+                        prefix.push(*id);
+                    }
+                }
+            }
+        }
+        NameInfo { exact, ci, prefix: prefix.into() }
     }
 }
 
@@ -70,6 +88,8 @@ impl FieldTable {
 struct NameInfo {
     exact: Option<FieldId>,
     ci: Box<[FieldId]>,
+    /// Fields whose name is a dotted prefix of this one (ignoring ASCII case and spaces).
+    prefix: Box<[FieldId]>,
 }
 
 /// The type of one scalar value.
@@ -108,6 +128,8 @@ pub struct Prepared {
     generation: u32,
     exact: Vec<Slot>,
     ci: Vec<Slot>,
+    /// Atoms of the fields under a dotted prefix (contiguous: an object's fields follow each other).
+    prefix: Vec<Slot>,
     atoms: Vec<Atom>,
     text: String,
     /// Folded texts of all atoms, each followed by a separator, so that the prefilter can scan the whole event in
@@ -125,6 +147,7 @@ impl Prepared {
         Prepared {
             exact: vec![Slot::default(); table.len()],
             ci: vec![Slot::default(); table.len()],
+            prefix: vec![Slot::default(); table.len()],
             ..Prepared::default()
         }
     }
@@ -135,12 +158,14 @@ impl Prepared {
         if self.exact.len() != table.len() {
             self.exact = vec![Slot::default(); table.len()];
             self.ci = vec![Slot::default(); table.len()];
+            self.prefix = vec![Slot::default(); table.len()];
             self.generation = 0;
         }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.exact.fill(Slot::default());
             self.ci.fill(Slot::default());
+            self.prefix.fill(Slot::default());
             self.generation = 1;
         }
         self.atoms.clear();
@@ -156,7 +181,10 @@ impl Prepared {
             let Some(info) = self.names.get(name) else { continue };
             if let Some(used) = used {
                 let is_used = |id: FieldId| used.get(id as usize / 64).is_some_and(|w| w & (1 << (id % 64)) != 0);
-                if !info.exact.is_some_and(is_used) && !info.ci.iter().any(|id| is_used(*id)) {
+                if !info.exact.is_some_and(is_used)
+                    && !info.ci.iter().any(|id| is_used(*id))
+                    && !info.prefix.iter().any(|id| is_used(*id))
+                {
                     continue;
                 }
             }
@@ -165,6 +193,15 @@ impl Prepared {
             let end = self.atoms.len() as u32;
             let slot = Slot { generation: self.generation, start, end };
             set_slots(info, slot, &mut self.exact, &mut self.ci);
+            for id in info.prefix.iter() {
+                if let Some(s) = self.prefix.get_mut(*id as usize) {
+                    if s.generation == self.generation && s.end == start {
+                        s.end = end;
+                    } else if s.generation != self.generation {
+                        *s = slot;
+                    }
+                }
+            }
         }
     }
 
@@ -175,7 +212,10 @@ impl Prepared {
             Some(s) if s.generation == self.generation => s,
             _ => match self.ci.get(id as usize) {
                 Some(s) if s.generation == self.generation => s,
-                _ => return None,
+                _ => match self.prefix.get(id as usize) {
+                    Some(s) if s.generation == self.generation => s,
+                    _ => return None,
+                },
             },
         };
         self.atoms.get(slot.start as usize..slot.end as usize)
@@ -330,5 +370,33 @@ mod tests {
         p.load(&Event::from_fields([("User", Value::from("u"))]), &table, None);
         assert!(p.field(image).is_none());
         assert_eq!(p.text(&p.field(missing).unwrap()[0]), "u");
+    }
+
+    #[test]
+    fn a_dotted_prefix_reads_every_field_under_it() {
+        let mut table = FieldTable::default();
+        let params = table.intern("Parameters");
+        let request = table.intern("requestParameters");
+        let user = table.intern("requestParameters.userName");
+        let ev = Event::from_fields([
+            ("Operation", Value::from("Set-Mailbox")),
+            ("parameters.Name", Value::List(vec!["Identity".into(), "ForwardingSmtpAddress".into()])),
+            ("parameters.Value", Value::List(vec!["homer".into(), "smtp:x@y".into()])),
+            ("requestParameters.userName", Value::from("bob")),
+            ("requestParameters.policy.arn", Value::from("arn:aws:iam::aws:policy/AdministratorAccess")),
+            ("requestParametersX", Value::from("not under it")),
+        ]);
+        let mut p = Prepared::new(&table);
+        p.load(&ev, &table, None);
+        fn texts(p: &Prepared, id: FieldId) -> Vec<String> {
+            p.field(id).unwrap().iter().map(|a| p.text(a).to_owned()).collect()
+        }
+        assert_eq!(texts(&p, params), ["Identity", "ForwardingSmtpAddress", "homer", "smtp:x@y"]);
+        assert_eq!(texts(&p, request), ["bob", "arn:aws:iam::aws:policy/AdministratorAccess"]);
+        assert_eq!(texts(&p, user), ["bob"]);
+        // An exact field wins over the prefix.
+        let ev = Event::from_fields([("Parameters", Value::from("flat")), ("Parameters.Name", Value::from("n"))]);
+        p.load(&ev, &table, None);
+        assert_eq!(texts(&p, params), ["flat"]);
     }
 }

@@ -535,3 +535,82 @@ fn unsupported_correlations_are_reported() {
     let (_, report) = Engine::build(&set, sigil_knowledge::Knowledge::builtin().unwrap(), &EngineOptions::default());
     assert!(format!("{:?}", report.skipped).contains("value_sum"), "{:?}", report.skipped);
 }
+
+fn of_kind(kind: &str, fields: &[(&str, Value)]) -> sigil_events::Event {
+    ev(fields).with_kind(Some(sigil_events::RecordKind::by_name(kind).unwrap()))
+}
+
+#[test]
+fn non_windows_logsources_route_by_record_kind() {
+    let trail = "title: t\nlogsource: {product: aws, service: cloudtrail}\n\
+        detection: {sel: {eventSource: iam.amazonaws.com, eventName: CreateUser}, condition: sel}\n";
+    let windows_any =
+        "title: w\nlogsource: {product: windows}\ndetection: {sel: {eventName: CreateUser}, condition: sel}\n";
+    let fields = [("eventSource", s("iam.amazonaws.com")), ("eventName", s("CreateUser"))];
+    let record = of_kind("aws.cloudtrail", &fields);
+    let shapeless = ev(&fields);
+    let okta = of_kind("okta.system", &fields);
+    let e = build(trail, &EngineOptions::default());
+    assert_eq!([count(&e, &record), count(&e, &shapeless), count(&e, &okta)], [1, 0, 0]);
+    // A Windows rule never sees a CloudTrail record, even `product: windows` alone.
+    let e = build(windows_any, &EngineOptions::default());
+    assert_eq!([count(&e, &record), count(&e, &shapeless)], [0, 1]);
+}
+
+#[test]
+fn auditd_process_creation_maps_fields_and_needs_an_execve_record() {
+    let text = "title: t\nlogsource: {product: linux, category: process_creation}\n\
+        detection: {sel: {Image|endswith: '/whoami', CommandLine|contains: 'whoami -a'}, condition: sel}\n";
+    let types = |t: &[&str]| Value::List(t.iter().map(|x| s(x)).collect());
+    let exec = of_kind(
+        "linux.auditd",
+        &[("type", types(&["SYSCALL", "EXECVE", "PATH"])), ("exe", s("/usr/bin/whoami")), ("cmdline", s("whoami -a"))],
+    );
+    let no_execve = of_kind(
+        "linux.auditd",
+        &[("type", types(&["SYSCALL"])), ("exe", s("/usr/bin/whoami")), ("cmdline", s("whoami -a"))],
+    );
+    let sysmon = of_kind(
+        "linux.sysmon",
+        &[("EventID", Value::Int(1)), ("Image", s("/usr/bin/whoami")), ("CommandLine", s("whoami -a"))],
+    );
+    let sysmon_3 = of_kind(
+        "linux.sysmon",
+        &[("EventID", Value::Int(3)), ("Image", s("/usr/bin/whoami")), ("CommandLine", s("whoami -a"))],
+    );
+    let e = build(text, &EngineOptions::default());
+    assert_eq!([count(&e, &exec), count(&e, &no_execve), count(&e, &sysmon), count(&e, &sysmon_3)], [1, 0, 1, 0]);
+}
+
+#[test]
+fn a_rule_field_naming_an_object_reads_everything_under_it() {
+    let text = "title: t\nlogsource: {product: aws, service: cloudtrail}\n\
+        detection: {sel: {eventName: AttachUserPolicy, requestParameters|contains: AdministratorAccess}, condition: sel}\n";
+    let hit = of_kind(
+        "aws.cloudtrail",
+        &[
+            ("eventName", s("AttachUserPolicy")),
+            ("requestParameters.userName", s("bob")),
+            ("requestParameters.policyArn", s("arn:aws:iam::aws:policy/AdministratorAccess")),
+        ],
+    );
+    let miss = of_kind(
+        "aws.cloudtrail",
+        &[("eventName", s("AttachUserPolicy")), ("requestParametersX", s("AdministratorAccess"))],
+    );
+    for opts in [EngineOptions::default(), EngineOptions { no_prefilter: true, ..EngineOptions::default() }] {
+        let e = build(text, &opts);
+        assert_eq!([count(&e, &hit), count(&e, &miss)], [1, 0]);
+    }
+}
+
+#[test]
+fn unrouted_logsources_say_why() {
+    let text = "title: t\nlogsource: {product: m365, service: threat_management}\n\
+        detection: {sel: {eventName: x}, condition: sel}\n";
+    let set = sigil_check::load_texts(&[("t.yml", text)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    let (_, report) = Engine::build(&set, k, &EngineOptions::default());
+    assert_eq!(report.unrouted.len(), 1);
+    assert!(report.unrouted[0].why.as_deref().unwrap().contains("Defender"), "{:?}", report.unrouted[0]);
+}

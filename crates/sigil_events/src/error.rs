@@ -82,6 +82,17 @@ pub enum ReadError {
         /// What is wrong.
         message: String,
     },
+    /// A line of a text log (auditd, syslog, web access log, Zeek TSV, ...) could not be read;
+    /// the lines around it are read.
+    #[error("{}:{line}: {message}", path.display())]
+    TextLine {
+        /// The input.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl ReadError {
@@ -93,7 +104,8 @@ impl ReadError {
             | ReadError::EvtxChunk { path, .. }
             | ReadError::EvtxRecord { path, .. }
             | ReadError::JsonLine { path, .. }
-            | ReadError::Json { path, .. } => path,
+            | ReadError::Json { path, .. }
+            | ReadError::TextLine { path, .. } => path,
         }
     }
 }

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 
 use crate::error::ParseError;
 use crate::flatten::Builder;
+use crate::formats::RecordKind;
 use crate::{ReadOptions, Value};
 
 /// One event: an ordered list of `(name, value)` fields, plus its time and record id.
@@ -25,6 +26,7 @@ pub struct Event {
     fields: Box<[Field]>,
     timestamp: Option<Timestamp>,
     record_id: Option<u64>,
+    kind: Option<&'static RecordKind>,
 }
 
 /// One field: its name as a range of `Event::names`, and its value.
@@ -42,7 +44,7 @@ impl Event {
         timestamp: Option<Timestamp>,
         record_id: Option<u64>,
     ) -> Event {
-        Event { names, fields, timestamp, record_id }
+        Event { names, fields, timestamp, record_id, kind: None }
     }
 
     /// An event with the given fields, in order, with no timestamp or record id.
@@ -98,6 +100,60 @@ impl Event {
     pub fn with_record_id(mut self, record_id: Option<u64>) -> Event {
         self.record_id = record_id;
         self
+    }
+
+    /// Set the record kind (see [`Event::kind`]).
+    #[must_use]
+    pub fn with_kind(mut self, kind: Option<&'static RecordKind>) -> Event {
+        self.kind = kind;
+        self
+    }
+
+    /// What kind of record this is when it is not a Windows event: a CloudTrail record, an
+    /// auditd event, a web access log line, ... `None` for Windows events and for JSON whose
+    /// shape is not recognised, which are routed as Windows events. The kind is set by the
+    /// reader, never by a field of the record, so no data field can change how it is routed.
+    pub fn kind(&self) -> Option<&'static RecordKind> {
+        self.kind
+    }
+
+    /// The value of the **first** field named `field`. Windows records list their `System`
+    /// fields first, so this reads the record's own `Channel`, `Computer`, ... even when the
+    /// event data has a field of the same name.
+    fn get_first(&self, field: &str) -> Option<&Value> {
+        let want = field.as_bytes();
+        let names = self.names.as_bytes();
+        self.fields
+            .iter()
+            .find(|f| {
+                f.len as usize == want.len()
+                    && names.get(f.start as usize..f.start as usize + f.len as usize) == Some(want)
+            })
+            .map(|f| &f.value)
+    }
+
+    /// The "channel" to show for the event: `Channel` for Windows events, else the field its
+    /// [`RecordKind`] names (CloudTrail `eventSource`, auditd record types, the Zeek log, ...).
+    pub fn display_channel(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self.kind {
+            Some(kind) => kind.channel_of(self),
+            None => self.channel().map(std::borrow::Cow::Borrowed),
+        }
+    }
+
+    /// The host to show for the event: `Computer` for Windows events, else the field its
+    /// [`RecordKind`] names (the syslog host, the client address of a web request, ...).
+    pub fn display_host(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self.kind {
+            Some(kind) => kind.host_of(self),
+            None => self.computer().map(std::borrow::Cow::Borrowed),
+        }
+    }
+
+    /// The account to show for the event, when its [`RecordKind`] names one (CloudTrail
+    /// `userIdentity.arn`, auditd `auid`, Okta `actor.alternateId`, ...).
+    pub fn display_account(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.kind.and_then(|kind| kind.account_of(self))
     }
 
     fn name_of(&self, field: &Field) -> &str {
@@ -157,24 +213,26 @@ impl Event {
         self.record_id
     }
 
-    /// `Computer`, when it is a string.
+    /// `Computer`, when it is a string (the first field of that name: the record's own, not a
+    /// data field named like it).
     pub fn computer(&self) -> Option<&str> {
-        self.get("Computer").and_then(Value::as_str)
+        self.get_first("Computer").and_then(Value::as_str)
     }
 
-    /// `Channel`, when it is a string.
+    /// `Channel`, when it is a string (the first field of that name: the record's own, not a
+    /// data field named like it, such as the cleared log's `Channel` in EventLog 104).
     pub fn channel(&self) -> Option<&str> {
-        self.get("Channel").and_then(Value::as_str)
+        self.get_first("Channel").and_then(Value::as_str)
     }
 
     /// `Provider_Name`, when it is a string.
     pub fn provider(&self) -> Option<&str> {
-        self.get("Provider_Name").and_then(Value::as_str)
+        self.get_first("Provider_Name").and_then(Value::as_str)
     }
 
     /// `EventID` as a number (from an integer or a numeric string).
     pub fn event_id(&self) -> Option<u64> {
-        self.get("EventID").and_then(Value::as_u64)
+        self.get_first("EventID").and_then(Value::as_u64)
     }
 
     /// The event as a flat JSON object, fields in document order. When a name occurs more
@@ -191,7 +249,10 @@ impl Event {
 
 impl PartialEq for Event {
     fn eq(&self, other: &Event) -> bool {
-        self.timestamp == other.timestamp && self.record_id == other.record_id && self.fields().eq(other.fields())
+        self.timestamp == other.timestamp
+            && self.record_id == other.record_id
+            && self.kind.map(|k| k.name) == other.kind.map(|k| k.name)
+            && self.fields().eq(other.fields())
     }
 }
 
@@ -200,6 +261,7 @@ impl fmt::Debug for Event {
         f.debug_struct("Event")
             .field("timestamp", &self.timestamp)
             .field("record_id", &self.record_id)
+            .field("kind", &self.kind.map(|k| k.name))
             .field("fields", &FieldsDebug(self))
             .finish()
     }

@@ -716,8 +716,27 @@ impl ElementSeed<'_> {
     fn leaf(self, value: Value) {
         match self.ctx {
             Ctx::System => self.b.push_system(self.start, value),
-            Ctx::Data | Ctx::Rendering => self.b.push(self.start, value),
+            Ctx::Data => {
+                self.b.rename_shadowing_header(self.start);
+                self.b.push(self.start, value);
+            }
+            Ctx::Rendering => self.b.push(self.start, value),
         }
+    }
+}
+
+impl Builder {
+    /// A data field named like a `System` field that routing and output read (`Channel`, `Computer`,
+    /// `Provider_Name`, `EventID`), when the record has that `System` field, is renamed `UserData.<name>` (or
+    /// `EventData.<name>`), so that it never stands for the record's own: EventLog 104's `UserData` `Channel` is
+    /// the log that was cleared, not the channel of the record.
+    fn rename_shadowing_header(&mut self, start: usize) {
+        let Some(name) = self.names.get(start..) else { return };
+        if !matches!(name, "Channel" | "Computer" | "Provider_Name" | "EventID") || self.get(name).is_none() {
+            return;
+        }
+        let section = if self.elems.contains("UserData") { "UserData." } else { "EventData." };
+        self.names.insert_str(start, section);
     }
 }
 

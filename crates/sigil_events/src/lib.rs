@@ -1,4 +1,7 @@
-//! Event sources: EVTX, JSON, JSONL and stdin readers producing flat Sigma events.
+//! Event sources: EVTX, JSON, JSONL and stdin readers producing flat Sigma events, and readers
+//! of the logs of other products: CloudTrail and other cloud audit logs (JSON, JSONL, gzip,
+//! `{"Records": [...]}`), auditd, syslog with Sysmon for Linux, web / proxy access logs (Common
+//! and Combined Log Format, W3C), Zeek TSV and Santa.
 //!
 //! This crate owns reading events and giving them the flat field names Sigma rules use. It
 //! knows nothing of rules: matching, field mappings between log sources and output belong to
@@ -46,7 +49,10 @@
 //! a leaf element is named by itself, an attribute by `element_attribute`. `System` numbers
 //! rendered as strings become integers; null `System` elements (an empty `Correlation`) are
 //! left out. A data field named like a system field (Sysmon 4's `Version`) is kept as a
-//! second field, and [`Event::get`] returns the data one.
+//! second field, and [`Event::get`] returns the data one; except for the fields routing and
+//! output read (`Channel`, `Computer`, `Provider_Name`, `EventID`): such a data field is named
+//! `UserData.<name>` / `EventData.<name>` (EventLog 104's cleared-log `Channel` is
+//! `UserData.Channel`), so that `Channel` is always the record's own.
 //!
 //! Values keep the type and text the record has. EVTX values are rendered as Windows shows
 //! them: GUIDs in braces and lower case, times with 100 ns digits, trailing blanks kept
@@ -59,6 +65,19 @@
 //! (`{"r": [{"id": 1}, {"id": 2}]}` gives `r.id = [1, 2]`). Events already flat (as
 //! `bench/gen_jsonl.py` writes them, or as [`Event::to_json`] prints them) read back as they
 //! are.
+//!
+//! # Logs other than Windows
+//!
+//! [`open`] recognises a file's format from its content when its name does not say it
+//! ([`SourceKind`]; [`ReadOptions::input_kind`] overrides), decompresses gzip and looks through
+//! JSON envelopes. Events of these logs carry a [`RecordKind`] ([`Event::kind`]): for JSON, from
+//! the record's shape (`aws.cloudtrail`, `okta.system`, `gcp.audit`, `zeek.dns`, ...), for text
+//! formats from the reader (`linux.auditd`, `linux.syslog`, `linux.sysmon`, `web.access`, ...).
+//! The kind, not a field, is what routing selects on, and it names the fields that give the
+//! event's time, host, account and "channel" equivalent ([`Event::display_channel`], ...). The
+//! field names of each format are described in the modules of `src/formats/`; JSON ones follow
+//! the rules below (dotted paths, arrays as lists). JSON of no recognised shape has no kind and
+//! is treated as a Windows event, as before.
 //!
 //! # Order and batching
 //!
@@ -105,6 +124,7 @@ mod error;
 mod event;
 mod evtx;
 mod flatten;
+mod formats;
 mod json;
 mod source;
 mod time;
@@ -134,8 +154,10 @@ pub(crate) mod testutil {
 
 pub use error::{ParseError, ReadError, Result};
 pub use event::Event;
+pub use formats::RecordKind;
 pub use source::{
-    Batch, ReadSummary, SkipReason, Skipped, Source, SourceKind, SourceStats, discover, from_reader, open, read_all,
+    Batch, InputKind, ReadSummary, SkipReason, Skipped, Source, SourceKind, SourceStats, discover, from_reader, open,
+    read_all,
 };
 pub use value::{CompactString, Value};
 
@@ -157,6 +179,9 @@ pub struct ReadOptions {
     /// Largest JSONL line or JSON value accepted, in bytes. A longer JSONL line is reported
     /// and skipped; a longer JSON value ends the input. Default 64 MiB.
     pub max_event_bytes: usize,
+    /// The format of every input, or the kind of their records, instead of what names and
+    /// contents say (`--input-kind`). Default `None`.
+    pub input_kind: Option<InputKind>,
 }
 
 impl Default for ReadOptions {
@@ -166,6 +191,7 @@ impl Default for ReadOptions {
             validate_checksums: false,
             batch_bytes: 1 << 20,
             max_event_bytes: 64 << 20,
+            input_kind: None,
         }
     }
 }
@@ -193,6 +219,13 @@ impl ReadOptions {
     #[must_use]
     pub fn with_batch_bytes(mut self, bytes: usize) -> Self {
         self.batch_bytes = bytes;
+        self
+    }
+
+    /// Set [`ReadOptions::input_kind`].
+    #[must_use]
+    pub fn with_input_kind(mut self, kind: Option<InputKind>) -> Self {
+        self.input_kind = kind;
         self
     }
 

@@ -12,6 +12,12 @@ use rayon::prelude::*;
 use crate::error::ReadError;
 use crate::evtx::{self as evtx_input, EvtxUnits};
 use crate::flatten::Builder;
+use crate::formats::RecordKind;
+use crate::formats::classify::{Hint, classify};
+use crate::formats::envelope::{
+    EndAtError, ErrorSlot, GZIP_MAGIC, Gunzip, Sniffed, Unwrap, envelope_prefix, sniff_text,
+};
+use crate::formats::text::{self as text_input, TextFormat, TextUnits};
 use crate::json::{self as json_input, LineUnits, ValueUnits};
 use crate::{Event, ReadOptions};
 
@@ -21,16 +27,32 @@ use crate::{Event, ReadOptions};
 pub enum SourceKind {
     /// Windows event log (`.evtx`).
     Evtx,
-    /// A JSON document: one object, an array of objects, or several values in a row (`.json`).
+    /// A JSON document: one object, an array of objects, several values in a row (`.json`),
+    /// or an envelope around the array of records (`{"Records": [...]}` as CloudTrail writes).
     Json,
     /// One JSON object per line (`.jsonl`, `.ndjson`, stdin).
     Jsonl,
+    /// Linux audit log lines (`type=… msg=audit(…): …`).
+    Auditd,
+    /// Syslog lines (BSD, RFC 3339, RFC 5424), including Sysmon for Linux events.
+    Syslog,
+    /// Web server access log in Common / Combined Log Format.
+    AccessLog,
+    /// W3C extended log (IIS, proxies).
+    W3c,
+    /// Zeek TSV log.
+    Zeek,
+    /// Santa (macOS) log.
+    Santa,
 }
 
 impl SourceKind {
-    /// The kind a file name says, by extension (any case); `None` for other names.
+    /// The kind a file name says, by extension (any case, also before `.gz`); `None` for
+    /// other names, whose format is recognised from their content.
     pub fn from_path(path: &Path) -> Option<SourceKind> {
-        let ext = path.extension()?.to_str()?;
+        let name = path.file_name()?.to_str()?;
+        let name = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".GZ")).unwrap_or(name);
+        let ext = Path::new(name).extension()?.to_str()?;
         if ext.eq_ignore_ascii_case("evtx") {
             Some(SourceKind::Evtx)
         } else if ext.eq_ignore_ascii_case("json") {
@@ -40,6 +62,89 @@ impl SourceKind {
         } else {
             None
         }
+    }
+
+    /// The name `--input-kind` takes for the format.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Evtx => "evtx",
+            SourceKind::Json => "json",
+            SourceKind::Jsonl => "jsonl",
+            SourceKind::Auditd => "auditd",
+            SourceKind::Syslog => "syslog",
+            SourceKind::AccessLog => "access",
+            SourceKind::W3c => "w3c",
+            SourceKind::Zeek => "zeek",
+            SourceKind::Santa => "santa",
+        }
+    }
+
+    /// Every format.
+    pub const ALL: [SourceKind; 9] = [
+        SourceKind::Evtx,
+        SourceKind::Json,
+        SourceKind::Jsonl,
+        SourceKind::Auditd,
+        SourceKind::Syslog,
+        SourceKind::AccessLog,
+        SourceKind::W3c,
+        SourceKind::Zeek,
+        SourceKind::Santa,
+    ];
+
+    fn text_format(self) -> Option<TextFormat> {
+        match self {
+            SourceKind::Auditd => Some(TextFormat::Auditd),
+            SourceKind::Syslog => Some(TextFormat::Syslog),
+            SourceKind::AccessLog => Some(TextFormat::Access),
+            SourceKind::W3c => Some(TextFormat::W3c),
+            SourceKind::Zeek => Some(TextFormat::Zeek),
+            SourceKind::Santa => Some(TextFormat::Santa),
+            SourceKind::Evtx | SourceKind::Json | SourceKind::Jsonl => None,
+        }
+    }
+}
+
+/// What `--input-kind` says about inputs: their format, or the kind of their JSON records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Read every input in this format.
+    Format(SourceKind),
+    /// Inputs are JSON / JSONL (or Zeek TSV for Zeek kinds) whose records are all of this
+    /// kind, whatever their shape.
+    Records(&'static RecordKind),
+}
+
+impl InputKind {
+    /// Parse a format name (`evtx`, `json`, `jsonl`, `auditd`, `syslog`, `access`, `w3c`,
+    /// `zeek`, `santa`) or a record kind name (`aws.cloudtrail`, `okta.system`, …; also the
+    /// short forms `cloudtrail`, `okta`, `gcp`, `m365`, `github`, `kubernetes`).
+    ///
+    /// # Errors
+    ///
+    /// The message lists the accepted names.
+    pub fn parse(name: &str) -> Result<InputKind, String> {
+        if let Some(f) = SourceKind::ALL.iter().find(|f| f.name().eq_ignore_ascii_case(name)) {
+            return Ok(InputKind::Format(*f));
+        }
+        let alias = match name.to_ascii_lowercase().as_str() {
+            "cloudtrail" => "aws.cloudtrail",
+            "okta" => "okta.system",
+            "gcp" => "gcp.audit",
+            "m365" => "m365.audit",
+            "github" => "github.audit",
+            "kubernetes" | "k8s" => "kubernetes.audit",
+            _ => name,
+        };
+        match RecordKind::by_name(alias) {
+            Some(kind) => Ok(InputKind::Records(kind)),
+            None => Err(format!("unknown input kind `{name}`; expected one of: {}", InputKind::names().join(", "))),
+        }
+    }
+
+    /// Every name [`InputKind::parse`] takes (formats, then record kinds).
+    pub fn names() -> Vec<&'static str> {
+        SourceKind::ALL.iter().map(|f| f.name()).chain(RecordKind::all().iter().map(|k| k.name)).collect()
     }
 }
 
@@ -109,12 +214,16 @@ enum Units {
     Evtx(EvtxUnits),
     Lines(LineUnits),
     Values(ValueUnits),
+    Text(TextUnits, TextFormat),
+    /// Units of a decompressed input, then the decompression error that ended it, if any.
+    Gzip(Box<Units>, ErrorSlot, Arc<Path>),
 }
 
 /// A unit of work: raw bytes of one part of an input, parsed by [`Units::process`].
 enum Unit {
     Evtx(evtx_input::EvtxUnit),
     Json(json_input::JsonUnit),
+    Text(text_input::TextUnit, TextFormat),
 }
 
 impl Units {
@@ -123,6 +232,11 @@ impl Units {
             Units::Evtx(units) => units.next().map(Unit::Evtx),
             Units::Lines(units) => units.next().map(Unit::Json),
             Units::Values(units) => units.next().map(Unit::Json),
+            Units::Text(units, format) => units.next().map(|u| Unit::Text(u, *format)),
+            Units::Gzip(units, slot, path) => units.next_unit().or_else(|| {
+                let error = slot.lock().ok()?.take()?;
+                Some(Unit::Json(json_input::JsonUnit::Error(ReadError::Io { path: path.to_path_buf(), source: error })))
+            }),
         }
     }
 }
@@ -133,6 +247,29 @@ struct Processor {
     path: Arc<Path>,
     opts: Arc<ReadOptions>,
     evtx_settings: Option<Arc<evtx::ParserSettings>>,
+    hint: Hint,
+}
+
+/// Gives JSON events their record kind (and the kind's time) on their way to the sink.
+struct Classify<'a> {
+    inner: &'a mut dyn Sink,
+    hint: Hint,
+}
+
+impl Sink for Classify<'_> {
+    fn event(&mut self, event: Event) {
+        let event = match classify(&event, self.hint) {
+            Some(kind) => {
+                let time = kind.timestamp_of(&event).or(event.timestamp());
+                crate::formats::classify::aliases(event, kind).with_kind(Some(kind)).with_timestamp(time)
+            }
+            None => event,
+        };
+        self.inner.event(event);
+    }
+    fn error(&mut self, error: ReadError) {
+        self.inner.error(error);
+    }
 }
 
 impl Processor {
@@ -141,7 +278,10 @@ impl Processor {
         match (unit, &self.evtx_settings) {
             (Unit::Evtx(unit), Some(settings)) => evtx_input::process_unit(unit, settings, &ctx, b, sink),
             (Unit::Evtx(_), None) => {}
-            (Unit::Json(unit), _) => json_input::process_unit(unit, &ctx, b, sink),
+            (Unit::Json(unit), _) => {
+                json_input::process_unit(unit, &ctx, b, &mut Classify { inner: sink, hint: self.hint });
+            }
+            (Unit::Text(unit, format), _) => text_input::process_unit(unit, format, &ctx, b, sink),
         }
     }
 }
@@ -177,88 +317,166 @@ impl std::fmt::Debug for Source {
 
 /// Open an input for reading.
 ///
-/// `-` is stdin, read as JSONL. Otherwise the extension picks the format (`.evtx`, `.json`,
-/// `.jsonl`/`.ndjson`, any case); a file with another extension is EVTX if it starts with
-/// the EVTX magic, JSON if its first non-blank byte is `[`, and JSONL otherwise.
+/// `-` is stdin. The format is, in this order: the one [`ReadOptions::input_kind`] names;
+/// the one the extension says (`.evtx`, `.json`, `.jsonl`/`.ndjson`, any case, also before
+/// `.gz`); else the one the content shows (EVTX magic; JSON or JSON Lines by the first line;
+/// auditd, Zeek TSV, W3C, Common/Combined Log Format, syslog or Santa lines by the first
+/// line). Gzip-compressed inputs (by their magic bytes) are decompressed on the fly, and a
+/// JSON envelope around the records (`{"Records": [...]}`, `{"records": [...]}`,
+/// `{"value": [...]}`) is looked through. Stdin whose content fits nothing is read as JSONL.
 ///
 /// # Errors
 ///
-/// When the file cannot be opened, or an EVTX file has no valid file header. Anything wrong
-/// past that is reported by the iterator, item by item.
+/// When the file cannot be opened, an EVTX file has no valid file header, or the content
+/// fits no format (the message suggests `--input-kind`). Anything wrong past that is
+/// reported by the iterator, item by item.
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Source, ReadError> {
-    let shared: Arc<Path> = Arc::from(path);
-    let (batch, max) = (opts.batch_bytes, opts.max_event_bytes);
+    let io = |source| ReadError::Io { path: path.to_path_buf(), source };
     if path == Path::new("-") {
-        let units = Units::Lines(LineUnits::new(Arc::clone(&shared), Box::new(std::io::stdin()), batch, max));
-        return Ok(Source::new(shared, SourceKind::Jsonl, units, opts));
+        return open_reader(path, Box::new(std::io::stdin()), opts, true);
     }
-    let kind = match SourceKind::from_path(path) {
+    let forced = match opts.input_kind {
+        Some(InputKind::Format(kind)) => Some(kind),
+        _ => None,
+    };
+    let kind = forced.or_else(|| SourceKind::from_path(path));
+    let mut head = [0u8; 8];
+    let n = File::open(path).and_then(|mut f| f.read(&mut head)).map_err(io)?;
+    let head = head.get(..n).unwrap_or_default();
+    if (kind == Some(SourceKind::Evtx) || (kind.is_none() && head.starts_with(b"ElfFile\0")))
+        && !head.starts_with(&GZIP_MAGIC)
+    {
+        let shared: Arc<Path> = Arc::from(path);
+        let units = Units::Evtx(EvtxUnits::open(Arc::clone(&shared), opts.validate_checksums)?);
+        return Ok(Source::new(shared, SourceKind::Evtx, units, opts, Hint::default()));
+    }
+    let file = File::open(path).map_err(io)?;
+    open_reader(path, Box::new(file), opts, false)
+}
+
+/// Read up to `n` bytes of `reader` without losing them: `(head, a reader of everything)`.
+fn peek(mut reader: Box<dyn Read + Send>, n: usize, path: &Path) -> Result<(Vec<u8>, Box<dyn Read + Send>), ReadError> {
+    let mut head = Vec::with_capacity(n);
+    (&mut reader)
+        .take(n as u64)
+        .read_to_end(&mut head)
+        .map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+    let again: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.clone()).chain(reader));
+    Ok((head, again))
+}
+
+/// Open any reader: decompress, recognise the format, look through envelopes.
+fn open_reader(
+    path: &Path,
+    reader: Box<dyn Read + Send>,
+    opts: &ReadOptions,
+    stdin: bool,
+) -> Result<Source, ReadError> {
+    let shared: Arc<Path> = Arc::from(path);
+    let (mut head, mut reader) = peek(reader, 8192, path)?;
+    let mut gzip_errors: Option<ErrorSlot> = None;
+    if head.starts_with(&GZIP_MAGIC) {
+        let slot = ErrorSlot::default();
+        (head, reader) =
+            peek(Box::new(EndAtError { inner: Gunzip::new(reader), slot: Arc::clone(&slot) }), 8192, path)?;
+        gzip_errors = Some(slot);
+    }
+    let (forced_format, forced_records) = match opts.input_kind {
+        Some(InputKind::Format(kind)) => (Some(kind), None),
+        Some(InputKind::Records(kind)) => (None, Some(kind)),
+        None => (None, None),
+    };
+    let named = if stdin { None } else { SourceKind::from_path(path) };
+    let kind = match forced_format.or(named) {
         Some(kind) => kind,
-        None => sniff(path)?,
+        None if head.starts_with(b"ElfFile\0") => SourceKind::Evtx,
+        None => match sniff_text(&head) {
+            Some(Sniffed::Json) => SourceKind::Json,
+            Some(Sniffed::Jsonl) => SourceKind::Jsonl,
+            Some(Sniffed::Auditd) => SourceKind::Auditd,
+            Some(Sniffed::Syslog) => SourceKind::Syslog,
+            Some(Sniffed::Access) => SourceKind::AccessLog,
+            Some(Sniffed::W3c) => SourceKind::W3c,
+            Some(Sniffed::Zeek) => SourceKind::Zeek,
+            Some(Sniffed::Santa) => SourceKind::Santa,
+            None if stdin || head.iter().all(u8::is_ascii_whitespace) || head.contains(&0) => SourceKind::Jsonl,
+            None => {
+                let text = String::from_utf8_lossy(&head);
+                let first: String =
+                    text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().chars().take(60).collect();
+                return Err(ReadError::Format {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "not a log format sigil recognises (first line: {first:?}); name the format with --input-kind"
+                    ),
+                });
+            }
+        },
     };
+    let zeek_path = crate::formats::zeek::path_from_file_name(path).and_then(|p| {
+        let kind = crate::formats::zeek_kind(&p)?;
+        (kind.name != "zeek").then_some(kind)
+    });
+    let hint = Hint { forced: forced_records, zeek_path };
+    let (batch, max) = (opts.batch_bytes, opts.max_event_bytes);
     let units = match kind {
-        SourceKind::Evtx => Units::Evtx(EvtxUnits::open(Arc::clone(&shared), opts.validate_checksums)?),
-        SourceKind::Json => Units::Values(ValueUnits::new(Arc::clone(&shared), open_file(path)?, batch, max)),
-        SourceKind::Jsonl => Units::Lines(LineUnits::new(Arc::clone(&shared), open_file(path)?, batch, max)),
+        SourceKind::Evtx => {
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+            Units::Evtx(EvtxUnits::from_bytes(Arc::clone(&shared), bytes, opts.validate_checksums)?)
+        }
+        SourceKind::Json => {
+            let bom = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+            let reader: Box<dyn Read + Send> = match envelope_prefix(head.get(bom..).unwrap_or_default()) {
+                Some(prefix) => Box::new(Unwrap::new(reader, prefix + bom)),
+                None => reader,
+            };
+            Units::Values(ValueUnits::new(Arc::clone(&shared), reader, batch, max))
+        }
+        SourceKind::Jsonl => Units::Lines(LineUnits::new(Arc::clone(&shared), reader, batch, max)),
+        other => match other.text_format() {
+            Some(format) => Units::Text(TextUnits::new(Arc::clone(&shared), reader, format, batch, max), format),
+            None => Units::Lines(LineUnits::new(Arc::clone(&shared), reader, batch, max)),
+        },
     };
-    Ok(Source::new(shared, kind, units, opts))
+    let units = match gzip_errors {
+        Some(slot) => Units::Gzip(Box::new(units), slot, Arc::clone(&shared)),
+        None => units,
+    };
+    Ok(Source::new(shared, kind, units, opts, hint))
 }
 
 /// Read an input of the given format from any reader: bytes in memory, a pipe, a socket.
 /// `name` stands for the input in batches and errors.
 ///
-/// JSON and JSONL stream as from a file. EVTX needs random access, so the reader is read to
-/// its end into memory first.
+/// Text formats stream as from a file (gzip and envelopes are looked through as by [`open`]).
+/// EVTX needs random access, so the reader is read to its end into memory first.
 ///
 /// # Errors
 ///
 /// For EVTX, when the reader fails or the bytes have no valid EVTX file header.
-pub fn from_reader<R>(name: &Path, kind: SourceKind, mut reader: R, opts: &ReadOptions) -> Result<Source, ReadError>
+pub fn from_reader<R>(name: &Path, kind: SourceKind, reader: R, opts: &ReadOptions) -> Result<Source, ReadError>
 where
     R: Read + Send + 'static,
 {
-    let shared: Arc<Path> = Arc::from(name);
-    let (batch, max) = (opts.batch_bytes, opts.max_event_bytes);
-    let units = match kind {
-        SourceKind::Evtx => {
-            let mut bytes = Vec::new();
-            reader.read_to_end(&mut bytes).map_err(|source| ReadError::Io { path: name.to_path_buf(), source })?;
-            Units::Evtx(EvtxUnits::from_bytes(Arc::clone(&shared), bytes, opts.validate_checksums)?)
-        }
-        SourceKind::Json => Units::Values(ValueUnits::new(Arc::clone(&shared), Box::new(reader), batch, max)),
-        SourceKind::Jsonl => Units::Lines(LineUnits::new(Arc::clone(&shared), Box::new(reader), batch, max)),
-    };
-    Ok(Source::new(shared, kind, units, opts))
-}
-
-fn open_file(path: &Path) -> Result<Box<dyn Read + Send>, ReadError> {
-    let file = File::open(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
-    Ok(Box::new(file))
-}
-
-/// The format of a file whose name does not say it.
-fn sniff(path: &Path) -> Result<SourceKind, ReadError> {
-    let mut head = Vec::with_capacity(512);
-    File::open(path)
-        .and_then(|file| file.take(512).read_to_end(&mut head))
-        .map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
-    if head.starts_with(b"ElfFile\0") {
-        return Ok(SourceKind::Evtx);
-    }
-    let first = head.iter().find(|b| !b.is_ascii_whitespace());
-    Ok(if first == Some(&b'[') { SourceKind::Json } else { SourceKind::Jsonl })
+    let opts = ReadOptions { input_kind: Some(InputKind::Format(kind)), ..opts.clone() };
+    open_reader(name, Box::new(reader), &opts, false)
 }
 
 impl Source {
-    fn new(path: Arc<Path>, kind: SourceKind, units: Units, opts: &ReadOptions) -> Source {
+    fn new(path: Arc<Path>, kind: SourceKind, units: Units, opts: &ReadOptions, hint: Hint) -> Source {
         let evtx_settings = match &units {
             Units::Evtx(units) => Some(Arc::clone(units.settings())),
-            Units::Lines(_) | Units::Values(_) => None,
+            Units::Gzip(inner, ..) => match inner.as_ref() {
+                Units::Evtx(units) => Some(Arc::clone(units.settings())),
+                _ => None,
+            },
+            Units::Lines(_) | Units::Values(_) | Units::Text(..) => None,
         };
         Source {
             units,
             stats: SourceStats { path: path.to_path_buf(), kind, events: 0, errors: 0 },
-            processor: Processor { path, opts: Arc::new(opts.clone()), evtx_settings },
+            processor: Processor { path, opts: Arc::new(opts.clone()), evtx_settings, hint },
             kind,
             builder: Builder::default(),
             pending: VecDeque::new(),
@@ -404,7 +622,8 @@ pub struct Skipped {
 ///
 /// `-` (stdin) and files named directly are kept as they are, whatever their extension.
 /// Folders are walked recursively (not following symlinks, in file-name order) for `.evtx`,
-/// `.json`, `.jsonl` and `.ndjson` files (any case); other files are skipped and listed.
+/// `.json`, `.jsonl`, `.ndjson`, `.log` and `.gz` files (any case, also rotated logs such as
+/// `audit.log.1`); other files are skipped and listed.
 /// Paths that cannot be read are listed with the reason. A file reached twice is kept once.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
     let mut files = Vec::new();
@@ -431,7 +650,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
                             reason: SkipReason::Unreadable(err.to_string()),
                         }),
                         Ok(entry) if entry.file_type().is_dir() => {}
-                        Ok(entry) if SourceKind::from_path(entry.path()).is_some() => {
+                        Ok(entry) if walk_takes(entry.path()) => {
                             keep(entry.into_path(), &mut files);
                         }
                         Ok(entry) => skipped.push(Skipped { path: entry.into_path(), reason: SkipReason::Extension }),
@@ -443,6 +662,18 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
     // A file named directly is read even when a folder walk also met and skipped it.
     skipped.retain(|s| s.reason != SkipReason::Extension || !seen.contains(&s.path));
     (files, skipped)
+}
+
+/// Whether a folder walk reads a file: the extensions of [`SourceKind::from_path`], and the
+/// names logs of the text formats have: `.log` (also rotated: `audit.log.1`,
+/// `access.log.2.gz`), `.gz`.
+fn walk_takes(path: &Path) -> bool {
+    if SourceKind::from_path(path).is_some() {
+        return true;
+    }
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".log") || lower.ends_with(".gz") || lower.contains(".log.")
 }
 
 /// What [`read_all`] read and left out.

@@ -79,6 +79,9 @@ impl Knowledge {
         let mut logsources = logsource::Logsources::default();
         let (origin, text) = logsource::WINDOWS;
         logsources.apply(origin, text, events)?;
+        for (origin, text) in logsource::OTHERS {
+            logsources.apply(origin, text, events)?;
+        }
         Ok(Knowledge { attack, events, logsources })
     }
 
@@ -142,6 +145,17 @@ impl Knowledge {
     /// accepts any event.
     pub fn routes(&self, product: Option<&str>, category: Option<&str>, service: Option<&str>) -> Option<&[Route]> {
         self.logsources.routes(product, category, service)
+    }
+
+    /// Why a logsource without routes cannot run (no reader produces its events), when the tables say
+    /// (`[[unrouted]]` entries of the mapping files).
+    pub fn unrouted_reason(
+        &self,
+        product: Option<&str>,
+        category: Option<&str>,
+        service: Option<&str>,
+    ) -> Option<&str> {
+        self.logsources.unrouted_reason(product, category, service)
     }
 
     /// [`Knowledge::routes`] for a [`LogSource`].

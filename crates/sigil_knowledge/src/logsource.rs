@@ -28,6 +28,20 @@ use crate::events::{EventCatalog, EventSchema};
 pub(crate) const WINDOWS: (&str, &str) =
     ("data/logsources/windows.toml", include_str!("../../../data/logsources/windows.toml"));
 
+/// The routing tables of other product families, applied after `windows.toml`.
+pub(crate) const OTHERS: [(&str, &str); 10] = [
+    ("data/logsources/aws.toml", include_str!("../../../data/logsources/aws.toml")),
+    ("data/logsources/azure.toml", include_str!("../../../data/logsources/azure.toml")),
+    ("data/logsources/m365.toml", include_str!("../../../data/logsources/m365.toml")),
+    ("data/logsources/gcp.toml", include_str!("../../../data/logsources/gcp.toml")),
+    ("data/logsources/okta.toml", include_str!("../../../data/logsources/okta.toml")),
+    ("data/logsources/github.toml", include_str!("../../../data/logsources/github.toml")),
+    ("data/logsources/kubernetes.toml", include_str!("../../../data/logsources/kubernetes.toml")),
+    ("data/logsources/linux.toml", include_str!("../../../data/logsources/linux.toml")),
+    ("data/logsources/macos.toml", include_str!("../../../data/logsources/macos.toml")),
+    ("data/logsources/network.toml", include_str!("../../../data/logsources/network.toml")),
+];
+
 /// A logsource as written in a rule. Values are compared ASCII case-insensitively; empty strings count as absent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogSource<'a> {
@@ -112,6 +126,7 @@ impl Condition {
 /// with neither channels nor providers accepts every event.
 #[derive(Debug, Clone)]
 pub struct Route {
+    kinds: Vec<String>,
     channels: Vec<String>,
     providers: Vec<String>,
     event_ids: Vec<u32>,
@@ -124,6 +139,29 @@ pub struct Route {
 }
 
 impl Route {
+    /// Record kinds (any of) of non-Windows logs this route selects (`aws.cloudtrail`, `linux.auditd`, `zeek.dns`,
+    /// …, as `sigil_events::RecordKind` names them). Empty for Windows routes, which select only events without a
+    /// record kind (Windows events and JSON of no recognised shape).
+    pub fn kinds(&self) -> &[String] {
+        &self.kinds
+    }
+
+    /// Whether an event with this record kind and header travels the route (conditions aside): the kind must be
+    /// one of the route's kinds (or absent for a Windows route), then [`Route::matches_header`] decides.
+    pub fn matches_event(
+        &self,
+        kind: Option<&str>,
+        channel: Option<&str>,
+        provider: Option<&str>,
+        event_id: Option<u32>,
+    ) -> bool {
+        let kind_ok = match kind {
+            None => self.kinds.is_empty(),
+            Some(kind) => self.kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)),
+        };
+        kind_ok && self.matches_header(channel, provider, event_id)
+    }
+
     /// Channels (any of); empty = no channel restriction.
     pub fn channels(&self) -> &[String] {
         &self.channels
@@ -150,9 +188,9 @@ impl Route {
         self.note.as_deref()
     }
 
-    /// Whether the route accepts every event (`product: windows` alone).
+    /// Whether the route accepts every Windows event (`product: windows` alone).
     pub fn is_any_event(&self) -> bool {
-        self.channels.is_empty() && self.providers.is_empty() && self.event_ids.is_empty()
+        self.kinds.is_empty() && self.channels.is_empty() && self.providers.is_empty() && self.event_ids.is_empty()
     }
 
     /// The explicit mappings, Sigma field → event field, sorted by Sigma field.
@@ -233,8 +271,11 @@ impl Route {
             .map(String::as_str)
     }
 
-    /// Whether a described event belongs to this route (used to attach schemas).
+    /// Whether a described event belongs to this route (used to attach schemas). The schemas are Windows events.
     fn selects(&self, event: &EventSchema) -> bool {
+        if !self.kinds.is_empty() {
+            return false;
+        }
         if !self.event_ids.is_empty() && !self.event_ids.contains(&event.id) {
             return false;
         }
@@ -260,6 +301,8 @@ fn get_ci<'m>(map: &'m BTreeMap<String, String>, key: &str) -> Option<&'m str> {
 #[serde(deny_unknown_fields)]
 struct FileDef {
     version: Option<i64>,
+    #[serde(default)]
+    unrouted: Vec<UnroutedDef>,
     product: Option<String>,
     #[serde(default)]
     common_fields: Vec<String>,
@@ -267,6 +310,16 @@ struct FileDef {
     source: BTreeMap<String, SourceDef>,
     #[serde(default)]
     route: Vec<toml::Spanned<RouteDef>>,
+}
+
+/// A logsource no reader can produce events for, and why.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+struct UnroutedDef {
+    product: Option<String>,
+    category: Option<String>,
+    service: Option<String>,
+    why: String,
 }
 
 #[derive(Deserialize, Clone, Default, Debug)]
@@ -285,6 +338,8 @@ struct RouteDef {
     category: Option<String>,
     service: Option<String>,
     source: Option<String>,
+    #[serde(default)]
+    kinds: Vec<String>,
     #[serde(default)]
     channels: Vec<String>,
     #[serde(default)]
@@ -306,6 +361,7 @@ struct RouteDef {
 /// A route before schemas are attached.
 #[derive(Debug, Clone)]
 struct RouteSpec {
+    kinds: Vec<String>,
     channels: Vec<String>,
     providers: Vec<String>,
     event_ids: Vec<u32>,
@@ -319,6 +375,8 @@ struct RouteSpec {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Logsources {
     common: Vec<String>,
+    /// Logsources known to have no reader, with the reason.
+    unrouted: Vec<(LogSourceKey, String)>,
     sources: BTreeMap<String, SourceDef>,
     /// Insertion-ordered specs; `entries` is rebuilt from them.
     specs: Vec<(LogSourceKey, Vec<RouteSpec>)>,
@@ -345,6 +403,12 @@ impl Logsources {
         }
         self.sources.extend(file.source);
         let default_product = file.product.unwrap_or_else(|| "windows".to_owned());
+        for u in file.unrouted {
+            let product = u.product.as_deref().unwrap_or(&default_product);
+            let key = LogSourceKey::new(Some(product), u.category.as_deref(), u.service.as_deref());
+            self.unrouted.retain(|(k, _)| *k != key);
+            self.unrouted.push((key, u.why));
+        }
         let mut replaced: BTreeSet<LogSourceKey> = BTreeSet::new();
         for spanned in file.route {
             let at = |message: String| Error::at_offset(origin, text, spanned.span().start, message);
@@ -379,6 +443,7 @@ impl Logsources {
             let conditions =
                 def.conditions.iter().map(|(field, values)| Condition { field: field.clone(), values: values.clone() });
             let spec = RouteSpec {
+                kinds: def.kinds.clone(),
                 channels,
                 providers,
                 event_ids: def.event_ids.clone(),
@@ -415,6 +480,7 @@ impl Logsources {
                     .iter()
                     .map(|s| {
                         let mut route = Route {
+                            kinds: s.kinds.clone(),
                             channels: s.channels.clone(),
                             providers: s.providers.clone(),
                             event_ids: s.event_ids.clone(),
@@ -438,6 +504,16 @@ impl Logsources {
 
     pub(crate) fn common(&self) -> &[String] {
         &self.common
+    }
+
+    pub(crate) fn unrouted_reason(
+        &self,
+        product: Option<&str>,
+        category: Option<&str>,
+        service: Option<&str>,
+    ) -> Option<&str> {
+        let key = LogSourceKey::new(product, category, service);
+        self.unrouted.iter().find(|(k, _)| *k == key).map(|(_, why)| why.as_str())
     }
 
     pub(crate) fn routes(
@@ -565,7 +641,8 @@ mod tests {
     fn lookups_are_case_insensitive_and_unknown_is_none() {
         assert!(k().routes(Some("Windows"), Some("Process_Creation"), None).is_some());
         assert!(k().routes(Some("windows"), Some("process_creation"), Some("")).is_some());
-        assert!(k().routes(Some("linux"), Some("process_creation"), None).is_none());
+        assert!(k().routes(Some("bitbucket"), None, Some("audit")).is_none());
+        assert!(k().routes(Some("linux"), Some("no_such_category"), None).is_none());
         assert!(k().routes(Some("windows"), Some("no_such_category"), None).is_none());
         let any = k().routes(Some("windows"), None, None).unwrap();
         assert!(any[0].is_any_event());
@@ -734,11 +811,49 @@ mod tests {
         for (key, routes) in k().logsources() {
             for (i, a) in routes.iter().enumerate() {
                 for b in routes.iter().skip(i + 1) {
-                    let same = a.channels() == b.channels() && a.event_ids() == b.event_ids();
+                    let same = a.kinds() == b.kinds() && a.channels() == b.channels() && a.event_ids() == b.event_ids();
                     assert!(!same || a.conditions() != b.conditions(), "duplicate route in {key:?}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn non_windows_routes_select_record_kinds() {
+        let ct = k().routes(Some("aws"), None, Some("cloudtrail")).unwrap();
+        assert_eq!(ct[0].kinds(), ["aws.cloudtrail"]);
+        assert!(ct[0].matches_event(Some("aws.cloudtrail"), None, None, None));
+        assert!(!ct[0].matches_event(None, Some("Security"), None, Some(4624)));
+        assert!(!ct[0].matches_event(Some("okta.system"), None, None, None));
+        assert!(ct[0].schemas().is_empty());
+        assert!(!ct[0].is_any_event());
+        // Windows routes take no record of another kind, not even `product: windows` alone.
+        let any = k().routes(Some("windows"), None, None).unwrap();
+        assert!(any[0].matches_event(None, Some("Whatever"), None, Some(1)));
+        assert!(!any[0].matches_event(Some("aws.cloudtrail"), None, None, None));
+        let pc = k().routes(Some("linux"), Some("process_creation"), None).unwrap();
+        assert_eq!(pc.len(), 2);
+        assert!(pc[0].matches_event(Some("linux.sysmon"), Some("Linux-Sysmon/Operational"), None, Some(1)));
+        assert!(!pc[0].matches_event(Some("linux.sysmon"), Some("Linux-Sysmon/Operational"), None, Some(3)));
+        assert!(!pc[0].matches_event(None, Some("Microsoft-Windows-Sysmon/Operational"), None, Some(1)));
+        assert_eq!(pc[1].map_field("Image"), Some("exe"));
+        assert_eq!(pc[1].map_field("CommandLine"), Some("cmdline"));
+        assert_eq!(pc[1].map_field("ParentImage"), Some("ParentImage"));
+        assert!(pc[1].matches_conditions(|f| (f == "type").then_some("EXECVE")));
+        let web = k().routes(None, Some("webserver"), None).unwrap();
+        assert_eq!(web[0].map_field("cs-uri-query"), Some("cs-uri"));
+        let gcp = k().routes(Some("gcp"), None, Some("gcp.audit")).unwrap();
+        assert_eq!(gcp[0].map_field("gcp.audit.method_name"), Some("protoPayload.methodName"));
+        assert!(k().routes(Some("zeek"), None, Some("dns")).unwrap()[0].matches_event(
+            Some("zeek.dns"),
+            None,
+            None,
+            None
+        ));
+        // Logsources without a reader say why.
+        assert!(k().unrouted_reason(Some("gcp"), None, Some("google_workspace.admin")).unwrap().contains("Workspace"));
+        assert!(k().unrouted_reason(None, Some("firewall"), None).is_some());
+        assert!(k().unrouted_reason(Some("aws"), None, Some("cloudtrail")).is_none());
     }
 
     #[test]
