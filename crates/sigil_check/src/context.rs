@@ -90,7 +90,11 @@ pub fn literal_span(source: &str, span: Span, text: &str) -> Option<Span> {
 }
 
 fn collect_spans(node: &Node, out: &mut HashMap<Position, Span>) {
-    out.entry(node.pos).or_insert(node.span);
+    // A map starts where its first key does: the key's (non-empty) span wins.
+    let slot = out.entry(node.pos).or_insert(node.span);
+    if slot.is_empty() {
+        *slot = node.span;
+    }
     match &node.value {
         NodeValue::Seq(items) => items.iter().for_each(|i| collect_spans(i, out)),
         NodeValue::Map(entries) => entries.iter().for_each(|(k, v)| {

@@ -16,6 +16,11 @@ fn detection<'a>(cx: &DocContext<'a>) -> Option<(&'a Detection, &'a Node, &'stat
     }
 }
 
+/// The key node `what` of the document (`detection:`), to point at.
+fn key<'a>(cx: &DocContext<'a>, what: &str) -> Option<&'a Node> {
+    cx.node.as_map()?.iter().find(|(k, _)| k.as_str() == Some(what)).map(|(k, _)| k)
+}
+
 fn items<'a>(det: &'a Detection) -> impl Iterator<Item = &'a FieldItem> {
     det.searches.iter().flat_map(|s| s.body.items())
 }
@@ -25,12 +30,13 @@ pub(crate) fn missing_condition(cx: &DocContext<'_>, r: &mut Reporter<'_>) {
     if node.as_map().is_none() {
         return; // a detection that is not a map is the parser's (SG202)
     }
+    let at = key(cx, what).unwrap_or(node);
     if det.searches.is_empty() {
-        r.at(node, format!("'{what}' defines no search identifier"));
+        r.at(at, format!("'{what}' defines no search identifier"));
     }
     match node.get("condition") {
         None => {
-            r.at(node, format!("'{what}' has no condition"));
+            r.at(at, format!("'{what}' has no condition"));
         }
         Some(c) if c.as_seq().is_some_and(<[Node]>::is_empty) => {
             let key = node.as_map().unwrap_or(&[]).iter().find(|(k, _)| k.as_str() == Some("condition"));

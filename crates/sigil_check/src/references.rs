@@ -53,7 +53,7 @@ pub(crate) fn duplicate_id(cx: &SetContext<'_>, r: &mut SetReporter<'_>) {
 }
 
 pub(crate) fn duplicate_name(cx: &SetContext<'_>, r: &mut SetReporter<'_>) {
-    let dups = first_places(cx.files, |d| d.meta().name.as_deref().map(|n| (n, d.meta().pos)));
+    let dups = first_places(cx.files, |d| d.meta().name.as_deref().map(|n| (n, d.meta().name_pos)));
     report_duplicates(cx, r, "name", dups);
 }
 

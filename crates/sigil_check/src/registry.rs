@@ -271,7 +271,7 @@ mod tests {
         for c in REGISTRY {
             assert!(c.code.0.starts_with(c.family.prefix()), "{} in family {:?}", c.code, c.family);
             assert!(!c.summary.is_empty() && !c.docs.is_empty(), "{} documented", c.code);
-            assert!(c.name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'), "{}", c.name);
+            assert!(c.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-'), "{}", c.name);
         }
     }
 

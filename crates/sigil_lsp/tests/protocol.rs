@@ -158,7 +158,7 @@ fn publishes_diagnostics_offers_fixes_and_hovers() {
 
 #[test]
 fn utf16_positions_are_used_for_ranges() {
-    let mut c = Client::start();
+    let c = Client::start();
     let text =
         "title: 😀 emoji\nlogsource: {product: windows}\ndetection:\n    sel: {'😀|endwith': x}\n    condition: sel\n";
     c.notify(

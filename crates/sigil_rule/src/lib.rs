@@ -109,7 +109,10 @@ pub fn parse_str_with_limits(text: &str, limits: &Limits) -> ParsedFile {
     let nodes = match yaml::parse_documents(text, limits) {
         Ok(n) => n,
         Err(e) => {
-            return ParsedFile::fail(Diagnostic::error(codes::YAML_SYNTAX, e.pos, e.message));
+            let span = token_span(text, &LineIndex::new(text), e.pos);
+            let mut d = Diagnostic::error(codes::YAML_SYNTAX, e.pos, e.message);
+            d.span = span;
+            return ParsedFile::fail(d);
         }
     };
     if nodes.is_empty() {

@@ -137,7 +137,10 @@ impl Builder<'_> {
             meta.id = Some(id);
             meta.id_pos = n.pos;
         }
-        meta.name = node.get("name").and_then(|n| self.string(n, "name"));
+        if let Some(n) = node.get("name") {
+            meta.name = self.string(n, "name");
+            meta.name_pos = n.pos;
+        }
         meta.taxonomy = node.get("taxonomy").and_then(|n| self.string(n, "taxonomy"));
         meta.description = node.get("description").and_then(|n| self.string(n, "description"));
         meta.license = node.get("license").and_then(|n| self.string(n, "license"));
