@@ -14,31 +14,36 @@ use crate::registry::Check;
 pub struct DocContext<'a> {
     /// The file's text.
     pub source: &'a str,
-    pub index: &'a LineIndex<'a>,
+    index: std::cell::OnceCell<LineIndex<'a>>,
     pub doc: &'a Document,
     /// The YAML node the document was built from.
     pub node: &'a Node,
     /// What the parser reported for the whole file.
     pub parser: &'a [Diagnostic],
-    spans: HashMap<Position, Span>,
+    /// Spans of every node by position, built on first use (most documents have no finding).
+    spans: std::cell::OnceCell<HashMap<Position, Span>>,
 }
 
 impl<'a> DocContext<'a> {
-    pub fn new(
-        source: &'a str,
-        index: &'a LineIndex<'a>,
-        doc: &'a Document,
-        node: &'a Node,
-        parser: &'a [Diagnostic],
-    ) -> Self {
-        let mut spans = HashMap::new();
-        collect_spans(node, &mut spans);
-        DocContext { source, index, doc, node, parser, spans }
+    pub fn new(source: &'a str, doc: &'a Document, node: &'a Node, parser: &'a [Diagnostic]) -> Self {
+        DocContext { source, index: std::cell::OnceCell::new(), doc, node, parser, spans: std::cell::OnceCell::new() }
+    }
+
+    /// Line and column lookups in the file text (built on first use).
+    pub fn index(&self) -> &LineIndex<'a> {
+        self.index.get_or_init(|| LineIndex::new(self.source))
     }
 
     /// The span of the node written at `pos` (every node of the document is indexed by position).
     pub fn span_at(&self, pos: Position) -> Option<Span> {
-        self.spans.get(&pos).copied()
+        self.spans
+            .get_or_init(|| {
+                let mut spans = HashMap::new();
+                collect_spans(self.node, &mut spans);
+                spans
+            })
+            .get(&pos)
+            .copied()
     }
 
     /// The bytes of a string scalar's content when it is written literally (plain, or quoted without escapes),
@@ -51,11 +56,14 @@ impl<'a> DocContext<'a> {
     /// Position and span of the text `offset` characters into the single-line scalar written at `pos`
     /// (skipping an opening quote), `len` bytes long.
     pub fn inner(&self, pos: Position, offset: usize, len: usize) -> (Position, Option<Span>) {
-        let quote = self.index.offset(pos).and_then(|o| self.source.get(o..)).and_then(|s| s.chars().next());
+        let quote = self.index().offset(pos).and_then(|o| self.source.get(o..)).and_then(|s| s.chars().next());
         let skip = usize::from(matches!(quote, Some('\'' | '"')));
         let at = pos.shifted(offset + skip);
-        let span =
-            self.index.offset(at).map(|start| Span::new(start, start + len)).filter(|s| s.slice(self.source).is_some());
+        let span = self
+            .index()
+            .offset(at)
+            .map(|start| Span::new(start, start + len))
+            .filter(|s| s.slice(self.source).is_some());
         (at, span)
     }
 

@@ -16,7 +16,7 @@ pub mod registry;
 
 use std::path::PathBuf;
 
-use sigil_diagnostics::{Diagnostic, LineIndex};
+use sigil_diagnostics::Diagnostic;
 use sigil_rule::{Limits, Linter};
 pub use sigil_rule::{LoadOptions, RuleFile, RuleSet, discover, is_rule_file};
 
@@ -37,10 +37,9 @@ pub fn lint_file(file: &mut RuleFile) {
 
 /// The findings of the document checks on one parsed file.
 pub fn lint_parsed(source: &str, parsed: &sigil_rule::ParsedFile) -> Vec<Diagnostic> {
-    let index = LineIndex::new(source);
     let mut found = Vec::new();
     for (doc, node) in parsed.documents.iter().zip(&parsed.nodes) {
-        let cx = DocContext::new(source, &index, doc, node, &parsed.diagnostics);
+        let cx = DocContext::new(source, doc, node, &parsed.diagnostics);
         for check in REGISTRY {
             if let Run::Document(run) = check.run {
                 run(&cx, &mut Reporter::new(check, &mut found));

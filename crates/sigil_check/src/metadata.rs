@@ -177,7 +177,7 @@ pub(crate) fn duplicate_tag(cx: &DocContext<'_>, r: &mut Reporter<'_>) {
 }
 
 /// What an `attack.*` tag resolves to through the crosswalk: a message and the single successor tag, if any.
-fn attack_renamed(text: &str) -> Option<(String, Option<String>)> {
+fn attack_renamed_uncached(text: &str) -> Option<(String, Option<String>)> {
     let data = attack::builtin()?;
     fn renamed<T>(lookup: &Lookup<'_, T>, tag: impl Fn(&T) -> String) -> Option<(String, Option<String>)> {
         match lookup {
@@ -201,13 +201,43 @@ fn attack_renamed(text: &str) -> Option<(String, Option<String>)> {
 }
 
 /// Whether an `attack.*` tag names nothing known: (what, release).
-fn attack_unknown(text: &str) -> Option<(&'static str, &'static str)> {
+fn attack_unknown_uncached(text: &str) -> Option<(&'static str, &'static str)> {
     let data = attack::builtin()?;
     match data.parse_tag(text)? {
         AttackTag::Tactic(l) if !l.is_known() => Some(("tactic", data.version())),
         AttackTag::Technique(l) if !l.is_known() => Some(("technique", data.version())),
         _ => None,
     }
+}
+
+/// What the ATT&CK tables say about a tag, computed once per distinct tag and thread (tags repeat across a
+/// corpus, and several checks ask).
+#[derive(Clone)]
+struct AttackFacts {
+    renamed: Option<(String, Option<String>)>,
+    unknown: Option<(&'static str, &'static str)>,
+}
+
+fn attack_facts(text: &str) -> AttackFacts {
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, AttackFacts>> = Default::default();
+    }
+    CACHE.with(|c| {
+        if let Some(f) = c.borrow().get(text) {
+            return f.clone();
+        }
+        let facts = AttackFacts { renamed: attack_renamed_uncached(text), unknown: attack_unknown_uncached(text) };
+        c.borrow_mut().insert(text.to_string(), facts.clone());
+        facts
+    })
+}
+
+fn attack_renamed(text: &str) -> Option<(String, Option<String>)> {
+    attack_facts(text).renamed
+}
+
+fn attack_unknown(text: &str) -> Option<(&'static str, &'static str)> {
+    attack_facts(text).unknown
 }
 
 fn is_attack(text: &str) -> bool {

@@ -10,6 +10,12 @@ use crate::context::{SetContext, SetReporter, label};
 /// Where a document's id or name is written: (file index, position, span).
 type Place = (usize, Position, Option<Span>);
 
+/// The span of the token at `pos` in file `fi` (computed only for the few places reported).
+fn span_in(files: &[RuleFile], fi: usize, pos: Position) -> Option<Span> {
+    let f = files.get(fi)?;
+    sigil_rule::token_span(&f.source, &sigil_diagnostics::LineIndex::new(&f.source), pos)
+}
+
 fn first_places(
     files: &[RuleFile],
     key: impl Fn(&Document) -> Option<(&str, Position)>,
@@ -17,11 +23,9 @@ fn first_places(
     let mut seen: HashMap<&str, Place> = HashMap::new();
     let mut dups = Vec::new();
     for (fi, f) in files.iter().enumerate() {
-        let index = sigil_diagnostics::LineIndex::new(&f.source);
         for d in &f.parsed.documents {
             let Some((value, pos)) = key(d) else { continue };
-            let span = sigil_rule::token_span(&f.source, &index, pos);
-            let place = (fi, pos, span);
+            let place = (fi, pos, None);
             match seen.get(value) {
                 Some(first) => dups.push((value.to_string(), place, *first)),
                 None => {
@@ -34,7 +38,9 @@ fn first_places(
 }
 
 fn report_duplicates(cx: &SetContext<'_>, r: &mut SetReporter<'_>, what: &str, dups: Vec<(String, Place, Place)>) {
-    for (value, (fi, pos, span), (first_file, first_pos, first_span)) in dups {
+    for (value, (fi, pos, _), (first_file, first_pos, _)) in dups {
+        let span = span_in(cx.files, fi, pos);
+        let first_span = span_in(cx.files, first_file, first_pos);
         let other = cx.files.get(first_file).map_or("", |f| f.display_path.as_str());
         let same = first_file == fi;
         let d = r.report(
@@ -66,7 +72,6 @@ pub(crate) fn unknown_rule_reference(cx: &SetContext<'_>, r: &mut SetReporter<'_
         .flatten()
         .collect();
     for (fi, f) in cx.files.iter().enumerate() {
-        let index = sigil_diagnostics::LineIndex::new(&f.source);
         for d in &f.parsed.documents {
             let (refs, what) = match d {
                 Document::Correlation(c) => (&c.correlation.rules, "correlation"),
@@ -75,7 +80,7 @@ pub(crate) fn unknown_rule_reference(cx: &SetContext<'_>, r: &mut SetReporter<'_
             };
             for (rule, pos) in refs {
                 if !known.contains(rule.as_str()) {
-                    let span = sigil_rule::token_span(&f.source, &index, *pos);
+                    let span = span_in(cx.files, fi, *pos);
                     r.report(
                         fi,
                         *pos,

@@ -135,9 +135,9 @@ pub fn parse_str_with_limits(text: &str, limits: &Limits) -> ParsedFile {
         }
     }
     let mut diagnostics = builder.diagnostics;
-    let index = LineIndex::new(text);
-    for d in &mut diagnostics {
-        if d.span.is_none() {
+    if diagnostics.iter().any(|d| d.span.is_none()) {
+        let index = LineIndex::new(text);
+        for d in diagnostics.iter_mut().filter(|d| d.span.is_none()) {
             d.span = token_span(text, &index, d.position);
         }
     }
