@@ -423,9 +423,17 @@ pub fn render_text(out: &mut dyn Write, d: &FileDiagnostic, source: Option<&str>
         let text = sanitize(text);
         let gutter = d.line.to_string();
         let pad = " ".repeat(gutter.len());
+        // Underline from the span's start when it lies on this line (a quoted value's content starts one
+        // character after the position), else from the column.
+        let from_span = d.span.zip(source).and_then(|(sp, src)| {
+            let before = src.get(..sp.start)?;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let line_no = before.bytes().filter(|&b| b == b'\n').count() + 1;
+            (line_no == d.line as usize).then(|| before.get(line_start..).unwrap_or("").chars().count())
+        });
         let caret_pad: String = text
             .chars()
-            .take(d.column.saturating_sub(1) as usize)
+            .take(from_span.unwrap_or(d.column.saturating_sub(1) as usize))
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         // Underline the span's part on this line (at least one caret).
@@ -433,7 +441,7 @@ pub fn render_text(out: &mut dyn Write, d: &FileDiagnostic, source: Option<&str>
             .span
             .and_then(|sp| source.and_then(|s| sp.slice(s)))
             .map_or(1, |t| t.lines().next().unwrap_or("").chars().count())
-            .clamp(1, text.chars().count().saturating_sub(d.column.saturating_sub(1) as usize).max(1));
+            .clamp(1, text.chars().count().saturating_sub(caret_pad.chars().count()).max(1));
         let carets = "^".repeat(width);
         let caret = if color { format!("{}", carets.red().bold()) } else { carets };
         writeln!(out, "{gutter:>w$} | {text}", w = gutter.len())?;
@@ -501,6 +509,16 @@ mod tests {
             text,
             "a.yml:2:5: error[SG404]: dup\n2 | two three\n  |     ^^^^^\n  = note: b.yml:3:5: first defined here\n  = fix (sigil check --fix): use x\n"
         );
+    }
+
+    #[test]
+    fn underline_starts_at_the_span_inside_quotes() {
+        let src = "a: 1\nb: '2020/01/02' # c\n";
+        let d = Diagnostic::warning(Code("SG215"), Position::new(2, 4), "old").with_span(Span::new(9, 19));
+        let mut out = Vec::new();
+        render_text(&mut out, &FileDiagnostic::new("f", d), Some(src), false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\n  |     ^^^^^^^^^^\n"), "{text}");
     }
 
     #[test]

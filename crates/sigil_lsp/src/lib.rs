@@ -96,9 +96,9 @@ impl Server {
     fn request(&mut self, req: Request) -> Response {
         let id = req.id.clone();
         let result = match req.method.as_str() {
-            HoverRequest::METHOD => parse::<HoverParams>(req).map(|p| serde_json::to_value(self.hover(&p))),
+            HoverRequest::METHOD => parse::<HoverParams>(req).and_then(|p| serde_json::to_value(self.hover(&p))),
             CodeActionRequest::METHOD => {
-                parse::<CodeActionParams>(req).map(|p| serde_json::to_value(self.code_actions(&p)))
+                parse::<CodeActionParams>(req).and_then(|p| serde_json::to_value(self.code_actions(&p)))
             }
             other => return Response::new_err(id, ErrorCode::MethodNotFound as i32, format!("unsupported: {other}")),
         };
@@ -193,8 +193,8 @@ fn parse<P: serde::de::DeserializeOwned>(req: Request) -> Result<P, serde_json::
     serde_json::from_value(req.params)
 }
 
-fn respond(id: RequestId, result: Result<Result<serde_json::Value, serde_json::Error>, serde_json::Error>) -> Response {
-    match result.and_then(|r| r) {
+fn respond(id: RequestId, result: Result<serde_json::Value, serde_json::Error>) -> Response {
+    match result {
         Ok(value) => Response::new_ok(id, value),
         Err(e) => Response::new_err(id, ErrorCode::InvalidParams as i32, e.to_string()),
     }
