@@ -21,7 +21,7 @@ fn key<'a>(cx: &DocContext<'a>, what: &str) -> Option<&'a Node> {
     cx.node.as_map()?.iter().find(|(k, _)| k.as_str() == Some(what)).map(|(k, _)| k)
 }
 
-fn items<'a>(det: &'a Detection) -> impl Iterator<Item = &'a FieldItem> {
+fn items(det: &Detection) -> impl Iterator<Item = &FieldItem> {
     det.searches.iter().flat_map(|s| s.body.items())
 }
 
