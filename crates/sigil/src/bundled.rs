@@ -28,7 +28,7 @@ pub fn rule_texts() -> Vec<(String, &'static str)> {
 }
 
 /// Loads the given rule paths, or the bundled rules when none are given.
-pub fn load_rules(paths: &[std::path::PathBuf]) -> sigil_check::RuleSet {
+pub fn load_rules(paths: &[std::path::PathBuf]) -> sigil_rule::RuleSet {
     if paths.is_empty() {
         let named: Vec<(String, &str)> = RULES.iter().map(|(n, t)| (format!("bundled:{n}"), *t)).collect();
         let refs: Vec<(&str, &str)> = named.iter().map(|(n, t)| (n.as_str(), *t)).collect();

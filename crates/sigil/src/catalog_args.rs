@@ -33,7 +33,7 @@ impl CatalogArgs {
         let opts = CatalogOptions {
             knowledge: Some(knowledge),
             regression_data: self.regression_data.clone(),
-            ..CatalogOptions::default()
+            load: sigil_rule::LoadOptions { linter: Some(sigil_check::LINTER), ..Default::default() },
         };
         let catalog = if self.rules.is_empty() {
             let texts = crate::bundled::rule_texts();

@@ -24,6 +24,7 @@ mod term;
 ///   * hunts with them over Windows event logs: sigil hunt logs/ --rules rules/
 ///   * shows them as catalog pages:            sigil show 74a2b202-73e0-4693-9a3a-9d36146d0775 --rules rules/
 ///   * serves the catalog in a browser:        sigil serve --rules rules/
+///   * serves diagnostics to editors:          sigil lsp
 ///
 /// Without --rules, the rules and sample events bundled with sigil are used, so every command can be tried at
 /// once. Exit status: 0 success, 1 findings (check errors; hunt detections with --fail-on-detection), 2 usage
@@ -44,7 +45,16 @@ enum Command {
     Stats(stats::Args),
     Serve(serve::Args),
     Site(site::Args),
+    Lsp(LspArgs),
 }
+
+/// Run a Language Server for Sigma rule files over stdin/stdout (for editors).
+///
+/// Publishes `sigil check`'s diagnostics as a rule file is edited, offers their safe fixes as quick fixes, and
+/// shows on hover what a modifier does, what an ATT&CK tag names, and what a diagnostic code means. Configure
+/// your editor to start `sigil lsp` for YAML files of your rule repository.
+#[derive(Debug, clap::Args)]
+struct LspArgs {}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -64,6 +74,7 @@ fn main() -> ExitCode {
         Command::Stats(a) => stats::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Site(a) => site::run(a),
+        Command::Lsp(LspArgs {}) => sigil_lsp::run_stdio().map(|()| ExitCode::SUCCESS).map_err(anyhow::Error::from),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,6 @@
 //! Measures catalog load and search times: `cargo run --release -p sigil_catalog --example load_time -- PATH...`
 //! (each argument `[NAME=]PATH`, as `--rules`). Prints each of five loads and the best, then the best of 100
-//! searches per query. `SPLIT=1` first times `sigil_check::load` and the catalog's own work separately;
+//! searches per query. `SPLIT=1` first times `sigil_rule::load` and the catalog's own work separately;
 //! `NOSEARCH=1` skips the searches.
 
 use std::time::{Duration, Instant};
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn split_timing(sources: &[SourceSpec]) {
     let paths: Vec<std::path::PathBuf> = sources.iter().flat_map(|s| s.paths.clone()).collect();
     let t = Instant::now();
-    let set = sigil_check::load(&paths, &sigil_check::LoadOptions::default());
+    let set = sigil_rule::load(&paths, &sigil_rule::LoadOptions::default());
     let load = t.elapsed();
     let t = Instant::now();
     let c = Catalog::from_rule_set(&set, sources, &CatalogOptions::default());

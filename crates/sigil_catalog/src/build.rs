@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use sigil_check::RuleFile;
 use sigil_diagnostics::FileDiagnostic;
 use sigil_knowledge::Knowledge;
 use sigil_rule::Document;
+use sigil_rule::RuleFile;
 use sigil_rule::model::{Correlation, Logsource, Meta};
 use sigil_rule::yaml::serde_json_lite::Json;
 

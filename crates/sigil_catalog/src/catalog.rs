@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use sigil_check::{LoadOptions, RuleFile, RuleSet};
 use sigil_diagnostics::FileDiagnostic;
 use sigil_knowledge::Knowledge;
+use sigil_rule::{LoadOptions, RuleFile, RuleSet};
 
 use crate::build;
 use crate::error::Result;
@@ -24,7 +24,8 @@ use crate::text::TextIndex;
 /// How to build a catalog.
 #[derive(Debug, Clone, Default)]
 pub struct CatalogOptions {
-    /// File size and YAML limits, as for `sigil check`.
+    /// File size and YAML limits, and the linter whose diagnostics pages show (`sigil_check::LINTER` in the
+    /// CLI; none by default, leaving the parser's).
     pub load: LoadOptions,
     /// Knowledge tables to use (for example with a user mapping file); `None` uses the built-in ones.
     pub knowledge: Option<Knowledge>,
@@ -112,7 +113,8 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Loads every source (in parallel, through `sigil_check::load`, the loader the checker and the engine use)
+    /// Loads every source (in parallel, through `sigil_rule::load`, the loader the checker and the engine use; the
+    /// options' linter decides which checks' diagnostics pages carry)
     /// and builds the catalog.
     ///
     /// # Errors
@@ -120,7 +122,7 @@ impl Catalog {
     pub fn load(sources: &[SourceSpec], opts: &CatalogOptions) -> Result<Catalog> {
         let started = Instant::now();
         let paths: Vec<PathBuf> = sources.iter().flat_map(|s| s.paths.iter().cloned()).collect();
-        let set = sigil_check::load(&paths, &opts.load);
+        let set = sigil_rule::load(&paths, &opts.load);
         let mut catalog = Catalog::from_rule_set(&set, sources, opts)?;
         catalog.load_time = started.elapsed();
         // Freeing the parsed rule set (hundreds of thousands of small allocations) takes tens of milliseconds
@@ -136,7 +138,7 @@ impl Catalog {
     /// As [`Catalog::load`].
     pub fn from_texts(source: &str, texts: &[(&str, &str)], opts: &CatalogOptions) -> Result<Catalog> {
         let started = Instant::now();
-        let set = sigil_check::load_texts(texts);
+        let set = sigil_rule::load_texts(texts, &opts.load);
         let spec = SourceSpec::new(source, texts.iter().map(|(n, _)| PathBuf::from(n)).collect());
         let mut catalog = Catalog::from_rule_set(&set, &[spec], opts)?;
         catalog.load_time = started.elapsed();

@@ -2,7 +2,7 @@
 //! needs to judge the rule, and the indexes, search and statistics a catalog UI is built on.
 //!
 //! A [`Catalog`] loads one or more named rule sources ([`SourceSpec`], `--rules NAME=PATH`) through
-//! `sigil_check::load` (the same loader as the checker and the engine, so a file that fails fails the same way
+//! `sigil_rule::load` (the same loader as the checker and the engine, so a file that fails fails the same way
 //! everywhere), then builds a [`RulePage`] per document, in parallel:
 //!
 //! - metadata, the document's YAML, its source and path, related rules resolved to titles;

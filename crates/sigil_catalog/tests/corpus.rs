@@ -147,7 +147,7 @@ fn corpus_counts_match_a_brute_force_count() {
     let catalog = common::sigmahq();
     // Parse the corpus again, independently of the catalog, and index each rule's simple indicators by path.
     let paths: Vec<std::path::PathBuf> = common::sigmahq_sources().iter().flat_map(|s| s.paths.clone()).collect();
-    let set = sigil_check::load(&paths, &sigil_check::LoadOptions::default());
+    let set = sigil_rule::load(&paths, &sigil_rule::LoadOptions::default());
     let rules: Vec<(String, BTreeSet<(String, String)>)> =
         set.documents().map(|(f, d)| (f.display_path.clone(), simple_keys(d))).collect();
     assert_eq!(rules.len(), catalog.len());

@@ -87,12 +87,15 @@ detection:
 ";
 
 fn catalog() -> Catalog {
-    let set = sigil_check::load_texts(&[
-        ("team/base.yml", BASE),
-        ("team/related.yml", RELATED),
-        ("team/corr.yml", CORRELATION_AND_FILTERS),
-        ("hayabusa/other.yml", OTHER_SOURCE),
-    ]);
+    let set = sigil_rule::load_texts(
+        &[
+            ("team/base.yml", BASE),
+            ("team/related.yml", RELATED),
+            ("team/corr.yml", CORRELATION_AND_FILTERS),
+            ("hayabusa/other.yml", OTHER_SOURCE),
+        ],
+        &sigil_rule::LoadOptions::default(),
+    );
     let sources = [
         sigil_catalog::SourceSpec::new("team", vec!["team".into()]),
         sigil_catalog::SourceSpec::new("hayabusa", vec!["hayabusa".into()]),

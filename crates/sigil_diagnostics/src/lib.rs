@@ -6,7 +6,9 @@
 //! JSON shape for tools.
 //!
 //! Positions are 1-based lines and columns counted in characters, as editors show them. Column 0 / line 0 means
-//! "the whole file" (e.g. a file that could not be read).
+//! "the whole file" (e.g. a file that could not be read). A diagnostic may also carry a [`Span`], the byte range
+//! of the offending field or value in the file text, [`Label`]s pointing at related places ("first defined
+//! here") and a [`Fix`]: text edits that a tool may apply without changing anything else in the file.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -62,6 +64,189 @@ impl Position {
     }
 }
 
+/// A byte range `start..end` in a file's text (after a UTF-8 byte order mark, which is not part of the text).
+///
+/// Invariant: `start <= end`; both fall on character boundaries of the text they were computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    /// A span; `end` below `start` is clamped to an empty span at `start`.
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end: end.max(start) }
+    }
+
+    pub fn len(self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+
+    /// The spanned text, when the span fits `text`.
+    pub fn slice(self, text: &str) -> Option<&str> {
+        text.get(self.start..self.end)
+    }
+
+    /// Whether the two spans share a byte (or touch at an empty span).
+    pub fn overlaps(self, other: Span) -> bool {
+        self.start < other.end && other.start < self.end
+            || (self.is_empty() && other.start <= self.start && self.start <= other.end)
+            || (other.is_empty() && self.start <= other.start && other.start <= self.end)
+    }
+}
+
+/// Maps byte offsets of a text to 1-based line/column positions (columns in characters, as [`Position`]) and to
+/// the 0-based UTF-16 positions of the Language Server Protocol.
+#[derive(Debug, Clone)]
+pub struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offset of the start of each line.
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr_newlines(text));
+        LineIndex { text, starts }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// The 1-based line and character column of a byte offset (clamped to the text).
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = self.floor(offset);
+        let line = self.line_of(offset);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let column = self.text.get(start..offset).map_or(0, |s| s.chars().count());
+        Position::new(u32::try_from(line + 1).unwrap_or(u32::MAX), u32::try_from(column + 1).unwrap_or(u32::MAX))
+    }
+
+    /// The byte offset of a 1-based line and character column (clamped to the line's end).
+    pub fn offset(&self, pos: Position) -> Option<usize> {
+        let start = *self.starts.get((pos.line as usize).checked_sub(1)?)?;
+        let line = self.line_text(start);
+        let col = (pos.column as usize).saturating_sub(1);
+        Some(start + line.char_indices().nth(col).map_or(line.len(), |(i, _)| i))
+    }
+
+    /// 0-based line and UTF-16 column of a byte offset (LSP positions).
+    pub fn utf16(&self, offset: usize) -> (u32, u32) {
+        let offset = self.floor(offset);
+        let line = self.line_of(offset);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let col: usize = self.text.get(start..offset).map_or(0, |s| s.chars().map(char::len_utf16).sum());
+        (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+    }
+
+    /// The byte offset of a 0-based line and UTF-16 column (clamped to the line's end).
+    pub fn from_utf16(&self, line: u32, col: u32) -> usize {
+        let Some(&start) = self.starts.get(line as usize) else { return self.text.len() };
+        let text = self.line_text(start);
+        let mut units = 0usize;
+        for (i, c) in text.char_indices() {
+            if units >= col as usize {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        start + text.len()
+    }
+
+    fn line_text(&self, start: usize) -> &'a str {
+        let rest = self.text.get(start..).unwrap_or("");
+        let end = rest.find('\n').unwrap_or(rest.len());
+        let line = rest.get(..end).unwrap_or("");
+        line.strip_suffix('\r').unwrap_or(line)
+    }
+
+    fn floor(&self, mut offset: usize) -> usize {
+        offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+}
+
+fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1)
+}
+
+/// A secondary place a diagnostic refers to, e.g. "first defined here" for a duplicate id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Label {
+    /// The file the label points into; `None` for the diagnostic's own file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub line: u32,
+    pub column: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    pub message: String,
+}
+
+/// One replacement of a byte range of the file text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub span: Span,
+    pub replacement: String,
+}
+
+/// A safe, mechanical correction: applying its edits changes nothing but the offending text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// What the fix does, e.g. "replace with 'endswith'".
+    pub message: String,
+    pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    /// A fix replacing one span.
+    pub fn replace(message: impl Into<String>, span: Span, replacement: impl Into<String>) -> Self {
+        Fix { message: message.into(), edits: vec![Edit { span, replacement: replacement.into() }] }
+    }
+}
+
+/// Applies the fixes to `text`, in order of position, skipping a fix whose edits overlap an earlier applied one
+/// or fall outside the text. Returns the new text and the indices (in the order given) of the fixes applied;
+/// text outside the edited ranges is kept byte for byte.
+pub fn apply_fixes<'f>(text: &str, fixes: impl IntoIterator<Item = &'f Fix>) -> (String, Vec<usize>) {
+    let mut fixes: Vec<(usize, &Fix)> = fixes.into_iter().enumerate().filter(|(_, f)| !f.edits.is_empty()).collect();
+    fixes.sort_by_key(|(_, f)| f.edits.iter().map(|e| e.span).min());
+    let mut taken: Vec<&Edit> = Vec::new();
+    let mut applied = Vec::new();
+    for (i, fix) in fixes {
+        let fits =
+            fix.edits.iter().all(|e| e.span.slice(text).is_some() && !taken.iter().any(|t| t.span.overlaps(e.span)));
+        if fits {
+            taken.extend(&fix.edits);
+            applied.push(i);
+        }
+    }
+    applied.sort_unstable();
+    taken.sort_by_key(|e| e.span);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for e in taken {
+        out.push_str(text.get(at..e.span.start).unwrap_or(""));
+        out.push_str(&e.replacement);
+        at = e.span.end;
+    }
+    out.push_str(text.get(at..).unwrap_or(""));
+    (out, applied)
+}
+
 /// A stable diagnostic code. Families: SG1xx files and YAML, SG2xx metadata, SG3xx detection and condition,
 /// SG4xx logsource, correlation and cross-rule checks. A retired code is never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -87,23 +272,66 @@ pub struct Diagnostic {
     /// Short, lower case, no trailing period.
     pub message: String,
     pub position: Position,
+    /// The byte range of the offending field or value, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
     /// Optional advice on how to fix it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Related places ("first defined here").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<Label>,
+    /// A safe correction, applied by `sigil check --fix` and offered as an editor quick fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
+    pub fn new(code: Code, severity: Severity, position: Position, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            position,
+            span: None,
+            help: None,
+            labels: Vec::new(),
+            fix: None,
+        }
+    }
+
     pub fn error(code: Code, position: Position, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity: Severity::Error, message: message.into(), position, help: None }
+        Self::new(code, Severity::Error, position, message)
     }
 
     pub fn warning(code: Code, position: Position, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity: Severity::Warning, message: message.into(), position, help: None }
+        Self::new(code, Severity::Warning, position, message)
     }
 
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Sets the byte range; an empty or unknown span is ignored.
+    #[must_use]
+    pub fn with_span(mut self, span: Span) -> Self {
+        if span != Span::default() {
+            self.span = Some(span);
+        }
+        self
+    }
+
+    #[must_use]
+    pub fn with_label(mut self, label: Label) -> Self {
+        self.labels.push(label);
+        self
+    }
+
+    #[must_use]
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
         self
     }
 
@@ -122,7 +350,13 @@ pub struct FileDiagnostic {
     pub code: Code,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<Label>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
 }
 
 impl FileDiagnostic {
@@ -134,7 +368,10 @@ impl FileDiagnostic {
             severity: d.severity,
             code: d.code,
             message: d.message,
+            span: d.span,
             help: d.help,
+            labels: d.labels,
+            fix: d.fix,
         }
     }
 }
@@ -186,17 +423,40 @@ pub fn render_text(out: &mut dyn Write, d: &FileDiagnostic, source: Option<&str>
         let text = sanitize(text);
         let gutter = d.line.to_string();
         let pad = " ".repeat(gutter.len());
+        // Underline from the span's start when it lies on this line (a quoted value's content starts one
+        // character after the position), else from the column.
+        let from_span = d.span.zip(source).and_then(|(sp, src)| {
+            let before = src.get(..sp.start)?;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let line_no = before.bytes().filter(|&b| b == b'\n').count() + 1;
+            (line_no == d.line as usize).then(|| before.get(line_start..).unwrap_or("").chars().count())
+        });
         let caret_pad: String = text
             .chars()
-            .take(d.column.saturating_sub(1) as usize)
+            .take(from_span.unwrap_or(d.column.saturating_sub(1) as usize))
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let caret = if color { format!("{}", "^".red().bold()) } else { "^".to_string() };
+        // Underline the span's part on this line (at least one caret).
+        let width = d
+            .span
+            .and_then(|sp| source.and_then(|s| sp.slice(s)))
+            .map_or(1, |t| t.lines().next().unwrap_or("").chars().count())
+            .clamp(1, text.chars().count().saturating_sub(caret_pad.chars().count()).max(1));
+        let carets = "^".repeat(width);
+        let caret = if color { format!("{}", carets.red().bold()) } else { carets };
         writeln!(out, "{gutter:>w$} | {text}", w = gutter.len())?;
         writeln!(out, "{pad} | {caret_pad}{caret}")?;
     }
+    for label in &d.labels {
+        let file = label.file.as_deref().unwrap_or(&d.file);
+        let at = if label.line == 0 { file.to_string() } else { format!("{file}:{}:{}", label.line, label.column) };
+        writeln!(out, "  = note: {}: {}", sanitize(&at), sanitize(&label.message))?;
+    }
     if let Some(help) = &d.help {
         writeln!(out, "  = help: {}", sanitize(help))?;
+    }
+    if let Some(fix) = &d.fix {
+        writeln!(out, "  = fix (sigil check --fix): {}", sanitize(&fix.message))?;
     }
     Ok(())
 }
@@ -227,6 +487,66 @@ mod tests {
         render_text(&mut out, &d, Some("one\ntwo three\n"), false).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text, "a.yml:2:5: error[SG301]: unknown modifier 'x'\n2 | two three\n  |     ^\n  = help: try y\n");
+    }
+
+    #[test]
+    fn underlines_the_span_and_shows_labels_and_fix() {
+        let src = "one\ntwo three\n";
+        let d = Diagnostic::error(Code("SG404"), Position::new(2, 5), "dup")
+            .with_span(Span::new(8, 13))
+            .with_label(Label {
+                file: Some("b.yml".into()),
+                line: 3,
+                column: 5,
+                span: None,
+                message: "first defined here".into(),
+            })
+            .with_fix(Fix::replace("use x", Span::new(8, 13), "x"));
+        let mut out = Vec::new();
+        render_text(&mut out, &FileDiagnostic::new("a.yml", d), Some(src), false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "a.yml:2:5: error[SG404]: dup\n2 | two three\n  |     ^^^^^\n  = note: b.yml:3:5: first defined here\n  = fix (sigil check --fix): use x\n"
+        );
+    }
+
+    #[test]
+    fn underline_starts_at_the_span_inside_quotes() {
+        let src = "a: 1\nb: '2020/01/02' # c\n";
+        let d = Diagnostic::warning(Code("SG215"), Position::new(2, 4), "old").with_span(Span::new(9, 19));
+        let mut out = Vec::new();
+        render_text(&mut out, &FileDiagnostic::new("f", d), Some(src), false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\n  |     ^^^^^^^^^^\n"), "{text}");
+    }
+
+    #[test]
+    fn line_index_maps_bytes_chars_and_utf16() {
+        let text = "ab\né😀x\r\nz";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.position(0), Position::new(1, 1));
+        assert_eq!(idx.position(3), Position::new(2, 1));
+        let x = text.find('x').unwrap();
+        assert_eq!(idx.position(x), Position::new(2, 3));
+        assert_eq!(idx.utf16(x), (1, 3));
+        assert_eq!(idx.from_utf16(1, 3), x);
+        assert_eq!(idx.offset(Position::new(2, 3)), Some(x));
+        assert_eq!(idx.offset(Position::new(3, 1)), Some(text.len() - 1));
+        assert_eq!(idx.offset(Position::new(9, 1)), None);
+        assert_eq!(idx.position(999), Position::new(3, 2));
+    }
+
+    #[test]
+    fn fixes_apply_in_order_and_skip_overlaps() {
+        let text = "a: 2020/01/02 # keep\nb: x\n";
+        let f1 = Fix::replace("date", Span::new(3, 13), "2020-01-02");
+        let f2 = Fix::replace("overlap", Span::new(5, 7), "zz");
+        let f3 = Fix::replace("b", Span::new(24, 25), "y");
+        let (out, n) = apply_fixes(text, [&f3, &f1, &f2]);
+        assert_eq!((out.as_str(), n), ("a: 2020-01-02 # keep\nb: y\n", vec![0, 1]));
+        let bad = Fix::replace("outside", Span::new(100, 101), "q");
+        assert_eq!(apply_fixes(text, [&bad]), (text.to_string(), vec![]));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Instant;
 fn main() {
     let paths: Vec<std::path::PathBuf> = std::env::args().skip(1).map(Into::into).collect();
     let t = Instant::now();
-    let set = sigil_check::load(&paths, &sigil_check::LoadOptions::default());
+    let set = sigil_rule::load(&paths, &sigil_rule::LoadOptions::default());
     let loaded = t.elapsed();
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
     let t = Instant::now();

@@ -6,7 +6,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let input: std::path::PathBuf = args.next().unwrap().into();
     let rules: Vec<std::path::PathBuf> = args.map(Into::into).collect();
-    let set = sigil_check::load(&rules, &sigil_check::LoadOptions::default());
+    let set = sigil_rule::load(&rules, &sigil_rule::LoadOptions::default());
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
     let (engine, _) = sigil_engine::Engine::build(&set, knowledge, &sigil_engine::EngineOptions::default());
     let mut scratch = engine.scratch();

@@ -187,7 +187,7 @@ impl Scratch {
 impl Engine {
     /// Compiles every rule of a loaded rule set. Files with errors, rules that do not compile and correlation
     /// rules are skipped and listed in the report; nothing is dropped silently.
-    pub fn build(set: &sigil_check::RuleSet, knowledge: &Knowledge, opts: &EngineOptions) -> (Engine, BuildReport) {
+    pub fn build(set: &sigil_rule::RuleSet, knowledge: &Knowledge, opts: &EngineOptions) -> (Engine, BuildReport) {
         use rayon::prelude::*;
         let mut report = BuildReport::default();
         let mut filters: Vec<&FilterRule> = Vec::new();

@@ -1,6 +1,6 @@
 //! The hunting engine: compiles Sigma rules into matchers and runs them over events.
 //!
-//! This crate owns the meaning of a rule at match time. It takes rules from [`sigil_check::load`], routing and
+//! This crate owns the meaning of a rule at match time. It takes rules loaded by [`sigil_rule::load()`], routing and
 //! field mappings from [`sigil_knowledge`], and events from [`sigil_events`]; it leaves parsing, reading and
 //! rendering to those crates and to the binary.
 //!
@@ -21,8 +21,8 @@
 //! use sigil_engine::{Engine, EngineOptions};
 //! use sigil_events::{Event, Value};
 //!
-//! let set = sigil_check::load_texts(&[("r.yml", "title: Whoami\nlogsource: {product: windows, category: process_creation}\n\
-//!     detection: {sel: {Image|endswith: '\\whoami.exe'}, condition: sel}\n")]);
+//! let set = sigil_rule::load_texts(&[("r.yml", "title: Whoami\nlogsource: {product: windows, category: process_creation}\n\
+//!     detection: {sel: {Image|endswith: '\\whoami.exe'}, condition: sel}\n")], &Default::default());
 //! let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
 //! let (engine, report) = Engine::build(&set, knowledge, &EngineOptions::default());
 //! assert_eq!(report.compiled, 1);

@@ -141,7 +141,7 @@ fn every_regression_sample_fires_its_rule() {
     let Some(shared) = shared() else { return };
     let corpus = shared.join("corpus/sigmahq");
     let folders: Vec<PathBuf> = CORPUS_FOLDERS.iter().map(|f| corpus.join(f)).filter(|p| p.is_dir()).collect();
-    let set = sigil_check::load(&folders, &sigil_check::LoadOptions::default());
+    let set = sigil_rule::load(&folders, &sigil_rule::LoadOptions::default());
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
     let (engine, report) = Engine::build(&set, knowledge, &EngineOptions::default());
     println!("compiled {} rules, skipped {}", report.compiled, report.skipped.len());
@@ -198,7 +198,7 @@ fn the_prefilter_never_changes_results_on_the_corpus() {
     let Some(shared) = shared() else { return };
     let corpus = shared.join("corpus/sigmahq");
     let folders: Vec<PathBuf> = CORPUS_FOLDERS.iter().map(|f| corpus.join(f)).filter(|p| p.is_dir()).collect();
-    let set = sigil_check::load(&folders, &sigil_check::LoadOptions::default());
+    let set = sigil_rule::load(&folders, &sigil_rule::LoadOptions::default());
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
     let (fast, _) = Engine::build(&set, knowledge, &EngineOptions::default());
     let (slow, _) = Engine::build(&set, knowledge, &EngineOptions { no_prefilter: true, ..EngineOptions::default() });

@@ -7,7 +7,7 @@ use sigil_engine::{Engine, EngineOptions, Placeholders};
 use sigil_events::{Event, Value};
 
 fn build(yaml: &str, opts: &EngineOptions) -> Engine {
-    let set = sigil_check::load_texts(&[("t.yml", yaml)]);
+    let set = sigil_rule::load_texts(&[("t.yml", yaml)], &Default::default());
     let errors: Vec<_> = set.diagnostics().into_iter().filter(|d| format!("{:?}", d.severity) == "Error").collect();
     assert!(errors.is_empty(), "{errors:?}");
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
@@ -294,7 +294,7 @@ fn expand_uses_placeholder_values_and_reports_missing_ones() {
     let engine = build(&text, &EngineOptions { placeholders, ..EngineOptions::default() });
     let events = [one("User", s("ROOT")), one("User", s("adm_bob")), one("User", s("bob"))];
     assert_eq!(events.iter().map(|e| count(&engine, e)).collect::<Vec<_>>(), [1, 1, 0]);
-    let set = sigil_check::load_texts(&[("t.yml", text.as_str())]);
+    let set = sigil_rule::load_texts(&[("t.yml", text.as_str())], &Default::default());
     let (engine, report) =
         Engine::build(&set, sigil_knowledge::Knowledge::builtin().unwrap(), &EngineOptions::default());
     assert!(engine.rules().is_empty());
@@ -402,7 +402,7 @@ fn routing_maps_fields_per_route_and_filters_by_channel() {
 #[test]
 fn unknown_logsources_are_reported_and_run_everywhere_on_request() {
     let text = "title: t\nlogsource: {product: plan9, category: nothing}\ndetection: {sel: {F: x}, condition: sel}\n";
-    let set = sigil_check::load_texts(&[("t.yml", text)]);
+    let set = sigil_rule::load_texts(&[("t.yml", text)], &Default::default());
     let k = sigil_knowledge::Knowledge::builtin().unwrap();
     let (engine, report) = Engine::build(&set, k, &EngineOptions::default());
     assert!(engine.rules().is_empty());
@@ -531,7 +531,7 @@ fn unsupported_correlations_are_reported() {
     let yaml = format!(
         "{BASE}---\ntitle: Sum\ncorrelation:\n  type: value_sum\n  rules: [fail]\n  group-by: [User]\n  timespan: 1m\n  condition: {{gte: 3, field: N}}\n"
     );
-    let set = sigil_check::load_texts(&[("t.yml", yaml.as_str())]);
+    let set = sigil_rule::load_texts(&[("t.yml", yaml.as_str())], &Default::default());
     let (_, report) = Engine::build(&set, sigil_knowledge::Knowledge::builtin().unwrap(), &EngineOptions::default());
     assert!(format!("{:?}", report.skipped).contains("value_sum"), "{:?}", report.skipped);
 }
@@ -608,7 +608,7 @@ fn a_rule_field_naming_an_object_reads_everything_under_it() {
 fn unrouted_logsources_say_why() {
     let text = "title: t\nlogsource: {product: m365, service: threat_management}\n\
         detection: {sel: {eventName: x}, condition: sel}\n";
-    let set = sigil_check::load_texts(&[("t.yml", text)]);
+    let set = sigil_rule::load_texts(&[("t.yml", text)], &Default::default());
     let k = sigil_knowledge::Knowledge::builtin().unwrap();
     let (_, report) = Engine::build(&set, k, &EngineOptions::default());
     assert_eq!(report.unrouted.len(), 1);

@@ -4,7 +4,13 @@
 //! [`Document`]s (rules, correlation rules, filter rules) and every [`Diagnostic`] found on the way. It knows
 //! nothing about events, engines or catalogs; those build on the model.
 //!
-//! Entry points: [`parse_bytes`] for file contents (checks size and encoding first) and [`parse_str`].
+//! Entry points: [`parse_bytes`] for file contents (checks size and encoding first) and [`parse_str`];
+//! [`load()`] walks files and folders and parses them in parallel into a [`RuleSet`] (the one way rules enter
+//! sigil: the checker, the engine and the catalog all load through it).
+//!
+//! The parser reports only what stops it from building the model (unreadable files, YAML, structure, types,
+//! unknown modifiers, conditions that do not parse). Every other check is a rule of the linter in `sigil_check`,
+//! which reads the model together with the YAML nodes in [`ParsedFile::nodes`].
 //!
 //! ```
 //! let parsed = sigil_rule::parse_str("title: t\nlogsource: {product: windows}\n\
@@ -18,6 +24,7 @@
 
 pub mod codes;
 pub mod condition;
+pub mod load;
 pub mod model;
 pub mod modifiers;
 pub mod normalize;
@@ -25,10 +32,12 @@ mod parse;
 pub mod yaml;
 
 pub use condition::{Condition, Expr, Pattern, Quantifier};
+pub use load::{Linter, LoadOptions, RuleFile, RuleSet, discover, is_rule_file, load, load_texts};
 pub use model::*;
 pub use modifiers::Modifier;
 pub use parse::{REGEX_SIZE_LIMIT, compile_regex, is_date, is_uuid, parse_network};
-use sigil_diagnostics::{Diagnostic, Position};
+pub use sigil_diagnostics::LineIndex;
+use sigil_diagnostics::{Diagnostic, Position, Span};
 pub use yaml::Limits;
 use yaml::{Node, NodeValue};
 
@@ -36,6 +45,10 @@ use yaml::{Node, NodeValue};
 #[derive(Debug, Clone, Default)]
 pub struct ParsedFile {
     pub documents: Vec<Document>,
+    /// The YAML node each document was built from (`nodes[i]` for `documents[i]`, after rule-collection
+    /// templates are merged), for checks that need what the model does not keep: raw text, key order, spans.
+    /// The loader drops them once the linter has run.
+    pub nodes: Vec<Node>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -45,7 +58,7 @@ impl ParsedFile {
     }
 
     fn fail(diagnostic: Diagnostic) -> Self {
-        ParsedFile { documents: vec![], diagnostics: vec![diagnostic] }
+        ParsedFile { documents: vec![], nodes: vec![], diagnostics: vec![diagnostic] }
     }
 }
 
@@ -96,19 +109,70 @@ pub fn parse_str_with_limits(text: &str, limits: &Limits) -> ParsedFile {
     let nodes = match yaml::parse_documents(text, limits) {
         Ok(n) => n,
         Err(e) => {
-            return ParsedFile::fail(Diagnostic::error(codes::YAML_SYNTAX, e.pos, e.message));
+            let span = token_span(text, &LineIndex::new(text), e.pos);
+            let mut d = Diagnostic::error(codes::YAML_SYNTAX, e.pos, e.message);
+            d.span = span;
+            return ParsedFile::fail(d);
         }
     };
+    if nodes.is_empty() {
+        return ParsedFile::fail(
+            Diagnostic::warning(
+                codes::EMPTY_FILE,
+                Position::UNKNOWN,
+                "file holds no YAML document (empty or only comments)",
+            )
+            .with_help("a rule file holds at least one rule, correlation or filter"),
+        );
+    }
     let mut builder = parse::Builder { source: text, diagnostics: Vec::new() };
     let mut documents = Vec::new();
+    let mut kept = Vec::new();
     for node in expand_collection(nodes, &mut builder.diagnostics) {
         if let Some(doc) = builder.document(&node) {
             documents.push(doc);
+            kept.push(node);
         }
     }
     let mut diagnostics = builder.diagnostics;
+    if diagnostics.iter().any(|d| d.span.is_none()) {
+        let index = LineIndex::new(text);
+        for d in diagnostics.iter_mut().filter(|d| d.span.is_none()) {
+            d.span = token_span(text, &index, d.position);
+        }
+    }
     diagnostics.sort_by_key(|d| d.position);
-    ParsedFile { documents, diagnostics }
+    ParsedFile { documents, nodes: kept, diagnostics }
+}
+
+/// The span of the token written at `pos`: a quoted scalar to its closing quote, otherwise up to the next
+/// space, `:`, `|`, `,`, `[`, `]`, `{`, `}` or `#`. `None` for an unknown position. Used for diagnostics that
+/// point at a place rather than at a node.
+pub fn token_span(text: &str, index: &LineIndex<'_>, pos: Position) -> Option<Span> {
+    if !pos.is_known() {
+        return None;
+    }
+    let start = index.offset(pos)?;
+    let rest = text.get(start..)?;
+    let line = rest.split(['\n', '\r']).next().unwrap_or("");
+    let len = match line.chars().next() {
+        Some(q @ ('\'' | '"')) => {
+            let mut escaped = false;
+            line.char_indices()
+                .skip(1)
+                .find(|&(_, c)| {
+                    let close = c == q && !escaped;
+                    escaped = q == '"' && c == '\\' && !escaped;
+                    close
+                })
+                .map_or(line.len(), |(i, _)| i + 1)
+        }
+        _ => line
+            .find(|c: char| c.is_whitespace() || matches!(c, ':' | '|' | ',' | '[' | ']' | '{' | '}' | '#'))
+            .unwrap_or(line.len()),
+    };
+    let len = if len == 0 { line.chars().next().map_or(0, char::len_utf8) } else { len };
+    Some(Span::new(start, start + len))
 }
 
 /// Applies Sigma 1 rule-collection actions (pySigma `collection.py`): `action: global` documents are templates
@@ -160,6 +224,7 @@ fn without_key(node: &Node, key: &str) -> Node {
         NodeValue::Map(m) => Node {
             value: NodeValue::Map(m.iter().filter(|(k, _)| k.as_str() != Some(key)).cloned().collect()),
             pos: node.pos,
+            span: node.span,
         },
         _ => node.clone(),
     }
@@ -176,7 +241,7 @@ fn deep_merge(base: &Node, over: &Node) -> Node {
                     None => merged.push((k.clone(), v.clone())),
                 }
             }
-            Node { value: NodeValue::Map(merged), pos: base.pos }
+            Node { value: NodeValue::Map(merged), pos: base.pos, span: base.span }
         }
         _ => over.clone(),
     }

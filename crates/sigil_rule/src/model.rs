@@ -51,6 +51,8 @@ pub struct Meta {
     /// Where the id value is written (for duplicate-id diagnostics).
     pub id_pos: Position,
     pub name: Option<String>,
+    /// Where the name value is written (for duplicate-name diagnostics).
+    pub name_pos: Position,
     pub related: Vec<Related>,
     pub taxonomy: Option<String>,
     pub status: Option<Status>,

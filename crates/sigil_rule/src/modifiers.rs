@@ -99,6 +99,49 @@ impl Modifier {
         NAMES.iter().map(|(n, _)| *n)
     }
 
+    /// What the modifier does, in one sentence (Sigma 2.1 modifiers appendix), for editor hovers.
+    pub fn description(self) -> &'static str {
+        match self {
+            Modifier::Contains => "Matches when the value appears anywhere in the field (wildcards around the value).",
+            Modifier::StartsWith => "Matches when the field begins with the value.",
+            Modifier::EndsWith => "Matches when the field ends with the value.",
+            Modifier::All => "All values of the list must match (AND) instead of any (OR).",
+            Modifier::Exists => "Takes true or false: whether the field is present in the event.",
+            Modifier::Cased => "Matches case-sensitively (values are case-insensitive by default).",
+            Modifier::Neq => {
+                "Negates the item: matches when the field does not equal any value (an absent field matches)."
+            }
+            Modifier::Windash => {
+                "Also matches the value with '-' replaced by '/', '–', '—' and '―' (Windows command-line flags)."
+            }
+            Modifier::Re => "The value is a regular expression (matched anywhere in the field unless anchored).",
+            Modifier::ReIgnoreCase => "Regular expression flag: case-insensitive matching (with 're').",
+            Modifier::ReMultiline => "Regular expression flag: '^' and '$' match at line breaks (with 're').",
+            Modifier::ReDotAll => "Regular expression flag: '.' also matches line breaks (with 're').",
+            Modifier::Base64 => "Matches the base64 encoding of the value.",
+            Modifier::Base64Offset => {
+                "Matches the value base64-encoded at each of the three byte offsets (inside longer base64 text)."
+            }
+            Modifier::Utf16le => "Encodes the value as UTF-16 little endian (before base64).",
+            Modifier::Utf16be => "Encodes the value as UTF-16 big endian (before base64).",
+            Modifier::Utf16 => "Encodes the value as UTF-16 with a byte order mark (before base64).",
+            Modifier::Wide => "Alias of utf16le: encodes the value as UTF-16 little endian (before base64).",
+            Modifier::Lt => "The field is a number less than the value.",
+            Modifier::Lte => "The field is a number less than or equal to the value.",
+            Modifier::Gt => "The field is a number greater than the value.",
+            Modifier::Gte => "The field is a number greater than or equal to the value.",
+            Modifier::Minute => "Compares the minute (0-59) of the field's timestamp with the value.",
+            Modifier::Hour => "Compares the hour (0-23) of the field's timestamp with the value.",
+            Modifier::Day => "Compares the day of the month of the field's timestamp with the value.",
+            Modifier::Week => "Compares the ISO week of the field's timestamp with the value.",
+            Modifier::Month => "Compares the month (1-12) of the field's timestamp with the value.",
+            Modifier::Year => "Compares the year of the field's timestamp with the value.",
+            Modifier::Cidr => "The value is an IPv4 or IPv6 network; matches addresses inside it.",
+            Modifier::Expand => "Replaces %placeholders% in the value with values supplied at run time.",
+            Modifier::FieldRef => "The value names another field; matches when both fields are equal.",
+        }
+    }
+
     pub fn is_position(self) -> bool {
         matches!(self, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith)
     }
@@ -275,6 +318,17 @@ pub fn suggest(name: &str) -> Option<&'static str> {
         .filter(|(d, n)| *d <= 2.max(n.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
+}
+
+/// The one modifier within a small edit distance of `name` (transposed or missing letters: `endwith`,
+/// `contians`), or `None` when no name or several are equally close — only then is a correction obvious enough
+/// to apply without asking.
+pub fn suggest_unique(name: &str) -> Option<&'static str> {
+    let best = suggest(name)?;
+    let d = strsim(name, best);
+    let ties = Modifier::names().filter(|n| strsim(name, n) == d).count();
+    // A transposition counts 2 in Levenshtein distance; allow it, not more.
+    (ties == 1 && d <= 2 && name.len() >= 3).then_some(best)
 }
 
 /// Levenshtein distance; names are short, so the quadratic algorithm is fine.

@@ -1,11 +1,14 @@
-//! YAML documents → rule model, collecting every diagnostic on the way.
+//! YAML documents → rule model. The builder reports only what stops it from building the model (structure and
+//! types: a map where a string belongs, an unknown modifier, a condition that does not parse, a malformed
+//! correlation); every other finding (status, dates, tags, unused identifiers, regexes, ...) is a check of the
+//! linter in `sigil_check`, which reads the model together with the YAML nodes kept in [`crate::ParsedFile`].
 
-use sigil_diagnostics::{Diagnostic, Position};
+use sigil_diagnostics::{Diagnostic, Fix, Position, Span};
 
 use crate::codes;
-use crate::condition::{Condition, Expr, parse_expr};
+use crate::condition::{Condition, parse_expr};
 use crate::model::*;
-use crate::modifiers::{self, ExpectedValue, Modifier, check_chain};
+use crate::modifiers::{self, Modifier, check_chain};
 use crate::yaml::{Node, NodeValue};
 
 /// Builds documents and reports what is wrong with them. `source` is the file text, used to place positions
@@ -38,10 +41,6 @@ const META_KEYS: &[&str] = &[
 impl Builder<'_> {
     fn error(&mut self, code: sigil_diagnostics::Code, pos: Position, msg: impl Into<String>) {
         self.diagnostics.push(Diagnostic::error(code, pos, msg));
-    }
-
-    fn warning(&mut self, code: sigil_diagnostics::Code, pos: Position, msg: impl Into<String>) {
-        self.diagnostics.push(Diagnostic::warning(code, pos, msg));
     }
 
     /// Position of the character `offset` characters into the scalar written at `pos`, skipping an opening
@@ -129,28 +128,19 @@ impl Builder<'_> {
     fn meta(&mut self, node: &Node, own_keys: &[&str]) -> Meta {
         let mut meta = Meta { pos: node.pos, ..Meta::default() };
         match node.get("title") {
-            Some(t) => {
-                let title = self.string(t, "title").unwrap_or_default();
-                let chars = title.chars().count();
-                if title.trim().is_empty() {
-                    self.error(codes::BAD_TITLE, t.pos, "title is empty");
-                } else if chars > 256 {
-                    self.error(codes::BAD_TITLE, t.pos, format!("title has {chars} characters, over the limit of 256"));
-                }
-                meta.title = title;
-            }
+            Some(t) => meta.title = self.string(t, "title").unwrap_or_default(),
             None => self.error(codes::MISSING_FIELD, node.pos, "missing required attribute 'title'"),
         }
         if let Some(n) = node.get("id")
             && let Some(id) = self.string(n, "id")
         {
-            if !is_uuid(&id) {
-                self.error(codes::BAD_ID, n.pos, format!("id '{id}' is not a UUID"));
-            }
             meta.id = Some(id);
             meta.id_pos = n.pos;
         }
-        meta.name = node.get("name").and_then(|n| self.string(n, "name"));
+        if let Some(n) = node.get("name") {
+            meta.name = self.string(n, "name");
+            meta.name_pos = n.pos;
+        }
         meta.taxonomy = node.get("taxonomy").and_then(|n| self.string(n, "taxonomy"));
         meta.description = node.get("description").and_then(|n| self.string(n, "description"));
         meta.license = node.get("license").and_then(|n| self.string(n, "license"));
@@ -165,49 +155,16 @@ impl Builder<'_> {
             && let Some(s) = self.string(n, "status")
         {
             meta.status = Status::from_name(&s);
-            if meta.status.is_none() {
-                self.diagnostics.push(
-                    Diagnostic::error(codes::BAD_STATUS, n.pos, format!("unknown status '{s}'"))
-                        .with_help("use one of stable, test, experimental, deprecated, unsupported"),
-                );
-            }
         }
         if let Some(n) = node.get("level")
             && let Some(s) = self.string(n, "level")
         {
             meta.level = Level::from_name(&s);
-            if meta.level.is_none() {
-                self.diagnostics.push(
-                    Diagnostic::error(codes::BAD_LEVEL, n.pos, format!("unknown level '{s}'"))
-                        .with_help("use one of informational, low, medium, high, critical"),
-                );
-            }
         }
         for key in ["date", "modified"] {
             if let Some(n) = node.get(key)
                 && let Some(s) = self.string(n, key)
             {
-                if is_date(&s) {
-                } else if is_date(&s.replace('/', "-")) {
-                    // Sigma 1 wrote YYYY/MM/DD; pySigma still reads it, so it is a warning, not an error.
-                    self.diagnostics.push(
-                        Diagnostic::warning(
-                            codes::BAD_DATE,
-                            n.pos,
-                            format!("{key} '{s}' uses the Sigma 1 form YYYY/MM/DD"),
-                        )
-                        .with_help(format!("write {}", s.replace('/', "-"))),
-                    );
-                } else {
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            codes::BAD_DATE,
-                            n.pos,
-                            format!("{key} '{s}' is not a valid YYYY-MM-DD date"),
-                        )
-                        .with_help("write YYYY-MM-DD"),
-                    );
-                }
                 if key == "date" { meta.date = Some(s) } else { meta.modified = Some(s) }
             }
         }
@@ -225,7 +182,7 @@ impl Builder<'_> {
         }
         if let Some(n) = node.get("tags") {
             let tags = self.string_list(n, "tags");
-            meta.tags = self.tags(tags);
+            meta.tags = Self::tags(tags);
         }
         if let Some(n) = node.get("related") {
             meta.related = self.related(n);
@@ -239,34 +196,13 @@ impl Builder<'_> {
         meta
     }
 
-    fn tags(&mut self, tags: Vec<(String, Position)>) -> Vec<Tag> {
+    /// Tags of the form `namespace.name`, each once; the linter reports malformed and duplicate tags.
+    fn tags(tags: Vec<(String, Position)>) -> Vec<Tag> {
         let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
         for (text, pos) in tags {
-            if out.iter().any(|t| t.full() == text) {
-                self.warning(codes::DUPLICATE_TAG, pos, format!("duplicate tag '{text}'"));
+            let Some((namespace, name)) = text.split_once('.') else { continue };
+            if out.iter().any(|t| t.namespace == namespace && t.name == name) {
                 continue;
-            }
-            let Some((namespace, name)) = text.split_once('.') else {
-                self.diagnostics.push(
-                    Diagnostic::error(codes::BAD_TAG, pos, format!("tag '{text}' is not of the form namespace.name"))
-                        .with_help("e.g. attack.execution, attack.t1059.001, cve.2021-44228"),
-                );
-                continue;
-            };
-            let charset_ok = !namespace.is_empty()
-                && !name.is_empty()
-                && namespace.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
-            if !charset_ok {
-                self.diagnostics.push(
-                    Diagnostic::error(codes::BAD_TAG, pos, format!("tag '{text}' has characters outside [a-z0-9._-]"))
-                        .with_help("tags are lower case"),
-                );
-            } else if let Some(problem) = namespace_problem(namespace, name) {
-                match problem {
-                    TagProblem::Invalid(msg) => self.error(codes::BAD_TAG, pos, format!("tag '{text}': {msg}")),
-                    TagProblem::Old(msg) => self.warning(codes::OLD_TAG_FORM, pos, format!("tag '{text}': {msg}")),
-                }
             }
             out.push(Tag { namespace: namespace.to_string(), name: name.to_string(), pos });
         }
@@ -280,21 +216,12 @@ impl Builder<'_> {
         };
         let mut out = Vec::new();
         for item in items {
-            let (Some(id), Some(kind)) = (item.get("id"), item.get("type")) else {
-                self.error(codes::BAD_RELATED, item.pos, "a related entry needs 'id' and 'type'");
-                continue;
-            };
+            // Entries without id or with an unknown type are left out; the linter reports them.
+            let (Some(id), Some(kind)) = (item.get("id"), item.get("type")) else { continue };
             let id_text = id.scalar_text().unwrap_or_default();
-            if !is_uuid(&id_text) {
-                self.error(codes::BAD_ID, id.pos, format!("related id '{id_text}' is not a UUID"));
-            }
             let kind_text = kind.scalar_text().unwrap_or_default();
-            match RelationKind::from_name(&kind_text) {
-                Some(k) => out.push(Related { id: id_text, kind: k }),
-                None => self.diagnostics.push(
-                    Diagnostic::error(codes::BAD_RELATED, kind.pos, format!("unknown related type '{kind_text}'"))
-                        .with_help("use one of derived, obsolete, merged, renamed, similar"),
-                ),
+            if let Some(k) = RelationKind::from_name(&kind_text) {
+                out.push(Related { id: id_text, kind: k });
             }
         }
         out
@@ -309,29 +236,13 @@ impl Builder<'_> {
         for (k, v) in map {
             let Some(key) = k.as_str() else { continue };
             let Some(value) = self.string(v, key) else { continue };
-            let conventional =
-                value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
             match key {
-                "category" | "product" | "service" => {
-                    if !conventional {
-                        self.warning(
-                            codes::BAD_LOGSOURCE,
-                            v.pos,
-                            format!("logsource {key} '{value}' should be lower case with '_', '-' or '.'"),
-                        );
-                    }
-                    match key {
-                        "category" => ls.category = Some(value),
-                        "product" => ls.product = Some(value),
-                        _ => ls.service = Some(value),
-                    }
-                }
+                "category" => ls.category = Some(value),
+                "product" => ls.product = Some(value),
+                "service" => ls.service = Some(value),
                 "definition" => ls.definition = Some(value),
                 _ => ls.custom.push((key.to_string(), value)),
             }
-        }
-        if ls.category.is_none() && ls.product.is_none() && ls.service.is_none() {
-            self.warning(codes::BAD_LOGSOURCE, node.pos, "logsource names no category, product or service");
         }
         ls
     }
@@ -344,53 +255,28 @@ impl Builder<'_> {
             return det;
         };
         let mut condition_nodes: Vec<&Node> = Vec::new();
-        let mut condition_key = None;
         for (k, v) in map {
             let Some(name) = k.as_str() else {
-                self.error(codes::BAD_IDENTIFIER_NAME, k.pos, "search identifier names must be strings");
+                self.error(codes::BAD_SEARCH, k.pos, "search identifier names must be strings");
                 continue;
             };
             match name {
-                "condition" => {
-                    condition_key = Some(k.pos);
-                    match &v.value {
-                        NodeValue::Seq(items) => condition_nodes.extend(items.iter()),
-                        _ => condition_nodes.push(v),
-                    }
-                }
+                "condition" => match &v.value {
+                    NodeValue::Seq(items) => condition_nodes.extend(items.iter()),
+                    _ => condition_nodes.push(v),
+                },
                 "rules" if what == "filter" => {}
-                "timeframe" => {
-                    det.timeframe = self.string(v, "timeframe");
-                    self.diagnostics.push(
-                        Diagnostic::warning(codes::OBSOLETE_AGGREGATION, k.pos, "'timeframe' is a Sigma 1 attribute")
-                            .with_help("time windows belong to correlation rules (timespan)"),
-                    );
-                }
+                "timeframe" => det.timeframe = self.string(v, "timeframe"),
                 _ => {
-                    // pySigma matches `x of pattern` against any identifier name, so an odd name is still usable
-                    // through a pattern; a condition just cannot name it directly.
                     if name.is_empty() {
-                        self.error(codes::BAD_IDENTIFIER_NAME, k.pos, "search identifier name is empty");
-                    } else if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-                        self.warning(
-                            codes::BAD_IDENTIFIER_NAME,
-                            k.pos,
-                            format!("identifier '{name}' has characters a condition cannot name (use letters, digits, '_' and '-')"),
-                        );
+                        self.error(codes::BAD_SEARCH, k.pos, "search identifier name is empty");
+                        continue;
                     }
                     if let Some(body) = self.search_body(v, name) {
                         det.searches.push(Search { name: name.to_string(), body, pos: k.pos });
                     }
                 }
             }
-        }
-        if det.searches.is_empty() {
-            self.error(codes::MISSING_CONDITION, node.pos, format!("'{what}' defines no search identifier"));
-        }
-        match condition_key {
-            None => self.error(codes::MISSING_CONDITION, node.pos, format!("'{what}' has no condition")),
-            Some(pos) if condition_nodes.is_empty() => self.error(codes::MISSING_CONDITION, pos, "condition is empty"),
-            Some(_) => {}
         }
         for c in condition_nodes {
             let Some(text) = c.as_str() else {
@@ -399,7 +285,6 @@ impl Builder<'_> {
             };
             match parse_expr(text) {
                 Ok(expr) => {
-                    self.resolve(&expr, &det, c.pos);
                     det.conditions.push(Condition { text: text.to_string(), expr, pos: c.pos });
                 }
                 Err(e) => {
@@ -414,43 +299,7 @@ impl Builder<'_> {
                 }
             }
         }
-        // Unused identifiers are only meaningful when every condition parsed.
-        if !det.conditions.is_empty() && !self.diagnostics.iter().any(|d| d.code == codes::CONDITION_SYNTAX) {
-            for s in &det.searches {
-                let used = det.conditions.iter().any(|c| references(&c.expr, &s.name));
-                if !used {
-                    self.diagnostics.push(Diagnostic::warning(
-                        codes::UNUSED_IDENTIFIER,
-                        s.pos,
-                        format!("search identifier '{}' is not used by the condition", s.name),
-                    ));
-                }
-            }
-        }
         det
-    }
-
-    fn resolve(&mut self, expr: &Expr, det: &Detection, pos: Position) {
-        let mut problems = Vec::new();
-        expr.walk(&mut |e| match e {
-            Expr::Ident { name, offset } if det.search(name).is_none() => {
-                problems.push((codes::UNDEFINED_IDENTIFIER, *offset, format!("identifier '{name}' is not defined")));
-            }
-            Expr::Selector { pattern, offset, .. } if !det.searches.iter().any(|s| pattern.matches(&s.name)) => {
-                problems.push((codes::PATTERN_MATCHES_NOTHING, *offset, format!("'{e}' selects no search identifier")));
-            }
-            _ => {}
-        });
-        for (code, offset, msg) in problems {
-            let mut d = Diagnostic::error(code, self.inner_pos(pos, offset), msg);
-            if code == codes::UNDEFINED_IDENTIFIER {
-                let names: Vec<&str> = det.searches.iter().map(|s| s.name.as_str()).collect();
-                if !names.is_empty() {
-                    d = d.with_help(format!("defined identifiers: {}", names.join(", ")));
-                }
-            }
-            self.diagnostics.push(d);
-        }
     }
 
     fn search_body(&mut self, node: &Node, name: &str) -> Option<SearchBody> {
@@ -520,13 +369,21 @@ impl Builder<'_> {
                 match Modifier::from_name(m) {
                     Some(m) => modifiers.push(m),
                     None => {
-                        let mut d = Diagnostic::error(
-                            codes::UNKNOWN_MODIFIER,
-                            self.inner_pos(k.pos, offset),
-                            format!("unknown modifier '{m}'"),
-                        );
+                        let pos = self.inner_pos(k.pos, offset);
+                        let mut d = Diagnostic::error(codes::UNKNOWN_MODIFIER, pos, format!("unknown modifier '{m}'"));
+                        // The modifier's bytes, when the key is written literally (plain or quoted without escapes).
+                        let span = crate::LineIndex::new(self.source)
+                            .offset(pos)
+                            .map(|start| Span::new(start, start + m.len()))
+                            .filter(|sp| sp.slice(self.source) == Some(m));
+                        if let Some(span) = span {
+                            d = d.with_span(span);
+                        }
                         if let Some(s) = modifiers::suggest(m) {
                             d = d.with_help(format!("did you mean '{s}'?"));
+                            if let (Some(span), Some(unique)) = (span, modifiers::suggest_unique(m)) {
+                                d = d.with_fix(Fix::replace(format!("replace '{m}' with '{unique}'"), span, unique));
+                            }
                         }
                         self.diagnostics.push(d);
                         bad = true;
@@ -549,12 +406,6 @@ impl Builder<'_> {
                 continue;
             }
             let values = self.values(v, &modifiers);
-            if modifiers.contains(&Modifier::All) && values.len() == 1 {
-                self.diagnostics.push(
-                    Diagnostic::warning(codes::ALL_WITH_SINGLE_VALUE, k.pos, "'all' with a single value has no effect")
-                        .with_help("remove '|all' or list several values"),
-                );
-            }
             items.push(FieldItem { field, modifiers, values, pos: k.pos });
         }
         items
@@ -570,85 +421,23 @@ impl Builder<'_> {
             NodeValue::Seq(items) => items.iter().collect(),
             _ => vec![node],
         };
-        let expected = Modifier::expected_value(modifiers);
         let expand = modifiers.contains(&Modifier::Expand);
-        let many = nodes.len() > 1;
         let mut out = Vec::with_capacity(nodes.len());
         for n in nodes {
             let kind = match &n.value {
-                NodeValue::Null => {
-                    if many {
-                        self.diagnostics.push(
-                            Diagnostic::error(codes::NULL_IN_LIST, n.pos, "null cannot be mixed into a list of values")
-                                .with_help("match null in a search identifier of its own"),
-                        );
-                    }
-                    ValueKind::Null
-                }
+                NodeValue::Null => ValueKind::Null,
                 NodeValue::Bool(b) => ValueKind::Bool(*b),
                 NodeValue::Int(i) => ValueKind::Int(*i),
                 NodeValue::Float(f) => ValueKind::Float(*f),
                 NodeValue::String(s) => ValueKind::String(SigmaString::parse(s, expand)),
                 NodeValue::Seq(_) | NodeValue::Map(_) => {
-                    self.error(codes::BAD_VALUE_TYPE, n.pos, format!("a value must be a scalar, found {}", n.kind()));
+                    self.error(codes::BAD_SEARCH, n.pos, format!("a value must be a scalar, found {}", n.kind()));
                     continue;
                 }
             };
-            self.check_value(&kind, n.pos, expected, modifiers);
             out.push(Value { kind, pos: n.pos });
         }
         out
-    }
-
-    fn check_value(&mut self, kind: &ValueKind, pos: Position, expected: ExpectedValue, modifiers: &[Modifier]) {
-        let chain = modifiers.iter().map(|m| m.name()).collect::<Vec<_>>().join("|");
-        match (expected, kind) {
-            (ExpectedValue::Bool, ValueKind::Bool(_)) => {}
-            (ExpectedValue::Bool, _) => {
-                self.error(
-                    codes::BAD_VALUE_TYPE,
-                    pos,
-                    format!("'exists' takes true or false, found '{}'", kind.text()),
-                );
-            }
-            (ExpectedValue::Number, ValueKind::Int(_) | ValueKind::Float(_)) => {}
-            (ExpectedValue::Number, _) => self.diagnostics.push(
-                Diagnostic::error(
-                    codes::BAD_VALUE_TYPE,
-                    pos,
-                    format!("'{chain}' takes a number, found '{}'", kind.text()),
-                )
-                .with_help("write the number without quotes"),
-            ),
-            (ExpectedValue::Network, ValueKind::String(s)) if parse_network(&s.raw).is_none() => {
-                self.error(codes::BAD_CIDR, pos, format!("'{}' is not an IPv4 or IPv6 network", s.raw));
-            }
-            (ExpectedValue::Regex, ValueKind::String(s)) => {
-                if let Err(e) = compile_regex(&s.raw, modifiers) {
-                    let first = e.lines().last().unwrap_or("invalid regular expression").trim().to_string();
-                    self.error(codes::BAD_REGEX, pos, format!("regular expression does not compile: {first}"));
-                }
-            }
-            (ExpectedValue::FieldName, ValueKind::String(s)) if s.has_wildcards() => {
-                self.error(codes::BAD_VALUE_TYPE, pos, "'fieldref' takes a field name without wildcards");
-            }
-            (ExpectedValue::Network | ExpectedValue::FieldName, ValueKind::String(_)) => {}
-            (ExpectedValue::Network | ExpectedValue::Regex | ExpectedValue::FieldName, _) => {
-                self.error(codes::BAD_VALUE_TYPE, pos, format!("'{chain}' takes a string, found '{}'", kind.text()));
-            }
-            (ExpectedValue::String, ValueKind::Null | ValueKind::Bool(_)) => {
-                self.error(codes::BAD_VALUE_TYPE, pos, format!("'{chain}' takes a string, found '{}'", kind.text()));
-            }
-            (ExpectedValue::String, ValueKind::String(s)) => {
-                if modifiers.iter().any(|m| m.is_base64()) && s.has_wildcards() {
-                    self.error(codes::BAD_VALUE_TYPE, pos, "wildcards cannot be base64-encoded");
-                }
-                if modifiers.contains(&Modifier::Expand) && !s.has_placeholders() {
-                    self.warning(codes::USELESS_MODIFIER, pos, "'expand' on a value without %placeholder%");
-                }
-            }
-            _ => {}
-        }
     }
 
     fn correlation(&mut self, node: &Node) -> Option<CorrelationRule> {
@@ -829,90 +618,8 @@ impl Builder<'_> {
     }
 }
 
-fn references(expr: &Expr, name: &str) -> bool {
-    let mut found = false;
-    expr.walk(&mut |e| match e {
-        Expr::Ident { name: n, .. } if n == name => found = true,
-        Expr::Selector { pattern, .. } if pattern.matches(name) => found = true,
-        _ => {}
-    });
-    found
-}
-
-enum TagProblem {
-    Invalid(String),
-    Old(String),
-}
-
 fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())
-}
-
-/// Checks the form of a tag within its namespace (Sigma tags appendix).
-fn namespace_problem(namespace: &str, name: &str) -> Option<TagProblem> {
-    match namespace {
-        "attack" => {
-            let lower = name;
-            let id_form = |prefix: char| {
-                lower.strip_prefix(prefix).is_some_and(|rest| {
-                    let (main, sub) = rest.split_once('.').map_or((rest, None), |(a, b)| (a, Some(b)));
-                    all_digits(main) && main.len() == 4 && sub.is_none_or(|s| all_digits(s) && s.len() == 3)
-                })
-            };
-            if id_form('t')
-                || ["g", "s", "ds", "m", "a"]
-                    .iter()
-                    .any(|p| lower.strip_prefix(p).is_some_and(|r| all_digits(r) && r.len() == 4))
-            {
-                None
-            } else if lower.chars().next().is_some_and(|c| c.is_ascii_digit())
-                || (lower.starts_with('t') && lower.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
-            {
-                Some(TagProblem::Invalid("ATT&CK ids are tNNNN or tNNNN.NNN".into()))
-            } else if lower.contains('_') {
-                Some(TagProblem::Old(format!("Sigma 2 tactic tags use dashes: attack.{}", lower.replace('_', "-"))))
-            } else if lower.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
-                None
-            } else {
-                Some(TagProblem::Invalid("not an ATT&CK id or tactic name".into()))
-            }
-        }
-        "cve" => {
-            let ok = name.split_once('-').is_some_and(|(y, n)| all_digits(y) && y.len() == 4 && all_digits(n));
-            if ok {
-                None
-            } else if name.contains(['_', '.'])
-                && name.replace(['_', '.'], "-").split_once('-').is_some_and(|(y, n)| all_digits(y) && all_digits(n))
-            {
-                Some(TagProblem::Old(format!("Sigma 2 CVE tags use dashes: cve.{}", name.replace(['_', '.'], "-"))))
-            } else {
-                Some(TagProblem::Invalid("CVE tags are cve.YYYY-NNNN".into()))
-            }
-        }
-        "car" => {
-            let parts: Vec<&str> = name.split('-').collect();
-            let ok = matches!(parts.as_slice(), [y, m, n] if all_digits(y) && y.len() == 4 && all_digits(m) && m.len() == 2 && all_digits(n) && n.len() == 3);
-            (!ok).then(|| TagProblem::Invalid("CAR tags are car.YYYY-MM-NNN".into()))
-        }
-        "tlp" => (!["red", "amber", "amber-strict", "green", "clear", "white"].contains(&name)).then(|| {
-            TagProblem::Invalid("TLP tags are tlp.red, tlp.amber, tlp.amber-strict, tlp.green or tlp.clear".into())
-        }),
-        "detection" => match name {
-            "dfir" | "emerging-threats" | "threat-hunting" => None,
-            "emerging_threats" | "threat_hunting" => {
-                Some(TagProblem::Old(format!("Sigma 2 uses dashes: detection.{}", name.replace('_', "-"))))
-            }
-            _ => Some(TagProblem::Invalid("detection tags are dfir, emerging-threats or threat-hunting".into())),
-        },
-        "stp" => {
-            let ok = name.chars().next().is_some_and(|c| ('1'..='5').contains(&c))
-                && name.len() <= 2
-                && name.chars().nth(1).is_none_or(|c| matches!(c, 'a' | 'u' | 'k'));
-            (!ok).then(|| TagProblem::Invalid("STP tags are stp.1 to stp.5, optionally followed by a, u or k".into()))
-        }
-        "d3fend" => None,
-        other => Some(TagProblem::Old(format!("unknown tag namespace '{other}'"))),
-    }
 }
 
 /// `8-4-4-4-12` hexadecimal digits, as the JSON schema's `format: uuid`.
@@ -951,8 +658,8 @@ pub const REGEX_SIZE_LIMIT: usize = 32 << 20;
 /// Compiles a `re` value with its flag modifiers, as the engine will.
 ///
 /// # Errors
-/// The regex crate's message.
-pub fn compile_regex(pattern: &str, modifiers: &[Modifier]) -> Result<regex::Regex, String> {
+/// The regex crate's error (syntax, or the compiled size over [`REGEX_SIZE_LIMIT`]).
+pub fn compile_regex(pattern: &str, modifiers: &[Modifier]) -> Result<regex::Regex, regex::Error> {
     regex::RegexBuilder::new(pattern)
         .case_insensitive(modifiers.contains(&Modifier::ReIgnoreCase))
         .multi_line(modifiers.contains(&Modifier::ReMultiline))
@@ -960,7 +667,6 @@ pub fn compile_regex(pattern: &str, modifiers: &[Modifier]) -> Result<regex::Reg
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -993,22 +699,5 @@ mod tests {
         assert!(parse_network("127.0.0.1").is_some());
         assert!(parse_network("10.0.0.0/33").is_none());
         assert!(parse_network("hello").is_none());
-    }
-
-    #[test]
-    fn tag_forms() {
-        assert!(namespace_problem("attack", "t1059.001").is_none());
-        assert!(namespace_problem("attack", "command-and-control").is_none());
-        assert!(namespace_problem("attack", "g0016").is_none());
-        assert!(matches!(namespace_problem("attack", "t159"), Some(TagProblem::Invalid(_))));
-        assert!(matches!(namespace_problem("attack", "defense_evasion"), Some(TagProblem::Old(_))));
-        assert!(namespace_problem("cve", "2021-44228").is_none());
-        assert!(matches!(namespace_problem("cve", "2021_44228"), Some(TagProblem::Old(_))));
-        assert!(namespace_problem("car", "2016-04-005").is_none());
-        assert!(namespace_problem("car", "2016-4-005").is_some());
-        assert!(namespace_problem("tlp", "amber-strict").is_none());
-        assert!(namespace_problem("stp", "2k").is_none());
-        assert!(namespace_problem("stp", "6").is_some());
-        assert!(matches!(namespace_problem("foo", "bar"), Some(TagProblem::Old(_))));
     }
 }

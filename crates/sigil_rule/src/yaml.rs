@@ -9,13 +9,15 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
-use sigil_diagnostics::Position;
+use sigil_diagnostics::{Position, Span};
 
 /// One YAML node and where it was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub value: NodeValue,
     pub pos: Position,
+    /// Byte range of the node in the file text (for a scalar: as written, quotes included).
+    pub span: Span,
 }
 
 /// The YAML value of a node. Maps keep their keys in file order.
@@ -138,7 +140,15 @@ struct SpannedNode(Node);
 impl<'de> Deserialize<'de> for SpannedNode {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<RawNode>::deserialize(d)?;
-        Ok(SpannedNode(Node { value: s.value.0, pos: position(&s.referenced) }))
+        let sp = s.referenced.span();
+        let span = match (sp.byte_offset(), sp.byte_len()) {
+            (Some(start), Some(len)) => {
+                let start = usize::try_from(start).unwrap_or(usize::MAX);
+                Span::new(start, start.saturating_add(usize::try_from(len).unwrap_or(0)))
+            }
+            _ => Span::default(),
+        };
+        Ok(SpannedNode(Node { value: s.value.0, pos: position(&s.referenced), span }))
     }
 }
 

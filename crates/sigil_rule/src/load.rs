@@ -1,0 +1,217 @@
+//! Loading rule sets: walks files and folders and parses them in parallel.
+//!
+//! [`load`] is the one way rules enter sigil: the checker, the hunting engine and the catalog all use it, so a
+//! file that fails for one fails the same way for all, with the same diagnostics. Nothing is silently dropped:
+//! every file found is in [`RuleSet::files`], parsed or not. The loader knows no lint checks; a caller that
+//! wants them (the CLI does) passes a [`Linter`], which runs on each file while its YAML nodes are still there,
+//! and then on the whole set.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use sigil_diagnostics::{Diagnostic, FileDiagnostic, Position, Report};
+
+use crate::{Document, Limits, ParsedFile, codes};
+
+/// One rule file: where it is, its text, and what parsing made of it.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    pub path: PathBuf,
+    /// The path as shown to users (as given on the command line, joined with the walked part).
+    pub display_path: String,
+    /// The file's text (empty when it could not be read or is not UTF-8), without a byte order mark.
+    pub source: Arc<str>,
+    /// The documents, and the diagnostics of the parser and of the linter's per-file checks.
+    pub parsed: ParsedFile,
+    /// Diagnostics that need the whole set (duplicate ids, unknown references).
+    pub set_diagnostics: Vec<Diagnostic>,
+}
+
+impl RuleFile {
+    /// Parses in-memory text as if it were the file `name`.
+    pub fn from_text(name: &str, text: &str, limits: &Limits) -> Self {
+        RuleFile {
+            path: PathBuf::from(name),
+            display_path: name.to_string(),
+            source: Arc::from(text.strip_prefix('\u{feff}').unwrap_or(text)),
+            parsed: crate::parse_bytes(text.as_bytes(), limits),
+            set_diagnostics: vec![],
+        }
+    }
+
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.parsed.diagnostics.iter().chain(&self.set_diagnostics)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics().any(Diagnostic::is_error)
+    }
+}
+
+/// Every file of a load, in a stable order (sorted by path within each given root, roots in the order given).
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub files: Vec<RuleFile>,
+}
+
+impl RuleSet {
+    /// Every document with the file it came from.
+    pub fn documents(&self) -> impl Iterator<Item = (&RuleFile, &Document)> {
+        self.files.iter().flat_map(|f| f.parsed.documents.iter().map(move |d| (f, d)))
+    }
+
+    /// Every diagnostic, attached to its file, ordered by file then position.
+    pub fn diagnostics(&self) -> Vec<FileDiagnostic> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            let mut ds: Vec<&Diagnostic> = f.diagnostics().collect();
+            ds.sort_by_key(|d| d.position);
+            out.extend(ds.into_iter().map(|d| FileDiagnostic::new(f.display_path.clone(), d.clone())));
+        }
+        out
+    }
+
+    pub fn report(&self) -> Report {
+        let rules = self.files.iter().map(|f| f.parsed.documents.len()).sum();
+        Report::new(self.files.len(), rules, self.diagnostics())
+    }
+}
+
+/// Checks run while loading: `file` on each file (in parallel, with [`ParsedFile::nodes`] still present), then
+/// `set` once on the whole set. `sigil_check::LINTER` is the linter of sigil.
+#[derive(Debug, Clone, Copy)]
+pub struct Linter {
+    pub file: fn(&mut RuleFile),
+    pub set: fn(&mut RuleSet),
+}
+
+/// What to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub limits: Limits,
+    /// Lint checks to run; `None` keeps only the parser's diagnostics.
+    pub linter: Option<Linter>,
+    /// Keep [`ParsedFile::nodes`] after loading (editors and fixers need them; the engine and catalog do not).
+    pub keep_nodes: bool,
+}
+
+/// Why a path found while walking could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalkError {
+    #[error("no such file or directory")]
+    NotFound,
+    #[error("{0}")]
+    Walk(String),
+}
+
+/// Whether a path names a rule file by its extension.
+pub fn is_rule_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+}
+
+/// Finds rule files under the given paths. A path that is a file is taken whatever its extension; folders are
+/// walked recursively for `.yml`/`.yaml`, in sorted order, following no symlinks out of the tree. Paths that do
+/// not exist or cannot be walked are returned as unreadable entries so they are reported, not dropped.
+pub fn discover(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), WalkError>)> {
+    let mut out = Vec::new();
+    for root in paths {
+        if root.is_file() {
+            out.push((root.clone(), Ok(())));
+            continue;
+        }
+        if !root.exists() {
+            out.push((root.clone(), Err(WalkError::NotFound)));
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+            match entry {
+                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => out.push((e.into_path(), Ok(()))),
+                Ok(_) => {}
+                Err(e) => {
+                    let path = e.path().map_or_else(|| root.clone(), Path::to_path_buf);
+                    out.push((path, Err(WalkError::Walk(e.to_string()))));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Loads and parses every rule file under `paths`, in parallel, running the options' linter if any.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
+    let found = discover(paths);
+    let files: Vec<RuleFile> = found
+        .into_par_iter()
+        .map(|(path, walk)| {
+            let mut file = load_file(path, walk, &opts.limits);
+            finish_file(&mut file, opts);
+            file
+        })
+        .collect();
+    finish_set(RuleSet { files }, opts)
+}
+
+/// Parses in-memory rule text (bundled examples, tests) as if each were a file at its name.
+pub fn load_texts(texts: &[(&str, &str)], opts: &LoadOptions) -> RuleSet {
+    let files = texts
+        .iter()
+        .map(|(name, text)| {
+            let mut file = RuleFile::from_text(name, text, &opts.limits);
+            finish_file(&mut file, opts);
+            file
+        })
+        .collect();
+    finish_set(RuleSet { files }, opts)
+}
+
+fn finish_file(file: &mut RuleFile, opts: &LoadOptions) {
+    if let Some(linter) = opts.linter {
+        (linter.file)(file);
+    }
+    if !opts.keep_nodes {
+        file.parsed.nodes = Vec::new();
+    }
+}
+
+fn finish_set(mut set: RuleSet, opts: &LoadOptions) -> RuleSet {
+    if let Some(linter) = opts.linter {
+        (linter.set)(&mut set);
+    }
+    set
+}
+
+fn load_file(path: PathBuf, walk: Result<(), WalkError>, limits: &Limits) -> RuleFile {
+    let display_path = path.display().to_string();
+    let unreadable = |message: String| ParsedFile {
+        documents: vec![],
+        nodes: vec![],
+        diagnostics: vec![Diagnostic::error(codes::UNREADABLE_FILE, Position::UNKNOWN, message)],
+    };
+    let (source, parsed) = match walk {
+        Err(e) => (Arc::from(""), unreadable(format!("cannot read: {e}"))),
+        Ok(()) => match read_limited(&path, limits.max_file_bytes) {
+            Err(e) => (Arc::from(""), unreadable(format!("cannot read: {e}"))),
+            Ok(bytes) => {
+                let parsed = crate::parse_bytes(&bytes, limits);
+                let text = match String::from_utf8(bytes) {
+                    Ok(t) => Arc::from(t.strip_prefix('\u{feff}').unwrap_or(&t)),
+                    Err(_) => Arc::from(""),
+                };
+                (text, parsed)
+            }
+        },
+    };
+    RuleFile { path, display_path, source, parsed, set_diagnostics: vec![] }
+}
+
+/// Reads at most `limit + 1` bytes so a huge file is rejected without being read whole.
+fn read_limited(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
