@@ -81,11 +81,18 @@ pub fn is_rule_file(path: &Path) -> bool {
 /// Finds rule files under the given paths. A path that is a file is taken whatever its extension; folders are
 /// walked recursively for `.yml`/`.yaml`, in sorted order, following no symlinks out of the tree. Paths that do
 /// not exist or cannot be walked are returned as unreadable entries so they are reported, not dropped.
+///
+/// A file reached twice (`--rules rules --rules rules/windows`, or through a symlink) is listed once, where it
+/// was first reached, so that no rule is loaded, run or counted twice.
 pub fn discover(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), String>)> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut first_time = |path: &Path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
     for root in paths {
         if root.is_file() {
-            out.push((root.clone(), Ok(())));
+            if first_time(root) {
+                out.push((root.clone(), Ok(())));
+            }
             continue;
         }
         if !root.exists() {
@@ -94,7 +101,11 @@ pub fn discover(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), String>)> {
         }
         for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
             match entry {
-                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => out.push((e.into_path(), Ok(()))),
+                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => {
+                    if first_time(e.path()) {
+                        out.push((e.into_path(), Ok(())));
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => {
                     let path = e.path().map_or_else(|| root.clone(), Path::to_path_buf);
@@ -244,6 +255,73 @@ fn cross_check(set: &mut RuleSet) {
             f.set_diagnostics.push(d);
         }
     }
+}
+
+/// A rule file left out of a set, or kept with a warning, because its id is also another file's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The later file.
+    pub path: String,
+    /// The file that has the id first.
+    pub first: String,
+    pub id: String,
+    /// Whether the later file was dropped (same text as the first: a copy of the same rule).
+    pub dropped: bool,
+}
+
+impl std::fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.dropped {
+            write!(f, "{}: the same rule as {} (id {}); loaded once", self.path, self.first, self.id)
+        } else {
+            write!(
+                f,
+                "{}: rule id {} is also used by {}, a different rule; both are run (their detections name their file)",
+                self.path, self.id, self.first
+            )
+        }
+    }
+}
+
+/// Rule files that share an id with an earlier file of the set: a copy with the same text is dropped (its
+/// detections would only double every detection of the first); a different rule under the same id is kept
+/// and listed, as dropping it could lose detections. [`load`] already lists each file once.
+pub fn drop_duplicates(set: &mut RuleSet) -> Vec<Duplicate> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut found = Vec::new();
+    let mut drop = vec![false; set.files.len()];
+    for (fi, f) in set.files.iter().enumerate() {
+        for d in &f.parsed.documents {
+            let Some(id) = d.meta().id.clone() else { continue };
+            match first.get(&id) {
+                None => {
+                    first.insert(id, fi);
+                }
+                Some(&other) if other != fi => {
+                    let Some(o) = set.files.get(other) else { continue };
+                    let same = !f.source.is_empty() && f.source.trim() == o.source.trim();
+                    if let Some(slot) = drop.get_mut(fi) {
+                        *slot |= same;
+                    }
+                    found.push(Duplicate {
+                        path: f.display_path.clone(),
+                        first: o.display_path.clone(),
+                        id,
+                        dropped: same,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let mut i = 0;
+    set.files.retain(|_| {
+        let keep = !drop.get(i).copied().unwrap_or(false);
+        i += 1;
+        keep
+    });
+    found.dedup_by(|a, b| a.path == b.path && a.first == b.first);
+    found
 }
 
 fn id_pos(d: &Document) -> Position {

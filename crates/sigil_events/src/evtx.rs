@@ -148,7 +148,17 @@ impl EvtxUnits {
                 let found = find_chunk_signatures(&raw, len)
                     .map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
                 if found.is_empty() {
-                    return Err(not_evtx(&path, &err));
+                    let message = match len {
+                        0 => "not a readable EVTX file: the file is empty".to_owned(),
+                        n if n < FILE_HEADER_SIZE => {
+                            format!("not a readable EVTX file: it is too short ({n} bytes) and holds no chunk")
+                        }
+                        _ => format!(
+                            "not a readable EVTX file: no valid file header ({}) and no chunk signature in it",
+                            error_chain(&err)
+                        ),
+                    };
+                    return Err(ReadError::Format { path: path.to_path_buf(), message });
                 }
                 head.push_back(EvtxUnit::Error(ReadError::EvtxFile {
                     path: path.to_path_buf(),
@@ -209,10 +219,6 @@ impl EvtxUnits {
         data.resize(CHUNK_SIZE as usize, 0);
         Some(chunk_unit(&self.path, data, number, valid, self.validate))
     }
-}
-
-fn not_evtx(path: &Path, err: &EvtxError) -> ReadError {
-    ReadError::Format { path: path.to_path_buf(), message: format!("not a readable EVTX file: {}", error_chain(err)) }
 }
 
 impl Iterator for EvtxUnits {

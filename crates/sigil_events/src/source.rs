@@ -404,7 +404,9 @@ pub struct Skipped {
 ///
 /// `-` (stdin) and files named directly are kept as they are, whatever their extension.
 /// Folders are walked recursively (not following symlinks, in file-name order) for `.evtx`,
-/// `.json`, `.jsonl` and `.ndjson` files (any case); other files are skipped and listed.
+/// `.json`, `.jsonl` and `.ndjson` files (any case); other files are skipped and listed. Hidden
+/// entries met in a walk (names starting with `.`: `.git`, `.vscode/settings.json`) are left
+/// out silently, as tools' settings and caches are not evidence; name one directly to read it.
 /// Paths that cannot be read are listed with the reason. A file reached twice is kept once.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
     let mut files = Vec::new();
@@ -424,7 +426,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
             Err(err) => skipped.push(Skipped { path: path.clone(), reason: SkipReason::Unreadable(err.to_string()) }),
             Ok(meta) if !meta.is_dir() => keep(path.clone(), &mut files),
             Ok(_) => {
-                for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                let walk = walkdir::WalkDir::new(path).sort_by_file_name().into_iter();
+                for entry in walk.filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
                     match entry {
                         Err(err) => skipped.push(Skipped {
                             path: err.path().map_or_else(|| path.clone(), Path::to_path_buf),
@@ -443,6 +446,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
     // A file named directly is read even when a folder walk also met and skipped it.
     skipped.retain(|s| s.reason != SkipReason::Extension || !seen.contains(&s.path));
     (files, skipped)
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
 }
 
 /// What [`read_all`] read and left out.
@@ -520,10 +527,19 @@ mod tests {
         let e = write(root, "e.evtx", b"");
         let notes = write(root, "b/notes.txt", b"x");
         let explicit = write(root, "other/x.log", b"{}\n");
+        write(root, ".vscode/settings.json", b"{}");
+        write(root, "b/.hidden.jsonl", b"{}\n");
+        let hidden_named = write(root, "other/.named.jsonl", b"{}\n");
         let missing = root.join("missing.jsonl");
-        let (files, skipped) =
-            discover(&[root.to_path_buf(), explicit.clone(), PathBuf::from("-"), missing.clone(), d.clone()]);
-        assert_eq!(files, [a, c, d, e, explicit, PathBuf::from("-")]);
+        let (files, skipped) = discover(&[
+            root.to_path_buf(),
+            explicit.clone(),
+            PathBuf::from("-"),
+            missing.clone(),
+            d.clone(),
+            hidden_named.clone(),
+        ]);
+        assert_eq!(files, [a, c, d, e, explicit, PathBuf::from("-"), hidden_named]);
         assert_eq!(skipped.len(), 2, "{skipped:?}");
         assert_eq!(skipped[0], Skipped { path: notes, reason: SkipReason::Extension });
         assert_eq!(skipped[1].path, missing);
