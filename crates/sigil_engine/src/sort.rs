@@ -227,7 +227,7 @@ mod tests {
             let ts = jiff::Timestamp::from_second(*t).unwrap();
             s.push(SortKey::new(Some(ts), 0, 0, i as u64), vec![b'0' + *t as u8]).unwrap();
         }
-        s.push(SortKey::new(None, 0, 0, 99), b"-".to_vec()).unwrap();
+        s.push(SortKey::new(None, 0, 0, 99), b"-").unwrap();
         let runs = s.spilled_runs();
         let mut out = Vec::new();
         s.finish(|_, p| {
@@ -257,7 +257,7 @@ mod tests {
         let mut state = 7u64;
         for i in 0..20_000u64 {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            let len = (state >> 33) as usize % 300 + if i % 1000 == 0 { 100_000 } else { 0 };
+            let len = (state >> 33) as usize % 300 + if i.is_multiple_of(1000) { 100_000 } else { 0 };
             let key = SortKey { time: i128::from(state >> 40), source: 0, seq: i, index: 0 };
             s.push(key, vec![b'x'; len]).unwrap();
             peak = peak.max(s.memory());

@@ -206,7 +206,7 @@ impl EvtxUnits {
         let offset = offsets.pop_front()?;
         // Chunks where the file header would put them keep their number; others are numbered
         // by position, past any real number.
-        let number = if offset >= FILE_HEADER_SIZE && (offset - FILE_HEADER_SIZE) % CHUNK_SIZE == 0 {
+        let number = if offset >= FILE_HEADER_SIZE && (offset - FILE_HEADER_SIZE).is_multiple_of(CHUNK_SIZE) {
             (offset - FILE_HEADER_SIZE) / CHUNK_SIZE
         } else {
             offset / CHUNK_SIZE

@@ -2,6 +2,8 @@
 //! bytes overwritten — must never panic, never hand out a partial or damaged record, count every record lost,
 //! and still read every intact record.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -58,8 +60,11 @@ fn read(bytes: &[u8]) -> Outcome {
     out
 }
 
+/// Events as JSON text, with how often each occurs.
+type Events = HashMap<String, usize>;
+
 /// The test log (file header of the first sample, then each sample's chunk) and the events of each chunk.
-fn build() -> Option<(Vec<u8>, Vec<HashMap<String, usize>>)> {
+fn build() -> Option<(Vec<u8>, Vec<Events>)> {
     let corpus = common::regression_corpus()?;
     let mut log = Vec::new();
     let mut per_chunk = Vec::new();
