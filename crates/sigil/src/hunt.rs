@@ -24,7 +24,14 @@ use crate::term::ColorChoice;
 /// reads NewProcessName (see data/logsources/windows.toml; --mapping adds or replaces routes). Events are read
 /// and matched in parallel on all cores, with memory bounded whatever the input size.
 ///
-/// Without PATH, hunts the sample events bundled with sigil; without --rules, uses the bundled example rules.
+/// Without PATH and without --rules, hunts the sample events bundled with sigil with the bundled example rules
+/// (a demonstration; the summary says so). With PATHs but no --rules, uses the bundled example rules. Folders
+/// are walked recursively, skipping hidden files and folders (names starting with '.', such as .git or
+/// .vscode); name a hidden file directly to hunt it.
+///
+/// EVTX chunks are checked against their CRC32 checksums: the records of a damaged chunk are not read, and are
+/// counted as lost (--ignore-checksums reads them anyway). A record cut off by a truncated file is never read.
+/// --output may not be one of the inputs, nor a file a hunt of an input folder would read back.
 ///
 /// Output goes to stdout (or --output): a table by default (coloured on a terminal), or --format jsonl / csv for
 /// tools. A summary (files, events, detections by level and by rule, unreadable records, time) goes to stderr.
@@ -46,9 +53,11 @@ pub struct Args {
     /// Event files or folders (.evtx, .json, .jsonl, .ndjson, .log, .gz; - for stdin); other formats are
     /// recognised by content (see --input-kind).
     paths: Vec<PathBuf>,
-    /// Rule files or folders (default: the rules bundled with sigil).
-    #[arg(long, short, num_args = 1.., value_name = "PATH")]
-    rules: Vec<PathBuf>,
+    /// Rule files or folders, each optionally named NAME=PATH; `NAME=dir/rules*` is expanded by sigil. Takes
+    /// every path after it: put event paths first. A path that holds no rule is an error. Default: the rules
+    /// bundled with sigil.
+    #[arg(long, short, num_args = 1.., value_name = "[NAME=]PATH")]
+    rules: Vec<String>,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -88,6 +97,10 @@ pub struct Args {
     /// such as cloudtrail (aws.cloudtrail), okta, gcp, m365, github, kubernetes, azure.signinlogs, zeek.dns.
     #[arg(long, value_name = "KIND", value_parser = parse_input_kind)]
     input_kind: Option<sigil_events::InputKind>,
+    /// Read the records of EVTX chunks whose CRC32 checksums do not match (damaged), instead of counting them
+    /// as lost.
+    #[arg(long)]
+    ignore_checksums: bool,
     /// Read and parse the input but run no rule (the benchmark's baseline).
     #[arg(long, hide = true)]
     parse_only: bool,
@@ -151,7 +164,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     // Rules.
-    let set = crate::bundled::load_rules(&args.rules);
+    let rule_paths: Vec<PathBuf> =
+        sigil_catalog::SourceSpec::parse_all(&args.rules).into_iter().flat_map(|s| s.paths).collect();
+    check_rule_paths(&rule_paths)?;
+    let demo = args.paths.is_empty() && args.rules.is_empty();
+    if args.paths.is_empty() && !demo {
+        anyhow::bail!(
+            "no events to hunt: name the event files or folders (or - for stdin) before --rules, e.g. \
+             'sigil hunt logs/ --rules rules/' (the bundled sample events are only used when neither is given)"
+        );
+    }
+    if let Some(output) = &args.output {
+        let mut others: Vec<&Path> = rule_paths.iter().map(PathBuf::as_path).collect();
+        others.extend(args.mapping.iter().map(PathBuf::as_path));
+        others.extend(args.placeholders.as_deref());
+        check_output(output, &args.paths, &others)?;
+    }
+    let jobs = match args.jobs {
+        Some(n) if n > sigil_engine::max_jobs() => {
+            let max = sigil_engine::max_jobs();
+            warn(&format!("--jobs {n} is more than can help; using {max} threads (4 per core)"));
+            max
+        }
+        Some(n) => n,
+        None => 0,
+    };
+    let mut set = crate::bundled::load_rules(&rule_paths);
+    for d in sigil_check::drop_duplicates(&mut set) {
+        warn(&d.to_string());
+    }
     let opts = EngineOptions {
         min_level: args.min_level.map(Level::from),
         all_logsources: args.all_logsources,
@@ -237,10 +278,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         input_count: args.paths.len() as u32,
     };
 
-    let mut hunt_opts =
-        HuntOptions { jobs: args.jobs.unwrap_or(0), parse_only: args.parse_only, ..HuntOptions::default() };
+    let mut hunt_opts = HuntOptions { jobs, parse_only: args.parse_only, ..HuntOptions::default() };
+    hunt_opts.read.validate_checksums = !args.ignore_checksums;
     hunt_opts.read = hunt_opts.read.clone().with_input_kind(args.input_kind);
-    let stats = if args.paths.is_empty() {
+    let stats = if demo {
         let (name, text) = crate::bundled::SAMPLE_EVENTS;
         let batches = sigil_engine::jsonl_batches(Path::new(name), text, &hunt_opts.read);
         sigil_engine::hunt_batches(&engine, batches, &hunt_opts, &sink)
@@ -251,8 +292,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     progress.finish_and_clear();
 
     if let Some(sorter) = sink.sorter {
-        let sorter = sorter.into_inner().map_err(|_| anyhow::anyhow!("sort buffer poisoned"))?;
-        let mut o = sink.out.lock().map_err(|_| anyhow::anyhow!("output poisoned"))?;
+        let sorter = sorter.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut o = sink.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let written = if stats.detections > 0 { write_header(&mut o, args.format, color, width) } else { Ok(()) };
         if let Err(e) = written.and_then(|()| sorter.finish(|_, line| o.w.write_all(line))) {
             o.error.get_or_insert(e);
@@ -278,6 +319,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         print_summary(&engine, &stats, &report, loaded, suppressed, args.parse_only, err_color);
+        if demo {
+            eprintln!(
+                "  this was a demonstration: the bundled example rules on the bundled sample events (no event path \
+                 and no --rules given); try 'sigil hunt logs/ --rules rules/'"
+            );
+        }
     }
     if !args.paths.is_empty() && stats.inputs_read() == 0 {
         eprintln!("sigil: error: no input could be read");
@@ -287,6 +334,80 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every `--rules` path must exist and hold at least one rule file: a folder of events given after `--rules`
+/// by mistake must not be taken for an empty rule folder.
+fn check_rule_paths(paths: &[PathBuf]) -> anyhow::Result<()> {
+    for path in paths {
+        if !path.exists() {
+            anyhow::bail!("--rules {}: no such file or folder", path.display());
+        }
+        if path.is_dir() && !sigil_check::discover(std::slice::from_ref(path)).iter().any(|(_, r)| r.is_ok()) {
+            let (events, _) = sigil_events::discover(std::slice::from_ref(path));
+            let hint = if events.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; it holds event files: --rules takes every path after it, so put event paths first \
+                     ('sigil hunt {} --rules RULES')",
+                    path.display()
+                )
+            };
+            anyhow::bail!("--rules {}: no Sigma rule file (.yml, .yaml) in this folder{hint}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// A path made absolute without requiring it to exist: its existing parent resolved, its name kept.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return Some(p);
+    }
+    let name = path.file_name()?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(parent).ok()?.join(name))
+}
+
+/// Refuses an output that would overwrite something the user gave (an input, a rule, a mapping), or that a
+/// hunt of an input folder would read back as events (this run, as it is created first, or the next).
+fn check_output(output: &Path, inputs: &[PathBuf], others: &[&Path]) -> anyhow::Result<()> {
+    let Some(out) = resolved(output) else { return Ok(()) };
+    for input in inputs.iter().filter(|p| p.as_os_str() != "-") {
+        let Ok(input_abs) = std::fs::canonicalize(input) else { continue };
+        if input_abs == out {
+            anyhow::bail!(
+                "--output {} is one of the inputs: refusing to overwrite the evidence; write the detections elsewhere",
+                output.display()
+            );
+        }
+        if input_abs.is_dir()
+            && let Ok(inside) = out.strip_prefix(&input_abs)
+        {
+            let hidden = inside.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            if !hidden && sigil_events::SourceKind::from_path(&out).is_some() {
+                anyhow::bail!(
+                    "--output {} is inside the input folder {}, so the hunt would read the detections back as \
+                     events; write them outside it",
+                    output.display(),
+                    input.display()
+                );
+            }
+        }
+    }
+    for other in others {
+        if std::fs::canonicalize(other).is_ok_and(|p| p == out) {
+            anyhow::bail!(
+                "--output {} is a file given as rules or options: refusing to overwrite it",
+                output.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn terminal_width() -> Option<usize> {
@@ -324,13 +445,11 @@ impl HuntSink for Sink {
                     SortKey::new(d.event.timestamp(), source, d.position.0, (u64::from(d.position.1) << 16) | i as u64);
                 lines.push((key, line));
             }
-            if let Ok(mut s) = sorter.lock() {
-                for (k, l) in lines {
-                    if let Err(e) = s.push(k, l)
-                        && let Ok(mut o) = self.out.lock()
-                    {
-                        o.error.get_or_insert(e);
-                    }
+            // A poisoned lock still holds every detection pushed so far: keep using it, never drop detections.
+            let mut s = sorter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (k, l) in lines {
+                if let Err(e) = s.push(k, l) {
+                    self.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner).error.get_or_insert(e);
                 }
             }
             return;
@@ -366,10 +485,15 @@ impl HuntSink for Sink {
         };
         if n <= WARNINGS_PER_INPUT {
             self.progress.suspend(|| {
+                // EVTX errors say in words what was read and what was lost; the others lose their line or value.
+                let skipped = match error {
+                    ReadError::EvtxFile { .. } | ReadError::EvtxChunk { .. } | ReadError::EvtxRecord { .. } => "",
+                    _ => " (skipped)",
+                };
                 if self.warn_color {
-                    eprintln!("{} {error} (skipped)", "warning:".yellow().bold());
+                    eprintln!("{} {error}{skipped}", "warning:".yellow().bold());
                 } else {
-                    eprintln!("warning: {error} (skipped)");
+                    eprintln!("warning: {error}{skipped}");
                 }
                 if n == WARNINGS_PER_INPUT {
                     eprintln!("warning: {}: further read errors are only counted", error.path().display());
@@ -647,8 +771,24 @@ fn print_summary(
         eprintln!("  detections without a timestamp, left out of correlations: {}", stats.untimed_for_correlation);
     }
     if stats.read_errors > 0 {
-        let more = if suppressed > 0 { format!(" ({suppressed} not shown above)") } else { String::new() };
-        eprintln!("  unreadable records/lines skipped: {}{more}", stats.read_errors);
+        let more = if suppressed > 0 { format!(", {suppressed} not shown above") } else { String::new() };
+        eprintln!(
+            "  events lost to unreadable input (damaged or cut records, malformed lines): {} ({} warning(s){more})",
+            stats.records_lost, stats.read_errors
+        );
+    }
+    if stats.unselected_without_header > 0 {
+        eprintln!(
+            "  events with no Channel and no Provider_Name, which no rule's logsource can select: {} (is the log in \
+             a shape sigil reads? --all-logsources runs unroutable rules on every event)",
+            stats.unselected_without_header
+        );
+    }
+    if stats.regex_failures > 0 {
+        eprintln!(
+            "  warning: {} regular expression(s) could not be built; events they were tested on could not match them",
+            stats.regex_failures
+        );
     }
     if stats.detections == 0 {
         return;

@@ -35,9 +35,11 @@ use crate::catalog_args::CatalogArgs;
 pub struct Args {
     #[command(flatten)]
     catalog: CatalogArgs,
-    /// Address and port to listen on (port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "IP:PORT")]
-    addr: SocketAddr,
+    /// Address and port to listen on: an IP or a host name such as localhost (port 0 picks a free one).
+    /// Requests must name this address in their Host header (a protection against DNS rebinding), except
+    /// when listening on all interfaces (0.0.0.0).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT", value_parser = parse_addr)]
+    addr: Addrs,
     /// Name shown in the top bar and page titles.
     #[arg(long, default_value = "sigil", value_name = "TEXT")]
     name: String,
@@ -53,10 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing::info!("web app built in {:.1} ms", built.elapsed().as_secs_f64() * 1000.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {
+        let listener = tokio::net::TcpListener::bind(args.addr.0.as_slice()).await.with_context(|| {
             format!(
                 "cannot listen on {}; is another server using it? Try --addr 127.0.0.1:0 for any free port",
-                args.addr
+                args.addr.0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ")
             )
         })?;
         let local = listener.local_addr().context("reading the listening address")?;
@@ -75,6 +77,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     })
 }
+
+/// `IP:PORT`, `[IPv6]:PORT` or `NAME:PORT`, resolved to the addresses to try, IPv4 first (`localhost` is
+/// 127.0.0.1, then ::1).
+fn parse_addr(text: &str) -> Result<Addrs, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(Addrs(vec![addr]));
+    }
+    if !text.contains(':') {
+        return Err(format!("'{text}' has no port: give HOST:PORT, e.g. localhost:8080"));
+    }
+    let mut addrs: Vec<SocketAddr> =
+        text.to_socket_addrs().map_err(|e| format!("cannot resolve '{text}': {e}"))?.collect();
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    addrs.dedup();
+    if addrs.is_empty() {
+        return Err(format!("'{text}' resolves to no address"));
+    }
+    Ok(Addrs(addrs))
+}
+
+/// The addresses `--addr` resolved to.
+#[derive(Debug, Clone)]
+struct Addrs(Vec<SocketAddr>);
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM.
 async fn shutdown_signal() {

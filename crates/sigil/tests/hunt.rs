@@ -159,7 +159,10 @@ fn bad_lines_are_reported_with_file_and_line_and_the_rest_is_read() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("mixed.jsonl:2:"), "{stderr}");
     assert!(stderr.contains("mixed.jsonl:3:"), "{stderr}");
-    assert!(stderr.contains("unreadable records/lines skipped: 2"), "{stderr}");
+    assert!(
+        stderr.contains("events lost to unreadable input (damaged or cut records, malformed lines): 2"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -295,7 +298,7 @@ fn corrupt_evtx_is_reported_and_the_rest_is_read() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("bad.evtx"), "{stderr}");
-    assert!(stderr.contains("unreadable records/lines skipped"), "{stderr}");
+    assert!(stderr.contains("events lost to unreadable input"), "{stderr}");
     assert!(stderr.contains("2 files"), "{stderr}");
 }
 
@@ -402,4 +405,223 @@ fn hunts_auditd_access_logs_and_cloudtrail_with_their_own_rules() {
     let out = run(&["--input-kind", "nonsense", logs.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("aws.cloudtrail"), "{}", text(&out.stderr));
+}
+
+/// Issue 8, item 1: 10,000 nested arrays in a JSONL line or a `.json` file used to overflow the stack and abort
+/// the whole hunt. Now each is a warning for its record, and the other files' detections are still found.
+#[test]
+fn deep_nesting_is_a_warning_and_the_hunt_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!("{}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let jsonl = write(dir.path(), "deep.jsonl", &format!("{deep}{}", event("2026-01-01T00:00:01Z", 1, "\\whoami.exe")));
+    let json = write(dir.path(), "deep.json", &deep);
+    let in_object = write(dir.path(), "obj.json", &format!("{{\"a\": {}1{}}}", "[".repeat(10_000), "]".repeat(10_000)));
+    let good = write(dir.path(), "good.jsonl", &event("2026-01-01T00:00:02Z", 2, "\\whoami.exe"));
+    let rules = write(dir.path(), "r.yml", RULE);
+    let out = run(&[
+        jsonl.to_str().unwrap(),
+        json.to_str().unwrap(),
+        in_object.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(text(&out.stdout).lines().count(), 2, "{stderr}");
+    assert!(stderr.contains("deep.jsonl:1:"), "{stderr}");
+    assert!(stderr.contains("deep.json: JSON value 0"), "{stderr}");
+    assert!(stderr.contains("obj.json: JSON value 0") && stderr.contains("nested deeper"), "{stderr}");
+}
+
+/// Item 2: `-o` naming an input, or a file inside an input folder that a hunt would read back, is refused
+/// (exit 2) and nothing is written.
+#[test]
+fn output_never_overwrites_or_feeds_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = event("2026-01-01T00:00:01Z", 1, "\\whoami.exe");
+    let same = write(dir.path(), "same.jsonl", &evidence);
+    let rules = write(dir.path(), "r.yml", RULE);
+    let r = rules.to_str().unwrap();
+    let out = run(&[same.to_str().unwrap(), "--rules", r, "-o", same.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is one of the inputs"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&same).unwrap(), evidence, "the evidence is untouched");
+    // The same file through another spelling of its path.
+    let other_spelling = dir.path().join(".").join("same.jsonl");
+    let out = run(&[same.to_str().unwrap(), "--rules", r, "-o", other_spelling.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    write(&logs, "e.jsonl", &evidence);
+    let inside = logs.join("det.jsonl");
+    let out = run(&[logs.to_str().unwrap(), "--rules", r, "-o", inside.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("inside the input folder"), "{}", text(&out.stderr));
+    assert!(!inside.exists());
+    // A file a hunt does not read (by its extension) may go there.
+    let csv = logs.join("det.csv");
+    let out = run(&[logs.to_str().unwrap(), "--rules", r, "--format", "csv", "-o", csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 2);
+    // Nor a rule file.
+    let out = run(&[same.to_str().unwrap(), "--rules", r, "-o", r]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&rules).unwrap(), RULE);
+}
+
+/// Item 5: `--rules RULES EVIDENCE/` used to take EVIDENCE as a rule folder and hunt the bundled demo events.
+#[test]
+fn rules_never_swallow_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::create_dir(&evidence).unwrap();
+    write(&rules, "r.yml", RULE);
+    write(&evidence, "e.jsonl", &event("2026-01-01T00:00:01Z", 1, "\\whoami.exe"));
+    let out = run(&["--rules", rules.to_str().unwrap(), evidence.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no demo detections: {}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no Sigma rule file") && stderr.contains("put event paths first"), "{stderr}");
+    // --rules with no event path is an error too, not the demo.
+    let out = run(&["--rules", rules.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no events to hunt"), "{}", text(&out.stderr));
+    // NAME=PATH, as for the other commands.
+    let named = format!("team={}", rules.display());
+    let out = run(&[evidence.to_str().unwrap(), "--rules", &named, "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    // The demo says it is one.
+    let out = run(&["--format", "jsonl"]);
+    assert!(text(&out.stderr).contains("demonstration"), "{}", text(&out.stderr));
+}
+
+/// Item 6: a rule file reached twice, or copied under the same id, used to double every detection.
+#[test]
+fn duplicate_rules_are_loaded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(rules.join("windows")).unwrap();
+    std::fs::create_dir_all(dir.path().join("backup")).unwrap();
+    write(&rules.join("windows"), "r.yml", RULE);
+    let input = write(dir.path(), "e.jsonl", &event("2026-01-01T00:00:01Z", 1, "\\whoami.exe"));
+    let sub = rules.join("windows");
+    let out =
+        run(&[input.to_str().unwrap(), "--rules", rules.to_str().unwrap(), sub.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1, "one file reached twice: {}", text(&out.stdout));
+    // A copy of the same rule elsewhere: loaded once, with a warning.
+    write(&dir.path().join("backup"), "copy.yml", RULE);
+    let backup = dir.path().join("backup");
+    let out = run(&[
+        input.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        backup.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(text(&out.stdout).lines().count(), 1, "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("loaded once"), "{}", text(&out.stderr));
+    // A different rule under the same id: both run, with a warning.
+    write(&backup, "copy.yml", &RULE.replace("Whoami Anywhere", "Whoami Again"));
+    let out = run(&[
+        input.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        backup.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+    assert!(text(&out.stderr).contains("also used by"), "{}", text(&out.stderr));
+}
+
+/// Items 7 and 10: `--jobs` is clamped with a note; hidden folders are not hunted; events no logsource can
+/// select for want of a channel or provider are counted.
+#[test]
+fn jobs_hidden_entries_and_unselectable_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join(".vscode")).unwrap();
+    write(
+        &logs.join(".vscode"),
+        "settings.json",
+        "{\"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"EventID\": 1, \"Image\": \"C:\\\\whoami.exe\"}",
+    );
+    write(
+        &logs,
+        "e.jsonl",
+        &format!(
+            "{}{{\"winlog\": {{\"channel\": \"Security\"}}, \"Image\": \"C:\\\\whoami.exe\"}}\n",
+            event("2026-01-01T00:00:01Z", 1, "\\whoami.exe")
+        ),
+    );
+    let rules = write(dir.path(), "r.yml", RULE);
+    let out =
+        run(&[logs.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl", "--jobs", "100000"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(text(&out.stdout).lines().count(), 1, "not the hidden file: {}", text(&out.stdout));
+    assert!(stderr.contains("1 files, 2 events"), "{stderr}");
+    assert!(stderr.contains("--jobs 100000 is more than can help"), "{stderr}");
+    assert!(stderr.contains("no Channel and no Provider_Name, which no rule's logsource can select: 1"), "{stderr}");
+}
+
+/// Item 10: a catalog command piped into `head` exits quietly.
+#[test]
+fn closed_pipe_is_not_an_error() {
+    for cmd in [&["stats"][..], &["events"], &["show", "Whoami Run by the SYSTEM Account"]] {
+        let mut child = sigil().args(cmd).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("Broken pipe") && !stderr.contains("error"), "{cmd:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{cmd:?}: {stderr}");
+    }
+}
+
+/// Item 3: a file cut in the middle of a record no longer yields that record with empty fields; the summary
+/// counts the records lost.
+#[test]
+fn truncated_evtx_never_matches_a_partial_record() {
+    let shared =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/sigmahq-regression/regression_data");
+    if !shared.is_dir() {
+        assert!(std::env::var("SIGIL_REQUIRE_CORPUS").as_deref() != Ok("1"), "corpus required");
+        println!("skipped: {} not found", shared.display());
+        return;
+    }
+    let sample = shared.join(
+        "rules/windows/file/file_event/file_event_win_hktl_netexec_file_indicators/efc21479-9e83-41da-8cf1-122e06ba8db3.evtx",
+    );
+    let bytes = std::fs::read(&sample).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.evtx");
+    std::fs::write(&whole, &bytes).unwrap();
+    let all = run(&[whole.to_str().unwrap(), "--format", "jsonl", "--parse-only"]);
+    assert!(text(&all.stderr).contains("7 events"), "{}", text(&all.stderr));
+    // Cut inside the fourth record or so: only whole records are read, the others are counted as lost.
+    let free = u32::from_le_bytes(bytes[4096 + 48..4096 + 52].try_into().unwrap()) as usize;
+    let cut = dir.path().join("cut.evtx");
+    std::fs::write(&cut, &bytes[..4096 + 512 + (free - 512) / 2 + 3]).unwrap();
+    let out = run(&[cut.to_str().unwrap(), "--format", "jsonl", "--parse-only"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("truncated inside this chunk"), "{stderr}");
+    let events: u64 = stderr.split(" events,").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
+    assert!(events < 7, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "events lost to unreadable input (damaged or cut records, malformed lines): {}",
+            7 - events
+        )),
+        "{stderr}"
+    );
 }

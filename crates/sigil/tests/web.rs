@@ -93,3 +93,44 @@ fn site_writes_a_static_catalog_and_protects_other_folders() {
     assert!(sigil().args(["site", other.to_str().unwrap(), "--force"]).output().unwrap().status.success());
     assert_eq!(std::fs::read_to_string(other.join("notes.txt")).unwrap(), "mine", "other files are left alone");
 }
+
+/// Issue 8, item 9: `--addr localhost:PORT` works; a request naming another host (DNS rebinding: an attacker's
+/// name resolving to 127.0.0.1) is refused; control and bidi characters of the query are not echoed.
+#[cfg(unix)]
+#[test]
+fn serve_checks_the_host_header_and_strips_control_characters() {
+    let mut child = sigil()
+        .args(["serve", "--addr", "localhost:0"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.rsplit(" at ").next().unwrap();
+    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    let request = |host: &str, path: &str| {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    for host in [addr.clone(), format!("localhost:{port}"), format!("LOCALHOST:{port}")] {
+        let ok = request(&host, "/");
+        assert!(ok.contains(" 200 OK"), "{host}: {ok}");
+    }
+    for host in [format!("evil.example:{port}"), "127.0.0.1:1".to_string(), format!("10.0.0.1:{port}")] {
+        let refused = request(&host, "/api/rules");
+        assert!(refused.contains(" 421 "), "{host}: {refused}");
+    }
+    let page = request(&addr, "/?q=mesh%00agent%E2%80%AEtxt.exe%1B%5B31m");
+    assert!(page.contains(" 200 OK"), "{page}");
+    assert!(!page.contains('\u{202e}') && !page.contains('\u{0}') && !page.contains('\u{1b}'), "{page}");
+    assert!(page.contains("meshagenttxt.exe[31m"), "the rest of the query is kept");
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = child.wait();
+}

@@ -14,6 +14,7 @@ pub mod metadata;
 pub mod references;
 pub mod registry;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sigil_diagnostics::Diagnostic;
@@ -69,6 +70,73 @@ pub fn lint_set(set: &mut RuleSet) {
 
 fn options(keep_nodes: bool) -> LoadOptions {
     LoadOptions { limits: Limits::default(), linter: Some(LINTER), keep_nodes }
+}
+
+/// A rule file left out of a set, or kept with a warning, because its id is also another file's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The later file.
+    pub path: String,
+    /// The file that has the id first.
+    pub first: String,
+    pub id: String,
+    /// Whether the later file was dropped (same text as the first: a copy of the same rule).
+    pub dropped: bool,
+}
+
+impl std::fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.dropped {
+            write!(f, "{}: the same rule as {} (id {}); loaded once", self.path, self.first, self.id)
+        } else {
+            write!(
+                f,
+                "{}: rule id {} is also used by {}, a different rule; both are run (their detections name their file)",
+                self.path, self.id, self.first
+            )
+        }
+    }
+}
+
+/// Rule files that share an id with an earlier file of the set: a copy with the same text is dropped (its
+/// detections would only double every detection of the first); a different rule under the same id is kept
+/// and listed, as dropping it could lose detections. [`load`] already lists each file once.
+pub fn drop_duplicates(set: &mut RuleSet) -> Vec<Duplicate> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut found = Vec::new();
+    let mut drop = vec![false; set.files.len()];
+    for (fi, f) in set.files.iter().enumerate() {
+        for d in &f.parsed.documents {
+            let Some(id) = d.meta().id.clone() else { continue };
+            match first.get(&id) {
+                None => {
+                    first.insert(id, fi);
+                }
+                Some(&other) if other != fi => {
+                    let Some(o) = set.files.get(other) else { continue };
+                    let same = !f.source.is_empty() && f.source.trim() == o.source.trim();
+                    if let Some(slot) = drop.get_mut(fi) {
+                        *slot |= same;
+                    }
+                    found.push(Duplicate {
+                        path: f.display_path.clone(),
+                        first: o.display_path.clone(),
+                        id,
+                        dropped: same,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let mut i = 0;
+    set.files.retain(|_| {
+        let keep = !drop.get(i).copied().unwrap_or(false);
+        i += 1;
+        keep
+    });
+    found.dedup_by(|a, b| a.path == b.path && a.first == b.first);
+    found
 }
 
 /// Loads rules with the linter (see [`sigil_rule::load()`]).

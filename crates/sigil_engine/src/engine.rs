@@ -15,7 +15,7 @@
 //! and only the rules whose literals were seen in the right field — plus the rules without such literals — are
 //! evaluated. Fields no rule of the bucket reads are not even prepared.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rustc_hash::FxHashMap;
 use sigil_events::Event;
@@ -438,7 +438,7 @@ impl Engine {
     /// Prefilter statistics of the buckets built so far: `(header key, entries, always evaluated, fields scanned,
     /// literals)`.
     pub fn bucket_stats(&self) -> Vec<(String, usize, usize, usize, usize)> {
-        let Ok(b) = self.buckets.lock() else { return Vec::new() };
+        let b = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let mut v: Vec<_> = b
             .iter()
             .map(|(k, b)| {
@@ -455,11 +455,12 @@ impl Engine {
         v
     }
 
-    /// Appends to `out` every rule that matches `event` (each rule at most once).
-    pub fn matches(&self, event: &Event, scratch: &mut Scratch, out: &mut Vec<Match>) {
-        let Some(bucket) = self.bucket_for(event, scratch) else { return };
+    /// Appends to `out` every rule that matches `event` (each rule at most once). Returns whether any rule's
+    /// logsource selects the event at all (`false`: no rule could have matched it).
+    pub fn matches(&self, event: &Event, scratch: &mut Scratch, out: &mut Vec<Match>) -> bool {
+        let Some(bucket) = self.bucket_for(event, scratch) else { return false };
         if bucket.entries.is_empty() {
-            return;
+            return false;
         }
         let Scratch { prepared, candidates, marked, evaluated, scanned, hits, .. } = scratch;
         prepared.load(event, &self.table, bucket.used.as_deref());
@@ -520,6 +521,7 @@ impl Engine {
                 }
             }
         }
+        true
     }
 
     /// The values of the rule's key fields in the event, as `(Sigma field, value)`, absent fields left out.
@@ -596,7 +598,9 @@ impl Engine {
             return Some(Arc::clone(b));
         }
         let bucket = {
-            let mut shared = self.buckets.lock().ok()?;
+            // A cache: a thread that panicked while holding it left it valid, so a poisoned lock is used as is
+            // (never "no bucket", which would make the event match nothing).
+            let mut shared = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
             match shared.get(scratch.key.as_str()) {
                 Some(b) => Arc::clone(b),
                 None => {

@@ -14,8 +14,8 @@
 //! inputs by time — the stage correlation rules will need. The CLI's `--sort` is such a stage.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sigil_events::{Batch, Event, ReadError, ReadOptions, ReadSummary};
@@ -82,8 +82,18 @@ pub struct HuntStats {
     /// Per input: path, format, events read, errors.
     pub read: ReadSummary,
     pub events: u64,
-    /// Records, lines or values that could not be read (each reported to the sink).
+    /// Read errors reported to the sink (a chunk, record, line or value that could not be read, a damaged
+    /// file header).
     pub read_errors: u64,
+    /// Events those errors lost: records of damaged or cut EVTX chunks, records, lines, values
+    /// ([`ReadError::records_lost`]).
+    pub records_lost: u64,
+    /// Events that no rule's logsource selects and that have neither a `Channel` nor a `Provider_Name` (so no
+    /// Windows route could ever select them): usually a log in a shape sigil does not know.
+    pub unselected_without_header: u64,
+    /// Regular expressions that could not be built when first used (see [`crate::regex_failures`]): 0 unless
+    /// something is badly wrong; the events they were tested on could not match them.
+    pub regex_failures: u64,
     /// Detections of rules referenced by correlations that had no timestamp, so no correlation could count them.
     pub untimed_for_correlation: u64,
     pub detections: u64,
@@ -104,6 +114,8 @@ impl HuntStats {
 struct Counters {
     events: AtomicU64,
     errors: AtomicU64,
+    lost: AtomicU64,
+    unselected: AtomicU64,
     detections: AtomicU64,
     by_level: [AtomicU64; 5],
     by_rule: Vec<AtomicU64>,
@@ -117,6 +129,12 @@ fn level_index(level: Option<Level>) -> usize {
         Level::High => 3,
         Level::Critical => 4,
     }
+}
+
+/// The most worker threads a hunt uses: four per core. Matching is CPU-bound, so more threads only cost memory
+/// (one reader unit and one scratch each) and scheduling; a larger `jobs` is clamped to this.
+pub fn max_jobs() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get()).saturating_mul(4)
 }
 
 /// Hunts over files and folders (see [`sigil_events::discover`]).
@@ -188,6 +206,8 @@ fn run(
     let counters = Counters {
         events: AtomicU64::new(0),
         errors: AtomicU64::new(0),
+        lost: AtomicU64::new(0),
+        unselected: AtomicU64::new(0),
         detections: AtomicU64::new(0),
         by_level: Default::default(),
         by_rule: engine.rules().iter().map(|_| AtomicU64::new(0)).collect(),
@@ -200,19 +220,27 @@ fn run(
             sink.read_error(e);
         }
         counters.errors.fetch_add(batch.errors.len() as u64, Ordering::Relaxed);
+        counters.lost.fetch_add(batch.errors.iter().map(ReadError::records_lost).sum(), Ordering::Relaxed);
         let events =
             counters.events.fetch_add(batch.events.len() as u64, Ordering::Relaxed) + batch.events.len() as u64;
         if opts.parse_only {
             sink.progress(events, counters.detections.load(Ordering::Relaxed));
             return;
         }
-        let mut scratch = scratches.lock().ok().and_then(|mut s| s.pop()).unwrap_or_else(|| engine.scratch());
+        let mut scratch =
+            scratches.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_else(|| engine.scratch());
+        let mut unselected = 0;
         let mut found: Vec<Match> = Vec::new();
         let mut detections: Vec<Detection<'_>> = Vec::new();
         let mut records: Vec<(u32, CorrEvent)> = Vec::new();
         for (i, event) in batch.events.iter().enumerate() {
             found.clear();
-            engine.matches(event, &mut scratch, &mut found);
+            if !engine.matches(event, &mut scratch, &mut found)
+                && event.channel().is_none()
+                && event.provider().is_none()
+            {
+                unselected += 1;
+            }
             for m in &found {
                 for c in engine.referenced_by.get(m.rule as usize).map_or(&[][..], Vec::as_slice) {
                     let record = engine
@@ -245,26 +273,27 @@ fn run(
                 });
             }
         }
+        counters.unselected.fetch_add(unselected, Ordering::Relaxed);
+        // A poisoned lock (a thread panicked holding it) still holds valid data: never drop records for it.
         for (c, r) in records {
-            if let Some(Ok(mut v)) = correlated.get(c as usize).map(Mutex::lock) {
-                v.push(r);
+            if let Some(v) = correlated.get(c as usize) {
+                v.lock().unwrap_or_else(PoisonError::into_inner).push(r);
             }
         }
-        if let Ok(mut s) = scratches.lock() {
-            s.push(scratch);
-        }
+        scratches.lock().unwrap_or_else(PoisonError::into_inner).push(scratch);
         let total = counters.detections.fetch_add(detections.len() as u64, Ordering::Relaxed) + detections.len() as u64;
         if !detections.is_empty() {
             sink.detections(&detections);
         }
         sink.progress(events, total);
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build().map_err(|e| e.to_string())?;
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build().map_err(|e| e.to_string())?;
     let summary = pool.install(|| read(&on_batch));
 
     // Correlations: every input is read, so their detections can be put in time order.
     for (c, records) in engine.correlations.iter().zip(correlated) {
-        let records = records.into_inner().unwrap_or_default();
+        let records = records.into_inner().unwrap_or_else(PoisonError::into_inner);
         let alerts = evaluate(c, records);
         let Some(rule) = engine.rules().get(c.shell as usize) else { continue };
         let detections: Vec<Detection<'_>> = alerts
@@ -292,6 +321,9 @@ fn run(
         untimed_for_correlation: untimed.load(Ordering::Relaxed),
         events: counters.events.load(Ordering::Relaxed),
         read_errors: counters.errors.load(Ordering::Relaxed),
+        records_lost: counters.lost.load(Ordering::Relaxed),
+        unselected_without_header: counters.unselected.load(Ordering::Relaxed),
+        regex_failures: crate::matcher::regex_failures(),
         detections: counters.detections.load(Ordering::Relaxed),
         by_level: counters.by_level.each_ref().map(|c| c.load(Ordering::Relaxed)),
         by_rule: counters.by_rule.iter().map(|c| c.load(Ordering::Relaxed)).collect(),

@@ -50,11 +50,48 @@ impl LazyRegex {
         Ok(LazyRegex { builder, pattern: pattern.into(), regex: OnceLock::new() })
     }
 
+    /// Like [`LazyRegex::new`], but built now, so that a pattern the regex crate rejects (over the size limit)
+    /// is a compile error for its rule rather than a regex that could not be built at match time.
+    fn eager(pattern: &str, builder: regex::RegexBuilder) -> Result<Self, String> {
+        let regex = builder.build().map_err(|e| format!("the pattern cannot be compiled: {e}"))?;
+        Ok(LazyRegex { builder, pattern: pattern.into(), regex: OnceLock::from(Some(regex)) })
+    }
+
     #[inline]
     fn is_match(&self, hay: &str) -> bool {
-        // A regex that passed the syntax check but exceeds the size limit matches nothing.
-        self.regex.get_or_init(|| self.builder.build().ok()).as_ref().is_some_and(|r| r.is_match(hay))
+        self.regex.get_or_init(|| self.build()).as_ref().is_some_and(|r| r.is_match(hay))
     }
+
+    /// Builds the regex on first use. The rule parser already built this pattern with these very options
+    /// (`sigil_rule::compile_regex`), so this cannot fail for the size limit; should it anyway, it is built
+    /// without the limits rather than match nothing, and a failure even then is counted ([`regex_failures`])
+    /// and reported by the hunt.
+    #[cold]
+    fn build(&self) -> Option<regex::Regex> {
+        if let Ok(regex) = self.builder.build() {
+            return Some(regex);
+        }
+        let mut unlimited = self.builder.clone();
+        unlimited.size_limit(usize::MAX).dfa_size_limit(usize::MAX);
+        match unlimited.build() {
+            Ok(regex) => Some(regex),
+            Err(_) => {
+                REGEX_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                None
+            }
+        }
+    }
+}
+
+/// Regular expressions that could not be built at match time (see [`LazyRegex::build`]); every event they
+/// were tested on went unmatched by that test. Process-wide, as regexes are built deep inside matchers.
+static REGEX_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many regular expressions could not be built when first used, so far in this process (0 unless
+/// something is badly wrong): the hunt reports it, since the events those regexes were tested on could not
+/// match.
+pub fn regex_failures() -> u64 {
+    REGEX_FAILURES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A compiled wildcard pattern, over folded text (or the text as written when cased).
@@ -91,7 +128,8 @@ impl StrMatcher {
             re.push_str(r"\z");
             let mut builder = regex::RegexBuilder::new(&re);
             builder.size_limit(sigil_rule::REGEX_SIZE_LIMIT);
-            return LazyRegex::new(&re, builder, false, false, false).map(StrMatcher::Regex);
+            // Made here, not by the rule parser: build it now so a failure is the rule's compile error.
+            return LazyRegex::eager(&re, builder).map(StrMatcher::Regex);
         }
         let parts = p.parts.as_slice();
         Ok(match parts {

@@ -33,14 +33,26 @@ pub enum ReadError {
         /// What is wrong.
         message: String,
     },
-    /// An EVTX chunk could not be read or parsed; its records are lost.
+    /// An EVTX file header is damaged; the chunks are read anyway (where the header would put
+    /// them, or found by scanning for chunk signatures). No record is lost by this.
+    #[error("{}: {message}", path.display())]
+    EvtxFile {
+        /// The input.
+        path: PathBuf,
+        /// What is wrong, and what was done about it.
+        message: String,
+    },
+    /// A whole EVTX chunk, or the part of it past the cut of a truncated file, could not be
+    /// read: damaged header or records (checksum mismatch), bad signature, truncation.
     #[error("{}: EVTX chunk {chunk}: {message}", path.display())]
     EvtxChunk {
         /// The input.
         path: PathBuf,
         /// The chunk's number in the file (0 is the first chunk after the file header).
         chunk: u64,
-        /// What is wrong.
+        /// How many records were lost (0 when none could be counted).
+        records_lost: u64,
+        /// What is wrong, in words, with the records read and lost.
         message: String,
     },
     /// An EVTX record could not be parsed or rendered.
@@ -101,11 +113,29 @@ impl ReadError {
         match self {
             ReadError::Io { path, .. }
             | ReadError::Format { path, .. }
+            | ReadError::EvtxFile { path, .. }
             | ReadError::EvtxChunk { path, .. }
             | ReadError::EvtxRecord { path, .. }
             | ReadError::JsonLine { path, .. }
             | ReadError::Json { path, .. }
             | ReadError::TextLine { path, .. } => path,
+        }
+    }
+}
+
+impl ReadError {
+    /// How many events this error lost: the records of an EVTX chunk, one record, line or
+    /// value; 0 for errors about a whole input (it could not be opened or is not in its
+    /// format, which is reported per input) and for a damaged EVTX file header (its chunks
+    /// are still read).
+    pub fn records_lost(&self) -> u64 {
+        match self {
+            ReadError::Io { .. } | ReadError::Format { .. } | ReadError::EvtxFile { .. } => 0,
+            ReadError::EvtxChunk { records_lost, .. } => *records_lost,
+            ReadError::EvtxRecord { .. }
+            | ReadError::JsonLine { .. }
+            | ReadError::Json { .. }
+            | ReadError::TextLine { .. } => 1,
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use jiff::Timestamp;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::event::{Event, Field};
 use crate::time::timestamp_of;
@@ -44,6 +44,69 @@ fn nested<E: de::Error>(b: &mut Builder, f: impl FnOnce(&mut Builder) -> Result<
     let result = f(b);
     b.depth -= 1;
     result
+}
+
+/// Reads past a value, with the nesting limit. Not `serde::de::IgnoredAny`: sonic-rs skips an ignored value
+/// recursively with no depth limit, so hostile nesting there would overflow the stack.
+struct Skip(u32);
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let depth = self.deeper()?;
+        while seq.next_element_seed(Skip(depth))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let depth = self.deeper()?;
+        while map.next_key_seed(Skip(depth))?.is_some() {
+            map.next_value_seed(Skip(depth))?;
+        }
+        Ok(())
+    }
+}
+
+impl Skip {
+    fn deeper<E: de::Error>(self) -> Result<u32, E> {
+        if self.0 >= MAX_DEPTH {
+            return Err(E::custom(format_args!("objects and arrays nested deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(self.0 + 1)
+    }
 }
 
 /// Values an EVTX record header supplies when the rendered record lacks them.
@@ -413,7 +476,10 @@ struct ObjectSeed<'a> {
 impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        // Not `deserialize_map`: on anything but an object, sonic-rs skips the whole value to report the type,
+        // recursively and without a depth limit, so `[[[[...` would overflow the stack. Through
+        // `deserialize_any`, the default `visit_seq` fails at once, before reading the array.
+        d.deserialize_any(self)
     }
 }
 
@@ -808,7 +874,7 @@ impl<'de> Visitor<'de> for AttrsSeed<'_> {
             let attr = b.names.get(start + elem_len + 1..).unwrap_or_default();
             if is_xmlns(attr) {
                 b.names.truncate(start);
-                map.next_value::<IgnoredAny>()?;
+                map.next_value_seed(Skip(0))?;
                 continue;
             }
             if ctx == Ctx::System && attr == "SystemTime" && b.elems.get(elem_start..) == Some("TimeCreated") {
@@ -826,7 +892,7 @@ impl<'de> Visitor<'de> for AttrsSeed<'_> {
         }
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element_seed(Skip(0))?.is_some() {}
         Ok(())
     }
 }
@@ -1075,6 +1141,35 @@ mod tests {
         assert!(Event::from_json_slice(deep(100_000).as_bytes(), &opts).is_err());
         let arrays = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(Event::from_json_slice(arrays.as_bytes(), &opts).is_err());
+    }
+
+    /// Every way into the parser with 100,000 levels of nesting: an error, never a stack overflow (each of
+    /// these aborted the process before: sonic-rs skips values it does not hand to a visitor recursively).
+    #[test]
+    fn deep_nesting_anywhere_is_an_error() {
+        let opts = ReadOptions::default();
+        let n = 100_000;
+        let arrays = format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let objects_in_array = format!("[{}1{}]", "{\"a\":".repeat(n), "}".repeat(n));
+        let xmlns = format!("{{\"Event\": {{\"#attributes\": {{\"xmlns\": {}1{}}}}}}}", "[".repeat(n), "]".repeat(n));
+        let attr_list = format!(
+            "{{\"Event\": {{\"System\": {{\"#attributes\": [{}{}]}}}}}}",
+            "{\"a\":[".repeat(n / 2),
+            "]}".repeat(n / 2)
+        );
+        let array_of_arrays = format!("[{}]", "[".repeat(n) + &"]".repeat(n));
+        for text in [arrays, objects_in_array, xmlns, attr_list, array_of_arrays] {
+            let mut b = Builder::default();
+            let mut out = Vec::new();
+            assert!(b.parse_object(text.as_bytes(), &opts, &mut out).is_err(), "{}", &text[..40]);
+            assert!(!b.parse_many(text.as_bytes(), &opts, [Fallback::default()], &mut out));
+            assert!(out.is_empty());
+        }
+        // Within the limit, ignored values are still read past correctly.
+        let ok = br##"{"Event": {"#attributes": {"xmlns": [[1, {"b": [2]}]], "x": "y"}, "System": {"EventID": 4}}}"##;
+        let event = Event::from_json_slice(ok, &opts).unwrap();
+        assert_eq!(event.get("EventID"), Some(&Value::Int(4)));
+        assert_eq!(event.get("Event_x"), Some(&Value::from("y")));
     }
 
     #[test]

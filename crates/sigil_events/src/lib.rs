@@ -100,10 +100,14 @@
 //!
 //! A corrupt EVTX chunk or record, a malformed JSONL line or JSON value is reported as one
 //! [`ReadError`] (naming the file and the chunk, record, line or value) and reading goes on;
-//! a malformed line or value gives no events, only its error. A truncated EVTX file is
-//! reported, and the whole records of its last, partial chunk are still read. Nothing in the
-//! readers panics on bad input; a panic inside the EVTX parser is caught and reported as an
-//! error for its chunk. JSON nested deeper than 64 levels is an error, not a stack overflow.
+//! a malformed line or value gives no events, only its error, and
+//! [`ReadError::records_lost`] counts the events each error cost. EVTX chunks are checked
+//! against their CRC32 checksums; a truncated EVTX file is reported, and the records wholly
+//! before the cut are still read (never a partial one); a damaged file header does not lose
+//! the chunks behind it (see the `evtx` module). Nothing in the readers panics on bad input;
+//! a panic inside the EVTX parser is caught and reported as an error for its chunk. JSON
+//! nested deeper than 64 levels, objects or arrays, anywhere, is an error for that record,
+//! not a stack overflow.
 //!
 //! # Performance
 //!
@@ -170,8 +174,10 @@ pub struct ReadOptions {
     /// `YYYY-MM-DD HH:MM:SS[.fff]` (UTC), or epoch seconds / milliseconds / microseconds /
     /// nanoseconds. Default: `@timestamp`, `timestamp`, `TimeCreated`, `UtcTime`.
     pub timestamp_fields: Vec<String>,
-    /// Skip EVTX chunks whose CRC32 checksums do not match (each reported as an error).
-    /// Default `false`: such chunks are parsed, as Windows and most tools do.
+    /// Verify each EVTX chunk's header and event-records CRC32 checksums; the records of a
+    /// chunk that fails are not read, and counted as lost in its error. Default `true`, so
+    /// that a damaged record is never read as if it were whole; `false` reads them anyway
+    /// (as forensic tools offer).
     pub validate_checksums: bool,
     /// About how many bytes of JSON / JSONL make one unit of work (one [`Batch`]).
     /// Default 1 MiB.
@@ -188,7 +194,7 @@ impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             timestamp_fields: ["@timestamp", "timestamp", "TimeCreated", "UtcTime"].map(String::from).to_vec(),
-            validate_checksums: false,
+            validate_checksums: true,
             batch_bytes: 1 << 20,
             max_event_bytes: 64 << 20,
             input_kind: None,

@@ -623,7 +623,8 @@ pub struct Skipped {
 /// `-` (stdin) and files named directly are kept as they are, whatever their extension.
 /// Folders are walked recursively (not following symlinks, in file-name order) for `.evtx`,
 /// `.json`, `.jsonl`, `.ndjson`, `.log` and `.gz` files (any case, also rotated logs such as
-/// `audit.log.1`); other files are skipped and listed.
+/// `audit.log.1`); other files are skipped and listed. Hidden entries met in a walk (names
+/// starting with `.`) are left out silently; name one directly to read it.
 /// Paths that cannot be read are listed with the reason. A file reached twice is kept once.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
     let mut files = Vec::new();
@@ -643,7 +644,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Skipped>) {
             Err(err) => skipped.push(Skipped { path: path.clone(), reason: SkipReason::Unreadable(err.to_string()) }),
             Ok(meta) if !meta.is_dir() => keep(path.clone(), &mut files),
             Ok(_) => {
-                for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                let walk = walkdir::WalkDir::new(path).sort_by_file_name().into_iter();
+                for entry in walk.filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
                     match entry {
                         Err(err) => skipped.push(Skipped {
                             path: err.path().map_or_else(|| path.clone(), Path::to_path_buf),
@@ -674,6 +676,12 @@ fn walk_takes(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
     let lower = name.to_ascii_lowercase();
     lower.ends_with(".log") || lower.ends_with(".gz") || lower.contains(".log.")
+}
+
+/// Hidden entries met in a walk (names starting with `.`: `.git`, `.vscode/settings.json`) are left out
+/// silently, as tools' settings and caches are not evidence; name one directly to read it.
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
 }
 
 /// What [`read_all`] read and left out.
@@ -751,10 +759,19 @@ mod tests {
         let e = write(root, "e.evtx", b"");
         let notes = write(root, "b/notes.txt", b"x");
         let explicit = write(root, "other/x.log", b"{}\n");
+        write(root, ".vscode/settings.json", b"{}");
+        write(root, "b/.hidden.jsonl", b"{}\n");
+        let hidden_named = write(root, "other/.named.jsonl", b"{}\n");
         let missing = root.join("missing.jsonl");
-        let (files, skipped) =
-            discover(&[root.to_path_buf(), explicit.clone(), PathBuf::from("-"), missing.clone(), d.clone()]);
-        assert_eq!(files, [a, c, d, e, explicit, PathBuf::from("-")]);
+        let (files, skipped) = discover(&[
+            root.to_path_buf(),
+            explicit.clone(),
+            PathBuf::from("-"),
+            missing.clone(),
+            d.clone(),
+            hidden_named.clone(),
+        ]);
+        assert_eq!(files, [a, c, d, e, explicit, PathBuf::from("-"), hidden_named]);
         assert_eq!(skipped.len(), 2, "{skipped:?}");
         assert_eq!(skipped[0], Skipped { path: notes, reason: SkipReason::Extension });
         assert_eq!(skipped[1].path, missing);

@@ -68,7 +68,8 @@ pub fn parse_bytes(bytes: &[u8], limits: &Limits) -> ParsedFile {
         return ParsedFile::fail(Diagnostic::error(
             codes::FILE_TOO_LARGE,
             Position::UNKNOWN,
-            format!("file is {} bytes, over the {} byte limit for rule files", bytes.len(), limits.max_file_bytes),
+            // Not `bytes.len()`: callers read at most one byte past the limit, so that is not the file's size.
+            format!("the file is larger than the {} limit for rule files", human_bytes(limits.max_file_bytes)),
         ));
     }
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
@@ -249,3 +250,14 @@ fn deep_merge(base: &Node, over: &Node) -> Node {
 
 #[cfg(test)]
 mod tests;
+
+/// `4 MiB`, `512 KiB`, `300 bytes`.
+fn human_bytes(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}

@@ -117,9 +117,15 @@ pub fn is_rule_file(path: &Path) -> bool {
 /// not exist or cannot be walked are returned as unreadable entries so they are reported, not dropped.
 pub fn discover(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), WalkError>)> {
     let mut out = Vec::new();
+    // A file reached twice (`--rules rules --rules rules/windows`, or through a symlink) is listed once, where
+    // it was first reached, so that no rule is loaded, run or counted twice.
+    let mut seen = std::collections::HashSet::new();
+    let mut first_time = |path: &Path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
     for root in paths {
         if root.is_file() {
-            out.push((root.clone(), Ok(())));
+            if first_time(root) {
+                out.push((root.clone(), Ok(())));
+            }
             continue;
         }
         if !root.exists() {
@@ -128,7 +134,11 @@ pub fn discover(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), WalkError>)> {
         }
         for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
             match entry {
-                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => out.push((e.into_path(), Ok(()))),
+                Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => {
+                    if first_time(e.path()) {
+                        out.push((e.into_path(), Ok(())));
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => {
                     let path = e.path().map_or_else(|| root.clone(), Path::to_path_buf);

@@ -85,8 +85,8 @@ impl Params {
         let mut pairs = Vec::with_capacity(parts.len());
         for part in parts {
             let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            let name = decode(name);
-            let value = decode(value);
+            let name = strip_controls(decode(name));
+            let value = strip_controls(decode(value));
             if value.chars().count() > MAX_VALUE_CHARS {
                 return Err(QueryError::ValueTooLong(name));
             }
@@ -173,6 +173,18 @@ pub fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Drops control characters (NUL, other C0 and C1 controls, DEL; tab, line feed and carriage return are kept)
+/// and Unicode bidirectional formatting characters (U+202E "right-to-left override" and its kin) from decoded
+/// query text: pages echo it into `<title>` and the search box, where such characters corrupt or disguise what
+/// the page shows. No rule value a search or lookup could need is made of them.
+pub fn strip_controls(s: String) -> String {
+    let unwanted = |c: char| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if s.contains(unwanted) { s.chars().filter(|c| !unwanted(*c)).collect() } else { s }
+}
+
 /// Percent-encodes a query component (`application/x-www-form-urlencoded`, space as `+`).
 pub fn encode_component(s: &str) -> String {
     encode(s, true)
@@ -220,6 +232,14 @@ pub fn build<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_dropped() {
+        let p = Params::parse(Some("q=a%00b%E2%80%AEc%1Bd%7Fe%C2%85f%E2%81%A6g%09h&x%00y=1")).unwrap();
+        assert_eq!(p.raw("q"), Some("abcdefg\th"));
+        assert_eq!(p.get("xy"), Some("1"));
+        assert_eq!(strip_controls("plain text é".to_owned()), "plain text é");
+    }
 
     #[test]
     fn parses_and_decodes() {

@@ -81,9 +81,57 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+    let local = listener.local_addr()?;
+    let router = router(app).layer(middleware::from_fn_with_state(local, check_host));
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Answers 421 to a request whose `Host` is not the address the server is bound to: a web page on another
+/// site that makes its own name resolve to 127.0.0.1 (DNS rebinding) then cannot read the catalog through the
+/// visitor's browser. See [`host_allowed`].
+async fn check_host(
+    axum::extract::State(local): axum::extract::State<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+    let host = host.or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    match host {
+        Some(host) if !host_allowed(&host, local) => {
+            let message = format!(
+                "this server answers to http://{local}/ only, not to host '{}' (a protection against DNS rebinding)",
+                host.chars().filter(|c| !c.is_control()).take(100).collect::<String>()
+            );
+            error_response(is_api(req.uri().path()), StatusCode::MISDIRECTED_REQUEST, &message)
+        }
+        // No Host at all (HTTP/1.0 tools): browsers always send one, so it cannot be a rebinding attack.
+        _ => next.run(req).await,
+    }
+}
+
+/// Whether a `Host` header (`name[:port]`, `[v6][:port]`) names the address the server is bound to: the same
+/// port (80 when none is given), and as host the bound IP, or for a loopback address any loopback IP or
+/// `localhost`. A server bound to all interfaces (`0.0.0.0`, `::`) was shared on purpose under whatever names
+/// the machine has, so any host is accepted there.
+pub fn host_allowed(host: &str, local: SocketAddr) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        // `[::1]:8080`, or `host:8080`; a bare IPv6 address has more than one colon and no brackets.
+        Some((name, port)) if !name.contains(':') || name.ends_with(']') => (name, port.parse::<u16>().ok()),
+        _ => (host, Some(80)),
+    };
+    if port != Some(local.port()) {
+        return false;
+    }
+    if local.ip().is_unspecified() {
+        return true;
+    }
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    match name.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip == local.ip() || (local.ip().is_loopback() && ip.is_loopback()),
+        Err(_) => local.ip().is_loopback() && name.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+    }
 }
 
 fn is_api(path: &str) -> bool {
@@ -428,4 +476,27 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     let mut resp = error_response(is_api(uri.path()), StatusCode::METHOD_NOT_ALLOWED, &msg);
     resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn hosts_are_checked_against_the_bound_address() {
+        let loopback = "127.0.0.1:8080".parse().unwrap_or_else(|_| unreachable!());
+        for ok in ["127.0.0.1:8080", "localhost:8080", "LocalHost.:8080", "127.0.0.2:8080", "[::1]:8080"] {
+            assert!(host_allowed(ok, loopback), "{ok}");
+        }
+        for bad in ["evil.example:8080", "127.0.0.1:8081", "127.0.0.1", "localhost", "10.0.0.1:8080", "x:y", ""] {
+            assert!(!host_allowed(bad, loopback), "{bad}");
+        }
+        let v6 = "[::1]:80".parse().unwrap_or_else(|_| unreachable!());
+        assert!(host_allowed("[::1]", v6) && host_allowed("localhost", v6) && !host_allowed("evil", v6));
+        let lan = "192.168.1.5:8080".parse().unwrap_or_else(|_| unreachable!());
+        assert!(host_allowed("192.168.1.5:8080", lan) && !host_allowed("localhost:8080", lan));
+        assert!(!host_allowed("attacker.example:8080", lan));
+        let all = "0.0.0.0:8080".parse().unwrap_or_else(|_| unreachable!());
+        assert!(host_allowed("myhost.lan:8080", all) && !host_allowed("myhost.lan:9", all));
+    }
 }
