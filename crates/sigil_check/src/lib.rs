@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod correlation;
+
 use rayon::prelude::*;
 use sigil_diagnostics::{Diagnostic, FileDiagnostic, Position, Report};
 use sigil_rule::{Document, Limits, ParsedFile, codes};
@@ -57,6 +59,31 @@ impl RuleSet {
             out.extend(ds.into_iter().map(|d| FileDiagnostic::new(f.display_path.clone(), d.clone())));
         }
         out
+    }
+
+    /// Adds the filter rules found under `paths` (`--filters`: exclusions kept apart from the rules) and checks
+    /// the set again. Documents of those files that are not filters are dropped; each such file is named in the
+    /// returned messages.
+    pub fn add_filters(&mut self, paths: &[PathBuf]) -> Vec<String> {
+        let loaded = load(paths, &LoadOptions::default());
+        let mut problems = Vec::new();
+        for mut f in loaded.files {
+            let before = f.parsed.documents.len();
+            f.parsed.documents.retain(|d| matches!(d, Document::Filter(_)));
+            if f.parsed.documents.len() < before {
+                problems.push(format!(
+                    "{}: {} document(s) that are not filters ignored (--filters takes filter rules)",
+                    f.display_path,
+                    before - f.parsed.documents.len()
+                ));
+            }
+            self.files.push(f);
+        }
+        for f in &mut self.files {
+            f.set_diagnostics.clear();
+        }
+        cross_check(self);
+        problems
     }
 
     pub fn report(&self) -> Report {
@@ -218,10 +245,10 @@ fn cross_check(set: &mut RuleSet) {
     }
     for (fi, f) in set.files.iter().enumerate() {
         for d in &f.parsed.documents {
+            // Filters naming unloaded rules are a warning of their own (see `correlation.rs`).
             let refs = match d {
                 Document::Correlation(c) => &c.correlation.rules,
-                Document::Filter(flt) => &flt.rules,
-                Document::Rule(_) => continue,
+                Document::Filter(_) | Document::Rule(_) => continue,
             };
             for (r, pos) in refs {
                 if !ids.contains_key(r) && !names.contains_key(r) {
@@ -239,6 +266,7 @@ fn cross_check(set: &mut RuleSet) {
             }
         }
     }
+    found.extend(correlation::check(set));
     for (fi, d) in found {
         if let Some(f) = set.files.get_mut(fi) {
             f.set_diagnostics.push(d);

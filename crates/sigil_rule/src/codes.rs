@@ -89,6 +89,16 @@ pub const BAD_FILTER: Code = Code("SG403");
 pub const DUPLICATE_ID: Code = Code("SG404");
 /// Two documents share a name.
 pub const DUPLICATE_NAME: Code = Code("SG405");
+/// A filter names a rule that is not loaded (it then filters nothing for that rule).
+pub const FILTER_UNKNOWN_RULE: Code = Code("SG406");
+/// Correlations reference each other in a cycle.
+pub const CORRELATION_CYCLE: Code = Code("SG407");
+/// A correlation condition the specification leaves open (how sigil evaluates it is said in the message).
+pub const CORRELATION_OPEN_SEMANTICS: Code = Code("SG408");
+/// A temporal condition expression names a rule the correlation does not reference, or is not allowed here.
+pub const BAD_CORRELATION_EXPRESSION: Code = Code("SG409");
+/// A correlation alias names a rule the correlation does not reference.
+pub const UNKNOWN_ALIAS_RULE: Code = Code("SG410");
 
 /// Every code with a one-line summary, for `sigil check --explain` and docs.
 pub const ALL: &[(Code, &str)] = &[
@@ -133,6 +143,11 @@ pub const ALL: &[(Code, &str)] = &[
     (BAD_FILTER, "malformed filter"),
     (DUPLICATE_ID, "duplicate id"),
     (DUPLICATE_NAME, "duplicate name"),
+    (FILTER_UNKNOWN_RULE, "filter names a rule that is not loaded"),
+    (CORRELATION_CYCLE, "correlations reference each other in a cycle"),
+    (CORRELATION_OPEN_SEMANTICS, "correlation condition the specification leaves open"),
+    (BAD_CORRELATION_EXPRESSION, "temporal condition expression names an unreferenced rule or is not allowed"),
+    (UNKNOWN_ALIAS_RULE, "correlation alias names a rule the correlation does not reference"),
 ];
 
 #[cfg(test)]

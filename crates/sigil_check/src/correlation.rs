@@ -1,0 +1,223 @@
+//! Checks of correlation and filter rules that need the whole set (SG406–SG410): filters naming rules that are
+//! not loaded, reference cycles between correlations (both files named), temporal condition expressions naming
+//! rules the correlation does not reference, aliases naming such rules, and conditions whose meaning the
+//! specification leaves open (the message says how `sigil hunt` evaluates them).
+//!
+//! Malformed correlations (missing type, bad timespan, a value type without `field`, ...) are found by the parser
+//! (SG402), unknown references by the set's reference check (SG401).
+
+use std::collections::HashMap;
+
+use sigil_diagnostics::{Diagnostic, Position};
+use sigil_rule::{CmpOp, CorrelationRule, CorrelationType, Document, Expr, codes};
+
+use crate::RuleSet;
+
+/// Diagnostics, each with the index of the file it belongs to.
+pub(crate) fn check(set: &RuleSet) -> Vec<(usize, Diagnostic)> {
+    let mut out = Vec::new();
+    // Every id and name: rules, correlations, filters (a filter may only name rules).
+    let mut rules: HashMap<&str, ()> = HashMap::new();
+    let mut correlations: HashMap<&str, (usize, &CorrelationRule)> = HashMap::new();
+    for (fi, f) in set.files.iter().enumerate() {
+        for d in &f.parsed.documents {
+            let meta = d.meta();
+            let keys = [meta.id.as_deref(), meta.name.as_deref()];
+            match d {
+                Document::Rule(_) => keys.into_iter().flatten().for_each(|k| {
+                    rules.insert(k, ());
+                }),
+                Document::Correlation(c) => keys.into_iter().flatten().for_each(|k| {
+                    correlations.insert(k, (fi, c));
+                }),
+                Document::Filter(_) => {}
+            }
+        }
+    }
+    for (fi, f) in set.files.iter().enumerate() {
+        for d in &f.parsed.documents {
+            match d {
+                Document::Filter(flt) => {
+                    for (r, pos) in &flt.rules {
+                        if !rules.contains_key(r.as_str()) {
+                            let what = if correlations.contains_key(r.as_str()) {
+                                "a correlation (filters apply to detection rules only)"
+                            } else {
+                                "not loaded"
+                            };
+                            out.push((
+                                fi,
+                                Diagnostic::warning(
+                                    codes::FILTER_UNKNOWN_RULE,
+                                    *pos,
+                                    format!("filter names rule '{r}', which is {what}"),
+                                )
+                                .with_help("the filter removes nothing for it; check the rule's id or name"),
+                            ));
+                        }
+                    }
+                }
+                Document::Correlation(c) => {
+                    out.extend(check_correlation(c).into_iter().map(|d| (fi, d)));
+                }
+                Document::Rule(_) => {}
+            }
+        }
+    }
+    out.extend(cycles(set, &correlations));
+    out
+}
+
+fn check_correlation(c: &CorrelationRule) -> Vec<Diagnostic> {
+    let corr = &c.correlation;
+    let mut out = Vec::new();
+    let referenced = |name: &str| corr.rules.iter().any(|(r, _)| r == name);
+    for alias in &corr.aliases {
+        for (rule, _) in &alias.fields {
+            if !referenced(rule) {
+                out.push(Diagnostic::warning(
+                    codes::UNKNOWN_ALIAS_RULE,
+                    corr.pos,
+                    format!("alias '{}' maps rule '{rule}', which this correlation does not reference", alias.name),
+                ));
+            }
+        }
+    }
+    let Some(cond) = &corr.condition else { return out };
+    if let Some(text) = &cond.expression {
+        if corr.kind == CorrelationType::TemporalOrdered {
+            out.push(
+                Diagnostic::error(
+                    codes::BAD_CORRELATION_EXPRESSION,
+                    cond.pos,
+                    "a condition expression on temporal_ordered is not defined by the specification",
+                )
+                .with_help("use type temporal with the expression, or temporal_ordered without a condition"),
+            );
+        }
+        if let Ok(expr) = sigil_rule::condition::parse_expr(text) {
+            let mut has_not = false;
+            expr.walk(&mut |e| match e {
+                Expr::Ident { name, .. } if !referenced(name) => out.push(Diagnostic::error(
+                    codes::BAD_CORRELATION_EXPRESSION,
+                    cond.pos,
+                    format!("the condition names '{name}', which is not among the correlation's rules"),
+                )),
+                Expr::Selector { pattern, .. } if !corr.rules.iter().any(|(r, _)| pattern.matches(r)) => {
+                    out.push(Diagnostic::error(
+                        codes::BAD_CORRELATION_EXPRESSION,
+                        cond.pos,
+                        "a pattern of the condition selects none of the correlation's rules",
+                    ));
+                }
+                Expr::Not(_) => has_not = true,
+                _ => {}
+            });
+            if has_not {
+                out.push(open_semantics(
+                    cond.pos,
+                    "when 'not' holds within a sliding window is left open by the specification: sigil judges \
+                     the window when it closes (timespan after its first event), so a later event can still \
+                     prevent the alert",
+                ));
+            }
+        }
+        return out;
+    }
+    if corr.kind == CorrelationType::ValuePercentile {
+        match cond.percentile {
+            None => out.push(open_semantics(
+                cond.pos,
+                "value_percentile without 'percentile': the specification does not say which percentile; sigil \
+                 takes the 50th (the median)",
+            )),
+            Some(p) if !(0.0..=100.0).contains(&p) => out.push(Diagnostic::error(
+                codes::BAD_CORRELATION,
+                cond.pos,
+                format!("percentile {p} is not between 0 and 100"),
+            )),
+            Some(_) => {}
+        }
+    }
+    let upper = cond.comparisons.iter().any(|(op, _)| !matches!(op, CmpOp::Gt | CmpOp::Gte));
+    if upper && !corr.kind.is_temporal() {
+        out.push(open_semantics(
+            cond.pos,
+            "a condition a later event can make false (lt, lte, eq, neq, a range) is judged when the window \
+             closes (timespan after its first event; the next window opens at the next event): the \
+             specification leaves this open",
+        ));
+    }
+    out
+}
+
+fn open_semantics(pos: Position, message: &str) -> Diagnostic {
+    Diagnostic::warning(codes::CORRELATION_OPEN_SEMANTICS, pos, message.to_string())
+}
+
+/// Reference cycles among correlations: one error per correlation on a cycle, at its reference to the next,
+/// naming the files of both.
+fn cycles(set: &RuleSet, by_key: &HashMap<&str, (usize, &CorrelationRule)>) -> Vec<(usize, Diagnostic)> {
+    let mut all: Vec<(usize, &CorrelationRule)> = Vec::new();
+    for (fi, f) in set.files.iter().enumerate() {
+        for d in &f.parsed.documents {
+            if let Document::Correlation(c) = d {
+                all.push((fi, c));
+            }
+        }
+    }
+    let index_of = |c: &CorrelationRule| all.iter().position(|(_, x)| std::ptr::eq(*x, c));
+    // Edges: correlation → (referenced correlation, position of the reference).
+    let edges: Vec<Vec<(usize, Position)>> = all
+        .iter()
+        .map(|(_, c)| {
+            c.correlation
+                .rules
+                .iter()
+                .filter_map(|(r, pos)| by_key.get(r.as_str()).and_then(|(_, t)| index_of(t)).map(|t| (t, *pos)))
+                .collect()
+        })
+        .collect();
+    let path = |i: usize| all.get(i).and_then(|(fi, _)| set.files.get(*fi)).map_or("", |f| f.display_path.as_str());
+    let title = |i: usize| all.get(i).map_or("", |(_, c)| c.meta.title.as_str());
+    let mut out = Vec::new();
+    for start in 0..all.len() {
+        // Is `start` on a cycle? Search from each of its references back to it.
+        for (next, pos) in edges.get(start).map_or(&[][..], Vec::as_slice) {
+            let mut seen = vec![false; all.len()];
+            let mut stack = vec![*next];
+            let mut back = false;
+            while let Some(n) = stack.pop() {
+                if n == start {
+                    back = true;
+                    break;
+                }
+                if std::mem::replace(seen.get_mut(n).unwrap_or(&mut true), true) {
+                    continue;
+                }
+                stack.extend(edges.get(n).map_or(&[][..], Vec::as_slice).iter().map(|(t, _)| *t));
+            }
+            if back {
+                let fi = all.get(start).map_or(0, |(fi, _)| *fi);
+                let message = if *next == start {
+                    format!("correlation '{}' references itself", title(start))
+                } else {
+                    format!(
+                        "correlation '{}' ({}) references '{}' ({}), which leads back to it: a cycle",
+                        title(start),
+                        path(start),
+                        title(*next),
+                        path(*next)
+                    )
+                };
+                out.push((
+                    fi,
+                    Diagnostic::error(codes::CORRELATION_CYCLE, *pos, message)
+                        .with_help("a chain of correlations must end in detection rules"),
+                ));
+                break;
+            }
+        }
+    }
+    out
+}
