@@ -221,3 +221,101 @@ fn cycles(set: &RuleSet, by_key: &HashMap<&str, (usize, &CorrelationRule)>) -> V
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::load_texts;
+
+    /// `(file, code, line, column, message)` of every diagnostic of the given codes.
+    fn found(texts: &[(&str, &str)], prefix: &str) -> Vec<(String, &'static str, u32, u32, String)> {
+        load_texts(texts)
+            .diagnostics()
+            .into_iter()
+            .filter(|d| d.code.0.starts_with(prefix))
+            .map(|d| (d.file, d.code.0, d.line, d.column, d.message))
+            .collect()
+    }
+
+    const RULE: &str = "title: Fail\nname: fail\nlogsource: {product: windows}\ndetection: {sel: {EventID: 4625}, condition: sel}\n";
+
+    #[test]
+    fn a_cycle_names_both_files() {
+        let a = "title: A\nname: ca\ncorrelation:\n  type: event_count\n  rules:\n    - cb\n  timespan: 1m\n  condition: {gte: 1}\n";
+        let b = "title: B\nname: cb\ncorrelation:\n  type: event_count\n  rules:\n    - ca\n  timespan: 1m\n  condition: {gte: 1}\n";
+        let d = found(&[("a.yml", a), ("b.yml", b)], "SG407");
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!((d[0].0.as_str(), d[0].2, d[0].3), ("a.yml", 6, 7));
+        assert!(d[0].4.contains("a.yml") && d[0].4.contains("b.yml"), "{d:?}");
+        assert_eq!(d[1].0, "b.yml");
+        let own = "title: Self\nname: me\ncorrelation:\n  type: event_count\n  rules: [me]\n  timespan: 1m\n  condition: {gte: 1}\n";
+        let d = found(&[("s.yml", own)], "SG407");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].4.contains("references itself"));
+        // A chain is not a cycle.
+        let chain = format!(
+            "{RULE}---\ntitle: In\nname: inner\ncorrelation: {{type: event_count, rules: [fail], timespan: 1m, condition: {{gte: 2}}}}\n\
+             ---\ntitle: Out\ncorrelation: {{type: event_count, rules: [inner], timespan: 1h, condition: {{gte: 2}}}}\n"
+        );
+        assert!(found(&[("c.yml", &chain)], "SG4").is_empty());
+    }
+
+    #[test]
+    fn malformed_correlations_have_positions() {
+        let no_field = format!(
+            "{RULE}---\ntitle: S\ncorrelation:\n  type: value_sum\n  rules: [fail]\n  timespan: 1m\n  condition:\n    gt: 5\n"
+        );
+        let d = found(&[("f.yml", &no_field)], "SG402");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].2, d[0].3), (12, 5));
+        assert!(d[0].4.contains("needs 'field'"));
+        let timespan =
+            format!("{RULE}---\ntitle: S\ncorrelation:\n  type: event_count\n  rules: [fail]\n  timespan: 5 minutes\n  condition: {{gte: 5}}\n");
+        let d = found(&[("t.yml", &timespan)], "SG402");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].2, d[0].3), (10, 13));
+        let unknown =
+            format!("{RULE}---\ntitle: S\ncorrelation:\n  type: event_count\n  rules: [nope]\n  timespan: 5m\n  condition: {{gte: 5}}\n");
+        let d = found(&[("u.yml", &unknown)], "SG401");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].2, d[0].3), (9, 11));
+    }
+
+    #[test]
+    fn filters_naming_unloaded_rules_are_warnings() {
+        let filter = "title: F\nlogsource: {product: windows}\nfilter:\n  rules:\n    - fail\n    - gone\n  sel: {User: x}\n  condition: not sel\n";
+        let d = found(&[("r.yml", RULE), ("f.yml", filter)], "SG40");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].0.as_str(), d[0].1, d[0].2, d[0].3), ("f.yml", "SG406", 6, 7));
+        let report = load_texts(&[("r.yml", RULE), ("f.yml", filter)]).report();
+        assert_eq!(report.errors, 0);
+    }
+
+    #[test]
+    fn temporal_expressions_and_open_questions() {
+        let two = "title: A\nname: a\nlogsource: {product: windows}\ndetection: {s: {K: a}, condition: s}\n---\n\
+                   title: B\nname: b\nlogsource: {product: windows}\ndetection: {s: {K: b}, condition: s}\n";
+        let with = |kind: &str, cond: &str| {
+            format!("{two}---\ntitle: T\ncorrelation:\n  type: {kind}\n  rules: [a, b]\n  timespan: 1m\n  condition: '{cond}'\n")
+        };
+        assert!(found(&[("t.yml", &with("temporal", "a and b"))], "SG4").is_empty());
+        let d = found(&[("t.yml", &with("temporal", "a and c"))], "SG409");
+        assert!(d.len() == 1 && d[0].4.contains("'c'"), "{d:?}");
+        let d = found(&[("t.yml", &with("temporal_ordered", "a and b"))], "SG409");
+        assert_eq!(d.len(), 1, "{d:?}");
+        let d = found(&[("t.yml", &with("temporal", "a and not b"))], "SG408");
+        assert_eq!(d.len(), 1, "{d:?}");
+        let pct = format!(
+            "{RULE}---\ntitle: P\ncorrelation:\n  type: value_percentile\n  rules: [fail]\n  timespan: 1m\n  condition: {{field: N, lte: 1}}\n"
+        );
+        let d = found(&[("p.yml", &pct)], "SG408");
+        assert!(d.len() == 2 && d[0].4.contains("50th"), "{d:?}");
+        let bad = pct.replace("lte: 1}", "lte: 1, percentile: 101}");
+        assert_eq!(found(&[("p.yml", &bad)], "SG402").len(), 1);
+        let alias = format!(
+            "{RULE}---\ntitle: Al\ncorrelation:\n  type: event_count\n  rules: [fail]\n  group-by: [ip]\n  timespan: 1m\n  \
+             condition: {{gte: 1}}\n  aliases:\n    ip: {{fail: IpAddress, other: Ip}}\n"
+        );
+        let d = found(&[("a.yml", &alias)], "SG410");
+        assert!(d.len() == 1 && d[0].4.contains("'other'"), "{d:?}");
+    }
+}
