@@ -236,7 +236,8 @@ mod tests {
             .collect()
     }
 
-    const RULE: &str = "title: Fail\nname: fail\nlogsource: {product: windows}\ndetection: {sel: {EventID: 4625}, condition: sel}\n";
+    const RULE: &str =
+        "title: Fail\nname: fail\nlogsource: {product: windows}\ndetection: {sel: {EventID: 4625}, condition: sel}\n";
 
     #[test]
     fn a_cycle_names_both_files() {
@@ -268,13 +269,15 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!((d[0].2, d[0].3), (12, 5));
         assert!(d[0].4.contains("needs 'field'"));
-        let timespan =
-            format!("{RULE}---\ntitle: S\ncorrelation:\n  type: event_count\n  rules: [fail]\n  timespan: 5 minutes\n  condition: {{gte: 5}}\n");
+        let timespan = format!(
+            "{RULE}---\ntitle: S\ncorrelation:\n  type: event_count\n  rules: [fail]\n  timespan: 5 minutes\n  condition: {{gte: 5}}\n"
+        );
         let d = found(&[("t.yml", &timespan)], "SG402");
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!((d[0].2, d[0].3), (10, 13));
-        let unknown =
-            format!("{RULE}---\ntitle: S\ncorrelation:\n  type: event_count\n  rules: [nope]\n  timespan: 5m\n  condition: {{gte: 5}}\n");
+        let unknown = format!(
+            "{RULE}---\ntitle: S\ncorrelation:\n  type: event_count\n  rules: [nope]\n  timespan: 5m\n  condition: {{gte: 5}}\n"
+        );
         let d = found(&[("u.yml", &unknown)], "SG401");
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!((d[0].2, d[0].3), (9, 11));
@@ -295,7 +298,9 @@ mod tests {
         let two = "title: A\nname: a\nlogsource: {product: windows}\ndetection: {s: {K: a}, condition: s}\n---\n\
                    title: B\nname: b\nlogsource: {product: windows}\ndetection: {s: {K: b}, condition: s}\n";
         let with = |kind: &str, cond: &str| {
-            format!("{two}---\ntitle: T\ncorrelation:\n  type: {kind}\n  rules: [a, b]\n  timespan: 1m\n  condition: '{cond}'\n")
+            format!(
+                "{two}---\ntitle: T\ncorrelation:\n  type: {kind}\n  rules: [a, b]\n  timespan: 1m\n  condition: '{cond}'\n"
+            )
         };
         assert!(found(&[("t.yml", &with("temporal", "a and b"))], "SG4").is_empty());
         let d = found(&[("t.yml", &with("temporal", "a and c"))], "SG409");
