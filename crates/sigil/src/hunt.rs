@@ -706,6 +706,17 @@ fn print_summary(
     if stats.untimed_for_correlation > 0 {
         eprintln!("  detections without a timestamp, left out of correlations: {}", stats.untimed_for_correlation);
     }
+    if !parse_only && engine.rules().iter().any(sigil_engine::CompiledRule::is_correlation) {
+        let how = if stats.correlation_streamed {
+            "as the input streamed by"
+        } else {
+            "after the last event (several inputs)"
+        };
+        eprintln!(
+            "  correlations: evaluated {how}; at most {} detection(s) held in their windows",
+            stats.correlation_peak_state
+        );
+    }
     for (f, removed) in engine.filters().iter().zip(&stats.filter_removed) {
         eprintln!("  filter '{}' ({}): removed {removed} detection(s) of {} rule(s)", f.title, f.path, f.rules);
     }

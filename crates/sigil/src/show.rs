@@ -277,7 +277,8 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
             let fields: Vec<String> = a.fields.iter().map(|(r, f)| format!("{r}: {f}")).collect();
             writeln!(out, "  {:<11}{} = {}", s.dim("Alias"), sanitize(&a.name), sanitize(&fields.join(", ")))?;
         }
-        let generate = if c.generate { "yes: the rules alert on their own too" } else { "no: only this correlation alerts" };
+        let generate =
+            if c.generate { "yes: the rules alert on their own too" } else { "no: only this correlation alerts" };
         writeln!(out, "  {:<11}{generate}", s.dim("Generate"))?;
     }
     if let Some(f) = &p.filter {

@@ -152,8 +152,8 @@ pub(crate) struct Correlation {
 /// Why a correlation rule is not evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CorrelationError {
-    #[error("references rule '{0}', which is not among the compiled rules")]
-    UnknownRule(String),
+    #[error("references rule '{name}' (line {line}, column {column}), which is not among the compiled rules")]
+    UnknownRule { name: String, line: u32, column: u32 },
     #[error("has no valid timespan")]
     NoTimespan,
     #[error("{0} needs condition.field")]
@@ -187,8 +187,12 @@ impl Correlation {
         let mut rules = Vec::new();
         let mut names: Vec<Vec<String>> = Vec::new();
         let mut shown = Vec::new();
-        for (r, _) in &corr.rules {
-            let found = lookup(r).ok_or_else(|| CorrelationError::UnknownRule(r.clone()))?;
+        for (r, pos) in &corr.rules {
+            let found = lookup(r).ok_or_else(|| CorrelationError::UnknownRule {
+                name: r.clone(),
+                line: pos.line,
+                column: pos.column,
+            })?;
             rules.push(found.index);
             let mut known = found.known_as;
             known.push(r.clone());

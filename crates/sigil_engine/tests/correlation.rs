@@ -2,6 +2,8 @@
 //! conditions, aliases, generate, the alert's `correlation` detail, bounded state, filters, and the
 //! specification's own examples.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
