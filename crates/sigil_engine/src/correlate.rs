@@ -544,8 +544,10 @@ impl CorrState {
             self.late += 1;
         }
         self.watermark = Some(self.watermark.map_or(t, |w| w.max(t)));
-        let key = rec.group.clone();
-        let group = self.groups.entry(key.clone()).or_default();
+        if !self.groups.contains_key(&rec.group) {
+            self.groups.insert(rec.group.clone(), Group::default());
+        }
+        let Some(group) = self.groups.get_mut(&rec.group) else { return };
         if c.eager {
             // Drop what fell out of the window ending at this record.
             while group.window.front().is_some_and(|r| r.time < t - c.timespan_ns) {
@@ -554,14 +556,22 @@ impl CorrState {
             }
             insert_sorted(&mut group.window, rec);
             self.held += 1;
+            // The common case, counting events in order, needs no list of the window.
+            if c.kind == CorrelationType::EventCount
+                && c.expression.is_none()
+                && group.window.back().is_some_and(|b| b.time <= t)
+                && !c.comparisons.iter().all(|(op, v)| op.holds(group.window.len() as f64, *v))
+            {
+                return;
+            }
             let window: Vec<&Record> = group.window.iter().filter(|r| r.time <= t).collect();
             if let Some(value) = c.holds(&window) {
-                out.push(alert(c, &key, value, &window, event, position, limits));
+                out.push(alert(c, value, &window, event, position, limits));
                 self.held = self.held.saturating_sub(group.window.len());
                 group.window.clear();
             }
         } else {
-            close_windows(c, &key, group, Some(t), &mut self.held, limits, out);
+            close_windows(c, group, Some(t), &mut self.held, limits, out);
             rec.kept = Some(Arc::new((event.clone(), position)));
             insert_sorted(&mut group.window, rec);
             self.held += 1;
@@ -576,7 +586,7 @@ impl CorrState {
             return;
         }
         let held = &mut self.held;
-        self.groups.retain(|key, group| {
+        self.groups.retain(|_, group| {
             if c.eager {
                 match (now, group.window.back()) {
                     (Some(now), Some(last)) if last.time >= now - c.timespan_ns => true,
@@ -586,7 +596,7 @@ impl CorrState {
                     }
                 }
             } else {
-                close_windows(c, key, group, now, held, limits, out);
+                close_windows(c, group, now, held, limits, out);
                 !group.window.is_empty()
             }
         });
@@ -609,7 +619,6 @@ fn insert_sorted(window: &mut VecDeque<Record>, rec: Record) {
 /// Judges every window of a group that closes before `now` (all of them when `now` is `None`).
 fn close_windows(
     c: &Correlation,
-    key: &[String],
     group: &mut Group,
     now: Option<i128>,
     held: &mut usize,
@@ -626,7 +635,7 @@ fn close_windows(
         if let Some(value) = c.holds(&window)
             && let Some(last) = window.last().and_then(|r| r.kept.clone())
         {
-            out.push(alert(c, key, value, &window, &last.0, last.1, limits));
+            out.push(alert(c, value, &window, &last.0, last.1, limits));
             group.window.drain(..len);
             *held = held.saturating_sub(len);
         } else {
@@ -639,13 +648,14 @@ fn close_windows(
 
 fn alert(
     c: &Correlation,
-    key: &[String],
     value: f64,
     window: &[&Record],
     event: &Event,
     position: (u64, u32),
     limits: AlertLimits,
 ) -> CorrelationAlert {
+    // Every record of a window has the group's values.
+    let key = window.first().map_or(&[][..], |r| &r.group[..]);
     let group: Vec<(String, String)> = c.group_by.iter().map(|(g, _)| g.clone()).zip(key.iter().cloned()).collect();
     let ts = |t: i128| Timestamp::from_nanosecond(t).unwrap_or(Timestamp::UNIX_EPOCH);
     let first = window.first().map_or(Timestamp::UNIX_EPOCH, |r| ts(r.time));

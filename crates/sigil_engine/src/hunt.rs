@@ -213,7 +213,10 @@ pub fn jsonl_batches(source: &Path, text: &str, opts: &ReadOptions) -> Vec<Batch
 struct Pending {
     corr: u32,
     rec: Record,
-    event: Arc<Event>,
+    /// The event is `events[index]`: streaming, the whole batch shared (it is fed and dropped soon); otherwise a
+    /// copy of the one event (buffered until the last event, so no batch is kept alive).
+    events: Arc<Vec<Event>>,
+    index: u32,
     position: (u64, u32),
 }
 
@@ -249,8 +252,15 @@ impl Correlator<'_> {
         while let Some(records) = self.waiting.remove(&self.next_seq) {
             self.next_seq += 1;
             for p in records {
-                self.feed(p.corr, p.rec, &p.event, p.position, out);
+                self.feed_pending(p, out);
             }
+        }
+    }
+
+    fn feed_pending(&mut self, p: Pending, out: &mut Vec<CorrelationAlert>) {
+        let Pending { corr, rec, events, index, position } = p;
+        if let Some(event) = events.get(index as usize) {
+            self.feed(corr, rec, event, position, out);
         }
     }
 
@@ -318,13 +328,13 @@ impl Correlator<'_> {
     fn finish(&mut self, out: &mut Vec<CorrelationAlert>) {
         let waiting = std::mem::take(&mut self.waiting);
         for p in waiting.into_values().flatten() {
-            self.feed(p.corr, p.rec, &p.event, p.position, out);
+            self.feed_pending(p, out);
         }
         let mut buffered = std::mem::take(&mut self.buffered);
         buffered
             .sort_by(|a, b| (a.rec.time, &*a.rec.source, a.position).cmp(&(b.rec.time, &*b.rec.source, b.position)));
         for p in buffered {
-            self.feed(p.corr, p.rec, &p.event, p.position, out);
+            self.feed_pending(p, out);
         }
         self.sweep(true, out);
     }
@@ -397,7 +407,7 @@ fn run(
             sink.detections(&detections);
         }
     };
-    let on_batch = |batch: Batch| {
+    let on_batch = |mut batch: Batch| {
         for e in &batch.errors {
             sink.read_error(e);
         }
@@ -411,11 +421,10 @@ fn run(
         let mut scratch = scratches.lock().ok().and_then(|mut s| s.pop()).unwrap_or_else(|| engine.scratch());
         let mut found: Vec<Match> = Vec::new();
         let mut detections: Vec<Detection<'_>> = Vec::new();
-        let mut records: Vec<Pending> = Vec::new();
+        let mut records: Vec<(u32, Record, u32)> = Vec::new();
         for (i, event) in batch.events.iter().enumerate() {
             found.clear();
             engine.matches(event, &mut scratch, &mut found);
-            let mut shared: Option<Arc<Event>> = None;
             for m in &found {
                 for c in engine.referenced_by.get(m.rule as usize).map_or(&[][..], Vec::as_slice) {
                     let record = engine
@@ -423,10 +432,7 @@ fn run(
                         .get(*c as usize)
                         .and_then(|corr| corr.record(m.rule, event, None, &[], &batch.source));
                     match record {
-                        Some(rec) => {
-                            let event = Arc::clone(shared.get_or_insert_with(|| Arc::new(event.clone())));
-                            records.push(Pending { corr: *c, rec, event, position: (batch.seq, i as u32) });
-                        }
+                        Some(rec) => records.push((*c, rec, i as u32)),
                         None => {
                             untimed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -459,11 +465,41 @@ fn run(
         if !detections.is_empty() {
             sink.detections(&detections);
         }
+        drop(detections);
+        let seq = batch.seq;
+        let pending: Vec<Pending> = if stream {
+            let shared = Arc::new(std::mem::take(&mut batch.events));
+            records
+                .into_iter()
+                .map(|(corr, rec, index)| Pending {
+                    corr,
+                    rec,
+                    events: Arc::clone(&shared),
+                    index,
+                    position: (seq, index),
+                })
+                .collect()
+        } else {
+            let mut last: Option<(u32, Arc<Vec<Event>>)> = None;
+            let mut out = Vec::with_capacity(records.len());
+            for (corr, rec, index) in records {
+                let events = match &last {
+                    Some((i, e)) if *i == index => Arc::clone(e),
+                    _ => {
+                        let e = Arc::new(batch.events.get(index as usize).cloned().into_iter().collect::<Vec<_>>());
+                        last = Some((index, Arc::clone(&e)));
+                        e
+                    }
+                };
+                out.push(Pending { corr, rec, events, index: 0, position: (seq, index) });
+            }
+            out
+        };
         if !engine.correlations.is_empty()
             && let Ok(mut c) = correlator.lock()
         {
             let mut alerts = Vec::new();
-            c.batch(batch.seq, records, &mut alerts);
+            c.batch(seq, pending, &mut alerts);
             // Emitted under the lock so that alerts leave in the order they were found.
             emit(&alerts);
         }
