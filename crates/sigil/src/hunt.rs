@@ -36,8 +36,14 @@ use crate::term::ColorChoice;
 /// Output goes to stdout (or --output): a table by default (coloured on a terminal), or --format jsonl / csv for
 /// tools. A summary (files, events, detections by level and by rule, unreadable records, time) goes to stderr.
 /// Unreadable input (a corrupt EVTX chunk, a malformed JSON line) is reported with its file and position and
-/// skipped; the rest is still read. Correlation rules (event_count, value_count, temporal, temporal_ordered) are
-/// evaluated after the last event, over all inputs in time order.
+/// skipped; the rest is still read.
+///
+/// Correlation rules (all eight Sigma types, chains of correlations, temporal condition expressions) are evaluated
+/// over the detections of the rules they reference, per group-by group in a sliding timespan window. With one
+/// input (a file or stdin) their alerts are emitted as the input streams by and state is dropped as windows pass;
+/// with several inputs, after the last event over all inputs in time order. Each alert says why it fired (group,
+/// value, window, events). --filters loads Sigma filter rules kept apart from the rules; the summary says how
+/// many detections each removed.
 ///
 /// Exit status: 0 when the hunt ran (whether or not anything was detected), 1 with --fail-on-detection when
 /// something was detected, 2 on bad usage or when no input could be read.
@@ -101,6 +107,16 @@ pub struct Args {
     /// as lost.
     #[arg(long)]
     ignore_checksums: bool,
+    /// Sigma filter rules (files or folders) applied to the rules they name; repeatable. Other documents in these
+    /// files are ignored with a warning.
+    #[arg(long, value_name = "PATH")]
+    filters: Vec<PathBuf>,
+    /// Events listed in a correlation alert (the rest are counted).
+    #[arg(long, value_name = "N", default_value_t = sigil_engine::hunt::DEFAULT_MAX_CORRELATION_EVENTS)]
+    max_correlation_events: usize,
+    /// Detections held in correlation windows at most; past it new ones are not counted (with a warning).
+    #[arg(long, value_name = "N", default_value_t = sigil_engine::hunt::DEFAULT_MAX_CORRELATION_STATE)]
+    max_correlation_state: usize,
     /// Read and parse the input but run no rule (the benchmark's baseline).
     #[arg(long, hide = true)]
     parse_only: bool,
@@ -193,6 +209,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for d in sigil_check::drop_duplicates(&mut set) {
         warn(&d.to_string());
     }
+    if !args.filters.is_empty() {
+        for problem in sigil_check::add_filters(&mut set, &args.filters) {
+            warn(&problem);
+        }
+    }
     let opts = EngineOptions {
         min_level: args.min_level.map(Level::from),
         all_logsources: args.all_logsources,
@@ -211,6 +232,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 warn(&format!("{}: correlation '{}' not evaluated: {e}", s.path, s.title));
             }
         }
+    }
+    for (path, title, reference) in &report.filter_unknown_rules {
+        warn(&format!("{path}: filter '{title}' names rule '{reference}', which is not loaded"));
     }
     if !report.unrouted.is_empty() {
         let n: usize = report.unrouted.iter().map(|u| u.rules.len()).sum();
@@ -278,7 +302,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         input_count: args.paths.len() as u32,
     };
 
-    let mut hunt_opts = HuntOptions { jobs, parse_only: args.parse_only, ..HuntOptions::default() };
+    let mut hunt_opts = HuntOptions {
+        jobs,
+        parse_only: args.parse_only,
+        max_correlation_events: args.max_correlation_events,
+        max_correlation_state: args.max_correlation_state.max(1),
+        ..HuntOptions::default()
+    };
     hunt_opts.read.validate_checksums = !args.ignore_checksums;
     hunt_opts.read = hunt_opts.read.clone().with_input_kind(args.input_kind);
     let stats = if demo {
@@ -316,6 +346,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let sigil_events::SkipReason::Unreadable(why) = &s.reason {
             warn(&format!("{}: cannot read: {why}", s.path.display()));
         }
+    }
+    if stats.correlation_dropped > 0 {
+        warn(&format!(
+            "correlation state reached --max-correlation-state ({}): {} detection(s) were not counted by \
+             correlations; raise the cap or hunt fewer groups at once",
+            args.max_correlation_state, stats.correlation_dropped
+        ));
+    }
+    if stats.correlation_late > 0 {
+        warn(&format!(
+            "{} detection(s) reached a correlation more than its timespan out of time order; windows they belong \
+             to may have been judged already (sort the input by time, or hunt it with --sort among other inputs)",
+            stats.correlation_late
+        ));
     }
     if !args.quiet {
         print_summary(&engine, &stats, &report, loaded, suppressed, args.parse_only, err_color);
@@ -533,7 +577,8 @@ fn write_header(o: &mut Output, format: Format, color: bool, width: Option<usize
         Format::Jsonl => Ok(()),
         Format::Csv => writeln!(
             o.w,
-            "timestamp,computer,channel,event_id,record_id,level,rule_id,rule_title,tags,source,key_fields,event"
+            "timestamp,computer,channel,event_id,record_id,level,rule_id,rule_title,tags,source,key_fields,event,\
+             correlation_group,correlation_value"
         ),
         Format::Table => {
             let line = table_row(["TIME", "COMPUTER", "CHANNEL", "EVENT", "LEVEL", "RULE", "KEY FIELDS"], width);
@@ -572,6 +617,7 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
                 account: ev.display_account(),
                 source: d.source.to_string_lossy(),
                 event: JsonEvent(ev),
+                correlation: d.correlation.map(JsonCorrelation),
             };
             let _ = serde_json::to_writer(&mut *buf, &line);
             buf.push(b'\n');
@@ -592,6 +638,10 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
                 d.source.display().to_string(),
                 keys,
                 ev.to_json().to_string(),
+                d.correlation
+                    .map(|c| c.group.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+                    .unwrap_or_default(),
+                d.correlation.map(|c| sigil_engine::number_text(c.value)).unwrap_or_default(),
             ];
             if w.write_record(&row).is_ok()
                 && let Ok(bytes) = w.into_inner()
@@ -659,6 +709,51 @@ struct JsonDetection<'a> {
     account: Option<std::borrow::Cow<'a, str>>,
     source: std::borrow::Cow<'a, str>,
     event: JsonEvent<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation: Option<JsonCorrelation<'a>>,
+}
+
+/// The `correlation` object of a correlation alert in `--format jsonl`.
+struct JsonCorrelation<'a>(&'a sigil_engine::CorrelationDetail);
+
+impl serde::Serialize for JsonCorrelation<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let c = self.0;
+        let mut map = s.serialize_map(Some(11))?;
+        map.serialize_entry("type", c.kind)?;
+        let group: serde_json::Map<String, serde_json::Value> =
+            c.group.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect();
+        map.serialize_entry("group", &group)?;
+        // Counts as integers, sums and averages as they are.
+        if c.value.fract() == 0.0 && c.value.abs() < 9.0e15 {
+            map.serialize_entry("value", &(c.value as i64))?;
+        } else if c.value.is_finite() {
+            map.serialize_entry("value", &c.value)?;
+        } else {
+            map.serialize_entry("value", &())?;
+        }
+        map.serialize_entry("condition", &c.condition)?;
+        map.serialize_entry("timespan", &c.timespan)?;
+        map.serialize_entry("first", &c.first.to_string())?;
+        map.serialize_entry("last", &c.last.to_string())?;
+        map.serialize_entry("rules", &c.rules)?;
+        let events: Vec<serde_json::Value> = c
+            .events
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "rule_id": e.rule_id,
+                    "timestamp": e.timestamp.to_string(),
+                    "source": e.source.to_string_lossy(),
+                    "record_id": e.record_id,
+                })
+            })
+            .collect();
+        map.serialize_entry("events", &events)?;
+        map.serialize_entry("events_left_out", &c.events_left_out)?;
+        map.end()
+    }
 }
 
 /// An event as the JSON object `Event::to_json` gives (fields in order; a repeated name once, at its first
@@ -769,6 +864,20 @@ fn print_summary(
     );
     if stats.untimed_for_correlation > 0 {
         eprintln!("  detections without a timestamp, left out of correlations: {}", stats.untimed_for_correlation);
+    }
+    if !parse_only && engine.rules().iter().any(sigil_engine::CompiledRule::is_correlation) {
+        let how = if stats.correlation_streamed {
+            "as the input streamed by"
+        } else {
+            "after the last event (several inputs)"
+        };
+        eprintln!(
+            "  correlations: evaluated {how}; at most {} detection(s) held in their windows",
+            stats.correlation_peak_state
+        );
+    }
+    for (f, removed) in engine.filters().iter().zip(&stats.filter_removed) {
+        eprintln!("  filter '{}' ({}): removed {removed} detection(s) of {} rule(s)", f.title, f.path, f.rules);
     }
     if stats.read_errors > 0 {
         let more = if suppressed > 0 { format!(", {suppressed} not shown above") } else { String::new() };

@@ -273,6 +273,13 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
         if let Some(cond) = &c.condition {
             writeln!(out, "  {:<11}{}", s.dim("Condition"), sanitize(cond))?;
         }
+        for a in &c.aliases {
+            let fields: Vec<String> = a.fields.iter().map(|(r, f)| format!("{r}: {f}")).collect();
+            writeln!(out, "  {:<11}{} = {}", s.dim("Alias"), sanitize(&a.name), sanitize(&fields.join(", ")))?;
+        }
+        let generate =
+            if c.generate { "yes: the rules alert on their own too" } else { "no: only this correlation alerts" };
+        writeln!(out, "  {:<11}{generate}", s.dim("Generate"))?;
     }
     if let Some(f) = &p.filter {
         writeln!(out, "\n{}", s.heading("Filter"))?;
@@ -343,7 +350,11 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
         if !links.is_empty() {
             writeln!(out, "\n{}", s.heading(label))?;
             for l in links {
-                writeln!(out, "  - {}", sanitize(l.title.as_deref().unwrap_or(&l.reference)))?;
+                let shown = match &l.title {
+                    Some(t) if *t != l.reference => format!("{t} [{}]", l.reference),
+                    _ => l.reference.clone(),
+                };
+                writeln!(out, "  - {}", sanitize(&shown))?;
             }
         }
     }

@@ -267,3 +267,18 @@ fn sigmahq_seed_rule_from_the_command_line() {
     assert!(n > 10, "ParentImage ends_with \\cmd.exe is common: {n}");
     assert_eq!(cmd["corpus_by_source"], serde_json::json!({"sigma": n}));
 }
+
+#[test]
+fn show_a_correlation_and_what_uses_a_rule() {
+    let o = run(&["show", "Burst of Failed Logons for One Account", "--color", "never"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    for line in ["Type       event_count", "Group by   TargetUserName", "Timespan   5m", "Condition  count >= 10"] {
+        assert!(out.contains(line), "{line} missing:\n{out}");
+    }
+    assert!(out.contains("Rule       Failed Logon ["), "{out}");
+    assert!(out.contains("Generate   no: only this correlation alerts"), "{out}");
+    let o = run(&["show", "Failed Logon", "--color", "never"]);
+    let out = stdout(&o);
+    assert!(out.contains("Correlated by") && out.contains("- Burst of Failed Logons for One Account ["), "{out}");
+}

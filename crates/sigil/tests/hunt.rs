@@ -79,7 +79,11 @@ fn jsonl_has_the_documented_keys() {
     assert_eq!(lines.len(), 9, "7 rules and the correlation (its informational base rule runs, silently)");
     for d in &lines {
         let obj = d.as_object().unwrap();
-        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        // A correlation alert has the same keys plus `correlation`.
+        if keys.last() == Some(&"correlation") {
+            keys.pop();
+        }
         assert_eq!(
             keys,
             [
@@ -624,4 +628,87 @@ fn truncated_evtx_never_matches_a_partial_record() {
         )),
         "{stderr}"
     );
+}
+
+#[test]
+fn correlation_alerts_say_why_they_fired() {
+    let out = run(&["--format", "jsonl", "--max-correlation-events", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let alerts: Vec<&serde_json::Value> = lines.iter().filter(|d| d.get("correlation").is_some()).collect();
+    assert_eq!(alerts.len(), 1, "{stdout}");
+    let c = &alerts[0]["correlation"];
+    let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["type", "group", "value", "condition", "timespan", "first", "last", "rules", "events", "events_left_out"]
+    );
+    assert_eq!(c["type"], "event_count");
+    assert_eq!(c["group"], serde_json::json!({"TargetUserName": "administrator"}));
+    assert_eq!(c["value"], 10);
+    assert_eq!(c["condition"], "gte 10");
+    assert_eq!(c["events"].as_array().unwrap().len(), 4);
+    assert_eq!(c["events_left_out"], 6);
+    let first = &c["events"][0];
+    let ev_keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(ev_keys, ["rule_id", "timestamp", "source", "record_id"]);
+    assert_eq!(first["source"], "bundled:sample.jsonl");
+    assert_eq!(c["first"], first["timestamp"]);
+    // The alert's own timestamp is the window's last event.
+    assert_eq!(alerts[0]["timestamp"], c["last"]);
+
+    // CSV: the group and the value in their own columns.
+    let out = run(&["--format", "csv"]);
+    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(headers[12..], ["correlation_group", "correlation_value"]);
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let corr: Vec<_> = rows.iter().filter(|row| !row[12].is_empty()).collect();
+    assert_eq!(corr.len(), 1);
+    assert_eq!((&corr[0][12], &corr[0][13]), ("TargetUserName=administrator", "10"));
+    assert!(rows.iter().filter(|row| row[12].is_empty()).all(|row| row[13].is_empty()));
+}
+
+#[test]
+fn filters_are_kept_apart_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "rule.yml", RULE);
+    let filters = dir.path().join("filters");
+    std::fs::create_dir(&filters).unwrap();
+    write(
+        &filters,
+        "not_tools.yml",
+        "title: Not the tools folder
+logsource: {product: windows, category: process_creation}
+filter:
+  \
+         rules: [11111111-2222-4333-8444-555555555555, missing_rule]
+  tools: {Image|startswith: 'C:\\Tools\\'}
+  \
+         condition: not tools
+",
+    );
+    write(&filters, "not_a_filter.yml", RULE.replace("11111111", "21111111").as_str());
+    let events = dir.path().join("e.jsonl");
+    let mut body = String::new();
+    body.push_str(&event("2026-01-01T00:00:00Z", 1, "C:\\Tools\\whoami.exe"));
+    body.push_str(&event("2026-01-01T00:00:01Z", 2, "C:\\Tools\\whoami.exe"));
+    body.push_str(&event("2026-01-01T00:00:02Z", 3, "C:\\Windows\\whoami.exe"));
+    std::fs::write(&events, body).unwrap();
+    let out = sigil()
+        .args(["hunt", "--format", "jsonl", "--rules"])
+        .arg(&rules)
+        .arg("--filters")
+        .arg(&filters)
+        .arg(&events)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1, "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("filter 'Not the tools folder'"), "{stderr}");
+    assert!(stderr.contains("removed 2 detection(s) of 1 rule(s)"), "{stderr}");
+    assert!(stderr.contains("names rule 'missing_rule', which is not loaded"), "{stderr}");
+    assert!(stderr.contains("not_a_filter.yml: 1 document(s) that are not filters ignored"), "{stderr}");
 }

@@ -143,37 +143,48 @@ fn regression_path(meta: &Meta) -> Option<String> {
 }
 
 fn correlation_info(c: &Correlation) -> CorrelationInfo {
-    let condition = c.condition.as_ref().map(|cond| {
-        let subject = match (&cond.field, c.kind.needs_field()) {
-            (Some(f), true) => match c.kind.as_str() {
-                "value_count" => format!("distinct {f}"),
-                other => format!("{} of {f}", other.trim_start_matches("value_")),
-            },
-            _ => "count".to_string(),
-        };
-        let mut parts: Vec<String> = cond
-            .comparisons
-            .iter()
-            .map(|(op, n)| {
-                let sym = match op.as_str() {
-                    "gt" => ">",
-                    "gte" => ">=",
-                    "lt" => "<",
-                    "lte" => "<=",
-                    "eq" => "==",
-                    _ => "!=",
-                };
-                format!("{subject} {sym} {n}")
-            })
-            .collect();
-        if let Some(p) = cond.percentile {
-            parts.push(format!("percentile {p}"));
+    let condition = match &c.condition {
+        Some(cond) => {
+            let subject = match (&cond.field, c.kind) {
+                (Some(f), sigil_rule::CorrelationType::ValueCount) => format!("distinct {f}"),
+                (Some(f), sigil_rule::CorrelationType::ValueSum) => format!("sum of {f}"),
+                (Some(f), sigil_rule::CorrelationType::ValueAvg) => format!("avg of {f}"),
+                (Some(f), sigil_rule::CorrelationType::ValueMedian) => format!("median of {f}"),
+                (Some(f), sigil_rule::CorrelationType::ValuePercentile) => match cond.percentile {
+                    Some(p) => format!("{} percentile of {f}", ordinal(p)),
+                    None => format!("percentile of {f}"),
+                },
+                _ if c.kind.is_temporal() => "rules".to_string(),
+                _ => "count".to_string(),
+            };
+            let mut parts: Vec<String> = cond
+                .comparisons
+                .iter()
+                .map(|(op, n)| {
+                    let sym = match op.as_str() {
+                        "gt" => ">",
+                        "gte" => ">=",
+                        "lt" => "<",
+                        "lte" => "<=",
+                        "eq" => "==",
+                        _ => "!=",
+                    };
+                    format!("{subject} {sym} {n}")
+                })
+                .collect();
+            if let Some(e) = &cond.expression {
+                parts.push(e.clone());
+            }
+            Some(parts.join(" and "))
         }
-        if let Some(e) = &cond.expression {
-            parts.push(e.clone());
-        }
-        parts.join(" and ")
-    });
+        // Temporal types without a condition: every referenced rule (pySigma's default).
+        None if c.kind.is_temporal() => Some(format!(
+            "all {} rules{}",
+            c.rules.len(),
+            if c.kind == sigil_rule::CorrelationType::TemporalOrdered { ", in order" } else { "" }
+        )),
+        None => None,
+    };
     CorrelationInfo {
         kind: c.kind.as_str().to_string(),
         rules: c.rules.iter().map(|(r, _)| unresolved(r)).collect(),
@@ -184,6 +195,21 @@ fn correlation_info(c: &Correlation) -> CorrelationInfo {
         generate: c.generate,
         aliases: c.aliases.iter().map(|a| AliasInfo { name: a.name.clone(), fields: a.fields.clone() }).collect(),
     }
+}
+
+/// `90` → `90th`, `1` → `1st`, `2.5` → `2.5th`.
+fn ordinal(p: f64) -> String {
+    if p.fract() != 0.0 {
+        return format!("{p}th");
+    }
+    let n = p as i64;
+    let suffix = match (n % 10, n % 100) {
+        (1, r) if r != 11 => "st",
+        (2, r) if r != 12 => "nd",
+        (3, r) if r != 13 => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 fn json(v: &Json) -> serde_json::Value {

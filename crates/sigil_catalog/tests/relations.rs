@@ -227,3 +227,52 @@ fn a_catalog_can_be_shared_between_threads() {
     fn shared<T: Send + Sync + 'static>() {}
     shared::<Catalog>();
 }
+
+#[test]
+fn correlation_conditions_read_naturally_and_chains_link() {
+    let chain = r"
+title: Big Upload
+id: 55555555-5555-4555-8555-555555555555
+name: big_upload
+correlation:
+    type: value_sum
+    rules: [whoami_system]
+    group-by: [User]
+    timespan: 1h
+    condition: {gt: 1000000, field: BytesSent}
+---
+title: Slow Start
+id: 66666666-6666-4666-8666-666666666666
+correlation:
+    type: value_percentile
+    rules: [whoami_system]
+    timespan: 1d
+    condition: {gte: 5, field: Duration, percentile: 92}
+---
+title: Upload Then Whoami
+id: 77777777-7777-4777-8777-777777777777
+correlation:
+    type: temporal_ordered
+    rules: [big_upload, whoami_system]
+    group-by: [User]
+    timespan: 10m
+";
+    let set = sigil_rule::load_texts(
+        &[("team/base.yml", BASE), ("team/chain.yml", chain)],
+        &sigil_rule::LoadOptions::default(),
+    );
+    let sources = [sigil_catalog::SourceSpec::new("team", vec!["team".into()])];
+    let c = Catalog::from_rule_set(&set, &sources, &CatalogOptions::default()).unwrap();
+    let cond = |key: &str| c.by_key(key).unwrap().correlation.as_ref().unwrap().condition.clone();
+    assert_eq!(cond("55555555-5555-4555-8555-555555555555").as_deref(), Some("sum of BytesSent > 1000000"));
+    assert_eq!(cond("66666666-6666-4666-8666-666666666666").as_deref(), Some("92nd percentile of Duration >= 5"));
+    assert_eq!(cond("77777777-7777-4777-8777-777777777777").as_deref(), Some("all 2 rules, in order"));
+    // The outer correlation links the inner one by title; the inner one lists the outer one as its user.
+    let outer = c.by_key("77777777-7777-4777-8777-777777777777").unwrap();
+    let titles: Vec<_> = outer.correlation.as_ref().unwrap().rules.iter().map(|r| r.title.as_deref()).collect();
+    assert_eq!(titles, [Some("Big Upload"), Some("Whoami as SYSTEM")]);
+    let inner = c.by_key("55555555-5555-4555-8555-555555555555").unwrap();
+    assert_eq!(inner.correlated_by[0].title.as_deref(), Some("Upload Then Whoami"));
+    let base = c.by_key("11111111-1111-4111-8111-111111111111").unwrap();
+    assert_eq!(base.correlated_by.len(), 3);
+}

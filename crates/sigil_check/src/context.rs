@@ -156,6 +156,12 @@ impl<'a> SetReporter<'a> {
         SetReporter { check, out }
     }
 
+    /// Adds a finding made whole by the check (its own code, severity and help), for checks that report several
+    /// codes from one analysis.
+    pub fn push(&mut self, file: usize, d: Diagnostic) {
+        self.out.push((file, d));
+    }
+
     pub fn report(
         &mut self,
         file: usize,

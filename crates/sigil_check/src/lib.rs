@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod context;
+mod correlation;
 pub mod detection;
 pub mod fix;
 pub mod metadata;
@@ -137,6 +138,31 @@ pub fn drop_duplicates(set: &mut RuleSet) -> Vec<Duplicate> {
     });
     found.dedup_by(|a, b| a.path == b.path && a.first == b.first);
     found
+}
+
+/// Adds the filter rules found under `paths` (`--filters`: exclusions kept apart from the rules) and lints the
+/// set again. Documents of those files that are not filters are dropped; each such file is named in the
+/// returned messages.
+pub fn add_filters(set: &mut RuleSet, paths: &[PathBuf]) -> Vec<String> {
+    let loaded = load(paths, &LoadOptions::default());
+    let mut problems = Vec::new();
+    for mut f in loaded.files {
+        let before = f.parsed.documents.len();
+        f.parsed.documents.retain(|d| matches!(d, sigil_rule::Document::Filter(_)));
+        if f.parsed.documents.len() < before {
+            problems.push(format!(
+                "{}: {} document(s) that are not filters ignored (--filters takes filter rules)",
+                f.display_path,
+                before - f.parsed.documents.len()
+            ));
+        }
+        set.files.push(f);
+    }
+    for f in &mut set.files {
+        f.set_diagnostics.clear();
+    }
+    lint_set(set);
+    problems
 }
 
 /// Loads rules with the linter (see [`sigil_rule::load()`]).

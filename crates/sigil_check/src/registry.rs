@@ -12,7 +12,7 @@ use sigil_diagnostics::{Code, Severity};
 use sigil_rule::codes as parser;
 
 use crate::context::{DocContext, Reporter, SetContext, SetReporter};
-use crate::{detection, metadata, references};
+use crate::{correlation, detection, metadata, references};
 
 /// A family of checks, by the first digit of the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -241,6 +241,21 @@ pub static REGISTRY: &[Check] = &[
     check!(Code("SG405"), "duplicate-name", Refs, Error, fix: false, Run::Set(references::duplicate_name),
         "duplicate name",
         "Two documents share a `name`, which correlations use to reference rules."),
+    check!(Code("SG406"), "filter-unknown-rule", Refs, Warning, fix: false, Run::Set(correlation::filter_unknown_rule),
+        "filter names a rule that is not loaded",
+        "A filter's `rules:` names a rule (by id or name) that is not among the loaded rules, or names a correlation; the filter removes nothing for it."),
+    check!(Code("SG407"), "correlation-cycle", Refs, Error, fix: false, Run::Set(correlation::correlation_cycle),
+        "correlations reference each other in a cycle",
+        "A chain of correlations must end in detection rules; the diagnostic names the files of both correlations on the cycle."),
+    check!(Code("SG408"), "correlation-open-semantics", Refs, Warning, fix: false, Run::Set(correlation::open_semantics_check),
+        "correlation condition the specification leaves open",
+        "Upper bounds (`lt`, `lte`, `eq`, ranges), `not` in temporal expressions and `value_percentile` without `percentile:` have no defined window semantics in Sigma 2.1; the message says how `sigil hunt` evaluates them (judged when a fixed window closes; 50th percentile)."),
+    check!(Code("SG409"), "bad-correlation-expression", Refs, Error, fix: false, Run::Set(correlation::bad_correlation_expression),
+        "temporal condition expression names an unreferenced rule or is not allowed",
+        "An extended temporal condition is a boolean expression over the rules the correlation references (`and`, `or`, `not`, `1 of x*`); `temporal_ordered` takes no expression."),
+    check!(Code("SG410"), "unknown-alias-rule", Refs, Warning, fix: false, Run::Set(correlation::unknown_alias_rule),
+        "alias names a rule the correlation does not reference",
+        "Each rule named in an alias must be one of the correlation's `rules:`; otherwise the alias maps nothing."),
 ];
 
 /// The check of a code (`SG301`, any case) or name (`unknown-modifier`).

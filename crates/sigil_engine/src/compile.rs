@@ -70,6 +70,8 @@ pub struct CompiledRule {
     pub(crate) fields: Vec<String>,
     searches: Vec<SearchMatcher>,
     condition: Cond,
+    /// The conditions of the meta filters that apply (each must hold to keep a detection), in the order given.
+    filters: Box<[Cond]>,
     /// Folded literals of which at least one occurs in every event the rule matches; `None` when no such set is
     /// known (the rule is then evaluated on every event of its routes).
     pub(crate) required: Option<Vec<ReqLit>>,
@@ -92,6 +94,7 @@ impl CompiledRule {
             fields: Vec::new(),
             searches: Vec::new(),
             condition: Cond::Const(false),
+            filters: Box::new([]),
             required: Some(Vec::new()),
             event_ids: None,
             keywords: false,
@@ -105,9 +108,21 @@ impl CompiledRule {
         self.searches.is_empty() && matches!(self.condition, Cond::Const(false))
     }
 
-    /// Whether the prepared event matches, reading fields through `map` (rule-local index → interned id).
-    pub(crate) fn matches(&self, ev: &Prepared, map: FieldMap<'_>) -> bool {
-        self.eval(&self.condition, ev, map)
+    /// Whether the prepared event matches, reading fields through `map` (rule-local index → interned id): the
+    /// rule's condition and every filter's. When the rule's own condition holds but a filter removes the event,
+    /// calls `removed` with the (local) index of each filter that did.
+    pub(crate) fn matches_filtered(&self, ev: &Prepared, map: FieldMap<'_>, removed: &mut dyn FnMut(usize)) -> bool {
+        if !self.eval(&self.condition, ev, map) {
+            return false;
+        }
+        let mut kept = true;
+        for (i, f) in self.filters.iter().enumerate() {
+            if !self.eval(f, ev, map) {
+                removed(i);
+                kept = false;
+            }
+        }
+        kept
     }
 
     fn eval(&self, c: &Cond, ev: &Prepared, map: FieldMap<'_>) -> bool {
@@ -155,13 +170,13 @@ pub fn compile_rule(
         items: Vec::new(),
         key: Vec::new(),
     };
-    let mut condition = b.detection(&rule.detection, placeholders, "")?;
-    if !filters.is_empty() {
-        let mut all = vec![condition];
-        for (i, f) in filters.iter().enumerate() {
-            all.push(b.detection(&f.detection, placeholders, &format!("_filter{i}_"))?);
-        }
-        condition = Cond::And(all.into());
+    let condition = b.detection(&rule.detection, placeholders, "")?;
+    // Filters stay apart from the rule's own condition, so the hunt can tell which filter removed a detection.
+    // The prefilter's literals and event ids come from the rule's condition alone: every event the filtered rule
+    // matches also matches that, so they stay sound.
+    let mut filter_conds = Vec::new();
+    for (i, f) in filters.iter().enumerate() {
+        filter_conds.push(b.detection(&f.detection, placeholders, &format!("_filter{i}_"))?);
     }
     let required = required_literals(&condition, &b.required);
     let event_ids = b
@@ -183,6 +198,7 @@ pub fn compile_rule(
         fields: b.fields,
         searches: b.searches,
         condition,
+        filters: filter_conds.into(),
         required,
         event_ids,
         keywords: b.items.iter().any(|(_, groups)| groups.iter().flatten().any(|i| i.field.is_none())),

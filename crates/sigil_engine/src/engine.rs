@@ -23,7 +23,7 @@ use sigil_knowledge::{Knowledge, Route};
 use sigil_rule::{Document, FilterRule, Level};
 
 use crate::compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
-use crate::correlate::{Correlation, CorrelationError};
+use crate::correlate::{Correlation, CorrelationError, RuleRef};
 use crate::ir::Placeholders;
 use crate::literals::LiteralSet;
 use crate::prepared::{FieldId, FieldTable, Prepared};
@@ -80,8 +80,20 @@ pub struct BuildReport {
     pub below_level: usize,
     /// Rules whose logsource sigil cannot route. They run on every event with `all_logsources`, else not at all.
     pub unrouted: Vec<Unrouted>,
-    /// Meta filters applied, and how many rules they touch.
+    /// Meta filters loaded (see [`Engine::filters`]).
     pub filters: usize,
+    /// `(filter path, filter title, reference)` for each rule a filter names that is not loaded.
+    pub filter_unknown_rules: Vec<(String, String, String)>,
+}
+
+/// A meta filter, as the hunt reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterInfo {
+    pub id: Option<String>,
+    pub title: String,
+    pub path: String,
+    /// How many compiled rules it applies to.
+    pub rules: usize,
 }
 
 /// How a rule reads events on one of its routes.
@@ -114,6 +126,9 @@ pub struct Engine {
     pub(crate) referenced_by: Vec<Vec<u32>>,
     /// Per rule: referenced only by correlations without `generate: true`, so it raises no alert of its own.
     pub(crate) silent: Vec<bool>,
+    filters: Vec<FilterInfo>,
+    /// Per rule: the index in [`Engine::filters`] of each filter compiled into it, in the rule's order.
+    rule_filters: Vec<Box<[u32]>>,
 }
 
 /// More distinct event headers than this are not cached (only hostile input gets there); buckets are then built
@@ -170,9 +185,16 @@ pub struct Scratch {
     evaluated: u64,
     scanned: u64,
     hits: u64,
+    /// Per filter: detections it removed.
+    removed: Vec<u64>,
 }
 
 impl Scratch {
+    /// Per filter of [`Engine::filters`]: detections it removed on the events matched with this scratch.
+    pub fn filter_removed(&self) -> &[u64] {
+        &self.removed
+    }
+
     /// `(candidate entries, rule evaluations)` over every event matched with this scratch so far.
     pub fn counters(&self) -> (u64, u64) {
         (self.marked, self.evaluated)
@@ -190,24 +212,20 @@ impl Engine {
     pub fn build(set: &sigil_rule::RuleSet, knowledge: &Knowledge, opts: &EngineOptions) -> (Engine, BuildReport) {
         use rayon::prelude::*;
         let mut report = BuildReport::default();
-        let mut filters: Vec<&FilterRule> = Vec::new();
+        let mut filters: Vec<(&str, &FilterRule)> = Vec::new();
         let mut candidates = Vec::new();
         let mut correlation_docs = Vec::new();
         // Rules that correlations at or above the minimum level reference run whatever their own level (silently
         // when below it): the correlation needs their detections.
-        let needed: std::collections::HashSet<&str> = set
+        let correlation_rules: Vec<&sigil_rule::CorrelationRule> = set
             .documents()
             .filter(|(f, _)| !f.parsed.has_errors())
             .filter_map(|(_, d)| match d {
-                Document::Correlation(c)
-                    if opts.min_level.is_none_or(|min| c.meta.level.unwrap_or(Level::Informational) >= min) =>
-                {
-                    Some(c.correlation.rules.iter().map(|(r, _)| r.as_str()))
-                }
+                Document::Correlation(c) => Some(c),
                 _ => None,
             })
-            .flatten()
             .collect();
+        let needed = needed_references(correlation_rules.iter().copied(), opts.min_level);
         let is_needed = |r: &sigil_rule::Rule| {
             r.meta.id.as_deref().is_some_and(|id| needed.contains(id))
                 || r.meta.name.as_deref().is_some_and(|n| needed.contains(n))
@@ -238,18 +256,34 @@ impl Engine {
                             candidates.push((file.display_path.as_str(), r));
                         }
                     }
-                    Document::Filter(f) => filters.push(f),
+                    Document::Filter(f) => filters.push((file.display_path.as_str(), f)),
                     Document::Correlation(c) => correlation_docs.push((file.display_path.as_str(), c)),
                 }
             }
         }
         report.filters = filters.len();
-        let compiled: Vec<(&str, &sigil_rule::Rule, Result<CompiledRule, CompileError>)> = candidates
+        for (path, f) in &filters {
+            for (r, _) in &f.rules {
+                let loaded = set.documents().any(|(_, d)| match d {
+                    Document::Rule(x) => x.meta.id.as_deref() == Some(r.as_str()) || x.meta.name.as_deref() == Some(r),
+                    _ => false,
+                });
+                if !loaded {
+                    report.filter_unknown_rules.push((path.to_string(), f.meta.title.clone(), r.clone()));
+                }
+            }
+        }
+        type Compiled<'a> = (&'a str, &'a sigil_rule::Rule, Vec<u32>, Result<CompiledRule, CompileError>);
+        let compiled: Vec<Compiled<'_>> = candidates
             .par_iter()
             .map(|(path, rule)| {
-                let applicable: Vec<&FilterRule> =
-                    filters.iter().copied().filter(|f| filter_applies(f, rule)).collect();
-                (*path, *rule, compile_rule(rule, path, &applicable, &opts.placeholders))
+                let (indexes, applicable): (Vec<u32>, Vec<&FilterRule>) = filters
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, f))| filter_applies(f, rule))
+                    .map(|(i, (_, f))| (i as u32, *f))
+                    .unzip();
+                (*path, *rule, indexes, compile_rule(rule, path, &applicable, &opts.placeholders))
             })
             .collect();
 
@@ -263,10 +297,20 @@ impl Engine {
             correlations: Vec::new(),
             referenced_by: Vec::new(),
             silent: Vec::new(),
+            filters: filters
+                .iter()
+                .map(|(path, f)| FilterInfo {
+                    id: f.meta.id.clone(),
+                    title: f.meta.title.clone(),
+                    path: path.to_string(),
+                    rules: 0,
+                })
+                .collect(),
+            rule_filters: Vec::new(),
         };
         let mut route_index: FxHashMap<LogsourceKey, Option<(u32, u32)>> = FxHashMap::default();
         let mut unrouted: Vec<Unrouted> = Vec::new();
-        for (path, rule, result) in compiled {
+        for (path, rule, filter_indexes, result) in compiled {
             let compiled = match result {
                 Ok(c) => c,
                 Err(e) => {
@@ -320,8 +364,14 @@ impl Engine {
             if rr.is_empty() {
                 continue;
             }
+            for i in &filter_indexes {
+                if let Some(f) = engine.filters.get_mut(*i as usize) {
+                    f.rules += 1;
+                }
+            }
             engine.rules.push(compiled);
             engine.rule_routes.push(rr);
+            engine.rule_filters.push(filter_indexes.into());
         }
         unrouted.sort_by(|a, b| b.rules.len().cmp(&a.rules.len()).then_with(|| a.logsource.cmp(&b.logsource)));
         report.unrouted = unrouted;
@@ -337,21 +387,52 @@ impl Engine {
         report: &mut BuildReport,
     ) {
         let detection_rules = self.rules.len();
-        self.referenced_by = vec![Vec::new(); detection_rules];
-        let mut generate = vec![false; detection_rules];
-        let mut referenced = vec![false; detection_rules];
+        let needed: std::collections::HashSet<String> =
+            needed_references(docs.iter().map(|(_, c)| *c), opts.min_level).into_iter().map(str::to_string).collect();
+        let is_needed = |c: &sigil_rule::CorrelationRule| {
+            c.meta.id.as_deref().is_some_and(|id| needed.contains(id))
+                || c.meta.name.as_deref().is_some_and(|n| needed.contains(n))
+        };
+        // Correlations at or above the minimum level, and those they reference (silently when below it).
+        let mut kept: Vec<(&str, &sigil_rule::CorrelationRule)> = Vec::new();
         for (path, c) in docs {
             let level = c.meta.level.unwrap_or(Level::Informational);
-            if opts.min_level.is_some_and(|min| level < min) {
+            if opts.min_level.is_some_and(|min| level < min) && !is_needed(c) {
                 report.below_level += 1;
-                continue;
+            } else {
+                kept.push((path, c));
             }
+        }
+        // Dependency order: a correlation after the correlations it references; cycles are refused.
+        let (order, cycles) = dependency_order(&kept);
+        for (i, why) in cycles {
+            if let Some((path, c)) = kept.get(i) {
+                report.skipped.push(SkippedRule {
+                    path: path.to_string(),
+                    title: c.meta.title.clone(),
+                    reason: SkipReason::Correlation(CorrelationError::Cycle(why)),
+                });
+            }
+        }
+        let mut generate = vec![false; detection_rules];
+        let mut referenced = vec![false; detection_rules];
+        self.referenced_by = vec![Vec::new(); detection_rules];
+        for i in order {
+            let Some((path, c)) = kept.get(i).copied() else { continue };
             let shell = self.rules.len() as u32;
             let rules = &self.rules;
             let lookup = |r: &str| {
-                rules.iter().take(detection_rules).enumerate().find_map(|(i, x)| {
-                    (x.info.id.as_deref() == Some(r) || x.info.name.as_deref() == Some(r))
-                        .then(|| (i as u32, x.info.id.clone(), x.info.name.clone()))
+                rules.iter().enumerate().find_map(|(i, x)| {
+                    (x.info.id.as_deref() == Some(r) || x.info.name.as_deref() == Some(r)).then(|| RuleRef {
+                        index: i as u32,
+                        known_as: [x.info.id.clone(), x.info.name.clone()].into_iter().flatten().collect(),
+                        shown: x
+                            .info
+                            .id
+                            .clone()
+                            .or_else(|| x.info.name.clone())
+                            .unwrap_or_else(|| x.info.title.clone()),
+                    })
                 })
             };
             match Correlation::new(c, shell, &lookup) {
@@ -381,7 +462,11 @@ impl Engine {
                     };
                     self.rules.push(CompiledRule::shell(info));
                     self.rule_routes.push(Vec::new());
+                    self.rule_filters.push(Box::new([]));
                     self.correlations.push(corr);
+                    self.referenced_by.push(Vec::new());
+                    generate.push(false);
+                    referenced.push(false);
                     report.compiled += 1;
                 }
                 Err(e) => report.skipped.push(SkippedRule {
@@ -392,7 +477,7 @@ impl Engine {
             }
         }
         // Silent: referenced only by correlations that do not generate, or below the minimum level (kept only for
-        // the correlations).
+        // the correlations that need them).
         self.silent = referenced
             .iter()
             .zip(&generate)
@@ -404,6 +489,11 @@ impl Engine {
             .collect();
         self.silent.resize(self.rules.len(), false);
         self.referenced_by.resize(self.rules.len(), Vec::new());
+    }
+
+    /// The meta filters loaded; [`HuntStats::filter_removed`](crate::HuntStats::filter_removed) is indexed alike.
+    pub fn filters(&self) -> &[FilterInfo] {
+        &self.filters
     }
 
     /// Whether a rule raises no alert of its own (only referenced by correlations without `generate: true`).
@@ -432,6 +522,7 @@ impl Engine {
             evaluated: 0,
             scanned: 0,
             hits: 0,
+            removed: vec![0; self.filters.len()],
         }
     }
 
@@ -462,7 +553,7 @@ impl Engine {
         if bucket.entries.is_empty() {
             return false;
         }
-        let Scratch { prepared, candidates, marked, evaluated, scanned, hits, .. } = scratch;
+        let Scratch { prepared, candidates, marked, evaluated, scanned, hits, removed, .. } = scratch;
         prepared.load(event, &self.table, bucket.used.as_deref());
         let words = bucket.entries.len().div_ceil(64);
         candidates.clear();
@@ -515,7 +606,13 @@ impl Engine {
                     continue;
                 }
                 *evaluated += 1;
-                if rule.matches(prepared, &rr.map) {
+                let filters = self.rule_filters.get(entry.rule as usize).map_or(&[][..], |f| &f[..]);
+                let mut count = |i: usize| {
+                    if let Some(n) = filters.get(i).and_then(|g| removed.get_mut(*g as usize)) {
+                        *n += 1;
+                    }
+                };
+                if rule.matches_filtered(prepared, &rr.map, &mut count) {
                     out.push(Match { rule: entry.rule, route: entry.route });
                     last_rule = entry.rule;
                 }
@@ -771,4 +868,98 @@ fn filter_applies(f: &FilterRule, rule: &sigil_rule::Rule) -> bool {
         && part(&ls.0.product, &ls.1.product)
         && part(&ls.0.category, &ls.1.category)
         && part(&ls.0.service, &ls.1.service)
+}
+
+/// The ids and names that correlations at or above `min_level` reference, directly or through other
+/// correlations: those rules run whatever their own level.
+fn needed_references<'a>(
+    docs: impl Iterator<Item = &'a sigil_rule::CorrelationRule> + Clone,
+    min_level: Option<Level>,
+) -> std::collections::HashSet<&'a str> {
+    let mut needed: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut roots: Vec<&sigil_rule::CorrelationRule> = docs
+        .clone()
+        .filter(|c| min_level.is_none_or(|min| c.meta.level.unwrap_or(Level::Informational) >= min))
+        .collect();
+    while let Some(c) = roots.pop() {
+        for (r, _) in &c.correlation.rules {
+            if needed.insert(r.as_str()) {
+                roots.extend(docs.clone().filter(|d| {
+                    d.meta.id.as_deref() == Some(r.as_str()) || d.meta.name.as_deref() == Some(r.as_str())
+                }));
+            }
+        }
+    }
+    needed
+}
+
+/// Orders correlations so that each comes after the correlations it references (by id or name). Returns the
+/// order and, for each correlation on a reference cycle, a description of the cycle.
+fn dependency_order(docs: &[(&str, &sigil_rule::CorrelationRule)]) -> (Vec<usize>, Vec<(usize, String)>) {
+    let find =
+        |r: &str| docs.iter().position(|(_, d)| d.meta.id.as_deref() == Some(r) || d.meta.name.as_deref() == Some(r));
+    let deps: Vec<Vec<usize>> =
+        docs.iter().map(|(_, c)| c.correlation.rules.iter().filter_map(|(r, _)| find(r)).collect()).collect();
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    let mut state = vec![0u8; docs.len()];
+    let mut order = Vec::new();
+    let mut cyclic = vec![false; docs.len()];
+    let mut cycles = Vec::new();
+    for start in 0..docs.len() {
+        if state.get(start) != Some(&0) {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        if let Some(s) = state.get_mut(start) {
+            *s = 1;
+        }
+        while let Some((node, next)) = stack.last().copied() {
+            let dep = deps.get(node).and_then(|d| d.get(next)).copied();
+            if let Some(top) = stack.last_mut() {
+                top.1 += 1;
+            }
+            match dep {
+                Some(d) => match state.get(d) {
+                    Some(0) => {
+                        if let Some(s) = state.get_mut(d) {
+                            *s = 1;
+                        }
+                        stack.push((d, 0));
+                    }
+                    Some(1) => {
+                        // A cycle: the stack from `d` to the top.
+                        let from = stack.iter().position(|(n, _)| *n == d).unwrap_or(0);
+                        let members: Vec<usize> = stack.iter().skip(from).map(|(n, _)| *n).collect();
+                        let text = members
+                            .iter()
+                            .chain(std::iter::once(&d))
+                            .filter_map(|m| docs.get(*m))
+                            .map(|(p, c)| format!("'{}' in {p}", c.meta.title))
+                            .collect::<Vec<_>>()
+                            .join(" -> ");
+                        for m in members {
+                            if let Some(x) = cyclic.get_mut(m)
+                                && !*x
+                            {
+                                *x = true;
+                                cycles.push((m, text.clone()));
+                            }
+                        }
+                    }
+                    _ => {}
+                },
+                None => {
+                    stack.pop();
+                    if let Some(s) = state.get_mut(node) {
+                        *s = 2;
+                    }
+                    order.push(node);
+                }
+            }
+        }
+    }
+    // A correlation referencing one on a cycle cannot be built either; `Correlation::new` reports it as an
+    // unknown rule since the cyclic one is never built.
+    order.retain(|i| !cyclic.get(*i).copied().unwrap_or(false));
+    (order, cycles)
 }

@@ -13,16 +13,17 @@
 //! position (`source`, batch `seq`, index in the batch), so a later stage can restore input order or merge all
 //! inputs by time — the stage correlation rules will need. The CLI's `--sort` is such a stage.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sigil_events::{Batch, Event, ReadError, ReadOptions, ReadSummary};
 use sigil_rule::Level;
 
 use crate::compile::CompiledRule;
-use crate::correlate::{CorrEvent, evaluate};
+use crate::correlate::{AlertLimits, CorrState, CorrelationAlert, CorrelationDetail, Record};
 use crate::engine::{Engine, Match, Scratch};
 
 /// How to hunt.
@@ -33,7 +34,17 @@ pub struct HuntOptions {
     pub jobs: usize,
     /// Read and parse only; match nothing (the benchmark's baseline).
     pub parse_only: bool,
+    /// Events listed in a correlation alert (`events`); the rest are counted. 0 means the default, 100.
+    pub max_correlation_events: usize,
+    /// Detections held in correlation windows at most; past it, new ones are not counted (and reported).
+    /// 0 means the default, [`DEFAULT_MAX_CORRELATION_STATE`].
+    pub max_correlation_state: usize,
 }
+
+/// Default of [`HuntOptions::max_correlation_state`].
+pub const DEFAULT_MAX_CORRELATION_STATE: usize = 10_000_000;
+/// Default of [`HuntOptions::max_correlation_events`].
+pub const DEFAULT_MAX_CORRELATION_EVENTS: usize = 100;
 
 /// One rule matching one event.
 #[derive(Debug)]
@@ -45,6 +56,8 @@ pub struct Detection<'a> {
     /// The batch's position in its input, and the event's in the batch: `(seq, index)` orders detections of one
     /// input as the input does.
     pub position: (u64, u32),
+    /// For a correlation alert: why it fired (group, value, window, events).
+    pub correlation: Option<&'a CorrelationDetail>,
     key: Key<'a>,
 }
 
@@ -96,6 +109,18 @@ pub struct HuntStats {
     pub regex_failures: u64,
     /// Detections of rules referenced by correlations that had no timestamp, so no correlation could count them.
     pub untimed_for_correlation: u64,
+    /// Whether correlations were evaluated as the input streamed by (one input, in time order) rather than after
+    /// the last event.
+    pub correlation_streamed: bool,
+    /// Detections that reached a correlation more than its timespan after a later one (input not in time order):
+    /// windows they belonged to may have been judged already.
+    pub correlation_late: u64,
+    /// Detections not counted by correlations because `max_correlation_state` was reached.
+    pub correlation_dropped: u64,
+    /// The most detections held in correlation windows at once.
+    pub correlation_peak_state: usize,
+    /// Per filter of [`Engine::filters`]: detections it removed.
+    pub filter_removed: Vec<u64>,
     pub detections: u64,
     /// Detections per level (index = [`Level`] order; rules without a level count as informational).
     pub by_level: [u64; 5],
@@ -137,12 +162,14 @@ pub fn max_jobs() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get()).saturating_mul(4)
 }
 
-/// Hunts over files and folders (see [`sigil_events::discover`]).
+/// Hunts over files and folders (see [`sigil_events::discover`]). With one input (a file or stdin),
+/// correlations are evaluated as it streams by; with several, after the last event.
 ///
 /// # Errors
 /// Only when the worker thread pool cannot be created.
 pub fn hunt(engine: &Engine, paths: &[PathBuf], opts: &HuntOptions, sink: &dyn HuntSink) -> Result<HuntStats, String> {
-    run(engine, opts, sink, |f| sigil_events::read_all(paths, &opts.read, f))
+    let stream = !engine.correlations.is_empty() && sigil_events::discover(paths).0.len() == 1;
+    run(engine, opts, sink, stream, |f| sigil_events::read_all(paths, &opts.read, f))
 }
 
 /// Hunts over batches already in memory (the bundled sample events, tests).
@@ -156,7 +183,11 @@ pub fn hunt_batches(
     sink: &dyn HuntSink,
 ) -> Result<HuntStats, String> {
     use rayon::prelude::*;
-    run(engine, opts, sink, |f| {
+    let mut sources: Vec<&Path> = batches.iter().map(|b| &*b.source).collect();
+    sources.sort();
+    sources.dedup();
+    let stream = sources.len() == 1;
+    run(engine, opts, sink, stream, |f| {
         let mut summary = ReadSummary::default();
         for b in &batches {
             match summary.sources.iter_mut().find(|s| s.path == *b.source) {
@@ -196,10 +227,142 @@ pub fn jsonl_batches(source: &Path, text: &str, opts: &ReadOptions) -> Vec<Batch
     vec![batch]
 }
 
+/// A detection of a referenced rule on its way to a correlation.
+struct Pending {
+    corr: u32,
+    rec: Record,
+    /// The event is `events[index]`: streaming, the whole batch shared (it is fed and dropped soon); otherwise a
+    /// copy of the one event (buffered until the last event, so no batch is kept alive).
+    events: Arc<Vec<Event>>,
+    index: u32,
+    position: (u64, u32),
+}
+
+/// Correlation evaluation across batches: puts records in order and feeds the correlations' states.
+struct Correlator<'e> {
+    engine: &'e Engine,
+    limits: AlertLimits,
+    max_state: usize,
+    states: Vec<CorrState>,
+    /// Streaming: batches wait here until every batch before them (by `seq`) has been fed.
+    stream: bool,
+    next_seq: u64,
+    waiting: BTreeMap<u64, Vec<Pending>>,
+    /// Not streaming: every record, fed in time order after the last event.
+    buffered: Vec<Pending>,
+    fed_since_sweep: usize,
+    dropped: u64,
+    peak: usize,
+}
+
+impl Correlator<'_> {
+    fn held(&self) -> usize {
+        self.states.iter().map(|s| s.held).sum()
+    }
+
+    /// Takes the records of one batch; returns the alerts that are known now.
+    fn batch(&mut self, seq: u64, records: Vec<Pending>, out: &mut Vec<CorrelationAlert>) {
+        if !self.stream {
+            self.buffered.extend(records);
+            return;
+        }
+        self.waiting.insert(seq, records);
+        while let Some(records) = self.waiting.remove(&self.next_seq) {
+            self.next_seq += 1;
+            for p in records {
+                self.feed_pending(p, out);
+            }
+        }
+    }
+
+    fn feed_pending(&mut self, p: Pending, out: &mut Vec<CorrelationAlert>) {
+        let Pending { corr, rec, events, index, position } = p;
+        if let Some(event) = events.get(index as usize) {
+            self.feed(corr, rec, event, position, out);
+        }
+    }
+
+    fn feed(&mut self, corr: u32, rec: Record, event: &Event, position: (u64, u32), out: &mut Vec<CorrelationAlert>) {
+        let engine = self.engine;
+        let Some(c) = engine.correlations.get(corr as usize) else { return };
+        self.fed_since_sweep += 1;
+        let groups: usize = self.states.iter().map(CorrState::groups).sum();
+        if self.fed_since_sweep > groups.max(4096) {
+            self.sweep(false, out);
+        }
+        let held = self.held();
+        self.peak = self.peak.max(held);
+        if held >= self.max_state {
+            self.sweep(false, out);
+            if self.held() >= self.max_state {
+                self.dropped += 1;
+                return;
+            }
+        }
+        let mut alerts = Vec::new();
+        if let Some(state) = self.states.get_mut(corr as usize) {
+            state.feed(c, rec, event, position, self.limits, &mut alerts);
+        }
+        self.chain(alerts, out);
+    }
+
+    /// Hands alerts to the correlations that reference their correlation, then to `out`.
+    fn chain(&mut self, alerts: Vec<CorrelationAlert>, out: &mut Vec<CorrelationAlert>) {
+        let engine = self.engine;
+        for a in alerts {
+            let outers = engine.referenced_by.get(a.rule as usize).map_or(&[][..], Vec::as_slice);
+            if outers.is_empty() {
+                out.push(a);
+                continue;
+            }
+            // The inner alert leaves first, then what it completes.
+            let (rule, event, group, source, position) =
+                (a.rule, a.event.clone(), a.detail.group.clone(), Arc::clone(&a.source), a.position);
+            let time = Some(a.detail.last.as_nanosecond());
+            out.push(a);
+            for outer in outers {
+                let Some(oc) = engine.correlations.get(*outer as usize) else { continue };
+                if let Some(rec) = oc.record(rule, &event, time, &group, &source) {
+                    self.feed(*outer, rec, &event, position, out);
+                }
+            }
+        }
+    }
+
+    /// Drops the windows that have passed (judging those judged at close); with `all`, every window.
+    fn sweep(&mut self, all: bool, out: &mut Vec<CorrelationAlert>) {
+        self.fed_since_sweep = 0;
+        // In dependency order, so an inner correlation's last alerts reach the outer one before it is swept.
+        for i in 0..self.states.len() {
+            let mut alerts = Vec::new();
+            if let (Some(c), Some(state)) = (self.engine.correlations.get(i), self.states.get_mut(i)) {
+                state.sweep(c, all, self.limits, &mut alerts);
+            }
+            self.chain(alerts, out);
+        }
+    }
+
+    /// After the last event: feeds what is left, in time order, and judges every open window.
+    fn finish(&mut self, out: &mut Vec<CorrelationAlert>) {
+        let waiting = std::mem::take(&mut self.waiting);
+        for p in waiting.into_values().flatten() {
+            self.feed_pending(p, out);
+        }
+        let mut buffered = std::mem::take(&mut self.buffered);
+        buffered
+            .sort_by(|a, b| (a.rec.time, &*a.rec.source, a.position).cmp(&(b.rec.time, &*b.rec.source, b.position)));
+        for p in buffered {
+            self.feed_pending(p, out);
+        }
+        self.sweep(true, out);
+    }
+}
+
 fn run(
     engine: &Engine,
     opts: &HuntOptions,
     sink: &dyn HuntSink,
+    stream: bool,
     read: impl FnOnce(&(dyn Fn(Batch) + Sync + Send)) -> ReadSummary + Send,
 ) -> Result<HuntStats, String> {
     let started = Instant::now();
@@ -213,9 +376,58 @@ fn run(
         by_rule: engine.rules().iter().map(|_| AtomicU64::new(0)).collect(),
     };
     let scratches: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
-    let correlated: Vec<Mutex<Vec<CorrEvent>>> = engine.correlations.iter().map(|_| Mutex::new(Vec::new())).collect();
+    let correlator = Mutex::new(Correlator {
+        engine,
+        limits: AlertLimits {
+            max_events: if opts.max_correlation_events == 0 {
+                DEFAULT_MAX_CORRELATION_EVENTS
+            } else {
+                opts.max_correlation_events
+            },
+        },
+        max_state: if opts.max_correlation_state == 0 {
+            DEFAULT_MAX_CORRELATION_STATE
+        } else {
+            opts.max_correlation_state
+        },
+        states: engine.correlations.iter().map(|c| c.state()).collect(),
+        stream,
+        next_seq: 0,
+        waiting: BTreeMap::new(),
+        buffered: Vec::new(),
+        fed_since_sweep: 0,
+        dropped: 0,
+        peak: 0,
+    });
     let untimed = AtomicU64::new(0);
-    let on_batch = |batch: Batch| {
+    let emit = |alerts: &[CorrelationAlert]| {
+        let mut detections = Vec::new();
+        for a in alerts {
+            if engine.is_silent(a.rule) {
+                continue;
+            }
+            let Some(rule) = engine.rules().get(a.rule as usize) else { continue };
+            if let Some(n) = counters.by_rule.get(a.rule as usize) {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(n) = counters.by_level.get(level_index(rule.info.level)) {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+            detections.push(Detection {
+                rule,
+                event: &a.event,
+                source: &a.source,
+                position: a.position,
+                correlation: Some(&a.detail),
+                key: Key::Owned(&a.key_fields),
+            });
+        }
+        counters.detections.fetch_add(detections.len() as u64, Ordering::Relaxed);
+        if !detections.is_empty() {
+            sink.detections(&detections);
+        }
+    };
+    let on_batch = |mut batch: Batch| {
         for e in &batch.errors {
             sink.read_error(e);
         }
@@ -232,7 +444,7 @@ fn run(
         let mut unselected = 0;
         let mut found: Vec<Match> = Vec::new();
         let mut detections: Vec<Detection<'_>> = Vec::new();
-        let mut records: Vec<(u32, CorrEvent)> = Vec::new();
+        let mut records: Vec<(u32, Record, u32)> = Vec::new();
         for (i, event) in batch.events.iter().enumerate() {
             found.clear();
             if !engine.matches(event, &mut scratch, &mut found)
@@ -246,9 +458,9 @@ fn run(
                     let record = engine
                         .correlations
                         .get(*c as usize)
-                        .and_then(|corr| corr.record(m.rule, event, &batch.source, (batch.seq, i as u32)));
+                        .and_then(|corr| corr.record(m.rule, event, None, &[], &batch.source));
                     match record {
-                        Some(r) => records.push((*c, r)),
+                        Some(rec) => records.push((*c, rec, i as u32)),
                         None => {
                             untimed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -269,21 +481,55 @@ fn run(
                     event,
                     source: &batch.source,
                     position: (batch.seq, i as u32),
+                    correlation: None,
                     key: Key::Match(engine, *m),
                 });
             }
         }
         counters.unselected.fetch_add(unselected, Ordering::Relaxed);
-        // A poisoned lock (a thread panicked holding it) still holds valid data: never drop records for it.
-        for (c, r) in records {
-            if let Some(v) = correlated.get(c as usize) {
-                v.lock().unwrap_or_else(PoisonError::into_inner).push(r);
-            }
-        }
+        // A poisoned lock (a thread panicked holding it) still holds valid data: never drop state for it.
         scratches.lock().unwrap_or_else(PoisonError::into_inner).push(scratch);
         let total = counters.detections.fetch_add(detections.len() as u64, Ordering::Relaxed) + detections.len() as u64;
         if !detections.is_empty() {
             sink.detections(&detections);
+        }
+        drop(detections);
+        let seq = batch.seq;
+        let pending: Vec<Pending> = if stream {
+            let shared = Arc::new(std::mem::take(&mut batch.events));
+            records
+                .into_iter()
+                .map(|(corr, rec, index)| Pending {
+                    corr,
+                    rec,
+                    events: Arc::clone(&shared),
+                    index,
+                    position: (seq, index),
+                })
+                .collect()
+        } else {
+            let mut last: Option<(u32, Arc<Vec<Event>>)> = None;
+            let mut out = Vec::with_capacity(records.len());
+            for (corr, rec, index) in records {
+                let events = match &last {
+                    Some((i, e)) if *i == index => Arc::clone(e),
+                    _ => {
+                        let e = Arc::new(batch.events.get(index as usize).cloned().into_iter().collect::<Vec<_>>());
+                        last = Some((index, Arc::clone(&e)));
+                        e
+                    }
+                };
+                out.push(Pending { corr, rec, events, index: 0, position: (seq, index) });
+            }
+            out
+        };
+        if !engine.correlations.is_empty() {
+            // A poisoned lock still holds valid state: never drop correlation records for it.
+            let mut c = correlator.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut alerts = Vec::new();
+            c.batch(seq, pending, &mut alerts);
+            // Emitted under the lock so that alerts leave in the order they were found.
+            emit(&alerts);
         }
         sink.progress(events, total);
     };
@@ -291,34 +537,23 @@ fn run(
         rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build().map_err(|e| e.to_string())?;
     let summary = pool.install(|| read(&on_batch));
 
-    // Correlations: every input is read, so their detections can be put in time order.
-    for (c, records) in engine.correlations.iter().zip(correlated) {
-        let records = records.into_inner().unwrap_or_else(PoisonError::into_inner);
-        let alerts = evaluate(c, records);
-        let Some(rule) = engine.rules().get(c.shell as usize) else { continue };
-        let detections: Vec<Detection<'_>> = alerts
-            .iter()
-            .map(|a| Detection {
-                rule,
-                event: &a.event,
-                source: &a.source,
-                position: a.position,
-                key: Key::Owned(&a.key_fields),
-            })
-            .collect();
-        if let Some(n) = counters.by_rule.get(c.shell as usize) {
-            n.fetch_add(detections.len() as u64, Ordering::Relaxed);
-        }
-        if let Some(n) = counters.by_level.get(level_index(rule.info.level)) {
-            n.fetch_add(detections.len() as u64, Ordering::Relaxed);
-        }
-        counters.detections.fetch_add(detections.len() as u64, Ordering::Relaxed);
-        if !detections.is_empty() {
-            sink.detections(&detections);
+    let mut correlator = correlator.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let mut alerts = Vec::new();
+    correlator.finish(&mut alerts);
+    emit(&alerts);
+    let mut filter_removed = vec![0u64; engine.filters().len()];
+    for s in scratches.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        for (total, n) in filter_removed.iter_mut().zip(s.filter_removed()) {
+            *total += n;
         }
     }
     Ok(HuntStats {
         untimed_for_correlation: untimed.load(Ordering::Relaxed),
+        correlation_streamed: stream,
+        correlation_late: correlator.states.iter().map(|s| s.late).sum(),
+        correlation_dropped: correlator.dropped,
+        correlation_peak_state: correlator.peak,
+        filter_removed,
         events: counters.events.load(Ordering::Relaxed),
         read_errors: counters.errors.load(Ordering::Relaxed),
         records_lost: counters.lost.load(Ordering::Relaxed),

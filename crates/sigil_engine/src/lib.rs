@@ -71,8 +71,8 @@ mod prepared;
 pub mod sort;
 
 pub use compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
-pub use correlate::{CorrelationAlert, CorrelationError};
-pub use engine::{BuildReport, Engine, EngineOptions, Match, Scratch, SkipReason, SkippedRule, Unrouted};
+pub use correlate::{CorrelatedEvent, CorrelationAlert, CorrelationDetail, CorrelationError, number_text};
+pub use engine::{BuildReport, Engine, EngineOptions, FilterInfo, Match, Scratch, SkipReason, SkippedRule, Unrouted};
 pub use hunt::{Detection, HuntOptions, HuntSink, HuntStats, hunt, hunt_batches, jsonl_batches, max_jobs};
 pub use ir::Placeholders;
 pub use matcher::regex_failures;

@@ -526,16 +526,6 @@ fn temporal_and_temporal_ordered() {
     assert!(hunt_titles(&corr("temporal"), vec![e(0, "a"), e(9, "b")]).is_empty());
 }
 
-#[test]
-fn unsupported_correlations_are_reported() {
-    let yaml = format!(
-        "{BASE}---\ntitle: Sum\ncorrelation:\n  type: value_sum\n  rules: [fail]\n  group-by: [User]\n  timespan: 1m\n  condition: {{gte: 3, field: N}}\n"
-    );
-    let set = sigil_rule::load_texts(&[("t.yml", yaml.as_str())], &Default::default());
-    let (_, report) = Engine::build(&set, sigil_knowledge::Knowledge::builtin().unwrap(), &EngineOptions::default());
-    assert!(format!("{:?}", report.skipped).contains("value_sum"), "{:?}", report.skipped);
-}
-
 fn of_kind(kind: &str, fields: &[(&str, Value)]) -> sigil_events::Event {
     ev(fields).with_kind(Some(sigil_events::RecordKind::by_name(kind).unwrap()))
 }

@@ -313,6 +313,9 @@ pub(crate) struct CorrelationView {
     pub condition: Option<String>,
     pub group_by: String,
     pub rules: Vec<MaybeLink>,
+    pub generate: bool,
+    /// `alias: rule: field, ...`
+    pub aliases: Vec<String>,
 }
 
 pub(crate) struct RelatedView {
@@ -469,6 +472,15 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
         condition: c.condition.clone(),
         group_by: c.group_by.join(", "),
         rules: c.rules.iter().map(|r| link_of(links, r.key.as_ref(), r.title.as_ref(), &r.reference)).collect(),
+        generate: c.generate,
+        aliases: c
+            .aliases
+            .iter()
+            .map(|a| {
+                let fields: Vec<String> = a.fields.iter().map(|(r, f)| format!("{r}: {f}")).collect();
+                format!("{} = {}", a.name, fields.join(", "))
+            })
+            .collect(),
     });
     let applies_to = p
         .filter
