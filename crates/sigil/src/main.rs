@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 mod bundled;
 mod catalog_args;
 mod check;
+mod convert;
 mod events;
+mod export;
 mod hunt;
 mod serve;
 mod show;
@@ -24,6 +26,8 @@ mod term;
 ///   * hunts with them over Windows event logs: sigil hunt logs/ --rules rules/
 ///   * shows them as catalog pages:            sigil show 74a2b202-73e0-4693-9a3a-9d36146d0775 --rules rules/
 ///   * serves the catalog in a browser:        sigil serve --rules rules/
+///   * exports events as a table for SQL:       sigil export logs/ --to events.parquet
+///   * converts rules to ClickHouse/Spark/DuckDB: sigil convert --target clickhouse --rules rules/
 ///
 /// Without --rules, the rules and sample events bundled with sigil are used, so every command can be tried at
 /// once. Exit status: 0 success, 1 findings (check errors; hunt detections with --fail-on-detection), 2 usage
@@ -44,6 +48,8 @@ enum Command {
     Stats(stats::Args),
     Serve(serve::Args),
     Site(site::Args),
+    Export(export::Args),
+    Convert(convert::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
         Command::Stats(a) => stats::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Site(a) => site::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Convert(a) => convert::run(a),
     };
     match result {
         Ok(code) => code,
