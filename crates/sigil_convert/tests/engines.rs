@@ -206,7 +206,7 @@ fn differential(label: &str, set: &sigil_check::RuleSet, inputs: &[PathBuf], min
             }
         }
         let want: Pairs = expected.iter().filter(|(k, _)| converted_keys.contains(k.as_str())).cloned().collect();
-        let mut report = |kind: &str, got: &Pairs| {
+        let report = |failures: &mut Vec<String>, kind: &str, got: &Pairs| {
             let missing: Vec<_> = want.difference(got).take(20).collect();
             let extra: Vec<_> = got.difference(&want).take(20).collect();
             if !missing.is_empty() || !extra.is_empty() {
@@ -226,7 +226,7 @@ fn differential(label: &str, set: &sigil_check::RuleSet, inputs: &[PathBuf], min
                 errors.iter().take(3).collect::<Vec<_>>()
             ));
         }
-        report("per-rule queries", &got);
+        report(&mut failures, "per-rule queries", &got);
         // The single query over the same rules.
         let (single, _) = sigil_convert::single_query(set, knowledge, target, &opts);
         let resp = d.request(&json!({"op": "run", "engine": target.name(),
@@ -246,7 +246,7 @@ fn differential(label: &str, set: &sigil_check::RuleSet, inputs: &[PathBuf], min
                     single_got.insert((id, i));
                 }
             }
-            report("single query", &single_got);
+            report(&mut failures, "single query", &single_got);
         }
         println!(
             "{label} {}: {}/{total} rules converted, {} (rule, event) pairs compared, {:.1}s",
@@ -359,7 +359,7 @@ const EDGE_RULES: &[(&str, &str, &str)] = &[
     ("process_creation", "bool", "sel: {Enabled: true}\n  condition: sel"),
     ("process_creation", "keywords", "keywords: ['evil*tool', 'needle']\n  condition: keywords"),
     ("process_creation", "all", "sel: {CommandLine|contains|all: ['alpha', 'beta']}\n  condition: sel"),
-    ("process_creation", "neq", "sel: {Image|endswith: '.exe'}\n  n: {User|neq: ['admin', 'root']}\n  condition: sel and n"),
+    ("process_creation", "neq", "sel: {Image|endswith: '.exe'}\n  nq: {User|neq: ['admin', 'root']}\n  condition: sel and nq"),
     ("process_creation", "conditions", "a: {Image|endswith: '\\a.exe'}\n  b_1: {CommandLine|contains: 'x'}\n  b_2: {CommandLine|contains: 'y'}\n  condition: a or (all of b_* and not 1 of a*)"),
     ("process_creation", "mapped field on 4688", "sel: {ParentImage|endswith: '\\explorer.exe', User: 'bob'}\n  condition: sel"),
 ];
@@ -462,7 +462,7 @@ fn modifier_edge_cases() {
         texts.push((
             format!("r{i}.yml"),
             format!(
-                "title: {title}\nid: 00000000-0000-4000-8000-{i:012}\nstatus: test\nlevel: high\n\
+                "title: 'edge {title}'\nid: 00000000-0000-4000-8000-{i:012}\nstatus: test\nlevel: high\n\
                  logsource: {{product: windows, category: {category}}}\ndetection:\n  {detection}\n"
             ),
         ));
