@@ -242,9 +242,7 @@ impl RowSink for ParquetSink {
             b.fields.keys().append_value(k);
             b.fields.values().append_option(v);
         }
-        b.fields
-            .append(true)
-            .map_err(|e| ExportError::Parquet { path: self.path.clone(), message: e.to_string() })?;
+        b.fields.append(true).map_err(|e| ExportError::Parquet { path: self.path.clone(), message: e.to_string() })?;
         self.rows += 1;
         if self.rows >= 8192 {
             self.flush()?;

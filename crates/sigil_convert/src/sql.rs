@@ -257,7 +257,12 @@ fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper) -> R<String> {
             let var = "v";
             item.values
                 .iter()
-                .map(|v| Ok(d.bool_any(&format!("COALESCE({}, FALSE)", value(d, v, &format!("COALESCE({var}, '')"), None, mapper)?), var)))
+                .map(|v| {
+                    Ok(d.bool_any(
+                        &format!("COALESCE({}, FALSE)", value(d, v, &format!("COALESCE({var}, '')"), None, mapper)?),
+                        var,
+                    ))
+                })
                 .collect::<R<_>>()?
         }
     };
