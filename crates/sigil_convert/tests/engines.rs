@@ -171,8 +171,9 @@ fn differential(
         );
         let converted_keys: BTreeSet<&str> = queries.iter().map(|(k, _)| k.as_str()).collect();
         // Per-rule queries run one by one on ClickHouse and DuckDB. Spark runs a job per statement (seconds
-        // each in local mode), so there every per-rule query is only parsed and analysed (EXPLAIN), and the
-        // results are compared through the single query, which holds the same rule predicates.
+        // each in local mode), so there every per-rule query is only parsed and analysed (EXPLAIN, when
+        // `explain_only`), and the results are compared through the single query, which holds the same rule
+        // predicates.
         let mut got = Pairs::new();
         let mut errors: BTreeMap<String, String> = BTreeMap::new();
         let run_each = target != Target::Spark && per_rule;
@@ -314,7 +315,9 @@ fn sigmahq_regression_samples() {
         .collect();
     assert!(picked.len() > 100, "only {} rules with samples found", picked.len());
     let set = sigil_check::load(&picked, &sigil_check::LoadOptions::default());
-    let summary = differential("sigmahq-regression", &set, &samples, 0.99, true, true);
+    // Spark: the single query only (EXPLAIN of 200 statements alone takes minutes in local mode); the per-rule
+    // Spark queries are checked in the edge-case test.
+    let summary = differential("sigmahq-regression", &set, &samples, 0.99, true, false);
     for (t, n) in summary {
         assert!(n >= 100, "{}: only {n} rules compared", t.name());
     }
