@@ -68,7 +68,7 @@ fn group_digits(addr: u128, prefix: u8, group: usize) -> [(u8, u8); 4] {
         let value = ((addr >> shift) & 0xf) as u8;
         let fixed_bits = (i32::from(prefix) - bit as i32).clamp(0, 4) as u32;
         let free = 4 - fixed_bits;
-        let mask: u8 = if free == 4 { 0 } else { ((0xf_u8 << free) & 0xf) as u8 };
+        let mask: u8 = if free == 4 { 0 } else { (0xf_u8 << free) & 0xf };
         let lo = value & mask;
         *o = (lo, lo | (!mask & 0xf));
     }

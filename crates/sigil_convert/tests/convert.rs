@@ -120,7 +120,7 @@ fn export_writes_jsonl_and_parquet_and_protects_inputs() {
     assert!(err.is_err());
     let copy = dir.path().join("in.parquet");
     std::fs::write(&copy, b"not parquet").unwrap();
-    assert!(sigil_convert::export::export(&[copy.clone()], &copy, &Default::default()).is_err());
+    assert!(sigil_convert::export::export(std::slice::from_ref(&copy), &copy, &Default::default()).is_err());
     assert_eq!(std::fs::read(&copy).unwrap(), b"not parquet");
     assert_eq!(std::fs::read(&input).unwrap(), before);
     assert!(
