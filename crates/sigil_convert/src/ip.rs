@@ -79,6 +79,9 @@ fn hex_class((lo, hi): (u8, u8)) -> String {
     if lo == 0 && hi == 15 {
         return "[0-9a-fA-F]".into();
     }
+    if lo == hi && lo < 10 {
+        return lo.to_string();
+    }
     let mut s = String::from("[");
     for v in lo..=hi {
         let c = char::from_digit(u32::from(v), 16).unwrap_or('0');
@@ -93,6 +96,12 @@ fn hex_class((lo, hi): (u8, u8)) -> String {
 
 /// One group as written: one to four hex digits whose zero-padded form fits the digit ranges.
 fn group_regex(digits: &[(u8, u8); 4]) -> Option<String> {
+    if digits.iter().all(|d| *d == (0, 0)) {
+        return Some("0{1,4}".into());
+    }
+    if digits.iter().all(|d| *d == (0, 15)) {
+        return Some("[0-9a-fA-F]{1,4}".into());
+    }
     let mut alts = Vec::new();
     for len in (1..=4usize).rev() {
         let dropped = 4 - len;
