@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 mod bundled;
 mod catalog_args;
 mod check;
+mod convert;
 mod events;
+mod export;
 mod hunt;
 mod serve;
 mod show;
@@ -25,6 +27,8 @@ mod term;
 ///   * shows them as catalog pages:            sigil show 74a2b202-73e0-4693-9a3a-9d36146d0775 --rules rules/
 ///   * serves the catalog in a browser:        sigil serve --rules rules/
 ///   * serves diagnostics to editors:          sigil lsp
+///   * exports events as a table for SQL:       sigil export logs/ --to events.parquet
+///   * converts rules to ClickHouse/Spark/DuckDB: sigil convert --target clickhouse --rules rules/
 ///
 /// Without --rules, the rules and sample events bundled with sigil are used, so every command can be tried at
 /// once. Exit status: 0 success, 1 findings (check errors; hunt detections with --fail-on-detection), 2 usage
@@ -46,6 +50,8 @@ enum Command {
     Serve(serve::Args),
     Site(site::Args),
     Lsp(LspArgs),
+    Export(export::Args),
+    Convert(convert::Args),
 }
 
 /// Run a Language Server for Sigma rule files over stdin/stdout (for editors).
@@ -75,6 +81,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Site(a) => site::run(a),
         Command::Lsp(LspArgs {}) => sigil_lsp::run_stdio().map(|()| ExitCode::SUCCESS).map_err(anyhow::Error::from),
+        Command::Export(a) => export::run(a),
+        Command::Convert(a) => convert::run(a),
     };
     match result {
         Ok(code) => code,

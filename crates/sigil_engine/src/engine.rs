@@ -24,7 +24,7 @@ use sigil_rule::{Document, FilterRule, Level};
 
 use crate::compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
 use crate::correlate::{Correlation, CorrelationError, RuleRef};
-use crate::ir::Placeholders;
+use crate::ir::{Placeholders, filter_applies};
 use crate::literals::LiteralSet;
 use crate::prepared::{FieldId, FieldTable, Prepared};
 
@@ -851,23 +851,6 @@ fn set_bit(bits: &mut [u64], i: u32) {
 fn logsource_text(ls: &sigil_rule::Logsource) -> String {
     let p = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
     format!("{}/{}/{}", p(&ls.product), p(&ls.category), p(&ls.service))
-}
-
-/// Whether a meta filter applies to a rule: it names the rule (by id or name) or names none (`rules: any`), and
-/// its logsource is contained in the rule's (every part the filter sets, the rule sets to the same value).
-fn filter_applies(f: &FilterRule, rule: &sigil_rule::Rule) -> bool {
-    let named = f.rules.is_empty()
-        || f.rules
-            .iter()
-            .any(|(r, _)| rule.meta.id.as_deref() == Some(r.as_str()) || rule.meta.name.as_deref() == Some(r.as_str()));
-    let part = |want: &Option<String>, have: &Option<String>| {
-        want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(w)))
-    };
-    let ls = (&f.logsource, &rule.logsource);
-    named
-        && part(&ls.0.product, &ls.1.product)
-        && part(&ls.0.category, &ls.1.category)
-        && part(&ls.0.service, &ls.1.service)
 }
 
 /// The ids and names that correlations at or above `min_level` reference, directly or through other

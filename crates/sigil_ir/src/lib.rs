@@ -3,8 +3,11 @@
 //! This is the backend-neutral middle of the compiler. [`lower_item`] turns one `field|mod|mod: values` entry of
 //! the rule model into an [`Item`] whose values say exactly what to test — wildcard patterns with the position
 //! modifiers already turned into `*`, encodings already applied, `windash`, `base64offset` and placeholders
-//! already expanded into alternatives. The matcher compiler ([`crate::matcher`]) builds matchers from it; a query
-//! converter can render the same items as SQL or Elasticsearch terms.
+//! already expanded into alternatives. The hunting engine (`sigil_engine`) builds matchers from it; the query
+//! converters (`sigil_convert`) render the same items as SQL, Lucene, SPL or KQL. [`lower_rule`] lowers a whole
+//! rule (its searches and its condition, with the meta filters that apply to it), and [`FieldRename`] records
+//! which logsource route renamed which field when a converter or the engine applies a route's field mapping
+//! (pySigma's processing-item tracking).
 //!
 //! Semantics follow the Sigma 2.1 modifiers appendix; where it is silent, pySigma 1.x (the reference
 //! implementation) decides, and the deviations are documented on the item they concern.
@@ -13,6 +16,9 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use sigil_rule::{FieldItem, Modifier, SigmaString, StrPart, ValueKind};
+
+mod rule;
+pub use rule::{Cond, FieldRename, RuleError, RuleIr, Search, filter_applies, lower_rule};
 
 /// A lowered detection item.
 #[derive(Debug, Clone, PartialEq)]

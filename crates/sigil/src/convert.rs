@@ -1,0 +1,127 @@
+//! `sigil convert`: Sigma rules as queries for ClickHouse, Spark SQL and DuckDB.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Convert Sigma rules into queries over the table `sigil export` writes.
+///
+/// Each rule becomes a query with the same meaning as in `sigil hunt`: its logsource's routes (channels,
+/// providers, event ids) and field mappings from the same tables (data/logsources/windows.toml, --mapping),
+/// every modifier in the target's own functions, escaping and case rules. A rule that cannot be expressed is
+/// listed with the reason (on stderr, or in the JSON output), never dropped silently. --single-query gives one
+/// statement that scans the table once and returns each matching row with the ids of the rules it matched
+/// (column sigil_rules).
+///
+/// Examples:
+///   sigil convert --target clickhouse --rules sigma/rules > rules.sql
+///   sigil convert --target duckdb --rules sigma/rules --single-query --table "read_parquet('events.parquet')"
+///   sigil convert --target spark --rules rules/ --format json
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The query language.
+    #[arg(long, short, value_enum)]
+    target: TargetArg,
+    /// Rule files or folders (default: the rules bundled with sigil).
+    #[arg(long, short, num_args = 1.., value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// The table or view holding the exported events (any table expression, e.g. file('events.parquet')).
+    #[arg(long, default_value = "events", value_name = "NAME")]
+    table: String,
+    /// sql: the queries, each preceded by a comment naming its rule; json: one object per rule with rule_id,
+    /// title, path, query, unsupported, notes and renamed (which route renamed which field).
+    #[arg(long, short, value_enum, default_value_t = Format::Sql)]
+    format: Format,
+    /// One statement for the whole rule set instead of a query per rule.
+    #[arg(long)]
+    single_query: bool,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A logsource mapping file that adds or replaces routes (as for sigil hunt). May be given several times.
+    #[arg(long, value_name = "FILE")]
+    mapping: Vec<PathBuf>,
+    /// Values for %placeholders% of the expand modifier (as for sigil hunt).
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TargetArg {
+    Clickhouse,
+    Spark,
+    Duckdb,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Sql,
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let target = match args.target {
+        TargetArg::Clickhouse => sigil_convert::Target::ClickHouse,
+        TargetArg::Spark => sigil_convert::Target::Spark,
+        TargetArg::Duckdb => sigil_convert::Target::DuckDb,
+    };
+    let mut knowledge = sigil_knowledge::Knowledge::builtin().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+    for m in &args.mapping {
+        knowledge = knowledge.with_mapping_file(m).map_err(|e| anyhow::anyhow!("--mapping: {e}"))?;
+    }
+    let placeholders = match &args.placeholders {
+        Some(p) => sigil_engine::load_placeholders(p).map_err(|e| anyhow::anyhow!("--placeholders: {e}"))?,
+        None => sigil_engine::Placeholders::new(),
+    };
+    let opts = sigil_convert::ConvertOptions { table: args.table.clone(), placeholders };
+    let set = crate::bundled::load_rules(&args.rules);
+    let (single, entries) = if args.single_query {
+        let (q, e) = sigil_convert::single_query(&set, &knowledge, target, &opts);
+        (Some(q), e)
+    } else {
+        (None, sigil_convert::convert(&set, &knowledge, target, &opts))
+    };
+    let mut text = String::new();
+    match (args.format, &single) {
+        (Format::Sql, Some(q)) => {
+            text.push_str(q);
+            text.push_str(";\n");
+        }
+        (Format::Sql, None) => {
+            for e in entries.iter().filter(|e| e.query.is_some()) {
+                let id = e.rule_id.as_deref().unwrap_or("-");
+                text.push_str(&format!("-- {} ({id}) {}\n", e.title.replace('\n', " "), e.path));
+                for n in &e.notes {
+                    text.push_str(&format!("-- note: {n}\n"));
+                }
+                text.push_str(e.query.as_deref().unwrap_or_default());
+                text.push_str(";\n\n");
+            }
+        }
+        (Format::Json, Some(q)) => {
+            let unsupported: Vec<_> = entries.iter().filter(|e| e.unsupported.is_some()).collect();
+            let v = serde_json::json!({"target": target.name(), "query": q, "unsupported": unsupported});
+            text = serde_json::to_string_pretty(&v)?;
+            text.push('\n');
+        }
+        (Format::Json, None) => {
+            text = serde_json::to_string_pretty(&entries)?;
+            text.push('\n');
+        }
+    }
+    match &args.output {
+        Some(p) => std::fs::write(p, text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    let unsupported: Vec<_> = entries.iter().filter(|e| e.unsupported.is_some()).collect();
+    for e in &unsupported {
+        eprintln!("warning: {}: '{}' not converted: {}", e.path, e.title, e.unsupported.as_deref().unwrap_or_default());
+    }
+    let converted = entries.len() - unsupported.len();
+    eprintln!("{converted} of {} rules converted for {}", entries.len(), target.name());
+    if converted == 0 {
+        anyhow::bail!("no rule could be converted");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,364 @@
+//! `sigil export`: the flat events `sigil hunt` sees, as one table that ClickHouse, Spark and DuckDB load.
+//!
+//! # Layout
+//!
+//! | column | type | what |
+//! |---|---|---|
+//! | `event_index` | `Int64` not null | position of the event in the export, from 0 (inputs in `sigil hunt` order) |
+//! | `source` | `Utf8` not null | the file the event was read from |
+//! | `record_id` | `Int64` | EVTX record id (or the JSON `EventRecordID`) |
+//! | `timestamp` | `Timestamp(µs, UTC)` | event time |
+//! | `computer`, `channel`, `provider` | `Utf8` | `Computer`, `Channel`, `Provider_Name` |
+//! | `event_id` | `Int64` | `EventID` read as a number (`"4688"` too) |
+//! | `fields` | `Map(Utf8, Utf8)` (values nullable) | every flattened field, as the engine names it, with its value as text |
+//!
+//! Why a map rather than one column per field: SigmaHQ rules read about 1,500 distinct fields across hundreds of
+//! event types, any event type holds a few dozen of them, and logs bring fields no list knows in advance. A map
+//! keeps one schema for every input (files exported at different times concatenate), costs nothing for absent
+//! fields, and every target reads a key natively (`fields['Image']`). The fixed columns are what routing and
+//! partitioning need (`channel`, `provider`, `event_id`, `timestamp`), typed so that engines can prune on them.
+//!
+//! Values are text because the engine compares text: numbers render as JSON writes them (the engine reads
+//! numeric text as numbers, so `EventID: 4688` still matches), booleans as `true`/`false`, a JSON `null` as a
+//! null map value (the key is present: `exists` is true, `null` matches), and a list as its items joined by
+//! `", "` (the engine tests list items one by one; a converted query sees the joined text — see the README).
+//! When an event has a field name twice, the last value is kept, as [`sigil_events::Event::get`] reads it.
+//!
+//! Parquet is written in row groups of [`ROW_GROUP_ROWS`] events with Snappy compression; memory stays bounded
+//! by one input batch plus one row group whatever the input size.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{Int64Builder, MapBuilder, MapFieldNames, StringBuilder, TimestampMicrosecondBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use sigil_events::{Event, ReadOptions, Value};
+
+/// Events per Parquet row group.
+pub const ROW_GROUP_ROWS: usize = 65_536;
+
+/// The format `sigil export` writes, chosen from the output's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Parquet,
+    Jsonl,
+}
+
+impl ExportFormat {
+    /// `.parquet` or `.jsonl`/`.ndjson` (any case).
+    pub fn from_path(path: &Path) -> Option<ExportFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" => Some(ExportFormat::Parquet),
+            "jsonl" | "ndjson" => Some(ExportFormat::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+/// Why an export failed as a whole (input problems are warnings in [`ExportStats::warnings`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: writing Parquet: {message}")]
+    Parquet { path: PathBuf, message: String },
+    #[error("{0}: the output must end in .parquet or .jsonl")]
+    Format(PathBuf),
+    #[error("{0}: refusing to overwrite one of the inputs")]
+    OverwritesInput(PathBuf),
+}
+
+/// What an export read and wrote.
+#[derive(Debug, Clone, Default)]
+pub struct ExportStats {
+    pub files: usize,
+    pub events: u64,
+    /// Unreadable inputs, records and lines, each naming the file and position; the rest was exported.
+    pub warnings: Vec<String>,
+}
+
+/// One event flattened into the table's row.
+struct Row {
+    source: Arc<str>,
+    record_id: Option<i64>,
+    timestamp: Option<i64>,
+    computer: Option<String>,
+    channel: Option<String>,
+    provider: Option<String>,
+    event_id: Option<i64>,
+    fields: Vec<(String, Option<String>)>,
+}
+
+fn row(event: &Event, source: &Arc<str>) -> Row {
+    let mut fields: Vec<(String, Option<String>)> = Vec::with_capacity(event.len());
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(event.len());
+    for (name, value) in event.fields() {
+        let text = match value {
+            Value::Null => None,
+            v => Some(v.as_str_lossy().into_owned()),
+        };
+        match index.get(name) {
+            Some(&i) => {
+                if let Some(slot) = fields.get_mut(i) {
+                    slot.1 = text;
+                }
+            }
+            None => {
+                index.insert(name, fields.len());
+                fields.push((name.to_string(), text));
+            }
+        }
+    }
+    Row {
+        source: Arc::clone(source),
+        record_id: event.record_id().and_then(|r| i64::try_from(r).ok()),
+        timestamp: event.timestamp().map(|t| t.as_microsecond()),
+        computer: event.computer().map(str::to_string),
+        channel: event.channel().map(str::to_string),
+        provider: event.provider().map(str::to_string),
+        event_id: event.event_id().and_then(|r| i64::try_from(r).ok()),
+        fields,
+    }
+}
+
+/// Where rows go.
+trait RowSink {
+    fn push(&mut self, index: i64, row: Row) -> Result<(), ExportError>;
+    fn finish(self: Box<Self>) -> Result<(), ExportError>;
+}
+
+struct ParquetSink {
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+    schema: Arc<Schema>,
+    b: Builders,
+    rows: usize,
+}
+
+struct Builders {
+    index: Int64Builder,
+    source: StringBuilder,
+    record_id: Int64Builder,
+    timestamp: TimestampMicrosecondBuilder,
+    computer: StringBuilder,
+    channel: StringBuilder,
+    provider: StringBuilder,
+    event_id: Int64Builder,
+    fields: MapBuilder<StringBuilder, StringBuilder>,
+}
+
+impl Builders {
+    fn new() -> Builders {
+        let names = MapFieldNames { entry: "key_value".into(), key: "key".into(), value: "value".into() };
+        Builders {
+            index: Int64Builder::new(),
+            source: StringBuilder::new(),
+            record_id: Int64Builder::new(),
+            timestamp: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            computer: StringBuilder::new(),
+            channel: StringBuilder::new(),
+            provider: StringBuilder::new(),
+            event_id: Int64Builder::new(),
+            fields: MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new()),
+        }
+    }
+
+    fn columns(&mut self) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(self.index.finish()),
+            Arc::new(self.source.finish()),
+            Arc::new(self.record_id.finish()),
+            Arc::new(self.timestamp.finish()),
+            Arc::new(self.computer.finish()),
+            Arc::new(self.channel.finish()),
+            Arc::new(self.provider.finish()),
+            Arc::new(self.event_id.finish()),
+            Arc::new(self.fields.finish()),
+        ]
+    }
+}
+
+/// The Arrow schema of the export.
+pub fn schema() -> Arc<Schema> {
+    let map_type = Builders::new().fields.finish();
+    let map_type = arrow_array::Array::data_type(&map_type).clone();
+    Arc::new(Schema::new(vec![
+        Field::new("event_index", DataType::Int64, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("record_id", DataType::Int64, true),
+        Field::new("timestamp", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+        Field::new("computer", DataType::Utf8, true),
+        Field::new("channel", DataType::Utf8, true),
+        Field::new("provider", DataType::Utf8, true),
+        Field::new("event_id", DataType::Int64, true),
+        Field::new("fields", map_type, false),
+    ]))
+}
+
+impl ParquetSink {
+    fn new(path: &Path) -> Result<ParquetSink, ExportError> {
+        let file = File::create(path).map_err(|source| ExportError::Io { path: path.to_path_buf(), source })?;
+        let schema = schema();
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_size(ROW_GROUP_ROWS)
+            .build();
+        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props))
+            .map_err(|e| ExportError::Parquet { path: path.to_path_buf(), message: e.to_string() })?;
+        Ok(ParquetSink { path: path.to_path_buf(), writer, schema, b: Builders::new(), rows: 0 })
+    }
+
+    fn flush(&mut self) -> Result<(), ExportError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let err = |e: &dyn std::fmt::Display| ExportError::Parquet { path: self.path.clone(), message: e.to_string() };
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), self.b.columns()).map_err(|e| err(&e))?;
+        self.writer.write(&batch).map_err(|e| err(&e))?;
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+impl RowSink for ParquetSink {
+    fn push(&mut self, index: i64, row: Row) -> Result<(), ExportError> {
+        let b = &mut self.b;
+        b.index.append_value(index);
+        b.source.append_value(&*row.source);
+        b.record_id.append_option(row.record_id);
+        b.timestamp.append_option(row.timestamp);
+        b.computer.append_option(row.computer);
+        b.channel.append_option(row.channel);
+        b.provider.append_option(row.provider);
+        b.event_id.append_option(row.event_id);
+        for (k, v) in row.fields {
+            b.fields.keys().append_value(k);
+            b.fields.values().append_option(v);
+        }
+        b.fields.append(true).map_err(|e| ExportError::Parquet { path: self.path.clone(), message: e.to_string() })?;
+        self.rows += 1;
+        if self.rows >= 8192 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        self.flush()?;
+        let path = self.path.clone();
+        self.writer.close().map_err(|e| ExportError::Parquet { path, message: e.to_string() })?;
+        Ok(())
+    }
+}
+
+struct JsonlSink {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl RowSink for JsonlSink {
+    fn push(&mut self, index: i64, row: Row) -> Result<(), ExportError> {
+        let mut fields = serde_json::Map::with_capacity(row.fields.len());
+        for (k, v) in row.fields {
+            fields.insert(k, v.map_or(serde_json::Value::Null, serde_json::Value::String));
+        }
+        let ts = row.timestamp.and_then(|t| jiff::Timestamp::from_microsecond(t).ok()).map(|t| t.to_string());
+        let obj = serde_json::json!({
+            "event_index": index,
+            "source": &*row.source,
+            "record_id": row.record_id,
+            "timestamp": ts,
+            "computer": row.computer,
+            "channel": row.channel,
+            "provider": row.provider,
+            "event_id": row.event_id,
+            "fields": fields,
+        });
+        let io = |source| ExportError::Io { path: self.path.clone(), source };
+        serde_json::to_writer(&mut self.out, &obj).map_err(|e| io(std::io::Error::other(e)))?;
+        self.out.write_all(b"\n").map_err(io)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        self.out.flush().map_err(|source| ExportError::Io { path: self.path.clone(), source })
+    }
+}
+
+/// Reads every input under `paths` (as `sigil hunt` discovers them) in order and writes one table to `out`.
+///
+/// The output is written to a temporary file beside it and renamed at the end, so a failed export leaves no
+/// half-written table and an existing file is replaced only by a complete one; an output that is one of the
+/// inputs is refused.
+///
+/// # Errors
+/// An [`ExportError`] when the output cannot be written. Unreadable inputs are warnings.
+pub fn export(paths: &[PathBuf], out: &Path, opts: &ReadOptions) -> Result<ExportStats, ExportError> {
+    let format = ExportFormat::from_path(out).ok_or_else(|| ExportError::Format(out.to_path_buf()))?;
+    let (files, skipped) = sigil_events::discover(paths);
+    let out_abs = std::fs::canonicalize(out).ok();
+    if let Some(o) = &out_abs
+        && files.iter().any(|f| std::fs::canonicalize(f).ok().as_ref() == Some(o))
+    {
+        return Err(ExportError::OverwritesInput(out.to_path_buf()));
+    }
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".sigil-export-")
+        .tempfile_in(dir)
+        .map_err(|source| ExportError::Io { path: out.to_path_buf(), source })?;
+    let tmp_path = tmp.path().to_path_buf();
+    let mut sink: Box<dyn RowSink> = match format {
+        ExportFormat::Parquet => Box::new(ParquetSink::new(&tmp_path)?),
+        ExportFormat::Jsonl => {
+            let file = tmp.reopen().map_err(|source| ExportError::Io { path: tmp_path.clone(), source })?;
+            Box::new(JsonlSink { path: out.to_path_buf(), out: BufWriter::new(file) })
+        }
+    };
+    let mut stats = ExportStats::default();
+    for s in skipped {
+        if !matches!(s.reason, sigil_events::SkipReason::Extension) {
+            stats.warnings.push(format!("{}: {:?}", s.path.display(), s.reason));
+        }
+    }
+    let mut failure: Option<ExportError> = None;
+    for file in &files {
+        let source = match sigil_events::open(file, opts) {
+            Ok(s) => s,
+            Err(e) => {
+                stats.warnings.push(e.to_string());
+                continue;
+            }
+        };
+        stats.files += 1;
+        let name: Arc<str> = Arc::from(file.display().to_string());
+        source.for_each_batch(|batch| {
+            for e in &batch.errors {
+                stats.warnings.push(e.to_string());
+            }
+            for event in &batch.events {
+                if failure.is_some() {
+                    return;
+                }
+                let index = stats.events as i64;
+                if let Err(e) = sink.push(index, row(event, &name)) {
+                    failure = Some(e);
+                    return;
+                }
+                stats.events += 1;
+            }
+        });
+        if let Some(e) = failure.take() {
+            return Err(e);
+        }
+    }
+    sink.finish()?;
+    tmp.persist(out).map_err(|e| ExportError::Io { path: out.to_path_buf(), source: e.error })?;
+    Ok(stats)
+}

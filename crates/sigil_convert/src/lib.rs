@@ -1,0 +1,289 @@
+//! Sigma rules as queries for ClickHouse, Spark SQL and DuckDB, and events as a table for them.
+//!
+//! The converters start from the same lowered IR as the hunting engine ([`sigil_ir`]) and the same routing and
+//! field mapping tables ([`sigil_knowledge`]), so a converted query selects the events `sigil hunt` selects —
+//! which the differential tests check by running the queries on the real engines (chdb, DuckDB, Spark local)
+//! over the table [`export::export`] writes.
+//!
+//! - [`convert`] gives, per rule, a query or the reason it cannot be expressed (never a silent drop), with the
+//!   field renames the rule's routes applied ([`sigil_ir::FieldRename`]).
+//! - [`single_query`] gives one statement that scans the table once for a whole rule set.
+
+pub mod export;
+mod ip;
+mod sql;
+
+use std::str::FromStr;
+
+use sigil_ir::{FieldRename, Placeholders, RuleIr};
+use sigil_knowledge::{Knowledge, Route};
+use sigil_rule::{Document, FilterRule, Rule};
+
+pub use sql::Dialect;
+
+/// A conversion target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    ClickHouse,
+    Spark,
+    DuckDb,
+}
+
+impl Target {
+    pub const ALL: [Target; 3] = [Target::ClickHouse, Target::Spark, Target::DuckDb];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::ClickHouse => "clickhouse",
+            Target::Spark => "spark",
+            Target::DuckDb => "duckdb",
+        }
+    }
+
+    fn dialect(self) -> Dialect {
+        match self {
+            Target::ClickHouse => Dialect::ClickHouse,
+            Target::Spark => Dialect::Spark,
+            Target::DuckDb => Dialect::DuckDb,
+        }
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Target, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "clickhouse" | "chdb" => Ok(Target::ClickHouse),
+            "spark" | "databricks" => Ok(Target::Spark),
+            "duckdb" => Ok(Target::DuckDb),
+            other => Err(format!("unknown target '{other}' (clickhouse, spark, duckdb)")),
+        }
+    }
+}
+
+/// How to convert.
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    /// The table (or view) holding the events, in the layout [`export`] writes.
+    pub table: String,
+    /// Values of `%placeholders%` (the `expand` modifier).
+    pub placeholders: Placeholders,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions { table: "events".into(), placeholders: Placeholders::new() }
+    }
+}
+
+/// One rule converted, or why not.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConvertedRule {
+    pub rule_id: Option<String>,
+    pub title: String,
+    /// The rule file, as shown to users.
+    pub path: String,
+    /// The query; `None` when the rule cannot be expressed on the target.
+    pub query: Option<String>,
+    /// Why the rule was not converted.
+    pub unsupported: Option<String>,
+    /// Notes on a converted rule (an unrouted logsource read on every event, ...).
+    pub notes: Vec<String>,
+    /// Field renames the rule's routes applied.
+    pub renamed: Vec<Rename>,
+}
+
+/// A [`FieldRename`] for output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rename {
+    pub route: String,
+    pub sigma_field: String,
+    pub event_field: String,
+}
+
+impl From<FieldRename> for Rename {
+    fn from(r: FieldRename) -> Rename {
+        Rename { route: r.route, sigma_field: r.sigma_field, event_field: r.event_field }
+    }
+}
+
+/// A detection rule ready to be rendered: its lowered IR and its routes.
+struct Prepared<'a> {
+    id: String,
+    ir: RuleIr,
+    routes: Option<&'a [Route]>,
+}
+
+/// The route as a short text: its channels or providers and event ids.
+pub fn route_label(route: &Route) -> String {
+    let mut s = if !route.channels().is_empty() {
+        route.channels().join("|")
+    } else if !route.providers().is_empty() {
+        route.providers().join("|")
+    } else {
+        "any channel".to_string()
+    };
+    if !route.event_ids().is_empty() {
+        let ids: Vec<String> = route.event_ids().iter().map(u32::to_string).collect();
+        s.push(' ');
+        s.push_str(&ids.join(","));
+    }
+    s
+}
+
+/// The renames the routes apply to the fields a rule reads (pySigma's field-mapping tracking).
+pub fn renames(ir: &RuleIr, routes: &[Route]) -> Vec<FieldRename> {
+    let mut out = Vec::new();
+    for r in routes {
+        for f in ir.fields() {
+            if let Some(mapped) = r.map_field(f)
+                && mapped != f
+            {
+                out.push(FieldRename { route: route_label(r), sigma_field: f.to_string(), event_field: mapped.into() });
+            }
+        }
+    }
+    out
+}
+
+fn rule_key(rule: &Rule) -> String {
+    rule.meta.id.clone().or_else(|| rule.meta.name.clone()).unwrap_or_else(|| rule.meta.title.clone())
+}
+
+/// Walks a rule set: per document, either a prepared rule or the unsupported entry.
+fn prepare<'a>(
+    set: &'a sigil_check::RuleSet,
+    knowledge: &'a Knowledge,
+    opts: &ConvertOptions,
+) -> Vec<(ConvertedRule, Option<Prepared<'a>>)> {
+    let filters: Vec<&FilterRule> = set
+        .documents()
+        .filter(|(f, _)| !f.parsed.has_errors())
+        .filter_map(|(_, d)| match d {
+            Document::Filter(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for file in &set.files {
+        let entry = |title: String, id: Option<String>| ConvertedRule {
+            rule_id: id,
+            title,
+            path: file.display_path.clone(),
+            query: None,
+            unsupported: None,
+            notes: Vec::new(),
+            renamed: Vec::new(),
+        };
+        if file.parsed.has_errors() {
+            let first = file
+                .parsed
+                .diagnostics
+                .iter()
+                .find(|d| d.is_error())
+                .map(|d| format!("{}:{}: {}", d.position.line, d.position.column, d.message))
+                .unwrap_or_default();
+            let title = file.parsed.documents.first().map(|d| d.meta().title.clone()).unwrap_or_default();
+            let mut e = entry(title, None);
+            e.unsupported = Some(format!("the rule file has errors (sigil check explains them): {first}"));
+            out.push((e, None));
+            continue;
+        }
+        for doc in &file.parsed.documents {
+            match doc {
+                Document::Filter(_) => {}
+                Document::Correlation(c) => {
+                    let mut e = entry(c.meta.title.clone(), c.meta.id.clone());
+                    e.unsupported = Some("correlation rules are not converted yet (sigil hunt evaluates them)".into());
+                    out.push((e, None));
+                }
+                Document::Rule(r) => {
+                    let mut e = entry(r.meta.title.clone(), r.meta.id.clone());
+                    let applicable: Vec<&FilterRule> =
+                        filters.iter().copied().filter(|f| sigil_ir::filter_applies(f, r)).collect();
+                    match sigil_ir::lower_rule(r, &applicable, &opts.placeholders) {
+                        Err(err) => {
+                            e.unsupported = Some(err.to_string());
+                            out.push((e, None));
+                        }
+                        Ok(ir) => {
+                            let ls = &r.logsource;
+                            let routes =
+                                knowledge.routes(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
+                            match routes {
+                                Some(rs) => e.renamed = renames(&ir, rs).into_iter().map(Rename::from).collect(),
+                                None => e.notes.push(format!(
+                                    "logsource {} has no route in the mapping tables: the query reads every event \
+                                     (as sigil hunt --all-logsources)",
+                                    logsource_text(ls)
+                                )),
+                            }
+                            out.push((e, Some(Prepared { id: rule_key(r), ir, routes })));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn logsource_text(ls: &sigil_rule::Logsource) -> String {
+    let p = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+    format!("{}/{}/{}", p(&ls.product), p(&ls.category), p(&ls.service))
+}
+
+/// Converts every rule of a set: one entry per detection or correlation rule (and per rule file with errors),
+/// in file order.
+pub fn convert(
+    set: &sigil_check::RuleSet,
+    knowledge: &Knowledge,
+    target: Target,
+    opts: &ConvertOptions,
+) -> Vec<ConvertedRule> {
+    let d = target.dialect();
+    prepare(set, knowledge, opts)
+        .into_iter()
+        .map(|(mut e, p)| {
+            if let Some(p) = p {
+                match sql::rule_query(d, &opts.table, &p.ir, p.routes) {
+                    Ok(q) => e.query = Some(q),
+                    Err(u) => e.unsupported = Some(u.0),
+                }
+            }
+            e
+        })
+        .collect()
+}
+
+/// One statement for the whole rule set: every row that matches at least one rule, with `sigil_rules`, the ids
+/// of the rules it matched. Rules that cannot be expressed are left out of it and listed in the entries.
+pub fn single_query(
+    set: &sigil_check::RuleSet,
+    knowledge: &Knowledge,
+    target: Target,
+    opts: &ConvertOptions,
+) -> (String, Vec<ConvertedRule>) {
+    let d = target.dialect();
+    let prepared = prepare(set, knowledge, opts);
+    let mut entries = Vec::new();
+    let mut usable = Vec::new();
+    for (mut e, p) in prepared {
+        if let Some(p) = &p {
+            // A rule goes into the statement only when each of its parts can be written.
+            if let Err(u) = sql::rule_where(d, &p.ir, p.routes) {
+                e.unsupported = Some(u.0);
+            }
+        }
+        if e.unsupported.is_none()
+            && let Some(p) = p
+        {
+            usable.push(p);
+        }
+        entries.push(e);
+    }
+    let rules: Vec<sql::SingleRule<'_>> =
+        usable.iter().map(|p| sql::SingleRule { id: p.id.clone(), ir: &p.ir, routes: p.routes }).collect();
+    let q = sql::single_query(d, &opts.table, &rules).unwrap_or_else(|u| format!("-- {}", u.0));
+    (q, entries)
+}

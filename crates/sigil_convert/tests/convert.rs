@@ -1,0 +1,130 @@
+//! `sigil_convert` without engines: what each rule becomes, what is listed as unsupported, field-rename
+//! tracking, and the export's layout and safety.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sigil_convert::{ConvertOptions, Target};
+
+fn set(texts: &[(&str, &str)]) -> sigil_check::RuleSet {
+    sigil_check::load_texts(texts)
+}
+
+const PROC: &str = "title: Whoami\nid: 11111111-1111-4111-8111-111111111111\nlogsource: {product: windows, category: process_creation}\n\
+    detection:\n  sel: {Image|endswith: '\\whoami.exe', User: bob}\n  condition: sel\n";
+
+#[test]
+fn routes_and_renames_are_recorded() {
+    let s = set(&[("a.yml", PROC)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    let out = sigil_convert::convert(&s, k, Target::ClickHouse, &ConvertOptions::default());
+    assert_eq!(out.len(), 1);
+    let q = out[0].query.as_deref().unwrap();
+    // Sysmon 1 reads Image, Security 4688 reads NewProcessName; both routes are in the query.
+    assert!(q.contains("event_id IN (1)") && q.contains("event_id IN (4688)"), "{q}");
+    assert!(q.contains("fields['Image']") && q.contains("fields['NewProcessName']"), "{q}");
+    assert!(q.contains("fields['SubjectUserName']"), "{q}");
+    assert!(q.contains("LIKE '%\\\\\\\\whoami.exe'"), "{q}");
+    let renamed: Vec<(&str, &str)> =
+        out[0].renamed.iter().map(|r| (r.sigma_field.as_str(), r.event_field.as_str())).collect();
+    assert!(renamed.contains(&("Image", "NewProcessName")) && renamed.contains(&("User", "SubjectUserName")));
+    assert!(out[0].renamed.iter().all(|r| r.route.contains("Security 4688")));
+}
+
+#[test]
+fn unsupported_rules_are_listed_with_reasons() {
+    let placeholder = "title: P\nid: 22222222-2222-4222-8222-222222222222\nlogsource: {product: windows, category: process_creation}\n\
+        detection:\n  sel: {User|expand: '%admins%'}\n  condition: sel\n";
+    let time_part = "title: T\nid: 33333333-3333-4333-8333-333333333333\nlogsource: {product: windows, category: process_creation}\n\
+        detection:\n  sel: {UtcTime|hour|lt: 6}\n  condition: sel\n";
+    let corr = "title: C\nid: 44444444-4444-4444-8444-444444444444\ncorrelation:\n  type: event_count\n  rules: [11111111-1111-4111-8111-111111111111]\n  \
+        group-by: [User]\n  timespan: 5m\n  condition: {gte: 3}\n";
+    let broken =
+        "title: B\nlogsource: {product: windows}\ndetection:\n  sel: {a|nosuchmodifier: x}\n  condition: sel\n";
+    let s = set(&[("a.yml", PROC), ("p.yml", placeholder), ("t.yml", time_part), ("c.yml", corr), ("b.yml", broken)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    for t in Target::ALL {
+        let out = sigil_convert::convert(&s, k, t, &ConvertOptions::default());
+        assert_eq!(out.len(), 5, "{}: every rule has an entry", t.name());
+        let reason = |path: &str| out.iter().find(|e| e.path == path).and_then(|e| e.unsupported.clone()).unwrap();
+        assert!(reason("p.yml").contains("%admins%"));
+        assert!(reason("t.yml").contains("time-part"));
+        assert!(reason("c.yml").contains("correlation"));
+        assert!(reason("b.yml").contains("errors"));
+        assert!(out.iter().find(|e| e.path == "a.yml").unwrap().query.is_some());
+        // The single query leaves the unsupported rules out and lists them.
+        let (q, entries) = sigil_convert::single_query(&s, k, t, &ConvertOptions::default());
+        assert!(q.contains("11111111-1111-4111-8111-111111111111") && !q.contains("22222222"));
+        assert_eq!(entries.iter().filter(|e| e.unsupported.is_some()).count(), 4);
+    }
+}
+
+#[test]
+fn unrouted_logsources_read_every_event_with_a_note() {
+    let linux = "title: L\nid: 55555555-5555-4555-8555-555555555555\nlogsource: {product: linux, category: process_creation}\n\
+        detection:\n  sel: {Image|endswith: '/bash'}\n  condition: sel\n";
+    let s = set(&[("l.yml", linux)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    let out =
+        sigil_convert::convert(&s, k, Target::DuckDb, &ConvertOptions { table: "t".into(), ..Default::default() });
+    let q = out[0].query.as_deref().unwrap();
+    assert!(q.starts_with("SELECT * FROM t WHERE") && !q.contains("event_id"), "{q}");
+    assert!(out[0].notes[0].contains("no route"));
+}
+
+#[test]
+fn dialects_differ_where_they_must() {
+    let s = set(&[("a.yml", PROC)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    let q = |t| sigil_convert::convert(&s, k, t, &ConvertOptions::default())[0].query.clone().unwrap();
+    let (ch, sp, dd) = (q(Target::ClickHouse), q(Target::Spark), q(Target::DuckDb));
+    assert!(ch.contains("lowerUTF8(") && !sp.contains("lowerUTF8(") && dd.contains("ESCAPE '\\'"));
+    // DuckDB literals keep backslashes as they are; ClickHouse and Spark escape them.
+    assert!(dd.contains("LIKE '%\\\\whoami.exe'"), "{dd}");
+    assert!(sp.contains("LIKE '%\\\\\\\\whoami.exe'"), "{sp}");
+}
+
+#[test]
+fn export_writes_jsonl_and_parquet_and_protects_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"Channel\":\"Security\",\"EventID\":\"4688\",\"NewProcessName\":\"C:\\\\x.exe\",\"Empty\":null,\"A\":1,\"A\":2}\n\
+         not json\n{\"Provider_Name\":\"P\",\"List\":[\"a\",\"b\"],\"Flag\":true}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    let stats = sigil_convert::export::export(std::slice::from_ref(&input), &out, &Default::default()).unwrap();
+    assert_eq!(stats.events, 2);
+    assert_eq!(stats.warnings.len(), 1, "the malformed line is a warning naming its position: {:?}", stats.warnings);
+    assert!(stats.warnings[0].contains("in.jsonl"));
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["event_index"], 0);
+    assert_eq!(lines[0]["channel"], "Security");
+    assert_eq!(lines[0]["event_id"], 4688);
+    assert_eq!(lines[0]["fields"]["EventID"], "4688");
+    assert_eq!(lines[0]["fields"]["Empty"], serde_json::Value::Null);
+    assert_eq!(lines[0]["fields"]["A"], "2", "the last value of a repeated name wins");
+    assert_eq!(lines[1]["provider"], "P");
+    assert_eq!(lines[1]["fields"]["List"], "a, b");
+    assert_eq!(lines[1]["fields"]["Flag"], "true");
+    let pq = dir.path().join("out.parquet");
+    let stats = sigil_convert::export::export(std::slice::from_ref(&input), &pq, &Default::default()).unwrap();
+    assert_eq!(stats.events, 2);
+    let bytes = std::fs::read(&pq).unwrap();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    // Refusals: the input as output, an unknown extension. Nothing is overwritten.
+    let before = std::fs::read(&input).unwrap();
+    let err = sigil_convert::export::export(std::slice::from_ref(&input), &input, &Default::default());
+    assert!(err.is_err());
+    let copy = dir.path().join("in.parquet");
+    std::fs::write(&copy, b"not parquet").unwrap();
+    assert!(sigil_convert::export::export(std::slice::from_ref(&copy), &copy, &Default::default()).is_err());
+    assert_eq!(std::fs::read(&copy).unwrap(), b"not parquet");
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+    assert!(
+        sigil_convert::export::export(std::slice::from_ref(&input), &dir.path().join("x.csv"), &Default::default())
+            .is_err()
+    );
+}

@@ -1,0 +1,220 @@
+//! A whole rule lowered: searches as OR-of-AND groups of [`Item`]s and the condition as a boolean tree over them.
+
+use sigil_rule::{Detection, Expr, FilterRule, Quantifier, Rule, SearchBody};
+
+use crate::{Item, LowerError, Placeholders, lower_item};
+
+/// A rule's condition over its searches (indexes into [`RuleIr::searches`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    Search(usize),
+    Not(Box<Cond>),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Const(bool),
+}
+
+/// One search of a detection: any group matches, each group an AND of items (a map is one group, a list of maps
+/// one group per map, keywords one group of one item).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    /// The search's name; searches of a meta filter are prefixed with `_filterN_`.
+    pub name: String,
+    pub groups: Vec<Vec<Item>>,
+}
+
+/// A rule lowered for converters: every item lowered, the condition resolved, meta filters AND-ed in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleIr {
+    pub searches: Vec<Search>,
+    pub condition: Cond,
+}
+
+impl RuleIr {
+    /// Every Sigma field the rule reads (items and `fieldref` targets), in first-use order.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for s in &self.searches {
+            for item in s.groups.iter().flatten() {
+                let refs = item.values.iter().filter_map(|v| match v {
+                    crate::ValueSpec::FieldRef { field, .. } => Some(field.as_str()),
+                    _ => None,
+                });
+                for f in item.field.as_deref().into_iter().chain(refs) {
+                    if !out.contains(&f) {
+                        out.push(f);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a search is a keyword search (reads every value of the event).
+    pub fn has_keywords(&self) -> bool {
+        self.searches.iter().flat_map(|s| s.groups.iter().flatten()).any(|i| i.field.is_none())
+    }
+}
+
+/// A Sigma field that a logsource route maps to another event field: what pySigma's processing pipelines record
+/// as "field name mapping applied", kept so that a converted query (and `sigil convert --format json`) can say
+/// which route renamed what.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldRename {
+    /// The route, as its channels/providers and event ids (`Security 4688`).
+    pub route: String,
+    pub sigma_field: String,
+    pub event_field: String,
+}
+
+/// Why a rule could not be lowered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    #[error("the condition names '{0}', which the detection does not define")]
+    UnknownIdentifier(String),
+    #[error("the detection has no condition")]
+    NoCondition,
+}
+
+/// Lowers a rule with the meta filters that apply to it (their conditions are AND-ed to the rule's, as pySigma
+/// and the hunting engine do).
+///
+/// # Errors
+/// A [`LowerError`] (as [`RuleError`]) when a value cannot be lowered, or a condition naming no search.
+pub fn lower_rule(rule: &Rule, filters: &[&FilterRule], placeholders: &Placeholders) -> Result<RuleIr, RuleError> {
+    let mut searches = Vec::new();
+    let mut condition = detection(&rule.detection, placeholders, "", &mut searches)?;
+    if !filters.is_empty() {
+        let mut all = vec![condition];
+        for (i, f) in filters.iter().enumerate() {
+            all.push(detection(&f.detection, placeholders, &format!("_filter{i}_"), &mut searches)?);
+        }
+        condition = Cond::And(all);
+    }
+    Ok(RuleIr { searches, condition })
+}
+
+fn detection(
+    det: &Detection,
+    placeholders: &Placeholders,
+    prefix: &str,
+    out: &mut Vec<Search>,
+) -> Result<Cond, RuleError> {
+    let base = out.len();
+    let names: Vec<&str> = det.searches.iter().map(|s| s.name.as_str()).collect();
+    for s in &det.searches {
+        let groups: Vec<&[sigil_rule::FieldItem]> = match &s.body {
+            SearchBody::AllOf(items) => vec![items.as_slice()],
+            SearchBody::AnyOf(groups) => groups.iter().map(Vec::as_slice).collect(),
+            SearchBody::Keywords(item) => vec![std::slice::from_ref(item)],
+        };
+        let mut lowered = Vec::with_capacity(groups.len());
+        for g in groups {
+            lowered.push(g.iter().map(|fi| lower_item(fi, placeholders)).collect::<Result<Vec<_>, _>>()?);
+        }
+        out.push(Search { name: format!("{prefix}{}", s.name), groups: lowered });
+    }
+    let mut conds = Vec::with_capacity(det.conditions.len());
+    for c in &det.conditions {
+        conds.push(cond(&c.expr, &names, base)?);
+    }
+    match conds.len() {
+        0 => Err(RuleError::NoCondition),
+        1 => Ok(conds.pop().unwrap_or(Cond::Const(false))),
+        _ => Ok(Cond::Or(conds)),
+    }
+}
+
+fn cond(e: &Expr, names: &[&str], base: usize) -> Result<Cond, RuleError> {
+    Ok(match e {
+        Expr::Ident { name, .. } => {
+            let i = names.iter().position(|n| n == name).ok_or_else(|| RuleError::UnknownIdentifier(name.clone()))?;
+            Cond::Search(base + i)
+        }
+        Expr::Selector { quantifier, pattern, .. } => {
+            let picked: Vec<Cond> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| pattern.matches(n))
+                .map(|(i, _)| Cond::Search(base + i))
+                .collect();
+            match picked.len() {
+                0 => Cond::Const(false),
+                1 => picked.into_iter().next().unwrap_or(Cond::Const(false)),
+                _ => match quantifier {
+                    Quantifier::One => Cond::Or(picked),
+                    Quantifier::All => Cond::And(picked),
+                },
+            }
+        }
+        Expr::Not(inner) => Cond::Not(Box::new(cond(inner, names, base)?)),
+        Expr::And(items) => Cond::And(items.iter().map(|x| cond(x, names, base)).collect::<Result<_, _>>()?),
+        Expr::Or(items) => Cond::Or(items.iter().map(|x| cond(x, names, base)).collect::<Result<_, _>>()?),
+    })
+}
+
+/// Whether a meta filter applies to a rule: it names the rule (by id or name) or names none (`rules: any`), and
+/// its logsource is contained in the rule's (every part the filter sets, the rule sets to the same value).
+pub fn filter_applies(f: &FilterRule, rule: &Rule) -> bool {
+    let named = f.rules.is_empty()
+        || f.rules
+            .iter()
+            .any(|(r, _)| rule.meta.id.as_deref() == Some(r.as_str()) || rule.meta.name.as_deref() == Some(r.as_str()));
+    let part = |want: &Option<String>, have: &Option<String>| {
+        want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(w)))
+    };
+    let ls = (&f.logsource, &rule.logsource);
+    named
+        && part(&ls.0.product, &ls.1.product)
+        && part(&ls.0.category, &ls.1.category)
+        && part(&ls.0.service, &ls.1.service)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<sigil_rule::Document> {
+        let parsed = sigil_rule::parse_str(text);
+        assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
+        parsed.documents
+    }
+
+    #[test]
+    fn condition_and_selectors() {
+        let docs = parse(
+            "title: t\nid: 6f0b5e1c-1c55-4a55-9a2b-1c2d3e4f5a6b\nlogsource: {product: windows, category: process_creation}\n\
+             detection:\n  sel_a: {Image|endswith: '\\a.exe'}\n  sel_b: [{CommandLine|contains: x}, {CommandLine: y}]\n  \
+             filter: {User: SYSTEM}\n  condition: 1 of sel_* and not filter\n",
+        );
+        let sigil_rule::Document::Rule(r) = &docs[0] else { panic!() };
+        let ir = lower_rule(r, &[], &Placeholders::new()).unwrap();
+        assert_eq!(ir.searches.len(), 3);
+        assert_eq!(ir.searches[1].groups.len(), 2);
+        assert_eq!(
+            ir.condition,
+            Cond::And(vec![Cond::Or(vec![Cond::Search(0), Cond::Search(1)]), Cond::Not(Box::new(Cond::Search(2)))])
+        );
+        assert_eq!(ir.fields(), ["Image", "CommandLine", "User"]);
+        assert!(!ir.has_keywords());
+    }
+
+    #[test]
+    fn filters_are_anded_and_scoped() {
+        let rule = "title: t\nid: 6f0b5e1c-1c55-4a55-9a2b-1c2d3e4f5a6b\nlogsource: {product: windows, category: process_creation}\n\
+             detection: {sel: {Image: a}, condition: sel}\n";
+        let filter = "title: f\nfilter:\n  rules: [6f0b5e1c-1c55-4a55-9a2b-1c2d3e4f5a6b]\n  selection: {User: b}\n  condition: not selection\n\
+             logsource: {category: process_creation}\n";
+        let (rd, fd) = (parse(rule), parse(filter));
+        let (sigil_rule::Document::Rule(r), sigil_rule::Document::Filter(f)) = (&rd[0], &fd[0]) else { panic!() };
+        assert!(filter_applies(f, r));
+        let ir = lower_rule(r, &[f], &Placeholders::new()).unwrap();
+        assert_eq!(ir.searches[1].name, "_filter0_selection");
+        assert_eq!(ir.condition, Cond::And(vec![Cond::Search(0), Cond::Not(Box::new(Cond::Search(1)))]));
+        let mut other = f.clone();
+        other.logsource.category = Some("file_event".into());
+        assert!(!filter_applies(&other, r));
+    }
+}
