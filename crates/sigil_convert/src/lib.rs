@@ -208,10 +208,30 @@ fn prepare<'a>(
                         }
                         Ok(ir) => {
                             let ls = &r.logsource;
-                            let routes =
+                            let mut routes =
                                 knowledge.routes(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
+                            // Routes of non-Windows logs select records by their kind (`aws.cloudtrail`,
+                            // `linux.auditd`, ...), which the export layout has no column for yet: such a query
+                            // must not borrow the Windows header columns (an `event_id IN (1)` of Sysmon for Linux
+                            // would also select Windows Sysmon events), so it reads every event and says so.
+                            if let Some(rs) = routes
+                                && rs.iter().any(|r| !r.kinds().is_empty())
+                            {
+                                let mut kinds: Vec<&str> =
+                                    rs.iter().flat_map(|r| r.kinds()).map(String::as_str).collect();
+                                kinds.sort_unstable();
+                                kinds.dedup();
+                                e.notes.push(format!(
+                                    "logsource {} selects records of kind {} and the export layout has no record-kind \
+                                     column yet: the query reads every event (load only those records into its table)",
+                                    logsource_text(ls),
+                                    kinds.join(", ")
+                                ));
+                                routes = None;
+                            }
                             match routes {
                                 Some(rs) => e.renamed = renames(&ir, rs).into_iter().map(Rename::from).collect(),
+                                None if !e.notes.is_empty() => {}
                                 None => e.notes.push(format!(
                                     "logsource {} has no route in the mapping tables: the query reads every event \
                                      (as sigil hunt --all-logsources)",

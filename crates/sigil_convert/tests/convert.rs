@@ -60,15 +60,25 @@ fn unsupported_rules_are_listed_with_reasons() {
 
 #[test]
 fn unrouted_logsources_read_every_event_with_a_note() {
-    let linux = "title: L\nid: 55555555-5555-4555-8555-555555555555\nlogsource: {product: linux, category: process_creation}\n\
+    let bitbucket = "title: B\nid: 55555555-5555-4555-8555-555555555555\nlogsource: {product: bitbucket, service: audit}\n\
         detection:\n  sel: {Image|endswith: '/bash'}\n  condition: sel\n";
-    let s = set(&[("l.yml", linux)]);
+    let s = set(&[("b.yml", bitbucket)]);
     let k = sigil_knowledge::Knowledge::builtin().unwrap();
     let out =
         sigil_convert::convert(&s, k, Target::DuckDb, &ConvertOptions { table: "t".into(), ..Default::default() });
     let q = out[0].query.as_deref().unwrap();
     assert!(q.starts_with("SELECT * FROM t WHERE") && !q.contains("event_id"), "{q}");
     assert!(out[0].notes[0].contains("no route"));
+    // A non-Windows logsource routes by record kind, which the export layout does not carry: never the Windows
+    // header columns (Sysmon for Linux's event id 1 would select Windows Sysmon events too).
+    let linux = "title: L\nid: 66666666-5555-4555-8555-555555555555\nlogsource: {product: linux, category: process_creation}\n\
+        detection:\n  sel: {Image|endswith: '/bash'}\n  condition: sel\n";
+    let s = set(&[("l.yml", linux)]);
+    let out =
+        sigil_convert::convert(&s, k, Target::DuckDb, &ConvertOptions { table: "t".into(), ..Default::default() });
+    let q = out[0].query.as_deref().unwrap();
+    assert!(!q.contains("event_id"), "{q}");
+    assert!(out[0].notes[0].contains("linux.auditd"), "{:?}", out[0].notes);
 }
 
 #[test]

@@ -595,7 +595,7 @@ fn modifier_edge_cases() {
     }
     texts.push((
         "unrouted.yml".into(),
-        "title: unrouted\nid: 00000000-0000-4000-8000-999999999999\nlevel: high\nlogsource: {product: linux, category: process_creation}\n\
+        "title: unrouted\nid: 00000000-0000-4000-8000-999999999999\nlevel: high\nlogsource: {product: bitbucket, service: audit}\n\
          detection:\n  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel\n"
             .into(),
     ));
