@@ -1,13 +1,18 @@
 //! The events side of the catalog: for every described Windows event, the rules that can fire on it and, per
 //! field, how many of those rules read it. Rules ⇄ events ⇄ fields, from the same coverage the rule pages show.
+//!
+//! Records that are not Windows events (`aws.cloudtrail`, `linux.auditd`, `web.access`, ... : the record kinds of
+//! `sigil_events`) have no field schemas. Their side ([`Catalog::record_kinds`]) is derived from the routes: a
+//! rule can fire on a kind when a route of its logsource names the kind, and the kind's fields are the event
+//! fields those rules read (each Sigma field through the route's mapping), not a described schema.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use sigil_knowledge::EventSchema;
 
 use crate::catalog::Catalog;
-use crate::page::{RuleLink, RulePage};
+use crate::page::{RuleKind, RuleLink, RulePage};
 
 /// Rules firing on one event, and per event field how many of them read it.
 #[derive(Debug, Default, Clone)]
@@ -88,7 +93,107 @@ pub struct EventPage {
     pub rules: Vec<RuleLink>,
 }
 
+/// One record kind that is not a Windows event, with the rules that can fire on it and the fields they read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordKindPage {
+    /// The kind's name (`web.access`), as the routing tables and `sigil hunt --input-kind` name it.
+    pub kind: String,
+    /// Logsources routed to the kind (`webserver`, `linux / auditd`), from the routing tables.
+    pub logsources: Vec<String>,
+    /// Event fields the rules read (after the routes' field mappings), most read first. There is no schema
+    /// for these records: this list is derived from the rules, so a field no rule reads is not listed, and
+    /// `type` is empty.
+    pub fields: Vec<EventFieldUse>,
+    /// Number of rules that can fire on it.
+    pub rule_count: usize,
+    /// Those rules.
+    pub rules: Vec<RuleLink>,
+}
+
+/// Per record kind: its logsources, and its usage (rules, and the event fields each reads).
+fn kind_usage(
+    pages: &[RulePage],
+    knowledge: &sigil_knowledge::Knowledge,
+) -> BTreeMap<String, (Vec<String>, EventUsage)> {
+    let mut out: BTreeMap<String, (Vec<String>, EventUsage)> = BTreeMap::new();
+    for (key, routes) in knowledge.logsources() {
+        let parts: Vec<&str> =
+            [&key.product, &key.category, &key.service].into_iter().filter_map(|p| p.as_deref()).collect();
+        let label = parts.join(" / ");
+        for kind in routes.iter().flat_map(sigil_knowledge::Route::kinds) {
+            let entry = out.entry(kind.clone()).or_default();
+            if !entry.0.contains(&label) {
+                entry.0.push(label.clone());
+            }
+        }
+    }
+    for (i, p) in pages.iter().enumerate() {
+        if p.kind != RuleKind::Rule {
+            continue;
+        }
+        let ls = &p.logsource;
+        let source =
+            sigil_knowledge::LogSource::new(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
+        let Some(routes) = knowledge.routes_for(&source) else { continue };
+        for route in routes {
+            for kind in route.kinds() {
+                let (_, u) = out.entry(kind.clone()).or_default();
+                if u.rules.contains(&i) {
+                    continue;
+                }
+                u.rules.push(i);
+                let mut seen: Vec<&str> = Vec::new();
+                for f in &p.coverage.fields {
+                    let field = route.map_field(f).unwrap_or(f);
+                    if !seen.contains(&field) {
+                        seen.push(field);
+                        *u.fields.entry(field.to_string()).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 impl Catalog {
+    /// Every record kind that is not a Windows event and that a route names, by name, with the rules that can
+    /// fire on it and the fields they read (derived from the rules: these records have no schemas).
+    pub fn record_kinds(&self) -> Vec<RecordKindPage> {
+        kind_usage(&self.pages, &self.knowledge)
+            .into_iter()
+            .map(|(kind, (ls, u))| self.record_kind_page_of(kind, ls, &u))
+            .collect()
+    }
+
+    /// One record kind's page (`web.access`, ASCII case-insensitive).
+    pub fn record_kind_page(&self, kind: &str) -> Option<RecordKindPage> {
+        kind_usage(&self.pages, &self.knowledge)
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(kind))
+            .map(|(kind, (ls, u))| self.record_kind_page_of(kind, ls, &u))
+    }
+
+    fn record_kind_page_of(&self, kind: String, logsources: Vec<String>, u: &EventUsage) -> RecordKindPage {
+        let mut fields: Vec<EventFieldUse> = u
+            .fields
+            .iter()
+            .map(|(name, &rules)| EventFieldUse { name: name.clone(), ty: String::new(), rules })
+            .collect();
+        fields.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| a.name.cmp(&b.name)));
+        let rules: Vec<RuleLink> = u
+            .rules
+            .iter()
+            .filter_map(|&i| self.pages.get(i))
+            .map(|p| RuleLink {
+                reference: p.id.clone().unwrap_or_else(|| p.key.clone()),
+                key: Some(p.key.clone()),
+                title: Some(p.title.clone()),
+            })
+            .collect();
+        RecordKindPage { kind, logsources, fields, rule_count: rules.len(), rules }
+    }
+
     /// Every provider with described events, in the knowledge tables' order (Sysmon and Security-Auditing first).
     pub fn providers(&self) -> Vec<ProviderSummary> {
         self.knowledge

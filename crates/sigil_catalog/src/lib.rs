@@ -63,7 +63,7 @@ pub mod text;
 
 pub use catalog::{Catalog, CatalogOptions, FailedFile, MatchedBy, SourceInfo};
 pub use error::{Error, Result};
-pub use events::{EventFieldUse, EventPage, ProviderSummary};
+pub use events::{EventFieldUse, EventPage, ProviderSummary, RecordKindPage};
 pub use indicator::{Indicator, IndicatorKey, Kind};
 pub use page::{
     AliasInfo, AttackOther, AttackRow, ConditionTree, CorrelationInfo, Coverage, CoverageGap, EventRef, FieldMapping,

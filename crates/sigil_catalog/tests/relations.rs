@@ -276,3 +276,58 @@ correlation:
     let base = c.by_key("11111111-1111-4111-8111-111111111111").unwrap();
     assert_eq!(base.correlated_by.len(), 3);
 }
+
+#[test]
+fn record_kinds_list_the_rules_and_the_fields_they_read() {
+    const WEB: &str = r"
+title: Passwd Traversal
+id: 71111111-2222-4333-8444-555555555555
+logsource: {category: webserver}
+detection:
+    sel:
+        cs-uri-query|contains: '/etc/passwd'
+        c-useragent|contains: 'curl'
+    condition: sel
+";
+    const WEB2: &str = r"
+title: Admin Probe
+id: 72111111-2222-4333-8444-555555555555
+logsource: {category: webserver}
+detection:
+    sel:
+        cs-uri-query|contains: '/admin'
+        sc-status: 200
+    condition: sel
+";
+    const TRAIL: &str = r"
+title: IAM User Created
+id: 73111111-2222-4333-8444-555555555555
+logsource: {product: aws, service: cloudtrail}
+detection:
+    sel:
+        eventSource: iam.amazonaws.com
+        eventName: CreateUser
+    condition: sel
+";
+    let set = sigil_rule::load_texts(
+        &[("r/web.yml", WEB), ("r/web2.yml", WEB2), ("r/trail.yml", TRAIL), ("r/base.yml", BASE)],
+        &sigil_rule::LoadOptions::default(),
+    );
+    let sources = [sigil_catalog::SourceSpec::new("r", vec!["r".into()])];
+    let c = Catalog::from_rule_set(&set, &sources, &CatalogOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let web = c.record_kind_page("web.access").unwrap();
+    assert_eq!(web.rule_count, 2);
+    assert!(web.logsources.iter().any(|l| l == "webserver"), "{:?}", web.logsources);
+    let fields: Vec<(&str, usize)> = web.fields.iter().map(|f| (f.name.as_str(), f.rules)).collect();
+    // Sigma names reach the event fields through the route's mapping (`cs-uri-query` reads `cs-uri`).
+    assert_eq!(fields, [("cs-uri", 2), ("cs-user-agent", 1), ("sc-status", 1)]);
+    assert!(web.fields.iter().all(|f| f.ty.is_empty()));
+    let trail = c.record_kind_page("aws.cloudtrail").unwrap();
+    assert_eq!(trail.rules.iter().map(|r| r.title.as_deref()).collect::<Vec<_>>(), [Some("IAM User Created")]);
+    assert_eq!(trail.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["eventName", "eventSource"]);
+    // Kinds no rule reaches are listed with no rules; the Windows rule is on none.
+    let kinds = c.record_kinds();
+    let audit = kinds.iter().find(|k| k.kind == "linux.auditd").unwrap();
+    assert_eq!((audit.rule_count, audit.fields.len()), (0, 0));
+    assert!(kinds.iter().all(|k| k.rules.iter().all(|r| r.title.as_deref() != Some("Whoami as SYSTEM"))));
+}

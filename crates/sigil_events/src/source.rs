@@ -261,7 +261,7 @@ impl Sink for Classify<'_> {
         let event = match classify(&event, self.hint) {
             Some(kind) => {
                 let time = kind.timestamp_of(&event).or(event.timestamp());
-                crate::formats::classify::aliases(event, kind).with_kind(Some(kind)).with_timestamp(time)
+                crate::formats::classify::aliases(event.with_timestamp(time), kind).with_kind(Some(kind))
             }
             None => event,
         };

@@ -18,11 +18,11 @@ use std::borrow::Cow;
 
 use jiff::Timestamp;
 
-use crate::Value;
 use crate::error::ReadError;
 use crate::flatten::Builder;
 use crate::source::Sink;
 use crate::time::parse_timestamp;
+use crate::{Event, Value};
 
 use super::RecordKind;
 use super::text::{Header, lines};
@@ -90,25 +90,34 @@ fn request(s: &str) -> Option<(Cow<'_, str>, &str)> {
     Some((content, rest))
 }
 
-/// Push the request target's parts.
-fn push_target(b: &mut Builder, target: &str) {
+/// The request target's parts: `cs-uri`, `cs-uri-stem`, `cs-uri-query`, `cs-uri-extension`.
+fn target_fields(target: &str) -> Vec<(&'static str, &str)> {
     let (stem, query) = match target.split_once('?') {
         Some((stem, query)) => (stem, Some(query)),
         None => (target, None),
     };
-    b.push_named("cs-uri", Value::Str(target.into()));
-    b.push_named("cs-uri-stem", Value::Str(stem.into()));
+    let mut out = vec![("cs-uri", target), ("cs-uri-stem", stem)];
     if let Some(q) = query.filter(|q| !q.is_empty()) {
-        b.push_named("cs-uri-query", Value::Str(q.into()));
+        out.push(("cs-uri-query", q));
     }
-    push_extension(b, stem);
+    out.extend(extension(stem).map(|e| ("cs-uri-extension", e)));
+    out
+}
+
+/// Push the request target's parts.
+fn push_target(b: &mut Builder, target: &str) {
+    for (name, value) in target_fields(target) {
+        b.push_named(name, Value::Str(value.into()));
+    }
+}
+
+fn extension(stem: &str) -> Option<&str> {
+    let last = stem.rsplit('/').next().unwrap_or_default();
+    last.rsplit_once('.').map(|(_, ext)| ext).filter(|ext| !ext.is_empty())
 }
 
 fn push_extension(b: &mut Builder, stem: &str) {
-    let last = stem.rsplit('/').next().unwrap_or_default();
-    if let Some((_, ext)) = last.rsplit_once('.')
-        && !ext.is_empty()
-    {
+    if let Some(ext) = extension(stem) {
         b.push_named("cs-uri-extension", Value::Str(ext.into()));
     }
 }
@@ -303,12 +312,130 @@ pub(crate) fn process_w3c(
     }
 }
 
+/// JSON access-log keys → the W3C names the text readers give, first present key wins.
+///
+/// Provenance (variable / field names only): nginx `ngx_http_log_module` and core variables
+/// (`$remote_addr`, `$remote_user`, `$time_local`, `$time_iso8601`, `$request`,
+/// `$request_method`, `$request_uri`, `$uri`, `$args`, `$query_string`, `$server_protocol`,
+/// `$status`, `$body_bytes_sent`, `$bytes_sent`, `$http_referer`, `$http_user_agent`,
+/// `$http_host`), as `log_format … escape=json` setups name their keys after them (Apache
+/// `mod_log_config` JSON formats use the same names for `%h %u %t %r %m %U %q %>s %b`);
+/// Caddy's `http.log.access` JSON (`request.remote_ip`, `request.client_ip`,
+/// `request.method`, `request.uri`, `request.proto`, `request.host`, `request.headers.*`,
+/// `status`, `size`, `user_id`, `ts`); Traefik's JSON access log (`ClientHost`,
+/// `ClientUsername`, `RequestMethod`, `RequestPath`, `RequestProtocol`, `RequestHost`,
+/// `DownstreamStatus`, `DownstreamContentSize`, `StartUTC`, headers as `request_<Name>`).
+const JSON_KEYS: &[(&str, &[&str])] = &[
+    ("c-ip", &["remote_addr", "request.remote_ip", "request.client_ip", "ClientHost", "client_ip", "remote_ip"]),
+    ("cs-username", &["remote_user", "user_id", "ClientUsername"]),
+    ("cs-method", &["request_method", "request.method", "RequestMethod", "method"]),
+    ("cs-version", &["server_protocol", "request.proto", "RequestProtocol", "protocol"]),
+    ("sc-status", &["status", "DownstreamStatus"]),
+    ("sc-bytes", &["body_bytes_sent", "bytes_sent", "size", "DownstreamContentSize"]),
+    ("cs-referer", &["http_referer", "request.headers.Referer", "request_Referer", "referer", "referrer"]),
+    ("cs-user-agent", &["http_user_agent", "request.headers.User-Agent", "request_User-Agent", "user_agent"]),
+    ("cs-host", &["http_host", "request.host", "RequestHost"]),
+];
+
+/// Keys of the whole request target, and of its path and query string when it is split.
+const JSON_TARGET: &[&str] = &["request_uri", "request.uri", "RequestPath"];
+const JSON_PATH: &[&str] = &["uri", "path"];
+const JSON_QUERY: &[&str] = &["args", "query_string", "query"];
+/// Keys of the time: CLF-style `time_local`, else ISO 8601 / epoch seconds.
+const JSON_TIME: &[&str] = &["time_local", "time_iso8601", "StartUTC", "ts", "time", "timestamp", "@timestamp"];
+
+/// The text of a JSON access-log value: a string, a number, or the first item of a list
+/// (Caddy writes headers as lists); `""` and `-` are no value.
+fn json_text(value: &Value) -> Option<Cow<'_, str>> {
+    let value = match value {
+        Value::List(items) => items.first()?,
+        v => v,
+    };
+    let text = match value {
+        Value::Str(s) => Cow::Borrowed(s.as_str()),
+        Value::Int(_) | Value::Float(_) => value.as_str_lossy(),
+        _ => return None,
+    };
+    (!text.is_empty() && text != "-").then_some(text)
+}
+
+/// The W3C fields of a JSON access-log record (nginx / Apache JSON formats, Caddy, Traefik)
+/// that it does not have already, and its time: the same names and values the Combined
+/// reader gives the same request.
+pub(crate) fn json_fields(event: &Event) -> (Vec<(String, Value)>, Option<Timestamp>) {
+    let first = |keys: &[&str]| keys.iter().find_map(|k| event.get(k).and_then(json_text));
+    let mut out: Vec<(String, Value)> = Vec::new();
+    let mut add = |name: &str, value: Value| {
+        if !event.contains(name) && !out.iter().any(|(n, _)| n == name) {
+            out.push((name.to_owned(), value));
+        }
+    };
+    for (name, keys) in JSON_KEYS {
+        if let Some(text) = first(keys) {
+            let value = if matches!(*name, "sc-status" | "sc-bytes") {
+                number_or_text(&text)
+            } else {
+                Value::Str(text.as_ref().into())
+            };
+            add(name, value);
+        }
+    }
+    // `request` is nginx's `$request` / Apache's `%r` line (`GET /x HTTP/1.1`); Caddy's
+    // `request` is an object (flattened to `request.*`), so it is not a string there.
+    let line = event.get("request").and_then(Value::as_str).filter(|r| !r.is_empty() && *r != "-");
+    let mut from_line = (None, None, None);
+    if let Some(line) = line {
+        add("request", Value::Str(line.into()));
+        let mut parts = line.splitn(3, ' ');
+        if let (Some(method), Some(target)) = (parts.next(), parts.next())
+            && !method.is_empty()
+            && method.bytes().all(|c| c.is_ascii_alphabetic())
+        {
+            from_line = (Some(method), Some(target), parts.next());
+        }
+    }
+    if let Some(method) = from_line.0 {
+        add("cs-method", Value::Str(method.into()));
+    }
+    if let Some(version) = from_line.2 {
+        add("cs-version", Value::Str(version.into()));
+    }
+    let target = first(JSON_TARGET).or(from_line.1.map(Cow::Borrowed)).or_else(|| {
+        let path = first(JSON_PATH)?;
+        Some(match first(JSON_QUERY) {
+            Some(q) => Cow::Owned(format!("{path}?{q}")),
+            None => path,
+        })
+    });
+    if let Some(target) = &target {
+        for (name, value) in target_fields(target) {
+            add(name, Value::Str(value.into()));
+        }
+    }
+    let mut time = None;
+    for key in JSON_TIME {
+        let Some(value) = event.get(key) else { continue };
+        let ts = match value.as_str() {
+            Some(s) if *key == "time_local" => clf_time(s),
+            _ => crate::time::timestamp_of(value),
+        };
+        if ts.is_some() {
+            if let Some(text) = json_text(value) {
+                add("date_time", Value::Str(text.as_ref().into()));
+            }
+            time = ts;
+            break;
+        }
+    }
+    add("log_format", Value::Str("json".into()));
+    (out, time)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
 
     use super::*;
-    use crate::Event;
 
     fn err(line: u64, message: String) -> ReadError {
         ReadError::TextLine { path: "x.log".into(), line, message }
@@ -372,5 +499,110 @@ memze.ro 23.94.26.138 - - [08/Oct/2021:17:09:03 +0200] \"GET /cgi-bin/.%2e/x HTT
         assert_eq!(e.kind().unwrap().name, "proxy.access");
         assert_eq!(e.get("cs-host"), Some(&Value::from("example.com")));
         assert_eq!(column_name("cs(Referer)"), "cs-referer");
+    }
+
+    /// Events of JSON lines read as a `.jsonl` file (classified and mapped as `sigil hunt` reads them).
+    fn read_jsonl(text: &str) -> Vec<Result<Event, ReadError>> {
+        let opts = crate::ReadOptions::default();
+        let cursor = std::io::Cursor::new(text.as_bytes().to_vec());
+        let source =
+            crate::source::from_reader(std::path::Path::new("access.jsonl"), crate::SourceKind::Jsonl, cursor, &opts)
+                .unwrap();
+        source.collect()
+    }
+
+    fn field<'e>(e: &'e Event, name: &str) -> Option<&'e Value> {
+        e.get(name)
+    }
+
+    #[test]
+    fn nginx_json_lines() {
+        let line = r#"{"time_local":"10/Oct/2000:13:55:36 -0700","remote_addr":"1.2.3.4","remote_user":"bob","request":"GET /a/b.php?x=1&y=%2e HTTP/1.0","status":"200","body_bytes_sent":"2326","http_referer":"http://r/","http_user_agent":"curl/7.1"}"#;
+        let items = read_jsonl(line);
+        let e = items[0].as_ref().unwrap();
+        assert_eq!(e.kind().unwrap().name, "web.access");
+        assert_eq!(e.timestamp().unwrap().to_string(), "2000-10-10T20:55:36Z");
+        assert_eq!(field(e, "cs-method"), Some(&Value::from("GET")));
+        assert_eq!(field(e, "cs-uri"), Some(&Value::from("/a/b.php?x=1&y=%2e")));
+        assert_eq!(field(e, "cs-uri-query"), Some(&Value::from("x=1&y=%2e")));
+        assert_eq!(field(e, "sc-status"), Some(&Value::Int(200)));
+        assert_eq!(field(e, "cs-user-agent"), Some(&Value::from("curl/7.1")));
+        assert_eq!(field(e, "c-ip"), Some(&Value::from("1.2.3.4")));
+        assert_eq!(field(e, "log_format"), Some(&Value::from("json")));
+        // Split method / uri / args keys, ISO time.
+        let line = r#"{"time_iso8601":"2024-05-01T10:00:00+00:00","remote_addr":"5.6.7.8","request_method":"POST","uri":"/cgi-bin/x.cgi","args":"cmd=id","status":404}"#;
+        let items = read_jsonl(line);
+        let e = items[0].as_ref().unwrap();
+        assert_eq!(e.kind().unwrap().name, "web.access");
+        assert_eq!(e.timestamp().unwrap().to_string(), "2024-05-01T10:00:00Z");
+        assert_eq!(field(e, "cs-uri"), Some(&Value::from("/cgi-bin/x.cgi?cmd=id")));
+        assert_eq!(field(e, "cs-uri-extension"), Some(&Value::from("cgi")));
+        assert_eq!(field(e, "sc-status"), Some(&Value::Int(404)));
+    }
+
+    #[test]
+    fn caddy_json_lines() {
+        let line = r#"{"level":"info","ts":1714557600.5,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"9.9.9.9","proto":"HTTP/2.0","method":"GET","host":"example.org","uri":"/wp-login.php?action=register","headers":{"User-Agent":["sqlmap/1.7"]}},"user_id":"","status":403,"size":12}"#;
+        let items = read_jsonl(line);
+        let e = items[0].as_ref().unwrap();
+        assert_eq!(e.kind().unwrap().name, "web.access");
+        assert_eq!(e.timestamp().unwrap().to_string(), "2024-05-01T10:00:00.5Z");
+        assert_eq!(field(e, "c-ip"), Some(&Value::from("9.9.9.9")));
+        assert_eq!(field(e, "cs-method"), Some(&Value::from("GET")));
+        assert_eq!(field(e, "cs-uri-stem"), Some(&Value::from("/wp-login.php")));
+        assert_eq!(field(e, "cs-uri-query"), Some(&Value::from("action=register")));
+        assert_eq!(field(e, "cs-user-agent"), Some(&Value::from("sqlmap/1.7")));
+        assert_eq!(field(e, "cs-host"), Some(&Value::from("example.org")));
+        assert_eq!(field(e, "cs-version"), Some(&Value::from("HTTP/2.0")));
+        assert_eq!(field(e, "sc-status"), Some(&Value::Int(403)));
+        assert_eq!(field(e, "cs-username"), None);
+    }
+
+    #[test]
+    fn traefik_json_lines() {
+        let line = r#"{"ClientHost":"10.1.1.1","ClientUsername":"-","DownstreamContentSize":19,"DownstreamStatus":200,"RequestHost":"app.local","RequestMethod":"GET","RequestPath":"/.env","RequestProtocol":"HTTP/1.1","StartUTC":"2024-05-01T10:00:00.123Z","request_User-Agent":"python-requests/2.31"}"#;
+        let items = read_jsonl(line);
+        let e = items[0].as_ref().unwrap();
+        assert_eq!(e.kind().unwrap().name, "web.access");
+        assert_eq!(e.timestamp().unwrap().to_string(), "2024-05-01T10:00:00.123Z");
+        assert_eq!(field(e, "c-ip"), Some(&Value::from("10.1.1.1")));
+        assert_eq!(field(e, "cs-username"), None);
+        assert_eq!(field(e, "cs-uri"), Some(&Value::from("/.env")));
+        assert_eq!(field(e, "cs-uri-extension"), Some(&Value::from("env")));
+        assert_eq!(field(e, "sc-status"), Some(&Value::Int(200)));
+        assert_eq!(field(e, "sc-bytes"), Some(&Value::Int(19)));
+        assert_eq!(field(e, "cs-user-agent"), Some(&Value::from("python-requests/2.31")));
+    }
+
+    #[test]
+    fn combined_and_nginx_json_agree() {
+        let text = "1.2.3.4 - bob [10/Oct/2000:13:55:36 -0700] \"GET /mgmt/tm/util/bash?x=1 HTTP/1.1\" 200 2326 \"http://r/\" \"curl/7.1\"\n";
+        let mut b = Builder::default();
+        let mut out: VecDeque<Result<Event, ReadError>> = VecDeque::new();
+        process_clf(text.as_bytes(), 1, &mut b, &mut out, &err);
+        let clf = out.pop_front().unwrap().unwrap();
+        let json = r#"{"time_local":"10/Oct/2000:13:55:36 -0700","remote_addr":"1.2.3.4","remote_user":"bob","request":"GET /mgmt/tm/util/bash?x=1 HTTP/1.1","status":"200","body_bytes_sent":"2326","http_referer":"http://r/","http_user_agent":"curl/7.1"}"#;
+        let items = read_jsonl(json);
+        let json = items[0].as_ref().unwrap();
+        assert_eq!(clf.kind(), json.kind());
+        assert_eq!(clf.timestamp(), json.timestamp());
+        let w3c: Vec<&str> = clf.fields().map(|(n, _)| n).filter(|n| *n != "log_format").collect();
+        assert!(w3c.len() >= 12, "{w3c:?}");
+        for name in w3c {
+            assert_eq!(clf.get(name), json.get(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn broken_json_line_is_reported_and_the_rest_read() {
+        let text = "{\"remote_addr\":\"1.1.1.1\",\"request\":\"GET / HTTP/1.1\",\"status\":200}\n{\"remote_addr\": \"2.2.2.2\", \"request\": \n{\"remote_addr\":\"3.3.3.3\",\"request\":\"GET /x HTTP/1.1\",\"status\":404}\n";
+        let items = read_jsonl(text);
+        assert_eq!(items.len(), 3);
+        assert!(items[0].as_ref().unwrap().kind().is_some_and(|k| k.name == "web.access"));
+        let message = items[1].as_ref().unwrap_err().to_string();
+        assert!(message.starts_with("access.jsonl:2"), "{message}");
+        let e = items[2].as_ref().unwrap();
+        assert_eq!(e.get("c-ip"), Some(&Value::from("3.3.3.3")));
+        assert_eq!(e.get("sc-status"), Some(&Value::Int(404)));
     }
 }

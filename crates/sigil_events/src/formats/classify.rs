@@ -13,11 +13,16 @@
 //! | `azure.auditlogs` | `category`/`Type` `AuditLogs`, or an `activityDisplayName` (any case, also under `properties.`) |
 //! | `azure.activitylogs` | an `operationName` (or `OperationNameValue`, the REST API's `operationName.value`, the SDK's `operation_name.value`) and a `resourceId` under `/subscriptions/` or an activity log `category` |
 //! | `zeek.<log>` | `_path`, or `uid` with `id.orig_h` (the log from `_path`, the file name, or the fields) |
+//! | `web.access` | JSON access logs: nginx / Apache JSON formats (`status` or `request`, a request key `request` / `request_uri` / `request_method`, and one of `remote_addr`, `time_local`, `time_iso8601`, `http_user_agent`, `body_bytes_sent`); Caddy (`request.method` and `request.uri`); Traefik (`RequestMethod` and `RequestPath` or `DownstreamStatus`) |
 //!
 //! Azure's REST API writes `{"value": …, "localizedValue": …}` objects where the exported
 //! logs rules are written for have strings (`operationName`, `status`, `category`,
 //! `resourceProviderName`, `subStatus`); [`aliases`] adds the plain field beside the
 //! `.value` one, so rules read both shapes alike.
+//!
+//! JSON access-log records get the W3C fields the text access-log reader gives (`cs-method`,
+//! `cs-uri`, `cs-uri-query`, `sc-status`, `cs-user-agent`, ..., see
+//! [`super::access::json_fields`]), so webserver rules read them as they read Combined lines.
 //!
 //! Anything else has no kind and is routed as a Windows event (JSON exports of EVTX, flat
 //! event JSON).
@@ -50,6 +55,13 @@ const RESOURCE_ID: u32 = 1 << 20;
 const RISK_EVENT: u32 = 1 << 21;
 const RISK_EXTRA: u32 = 1 << 22;
 const OBJECT_REF: u32 = 1 << 23;
+const WEB_REQUEST: u32 = 1 << 24;
+const WEB_STATUS: u32 = 1 << 25;
+const WEB_EXTRA: u32 = 1 << 26;
+const CADDY_METHOD: u32 = 1 << 27;
+const CADDY_URI: u32 = 1 << 28;
+const TRAEFIK_METHOD: u32 = 1 << 29;
+const TRAEFIK_EXTRA: u32 = 1 << 30;
 
 /// What a file says about its records before their shape does.
 #[derive(Debug, Clone, Copy, Default)]
@@ -108,6 +120,13 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
             "uid" => UID,
             "id.orig_h" => ORIG_H,
             "_path" => ZEEK_PATH,
+            "request" | "request_uri" | "request_method" => WEB_REQUEST,
+            "status" => WEB_STATUS,
+            "remote_addr" | "time_local" | "time_iso8601" | "http_user_agent" | "body_bytes_sent" => WEB_EXTRA,
+            "request.method" => CADDY_METHOD,
+            "request.uri" => CADDY_URI,
+            "RequestMethod" => TRAEFIK_METHOD,
+            "RequestPath" | "DownstreamStatus" => TRAEFIK_EXTRA,
             _ => 0,
         };
     }
@@ -146,6 +165,10 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
             None => hint.zeek_path.or_else(|| super::zeek_kind(guess_zeek(event))),
         };
     }
+    if has(WEB_REQUEST | WEB_STATUS | WEB_EXTRA) || has(CADDY_METHOD | CADDY_URI) || has(TRAEFIK_METHOD | TRAEFIK_EXTRA)
+    {
+        return kind("web.access");
+    }
     if seen & (ACTIVITY_NAME | OPERATION_NAME) != 0 {
         let category = str_of(event, &["category", "Category", "Type"]).unwrap_or_default();
         let lower = category.to_ascii_lowercase();
@@ -182,8 +205,16 @@ pub(crate) fn classify(event: &Event, hint: Hint) -> Option<&'static RecordKind>
     None
 }
 
-/// Plain fields for the `X.value` fields of Azure's REST API shape, when `X` is missing.
+/// Plain fields for the `X.value` fields of Azure's REST API shape, when `X` is missing; the
+/// W3C fields (and time) of a JSON web access-log record.
 pub(crate) fn aliases(event: Event, kind: &RecordKind) -> Event {
+    if kind.name == "web.access" {
+        let (added, time) = super::access::json_fields(&event);
+        let (ts, id) = (time.or(event.timestamp()), event.record_id());
+        let fields: Vec<(String, crate::Value)> =
+            event.fields().map(|(n, v)| (n.to_owned(), v.clone())).chain(added).collect();
+        return Event::from_fields(fields).with_timestamp(ts).with_record_id(id);
+    }
     if !kind.name.starts_with("azure.") {
         return event;
     }
