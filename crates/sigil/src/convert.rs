@@ -66,14 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         TargetArg::Spark => sigil_convert::Target::Spark,
         TargetArg::Duckdb => sigil_convert::Target::DuckDb,
     };
-    let mut knowledge = sigil_knowledge::Knowledge::builtin().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
-    for m in &args.mapping {
-        knowledge = knowledge.with_mapping_file(m).map_err(|e| anyhow::anyhow!("--mapping: {e}"))?;
-    }
-    let placeholders = match &args.placeholders {
-        Some(p) => sigil_engine::load_placeholders(p).map_err(|e| anyhow::anyhow!("--placeholders: {e}"))?,
-        None => sigil_engine::Placeholders::new(),
-    };
+    crate::hunt::check_rule_paths(&args.rules)?;
+    let knowledge = crate::hunt::load_knowledge(&args.mapping)?;
+    let placeholders = crate::hunt::load_placeholders(args.placeholders.as_deref())?;
     let opts = sigil_convert::ConvertOptions { table: args.table.clone(), placeholders };
     let set = crate::bundled::load_rules(&args.rules);
     let (single, entries) = if args.single_query {

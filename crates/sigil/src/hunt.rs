@@ -169,15 +169,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
 
-    // Knowledge: builtin routes plus mapping files.
-    let mut knowledge = sigil_knowledge::Knowledge::builtin().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
-    for m in &args.mapping {
-        knowledge = knowledge.with_mapping_file(m).map_err(|e| anyhow::anyhow!("--mapping: {e}"))?;
-    }
-    let placeholders = match &args.placeholders {
-        Some(p) => sigil_engine::load_placeholders(p).map_err(|e| anyhow::anyhow!("--placeholders: {e}"))?,
-        None => sigil_engine::Placeholders::new(),
-    };
+    let knowledge = load_knowledge(&args.mapping)?;
+    let placeholders = load_placeholders(args.placeholders.as_deref())?;
 
     // Rules.
     let rule_paths: Vec<PathBuf> =
@@ -382,7 +375,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Every `--rules` path must exist and hold at least one rule file: a folder of events given after `--rules`
 /// by mistake must not be taken for an empty rule folder.
-fn check_rule_paths(paths: &[PathBuf]) -> anyhow::Result<()> {
+/// The builtin routing tables with the `--mapping` files applied in order.
+pub(crate) fn load_knowledge(mapping: &[PathBuf]) -> anyhow::Result<sigil_knowledge::Knowledge> {
+    let mut knowledge = sigil_knowledge::Knowledge::builtin().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+    for m in mapping {
+        knowledge = knowledge.with_mapping_file(m).map_err(|e| anyhow::anyhow!("--mapping: {e}"))?;
+    }
+    Ok(knowledge)
+}
+
+/// The `--placeholders` file's values, or none.
+pub(crate) fn load_placeholders(path: Option<&Path>) -> anyhow::Result<sigil_engine::Placeholders> {
+    match path {
+        Some(p) => sigil_engine::load_placeholders(p).map_err(|e| anyhow::anyhow!("--placeholders: {e}")),
+        None => Ok(sigil_engine::Placeholders::new()),
+    }
+}
+
+/// Every `--rules` path must exist and, when a folder, hold rule files (a folder of events given by mistake is
+/// named as such).
+pub(crate) fn check_rule_paths(paths: &[PathBuf]) -> anyhow::Result<()> {
     for path in paths {
         if !path.exists() {
             anyhow::bail!("--rules {}: no such file or folder", path.display());

@@ -295,7 +295,7 @@ impl RowSink for JsonlSink {
 ///
 /// The output is written to a temporary file beside it and renamed at the end, so a failed export leaves no
 /// half-written table and an existing file is replaced only by a complete one; an output that is one of the
-/// inputs is refused.
+/// inputs is refused. When no input could be read (`files` is 0) nothing is written at all.
 ///
 /// # Errors
 /// An [`ExportError`] when the output cannot be written. Unreadable inputs are warnings.
@@ -323,8 +323,8 @@ pub fn export(paths: &[PathBuf], out: &Path, opts: &ReadOptions) -> Result<Expor
     };
     let mut stats = ExportStats::default();
     for s in skipped {
-        if !matches!(s.reason, sigil_events::SkipReason::Extension) {
-            stats.warnings.push(format!("{}: {:?}", s.path.display(), s.reason));
+        if let sigil_events::SkipReason::Unreadable(why) = &s.reason {
+            stats.warnings.push(format!("{}: cannot read: {why}", s.path.display()));
         }
     }
     let mut failure: Option<ExportError> = None;
@@ -359,6 +359,11 @@ pub fn export(paths: &[PathBuf], out: &Path, opts: &ReadOptions) -> Result<Expor
         }
     }
     sink.finish()?;
+    if stats.files == 0 {
+        // No input could be read: an empty table must not replace what the user had at `out` (the temporary
+        // file is removed when dropped).
+        return Ok(stats);
+    }
     tmp.persist(out).map_err(|e| ExportError::Io { path: out.to_path_buf(), source: e.error })?;
     Ok(stats)
 }
