@@ -66,7 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         TargetArg::Spark => sigil_convert::Target::Spark,
         TargetArg::Duckdb => sigil_convert::Target::DuckDb,
     };
-    crate::hunt::check_rule_paths(&args.rules)?;
+    for w in crate::hunt::check_rule_paths(&args.rules)? {
+        eprintln!("warning: {w}");
+    }
     let knowledge = crate::hunt::load_knowledge(&args.mapping)?;
     let placeholders = crate::hunt::load_placeholders(args.placeholders.as_deref())?;
     let opts = sigil_convert::ConvertOptions { table: args.table.clone(), placeholders };

@@ -175,7 +175,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Rules.
     let rule_paths: Vec<PathBuf> =
         sigil_catalog::SourceSpec::parse_all(&args.rules).into_iter().flat_map(|s| s.paths).collect();
-    check_rule_paths(&rule_paths)?;
+    for w in check_rule_paths(&rule_paths)? {
+        warn(&w);
+    }
     let demo = args.paths.is_empty() && args.rules.is_empty();
     if args.paths.is_empty() && !demo {
         anyhow::bail!(
@@ -392,28 +394,38 @@ pub(crate) fn load_placeholders(path: Option<&Path>) -> anyhow::Result<sigil_eng
     }
 }
 
-/// Every `--rules` path must exist and, when a folder, hold rule files (a folder of events given by mistake is
-/// named as such).
-pub(crate) fn check_rule_paths(paths: &[PathBuf]) -> anyhow::Result<()> {
+/// Every `--rules` path must exist; a folder that holds no rule file is an error when it holds event files (an
+/// evidence folder taken as rules: `--rules` takes every path after it) or when no `--rules` path holds a rule at
+/// all, and otherwise a warning returned to the caller (SigmaHQ's `rules*` includes `rules-dfir`, which holds
+/// only a README).
+pub(crate) fn check_rule_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let mut empty = Vec::new();
     for path in paths {
         if !path.exists() {
             anyhow::bail!("--rules {}: no such file or folder", path.display());
         }
         if path.is_dir() && !sigil_check::discover(std::slice::from_ref(path)).iter().any(|(_, r)| r.is_ok()) {
             let (events, _) = sigil_events::discover(std::slice::from_ref(path));
-            let hint = if events.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; it holds event files: --rules takes every path after it, so put event paths first \
-                     ('sigil hunt {} --rules RULES')",
+            if !events.is_empty() {
+                anyhow::bail!(
+                    "--rules {}: no Sigma rule file (.yml, .yaml) in this folder; it holds event files: --rules takes \
+                     every path after it, so put event paths first ('sigil hunt {} --rules RULES')",
+                    path.display(),
                     path.display()
-                )
-            };
-            anyhow::bail!("--rules {}: no Sigma rule file (.yml, .yaml) in this folder{hint}", path.display());
+                );
+            }
+            empty.push(path);
         }
     }
-    Ok(())
+    if let Some(first) = empty.first()
+        && empty.len() == paths.len()
+    {
+        anyhow::bail!("--rules {}: no Sigma rule file (.yml, .yaml) in this folder", first.display());
+    }
+    Ok(empty
+        .iter()
+        .map(|p| format!("--rules {}: no Sigma rule file (.yml, .yaml) in this folder", p.display()))
+        .collect())
 }
 
 /// A path made absolute without requiring it to exist: its existing parent resolved, its name kept.

@@ -501,6 +501,16 @@ fn rules_never_swallow_the_evidence() {
     let out = run(&[evidence.to_str().unwrap(), "--rules", &named, "--format", "jsonl"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().count(), 1);
+    // A folder holding no rule beside folders that do (SigmaHQ's `rules*` includes `rules-dfir`, a README
+    // only) is a warning, not an error; alone, it is an error.
+    let docs = dir.path().join("rules-dfir");
+    std::fs::create_dir(&docs).unwrap();
+    write(&docs, "README.md", "# no rules here\n");
+    let out = run(&[evidence.to_str().unwrap(), "--rules", rules.to_str().unwrap(), docs.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("rules-dfir: no Sigma rule file"), "{}", text(&out.stderr));
+    let out = run(&[evidence.to_str().unwrap(), "--rules", docs.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
     // The demo says it is one.
     let out = run(&["--format", "jsonl"]);
     assert!(text(&out.stderr).contains("demonstration"), "{}", text(&out.stderr));
