@@ -5,18 +5,22 @@ use sigil_rule::{Detection, Expr, FilterRule, Level, Quantifier, Rule, SearchBod
 
 use crate::fold::fold;
 use crate::ir::{Item, LowerError, Placeholders, ValueSpec, lower_item};
-use crate::matcher::{FieldMap, ItemMatcher};
+use crate::matcher::{FieldMap, ItemMatcher, MatcherError};
 use crate::prepared::Prepared;
 
 /// Why a rule could not be compiled; the rule is skipped and reported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
+    /// The rule could not be lowered to the IR (an unresolved placeholder, a modifier combination the IR refuses).
     #[error(transparent)]
     Lower(#[from] LowerError),
-    #[error("{0}")]
-    Matcher(String),
+    /// A value could not become a matcher (a regular expression that does not compile).
+    #[error(transparent)]
+    Matcher(#[from] MatcherError),
+    /// The condition names a search identifier the detection does not define.
     #[error("the condition names '{0}', which the detection does not define")]
     UnknownIdentifier(String),
+    /// The detection has no `condition`.
     #[error("the detection has no condition")]
     NoCondition,
 }
@@ -51,20 +55,26 @@ impl SearchMatcher {
 /// What a rule says about itself, for output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleInfo {
+    /// The rule's `id`, if it has one.
     pub id: Option<String>,
     /// The rule's unique `name`, by which correlations may reference it.
     pub name: Option<String>,
+    /// `title`.
     pub title: String,
+    /// `level`, when valid.
     pub level: Option<Level>,
+    /// `tags` as written.
     pub tags: Vec<String>,
     /// The file the rule came from, as shown to users.
     pub path: String,
+    /// The logsource (routing picks the events the rule sees from it).
     pub logsource: sigil_rule::Logsource,
 }
 
 /// One compiled rule. Immutable after compilation and shared by every worker.
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
+    /// What the rule says about itself.
     pub info: RuleInfo,
     /// Sigma field names the rule reads, indexed by the rule-local index the matchers use.
     pub(crate) fields: Vec<String>,

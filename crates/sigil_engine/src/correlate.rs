@@ -459,8 +459,11 @@ pub(crate) struct Record {
 pub struct CorrelatedEvent {
     /// The referenced rule that matched it (id, else name, else title).
     pub rule_id: String,
+    /// The event's time.
     pub timestamp: Timestamp,
+    /// The input it was read from.
     pub source: Arc<Path>,
+    /// Its EVTX record id, when it has one.
     pub record_id: Option<u64>,
 }
 
@@ -475,9 +478,11 @@ pub struct CorrelationDetail {
     pub value: f64,
     /// The condition as written (`gte 5`, `gt 100, lte 200`, or a temporal expression).
     pub condition: String,
+    /// The `timespan` as written (`5m`).
     pub timespan: String,
     /// Timestamps of the window's first and last event.
     pub first: Timestamp,
+    /// See `first`.
     pub last: Timestamp,
     /// The referenced rules that contributed, in the correlation's order.
     pub rules: Vec<String>,
@@ -494,10 +499,13 @@ pub struct CorrelationAlert {
     pub rule: u32,
     /// The event that completed the correlation (the window's last), with its input and position there.
     pub event: Event,
+    /// The input the event was read from.
     pub source: Arc<Path>,
+    /// `(batch sequence, index in the batch)` of the event in its input: orders alerts like detections.
     pub position: (u64, u32),
     /// The group-by values and the value that met the condition, as `(name, value)`.
     pub key_fields: Vec<(String, String)>,
+    /// Why it fired.
     pub detail: CorrelationDetail,
 }
 

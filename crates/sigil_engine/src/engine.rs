@@ -45,11 +45,15 @@ pub struct EngineOptions {
 /// A rule that was not compiled, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SkippedRule {
+    /// The rule file, as shown to users.
     pub path: String,
+    /// The rule's title.
     pub title: String,
+    /// Why it was skipped.
     pub reason: SkipReason,
 }
 
+/// Why a rule was not compiled.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SkipReason {
     /// The rule file has errors (`sigil check` lists them); the message is the first one.
@@ -74,7 +78,9 @@ pub struct Unrouted {
 /// What building the engine did with each rule.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BuildReport {
+    /// Rules (and correlations) compiled.
     pub compiled: usize,
+    /// Rules that could not be compiled, with the reason.
     pub skipped: Vec<SkippedRule>,
     /// Rules below `min_level`, not compiled.
     pub below_level: usize,
@@ -89,8 +95,11 @@ pub struct BuildReport {
 /// A meta filter, as the hunt reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterInfo {
+    /// The filter's `id`.
     pub id: Option<String>,
+    /// Its title.
     pub title: String,
+    /// Its file, as shown to users.
     pub path: String,
     /// How many compiled rules it applies to.
     pub rules: usize,
@@ -108,6 +117,7 @@ struct RuleRoute {
 /// A match: which rule, through which of its routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Match {
+    /// Index of the rule in [`Engine::rules`].
     pub rule: u32,
     route: u16,
 }
@@ -506,6 +516,7 @@ impl Engine {
         &self.rules
     }
 
+    /// The rule a match names.
     pub fn rule(&self, m: Match) -> Option<&CompiledRule> {
         self.rules.get(m.rule as usize)
     }

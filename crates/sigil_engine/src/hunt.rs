@@ -29,6 +29,7 @@ use crate::engine::{Engine, Match, Scratch};
 /// How to hunt.
 #[derive(Debug, Clone, Default)]
 pub struct HuntOptions {
+    /// How inputs are read (formats, checksums, record kinds).
     pub read: ReadOptions,
     /// Worker threads; 0 = one per core.
     pub jobs: usize,
@@ -49,7 +50,9 @@ pub const DEFAULT_MAX_CORRELATION_EVENTS: usize = 100;
 /// One rule matching one event.
 #[derive(Debug)]
 pub struct Detection<'a> {
+    /// The rule that matched.
     pub rule: &'a CompiledRule,
+    /// The event it matched.
     pub event: &'a Event,
     /// The input as given (`-` for stdin).
     pub source: &'a Path,
@@ -94,6 +97,7 @@ pub trait HuntSink: Sync {
 pub struct HuntStats {
     /// Per input: path, format, events read, errors.
     pub read: ReadSummary,
+    /// Events read.
     pub events: u64,
     /// Read errors reported to the sink (a chunk, record, line or value that could not be read, a damaged
     /// file header).
@@ -121,11 +125,13 @@ pub struct HuntStats {
     pub correlation_peak_state: usize,
     /// Per filter of [`Engine::filters`]: detections it removed.
     pub filter_removed: Vec<u64>,
+    /// Detections reported to the sink (correlation alerts included).
     pub detections: u64,
     /// Detections per level (index = [`Level`] order; rules without a level count as informational).
     pub by_level: [u64; 5],
     /// Detections per rule, indexed like [`Engine::rules`].
     pub by_rule: Vec<u64>,
+    /// Wall-clock time of the hunt.
     pub elapsed: Duration,
 }
 
@@ -162,12 +168,20 @@ pub fn max_jobs() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get()).saturating_mul(4)
 }
 
+/// Why a hunt could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum HuntError {
+    /// The worker thread pool could not be created.
+    #[error("{0}")]
+    ThreadPool(#[from] rayon::ThreadPoolBuildError),
+}
+
 /// Hunts over files and folders (see [`sigil_events::discover`]). With one input (a file or stdin),
 /// correlations are evaluated as it streams by; with several, after the last event.
 ///
 /// # Errors
 /// Only when the worker thread pool cannot be created.
-pub fn hunt(engine: &Engine, paths: &[PathBuf], opts: &HuntOptions, sink: &dyn HuntSink) -> Result<HuntStats, String> {
+pub fn hunt(engine: &Engine, paths: &[PathBuf], opts: &HuntOptions, sink: &dyn HuntSink) -> Result<HuntStats, HuntError> {
     let stream = !engine.correlations.is_empty() && sigil_events::discover(paths).0.len() == 1;
     run(engine, opts, sink, stream, |f| sigil_events::read_all(paths, &opts.read, f))
 }
@@ -181,7 +195,7 @@ pub fn hunt_batches(
     batches: Vec<Batch>,
     opts: &HuntOptions,
     sink: &dyn HuntSink,
-) -> Result<HuntStats, String> {
+) -> Result<HuntStats, HuntError> {
     use rayon::prelude::*;
     let mut sources: Vec<&Path> = batches.iter().map(|b| &*b.source).collect();
     sources.sort();
@@ -364,7 +378,7 @@ fn run(
     sink: &dyn HuntSink,
     stream: bool,
     read: impl FnOnce(&(dyn Fn(Batch) + Sync + Send)) -> ReadSummary + Send,
-) -> Result<HuntStats, String> {
+) -> Result<HuntStats, HuntError> {
     let started = Instant::now();
     let counters = Counters {
         events: AtomicU64::new(0),
@@ -534,7 +548,7 @@ fn run(
         sink.progress(events, total);
     };
     let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build().map_err(|e| e.to_string())?;
+        rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build()?;
     let summary = pool.install(|| read(&on_batch));
 
     let mut correlator = correlator.into_inner().unwrap_or_else(PoisonError::into_inner);

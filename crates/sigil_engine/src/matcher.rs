@@ -18,6 +18,23 @@ use crate::prepared::{Atom, AtomKind, FieldId, Prepared};
 /// A regular expression checked for syntax at compile time and built on first use: most rules of a large rule
 /// set never reach their regexes (the prefilter rules them out), so building them all up front would only cost
 /// start-up time.
+/// Why a field item could not become a matcher (its rule is skipped and reported).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MatcherError {
+    /// A `|re` pattern that does not parse.
+    #[error(transparent)]
+    RegexSyntax(#[from] Box<regex_syntax::Error>),
+    /// A pattern whose automaton exceeds the regex crate's size limit.
+    #[error("the pattern cannot be compiled: Compiled regex exceeds size limit of {limit} bytes.")]
+    RegexTooBig {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A pattern the regex crate rejected for another reason (its message).
+    #[error("the pattern cannot be compiled: {0}")]
+    Regex(String),
+}
+
 #[derive(Debug)]
 pub(crate) struct LazyRegex {
     builder: regex::RegexBuilder,
@@ -38,7 +55,7 @@ impl LazyRegex {
         ignore_case: bool,
         multi_line: bool,
         dot_all: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, MatcherError> {
         // A syntax check is cheap; building the automaton is what is deferred.
         regex_syntax::ParserBuilder::new()
             .case_insensitive(ignore_case)
@@ -46,14 +63,17 @@ impl LazyRegex {
             .dot_matches_new_line(dot_all)
             .build()
             .parse(pattern)
-            .map_err(|e| e.to_string())?;
+            .map_err(Box::new)?;
         Ok(LazyRegex { builder, pattern: pattern.into(), regex: OnceLock::new() })
     }
 
     /// Like [`LazyRegex::new`], but built now, so that a pattern the regex crate rejects (over the size limit)
     /// is a compile error for its rule rather than a regex that could not be built at match time.
-    fn eager(pattern: &str, builder: regex::RegexBuilder) -> Result<Self, String> {
-        let regex = builder.build().map_err(|e| format!("the pattern cannot be compiled: {e}"))?;
+    fn eager(pattern: &str, builder: regex::RegexBuilder) -> Result<Self, MatcherError> {
+        let regex = builder.build().map_err(|e| match e {
+            regex::Error::CompiledTooBig(limit) => MatcherError::RegexTooBig { limit },
+            other => MatcherError::Regex(other.to_string()),
+        })?;
         Ok(LazyRegex { builder, pattern: pattern.into(), regex: OnceLock::from(Some(regex)) })
     }
 
@@ -114,7 +134,7 @@ enum StrMatcher {
 }
 
 impl StrMatcher {
-    fn new(p: &Pattern, cased: bool) -> Result<StrMatcher, String> {
+    fn new(p: &Pattern, cased: bool) -> Result<StrMatcher, MatcherError> {
         let lit = |s: &str| -> Box<str> { if cased { s.into() } else { fold(s).into() } };
         if p.parts.iter().any(|x| matches!(x, Part::AnyChar)) {
             let mut re = String::from(r"(?s)\A");
@@ -228,7 +248,7 @@ impl StrSet {
         }
     }
 
-    fn new(patterns: &[Pattern], cased: bool) -> Result<StrSet, String> {
+    fn new(patterns: &[Pattern], cased: bool) -> Result<StrSet, MatcherError> {
         let mut set = StrSet::default();
         for p in patterns {
             match StrMatcher::new(p, cased)? {
@@ -312,7 +332,7 @@ pub(crate) type FieldMap<'a> = &'a [FieldId];
 
 impl ItemMatcher {
     /// Compiles a lowered item. `field_index` gives the rule-local index of a Sigma field name.
-    pub(crate) fn new(item: &Item, field_index: &mut dyn FnMut(&str) -> u16) -> Result<ItemMatcher, String> {
+    pub(crate) fn new(item: &Item, field_index: &mut dyn FnMut(&str) -> u16) -> Result<ItemMatcher, MatcherError> {
         let mut values = Vec::with_capacity(item.values.len());
         // Without `all`, the string patterns of all values are OR-ed: merge them into one set.
         let mut merged: Vec<Pattern> = Vec::new();

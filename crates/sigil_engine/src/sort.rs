@@ -27,6 +27,7 @@ pub struct SortKey {
 }
 
 impl SortKey {
+    /// The key of a detection: its event time (none sorts last), input, batch and position in the batch.
     pub fn new(time: Option<jiff::Timestamp>, source: u32, seq: u64, index: u64) -> SortKey {
         SortKey { time: time.map_or(i128::MAX, |t| t.as_nanosecond()), source, seq, index }
     }
