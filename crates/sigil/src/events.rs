@@ -1,4 +1,5 @@
-//! `sigil events`: the events side of the catalog: which rules can fire on each described Windows event.
+//! `sigil events`: the events side of the catalog: which rules can fire on each described Windows event and on
+//! each record kind that is not a Windows event.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,16 +13,21 @@ use crate::term::TextOrJson;
 
 /// List the described Windows events and the rules that can fire on them.
 ///
-///   sigil events                  every provider: events described, events with rules, rules
+///   sigil events                  every provider: events described, events with rules, rules; then the
+///                                 record kinds that are not Windows events (aws.cloudtrail, linux.auditd, ...)
 ///   sigil events PROVIDER         the provider's events: id, title, fields, rules
 ///   sigil events PROVIDER ID      one event: channel, fields with their types and how many rules read each,
 ///                                 and the rules that can fire on it
+///   sigil events KIND             one record kind: the logsources routed to it, the fields its rules read
+///                                 (these records have no schema) and the rules that can fire on it
 ///
 /// A rule can fire on an event when its logsource routes to the event and the event carries every field the
 /// rule uses, after field mapping (Image is NewProcessName on Security 4688) — the event coverage of `sigil
 /// show`. PROVIDER is a full name (Microsoft-Windows-Sysmon) or a display name (Sysmon), any case.
 ///
-/// Exit status: 0 listed, 2 unknown provider or event, or bad usage.
+/// JSON shapes are documented in docs/json.md.
+///
+/// Exit status: 0 listed, 2 unknown provider, record kind or event, or bad usage.
 ///
 /// Examples:
 ///   sigil events --rules ../sigma/rules*
@@ -30,7 +36,7 @@ use crate::term::TextOrJson;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Provider (full or display name).
+    /// Provider (full or display name), or a record kind (aws.cloudtrail).
     provider: Option<String>,
     /// Event id.
     id: Option<u32>,
@@ -54,16 +60,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let known = |p: &str| catalog.knowledge().event_catalog().provider(p).is_some();
     match (&args.provider, args.id) {
         (None, _) => {
-            let mut providers = catalog.providers();
+            let mut list = catalog.provider_list();
             if args.used {
-                providers.retain(|p| p.rules > 0);
+                list.providers.retain(|p| p.rules > 0);
+                list.record_kinds.retain(|k| k.rule_count > 0);
             }
             if args.format == TextOrJson::Json {
-                serde_json::to_writer_pretty(&mut out, &providers)?;
+                serde_json::to_writer_pretty(&mut out, &list)?;
                 writeln!(out)?;
             } else {
+                let providers = &list.providers;
                 let mut t = table(&["Provider", "Channel", "Events", "With rules", "Rules"]);
-                for p in &providers {
+                for p in providers {
                     let shared = providers.iter().filter(|q| q.provider == p.provider).count() > 1;
                     t.add_row(vec![
                         if shared { p.provider_name.clone() } else { p.provider.clone() },
@@ -74,33 +82,56 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     ]);
                 }
                 writeln!(out, "{t}")?;
-                writeln!(out, "{} rules loaded; `sigil events PROVIDER` lists a provider's events", catalog.len())?;
+                if !list.record_kinds.is_empty() {
+                    writeln!(out, "\nRecords other than Windows events")?;
+                    let mut t = table(&["Record kind", "Logsources", "Fields read", "Rules"]);
+                    for k in &list.record_kinds {
+                        t.add_row(vec![
+                            k.kind.clone(),
+                            k.logsources.join(", "),
+                            k.fields.to_string(),
+                            k.rule_count.to_string(),
+                        ]);
+                    }
+                    writeln!(out, "{t}")?;
+                }
+                writeln!(
+                    out,
+                    "{} rules loaded; `sigil events PROVIDER` lists a provider's events, `sigil events KIND` a record kind",
+                    catalog.len()
+                )?;
+            }
+        }
+        (Some(p), None) if !known(p) => {
+            let Some(mut k) = catalog.record_kind_page(p) else { return unknown_provider(&catalog, p) };
+            if args.format == TextOrJson::Json {
+                serde_json::to_writer_pretty(&mut out, &k)?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "Record kind {}", k.kind)?;
+                writeln!(out, "  logsources {}", k.logsources.join(", "))?;
+                writeln!(out, "  (no schema: the fields are those the rules read, after field mapping)\n")?;
+                if !k.fields.is_empty() {
+                    let mut t = table(&["Field", "Rules"]);
+                    for f in &k.fields {
+                        t.add_row(vec![sanitize(&f.name).into_owned(), f.rules.to_string()]);
+                    }
+                    writeln!(out, "{t}")?;
+                }
+                write_rules(&mut out, &mut k.rules, k.rule_count, args.limit, "this record kind")?;
             }
         }
         (Some(p), None) => {
-            if !known(p) {
-                return unknown_provider(&catalog, p);
-            }
-            let mut events = catalog.event_pages(Some(p));
+            let Some(mut list) = catalog.provider_events(p) else { return unknown_provider(&catalog, p) };
             if args.used {
-                events.retain(|e| e.rule_count > 0);
+                list.events.retain(|e| e.rule_count > 0);
             }
             if args.format == TextOrJson::Json {
-                // The rule lists make the provider listing huge; ask for one event to get them.
-                let slim: Vec<serde_json::Value> = events
-                    .iter()
-                    .map(|e| {
-                        serde_json::json!({
-                            "provider": e.provider, "provider_name": e.provider_name, "channel": e.channel,
-                            "event_id": e.event_id, "title": e.title, "fields": e.fields, "rule_count": e.rule_count,
-                        })
-                    })
-                    .collect();
-                serde_json::to_writer_pretty(&mut out, &slim)?;
+                serde_json::to_writer_pretty(&mut out, &list)?;
                 writeln!(out)?;
             } else {
                 let mut t = table(&["Event", "Title", "Fields", "Rules"]);
-                for e in &events {
+                for e in &list.events {
                     t.add_row(vec![
                         format!("Event ID {}", e.event_id),
                         e.title.clone(),
@@ -115,7 +146,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if !known(p) {
                 return unknown_provider(&catalog, p);
             }
-            let Some(mut e) = catalog.event_page(p, id) else {
+            let Some(mut d) = catalog.event_detail(p, id) else {
                 eprintln!(
                     "sigil: error: {} has no described event {id}; `sigil events {}` lists its events",
                     sanitize(p),
@@ -124,9 +155,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             };
             if args.format == TextOrJson::Json {
-                serde_json::to_writer_pretty(&mut out, &e)?;
+                serde_json::to_writer_pretty(&mut out, &d)?;
                 writeln!(out)?;
             } else {
+                let e = &mut d.event;
                 writeln!(out, "{} Event ID {}: {}", e.provider, e.event_id, e.title)?;
                 writeln!(out, "  provider {}, channel {}", e.provider_name, e.channel.as_deref().unwrap_or("(none)"))?;
                 writeln!(out)?;
@@ -139,18 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     ]);
                 }
                 writeln!(out, "{t}")?;
-                writeln!(out, "\n{} rule(s) can fire on this event", e.rule_count)?;
-                let total = e.rules.len();
-                if args.limit > 0 {
-                    e.rules.truncate(args.limit);
-                }
-                for r in &e.rules {
-                    let title = r.title.as_deref().unwrap_or_default();
-                    writeln!(out, "  {}  {}", r.key.as_deref().unwrap_or(&r.reference), sanitize(title))?;
-                }
-                if total > e.rules.len() {
-                    writeln!(out, "  ... and {} more (--limit 0 lists all)", total - e.rules.len())?;
-                }
+                write_rules(&mut out, &mut e.rules, e.rule_count, args.limit, "this event")?;
             }
         }
     }
@@ -159,13 +180,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `N rule(s) can fire on WHAT`, then at most `limit` of them (0 for all).
+fn write_rules(
+    out: &mut dyn Write,
+    rules: &mut Vec<sigil_catalog::RuleLink>,
+    count: usize,
+    limit: usize,
+    what: &str,
+) -> std::io::Result<()> {
+    writeln!(out, "\n{count} rule(s) can fire on {what}")?;
+    let total = rules.len();
+    if limit > 0 {
+        rules.truncate(limit);
+    }
+    for r in rules.iter() {
+        let title = r.title.as_deref().unwrap_or_default();
+        writeln!(out, "  {}  {}", r.key.as_deref().unwrap_or(&r.reference), sanitize(title))?;
+    }
+    if total > rules.len() {
+        writeln!(out, "  ... and {} more (--limit 0 lists all)", total - rules.len())?;
+    }
+    Ok(())
+}
+
 fn unknown_provider(catalog: &sigil_catalog::Catalog, p: &str) -> anyhow::Result<ExitCode> {
     let all = catalog.knowledge().providers();
     let names: Vec<&str> = all
         .iter()
         .map(|p| if all.iter().filter(|q| q.display == p.display).count() > 1 { p.name } else { p.display })
         .collect();
-    eprintln!("sigil: error: unknown provider '{}'", sanitize(p));
+    eprintln!("sigil: error: unknown provider or record kind '{}'", sanitize(p));
     eprintln!("  = help: known providers: {}", names.join(", "));
+    let kinds: Vec<String> = catalog.record_kinds().into_iter().map(|k| k.kind).collect();
+    if !kinds.is_empty() {
+        eprintln!("  = help: record kinds: {}", kinds.join(", "));
+    }
     Ok(ExitCode::from(2))
 }

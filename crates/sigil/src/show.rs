@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use owo_colors::OwoColorize as _;
-use sigil_catalog::markdown::{self, INDICATORS_INTRO};
-use sigil_catalog::{Catalog, MatchedBy, RuleKind, RulePage};
+use sigil_catalog::markdown;
+use sigil_catalog::{Catalog, INDICATORS_INTRO, MatchedBy, PageView, RulePage};
 use sigil_diagnostics::sanitize;
 
 use crate::catalog_args::CatalogArgs;
@@ -100,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 if n > 0 {
                     writeln!(out, "\n---\n")?;
                 }
-                out.write_all(markdown::page_markdown(p).as_bytes())?;
+                out.write_all(markdown::page_markdown(&catalog.page_view(p)).as_bytes())?;
             }
         }
         Format::Text => {
@@ -109,7 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 if n > 0 {
                     writeln!(out, "\n{}\n", "─".repeat(60))?;
                 }
-                write_page(&mut out, p, color)?;
+                write_page(&mut out, &catalog.page_view(p), color)?;
             }
         }
     }
@@ -160,52 +160,28 @@ fn indent(text: &str, by: &str) -> String {
     text.lines().map(|l| format!("{by}{}", sanitize(l))).collect::<Vec<_>>().join("\n")
 }
 
-/// The page as the catalog shows it, for a terminal.
-pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std::io::Result<()> {
+/// The page as the catalog lays it out ([`PageView`]), for a terminal.
+pub(crate) fn write_page(out: &mut dyn Write, v: &PageView, color: bool) -> std::io::Result<()> {
     let s = Style { color };
-    let kind = match p.kind {
-        RuleKind::Rule => String::new(),
-        other => format!(" › {}", other.as_str()),
-    };
-    writeln!(out, "{}", s.dim(&format!("Detection rules › Sigma › {}{kind}", p.source)))?;
-    writeln!(out, "{}", s.title(&sanitize(p.title.trim())))?;
-    if let Some(d) = &p.description {
-        for line in d.trim().lines() {
+    let crumbs: Vec<&str> = v.breadcrumb.iter().map(String::as_str).collect();
+    writeln!(out, "{}", s.dim(&sanitize(&crumbs.join(" › "))))?;
+    writeln!(out, "{}", s.title(&sanitize(&v.title)))?;
+    if let Some(d) = &v.description {
+        for line in d.lines() {
             writeln!(out, "{}", sanitize(line.trim_end()))?;
         }
     }
     writeln!(out)?;
-    let date = match (&p.date, &p.modified) {
-        (Some(d), Some(m)) => format!("{d} (modified {m})"),
-        (Some(d), None) => d.clone(),
-        (None, Some(m)) => format!("modified {m}"),
-        (None, None) => String::new(),
-    };
-    let meta: Vec<(&str, String)> = vec![
-        ("ID", p.id.clone().unwrap_or_default()),
-        ("Status", p.status.clone().unwrap_or_default()),
-        ("Severity", p.level.clone().unwrap_or_default()),
-        ("Logsource", if p.kind == RuleKind::Correlation { String::new() } else { p.logsource_label() }),
-        ("Author", p.author.clone().unwrap_or_default()),
-        ("Date", date),
-        ("License", p.license.clone().unwrap_or_default()),
-        ("Tags", p.tags.join(", ")),
-        ("Source", format!("{} · {}", p.source, p.path)),
-        (
-            "Regression",
-            p.regression.as_ref().map(|r| r.path.clone().unwrap_or_else(|| r.samples.join(", "))).unwrap_or_default(),
-        ),
-    ];
-    for (k, v) in meta.into_iter().filter(|(_, v)| !v.is_empty()) {
-        writeln!(out, "  {:<11}{}", s.dim(k), sanitize(&v))?;
+    for m in &v.meta {
+        writeln!(out, "  {:<11}{}", s.dim(m.label), sanitize(&m.value))?;
     }
 
     writeln!(out, "\n{}", s.heading("MITRE ATT&CK coverage"))?;
-    if p.attack.is_empty() {
+    if v.attack.rows.is_empty() {
         writeln!(out, "{}", s.dim("(no ATT&CK tactic or technique)"))?;
     } else {
         let mut t = table(&["Tactic", "Techniques"]);
-        for r in &p.attack {
+        for r in &v.attack.rows {
             let techs: Vec<String> = r
                 .techniques
                 .iter()
@@ -218,159 +194,136 @@ pub(crate) fn write_page(out: &mut dyn Write, p: &RulePage, color: bool) -> std:
         }
         writeln!(out, "{t}")?;
     }
-    let o = &p.attack_other;
-    for (label, list) in [
-        ("Groups", &o.groups),
-        ("Software", &o.software),
-        ("Data sources", &o.data_sources),
-        ("Unknown ATT&CK tags", &o.unknown),
-        ("Retired ATT&CK tags", &o.retired),
-        ("Translated", &o.notes),
-    ] {
-        if !list.is_empty() {
-            writeln!(out, "{}: {}", s.dim(label), sanitize(&list.join("; ")))?;
-        }
+    for n in &v.attack.notes {
+        writeln!(out, "{}: {}", s.dim(n.label), sanitize(&n.items.join(", ")))?;
     }
 
     writeln!(out, "\n{}", s.heading("Event coverage"))?;
-    if p.events.is_empty() {
-        let note = p.coverage.note.clone().unwrap_or_else(|| "no described event".to_string());
-        writeln!(out, "{}", s.dim(&format!("({})", sanitize(&note))))?;
-        if !p.coverage.channels.is_empty() {
-            writeln!(out, "{} {}", s.dim("Reads:"), p.coverage.channels.join(", "))?;
-        }
-    } else {
+    if let Some(summary) = &v.events.summary {
+        writeln!(out, "{}", sanitize(summary))?;
+    } else if !v.events.rows.is_empty() {
         let mut t = table(&["Provider", "Event", "Title"]);
         const SHOWN: usize = 25;
-        for e in p.events.iter().take(SHOWN) {
+        for e in v.events.rows.iter().take(SHOWN) {
             t.add_row(vec![e.provider.clone(), format!("Event ID {}", e.event_id), e.title.clone()]);
         }
         writeln!(out, "{t}")?;
-        if p.events.len() > SHOWN {
-            writeln!(out, "{}", s.dim(&format!("... and {} more (--format json lists all)", p.events.len() - SHOWN)))?;
-        }
-        if let Some(note) = p.coverage.note.as_ref().filter(|_| p.coverage.by_branch) {
-            writeln!(out, "{}", s.dim(&sanitize(note)))?;
+        if v.events.rows.len() > SHOWN {
+            let more = format!("... and {} more (--format json lists all)", v.events.rows.len() - SHOWN);
+            writeln!(out, "{}", s.dim(&more))?;
         }
     }
+    if let Some(note) = &v.events.note {
+        writeln!(out, "{}", s.dim(&sanitize(note)))?;
+    }
+    if !v.events.reads.is_empty() {
+        writeln!(out, "{} {}", s.dim("Reads:"), sanitize(&v.events.reads.join(", ")))?;
+    }
+    if !v.events.record_kinds.is_empty() {
+        let kinds = v.events.record_kinds.join(", ");
+        writeln!(out, "{} {kinds}  {}", s.dim("Records it can fire on:"), s.dim("(sigil events KIND)"))?;
+    }
 
-    if let Some(c) = &p.correlation {
+    if let Some(c) = &v.correlation {
         writeln!(out, "\n{}", s.heading("Correlation"))?;
         writeln!(out, "  {:<11}{}", s.dim("Type"), c.kind)?;
         for r in &c.rules {
-            let shown = r
-                .title
-                .as_ref()
-                .map_or_else(|| format!("{} (not in the catalog)", r.reference), |t| format!("{t} [{}]", r.reference));
-            writeln!(out, "  {:<11}{}", s.dim("Rule"), sanitize(&shown))?;
+            writeln!(out, "  {:<11}{}", s.dim("Rule"), sanitize(&r.long_label()))?;
         }
         if !c.group_by.is_empty() {
-            writeln!(out, "  {:<11}{}", s.dim("Group by"), c.group_by.join(", "))?;
+            writeln!(out, "  {:<11}{}", s.dim("Group by"), sanitize(&c.group_by))?;
         }
         if let Some(ts) = &c.timespan {
-            writeln!(out, "  {:<11}{ts}", s.dim("Timespan"))?;
+            writeln!(out, "  {:<11}{}", s.dim("Timespan"), sanitize(ts))?;
         }
         if let Some(cond) = &c.condition {
             writeln!(out, "  {:<11}{}", s.dim("Condition"), sanitize(cond))?;
         }
         for a in &c.aliases {
-            let fields: Vec<String> = a.fields.iter().map(|(r, f)| format!("{r}: {f}")).collect();
-            writeln!(out, "  {:<11}{} = {}", s.dim("Alias"), sanitize(&a.name), sanitize(&fields.join(", ")))?;
+            writeln!(out, "  {:<11}{}", s.dim("Alias"), sanitize(a))?;
         }
-        let generate =
-            if c.generate { "yes: the rules alert on their own too" } else { "no: only this correlation alerts" };
-        writeln!(out, "  {:<11}{generate}", s.dim("Generate"))?;
+        writeln!(out, "  {:<11}{}", s.dim("Generate"), c.generate)?;
     }
-    if let Some(f) = &p.filter {
+    if let Some(f) = &v.filter {
         writeln!(out, "\n{}", s.heading("Filter"))?;
         if f.any {
             writeln!(out, "  applies to every rule whose logsource matches ({} in the catalog)", f.applies_to.len())?;
         } else {
             for r in &f.rules {
-                writeln!(out, "  {}", sanitize(r.title.as_deref().unwrap_or(&r.reference)))?;
+                writeln!(out, "  {}", sanitize(&r.label))?;
             }
         }
     }
 
     writeln!(out, "\n{}", s.heading("Rule body yaml"))?;
-    writeln!(out, "{}", indent(p.yaml.trim_end(), "  "))?;
+    writeln!(out, "{}", indent(&v.yaml, "  "))?;
 
-    if !p.stages.is_empty() {
+    if !v.stages.is_empty() {
         writeln!(out, "\n{}", s.heading("Stages and Predicates"))?;
-        for st in &p.stages {
-            let join = markdown::stage_join(st)
-                .map(|j| format!("  {}", s.dim(&format!("({})", sanitize(&j)))))
-                .unwrap_or_default();
-            writeln!(out, "{}{join}", s.title(&markdown::stage_heading(st)))?;
-            writeln!(out, "{}", indent(st.text.trim_end(), "  "))?;
-            if st.stage == 0
-                && let Some(n) = &st.normalized
-                && n != &st.text
-            {
+        for st in &v.stages {
+            let join =
+                st.join.as_ref().map(|j| format!("  {}", s.dim(&format!("({})", sanitize(j))))).unwrap_or_default();
+            writeln!(out, "{}{join}", s.title(&sanitize(&st.heading)))?;
+            writeln!(out, "{}", indent(&st.text, "  "))?;
+            if let Some(n) = &st.normalized {
                 writeln!(out, "  {} {}", s.dim("normalised:"), sanitize(n))?;
             }
         }
     }
 
-    if !p.indicators.is_empty() {
+    if !v.indicators.is_empty() {
         writeln!(out, "\n{}", s.heading("Indicators"))?;
         writeln!(out, "{}", s.dim(INDICATORS_INTRO))?;
         let mut t = table(&["Field", "Kind", "Values"]);
-        for group in markdown::group_indicators(&p.indicators) {
-            let Some(first) = group.first() else { continue };
-            let values: Vec<String> = group
+        for g in &v.indicators {
+            let values: Vec<String> = g
+                .values
                 .iter()
                 .map(|i| {
-                    let c = markdown::corpus_label(i);
-                    let v = sanitize(&sigil_rule::normalize::quote_str(&i.value)).into_owned();
-                    if c.is_empty() { v } else { format!("{v}  {c}") }
+                    let mut v = sanitize(&sigil_rule::normalize::quote_str(&i.value)).into_owned();
+                    for n in &i.notes {
+                        v.push_str(" · ");
+                        v.push_str(n);
+                    }
+                    if i.excluded {
+                        v.push_str(" · excluded");
+                    }
+                    if !i.label.is_empty() {
+                        v.push_str("  ");
+                        v.push_str(&i.label);
+                    }
+                    v
                 })
                 .collect();
-            t.add_row(vec![markdown::field_label(first).to_string(), markdown::kind_label(first), values.join("\n")]);
+            t.add_row(vec![sanitize(&g.field).into_owned(), g.kind.to_string(), values.join("\n")]);
         }
         writeln!(out, "{t}")?;
     }
 
-    for (label, list) in [("References", &p.references), ("False positives", &p.falsepositives)] {
+    for (label, list) in
+        [("References", &v.references), ("False positives", &v.falsepositives), ("Other tags", &v.other_tags)]
+    {
         if !list.is_empty() {
             writeln!(out, "\n{}", s.heading(label))?;
             for item in list {
-                writeln!(out, "  - {}", sanitize(item.trim()))?;
+                writeln!(out, "  - {}", sanitize(item))?;
             }
         }
     }
-    if !p.related.is_empty() {
+    if !v.related.is_empty() {
         writeln!(out, "\n{}", s.heading("Related rules"))?;
-        for r in &p.related {
-            let title = r.title.as_deref().unwrap_or("(not in the catalog)");
-            writeln!(out, "  - {} {} {}", r.kind, r.id, sanitize(title))?;
+        for r in &v.related {
+            writeln!(out, "  - {}: {}", r.relation, sanitize(&r.link.long_label()))?;
         }
     }
-    for (label, links) in [("Correlated by", &p.correlated_by), ("Filtered by", &p.filtered_by)] {
-        if !links.is_empty() {
-            writeln!(out, "\n{}", s.heading(label))?;
-            for l in links {
-                let shown = match &l.title {
-                    Some(t) if *t != l.reference => format!("{t} [{}]", l.reference),
-                    _ => l.reference.clone(),
-                };
-                writeln!(out, "  - {}", sanitize(&shown))?;
-            }
-        }
+    if let Some(r) = &v.regression {
+        writeln!(out, "\n{}", s.heading("Regression test"))?;
+        writeln!(out, "  {}", sanitize(r))?;
     }
-    if !p.diagnostics.is_empty() {
-        writeln!(out, "\n{}", s.heading("Checker diagnostics"))?;
-        for d in &p.diagnostics {
-            writeln!(
-                out,
-                "  {}:{}:{}: {}[{}]: {}",
-                d.file,
-                d.line,
-                d.column,
-                d.severity,
-                d.code,
-                sanitize(&d.message)
-            )?;
+    if !v.diagnostics.is_empty() {
+        writeln!(out, "\n{}", s.heading("Checker findings"))?;
+        for d in &v.diagnostics {
+            writeln!(out, "  {}", sanitize(d))?;
         }
     }
     Ok(())

@@ -18,6 +18,8 @@ use crate::term::TextOrJson;
 /// on no described Windows event, with the reason (an unmapped logsource, or the fields no event carries —
 /// often a typo or a field only an enrichment pipeline adds).
 ///
+/// The JSON shape (the same as the web API's /api/stats) is documented in docs/json.md.
+///
 /// Examples:
 ///   sigil stats --rules ../sigma/rules*
 ///   sigil stats --rules sigma=rules team=private --top 30
@@ -41,12 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.format == TextOrJson::Json {
-        let json = serde_json::json!({
-            "sources": catalog.sources(),
-            "load_seconds": catalog.load_time().as_secs_f64(),
-            "stats": s,
-        });
-        serde_json::to_writer_pretty(&mut out, &json)?;
+        serde_json::to_writer_pretty(&mut out, &catalog.stats_report())?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -282,3 +282,43 @@ fn show_a_correlation_and_what_uses_a_rule() {
     let out = stdout(&o);
     assert!(out.contains("Correlated by") && out.contains("- Burst of Failed Logons for One Account ["), "{out}");
 }
+
+#[test]
+fn events_lists_record_kinds_and_shows_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "title: Console Login Without MFA\nid: 5a0b1c2d-3e4f-4a5b-8c6d-7e8f90a1b2c3\n\
+        logsource: {product: aws, service: cloudtrail}\n\
+        detection:\n  sel:\n    eventName: ConsoleLogin\n    additionalEventData.MFAUsed: 'No'\n  condition: sel\n";
+    std::fs::write(dir.path().join("ct.yml"), rule).unwrap();
+    let rules = dir.path().to_string_lossy().into_owned();
+
+    let o = run(&["events", "--rules", &rules, "--format", "json", "--used"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["providers"].as_array().unwrap().len(), 0, "no Windows rule: {v}");
+    let kinds = v["record_kinds"].as_array().unwrap();
+    assert_eq!(kinds.len(), 1, "{v}");
+    assert_eq!(kinds[0]["kind"], "aws.cloudtrail");
+    assert_eq!((kinds[0]["fields"].as_u64(), kinds[0]["rule_count"].as_u64()), (Some(2), Some(1)));
+
+    let o = run(&["events", "AWS.CloudTrail", "--rules", &rules]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("Record kind aws.cloudtrail"), "{text}");
+    assert!(text.contains("additionalEventData.MFAUsed") && text.contains("eventName"), "{text}");
+    assert!(text.contains("1 rule(s) can fire on this record kind"), "{text}");
+    assert!(text.contains("5a0b1c2d-3e4f-4a5b-8c6d-7e8f90a1b2c3  Console Login Without MFA"), "{text}");
+
+    let o = run(&["events", "aws.cloudtrail", "--rules", &rules, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rule_count"], 1);
+    assert_eq!(v["fields"][0]["type"], "", "no schema: {v}");
+
+    // The rule page points at the kind instead of only saying no Windows event is described.
+    let o = run(&["show", "5a0b1c2d-3e4f-4a5b-8c6d-7e8f90a1b2c3", "--rules", &rules, "--color", "never"]);
+    assert!(stdout(&o).contains("Records it can fire on: aws.cloudtrail"), "{}", stdout(&o));
+
+    let o = run(&["events", "no.such.kind", "--rules", &rules]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("record kinds: "), "{}", stderr(&o));
+}

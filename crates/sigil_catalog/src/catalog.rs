@@ -110,6 +110,8 @@ pub struct Catalog {
     pub(crate) event_usage: HashMap<(String, u32), EventUsage>,
     pub(crate) stats: CorpusStats,
     pub(crate) load_time: Duration,
+    /// Every indicator key with its rule count, most shared first (built on first use).
+    pub(crate) by_use: std::sync::OnceLock<Vec<(IndicatorKey, usize)>>,
 }
 
 impl Catalog {
@@ -264,6 +266,7 @@ impl Catalog {
             event_usage,
             stats,
             load_time: started.elapsed(),
+            by_use: std::sync::OnceLock::new(),
         })
     }
 

@@ -17,7 +17,10 @@
 //!
 //! It also indexes pages by key, id, file stem, technique, tactic, indicator and event; answers searches with
 //! facet counts ([`Catalog::search`]); describes the events side ([`Catalog::event_pages`]); and computes corpus
-//! statistics ([`Catalog::stats`]). Rendering is left to callers, except [`markdown::page_markdown`].
+//! statistics ([`Catalog::stats`]), with the analytics the UIs show (co-fired events, indicator lookups). Pages are
+//! laid out once for every renderer ([`PageView`], [`Catalog::page_view`]); [`markdown::page_markdown`] renders
+//! one as Markdown. The JSON documents of the CLI and the API are typed here too ([`ProviderList`],
+//! [`EventDetail`], [`StatsReport`], ...; `docs/json.md`).
 //!
 //! ```
 //! use sigil_catalog::{Catalog, CatalogOptions, SearchQuery, Facet};
@@ -45,6 +48,7 @@
 
 #![warn(missing_docs, unreachable_pub, clippy::indexing_slicing)]
 
+mod analytics;
 mod attack;
 mod build;
 mod catalog;
@@ -56,11 +60,14 @@ mod indicator;
 pub mod markdown;
 mod page;
 mod search;
+mod shapes;
 mod source;
 mod stages;
 mod stats;
 pub mod text;
+mod view;
 
+pub use analytics::{CO_FIRED_KEEP, CoFiredEvent, CoFiredEvents, IndicatorQuery};
 pub use catalog::{Catalog, CatalogOptions, FailedFile, MatchedBy, SourceInfo};
 pub use error::{Error, Result};
 pub use events::{EventFieldUse, EventPage, ProviderSummary, RecordKindPage};
@@ -71,6 +78,13 @@ pub use page::{
     TechniqueRef,
 };
 pub use search::{Facet, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, authors, facet_values};
+pub use shapes::{
+    EventDetail, EventSummary, ProviderEvents, ProviderList, RecordKindSummary, SourceSummary, StatsReport,
+};
 pub use source::{SourceSpec, default_name};
 pub use stats::{CorpusStats, Count, NoEvent, SharedIndicator, TOP_INDICATORS};
 pub use text::{Expansion, Segment, TextIndex, highlight, shard_key, snippet, terms_of};
+pub use view::{
+    AttackView, BROAD_EVENTS, CorrelationView, EventRow, EventsView, FilterView, INDICATORS_INTRO, IndicatorGroup,
+    IndicatorValue, MetaRow, NoteList, PageView, RelatedView, StageView, ViewLink,
+};

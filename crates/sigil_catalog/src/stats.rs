@@ -77,6 +77,8 @@ pub struct CorpusStats {
     pub by_tactic: Vec<Count>,
     /// By technique, most frequent first.
     pub by_technique: Vec<Count>,
+    /// By year of `date`, oldest first (pages without a date left out).
+    pub by_year: Vec<Count>,
     /// Distinct indicators in the corpus.
     pub distinct_indicators: usize,
     /// The most shared indicators (at most [`TOP_INDICATORS`]).
@@ -176,6 +178,16 @@ impl CorpusStats {
             })
             .collect();
         by_technique.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        let mut years: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for p in pages {
+            if let Some(y) =
+                p.date.as_deref().and_then(|d| d.get(..4)).filter(|y| y.bytes().all(|b| b.is_ascii_digit()))
+            {
+                *years.entry(y).or_default() += 1;
+            }
+        }
+        let by_year =
+            years.into_iter().map(|(y, count)| Count { value: y.to_string(), label: y.to_string(), count }).collect();
 
         let mut shared: Vec<(&crate::IndicatorKey, &Vec<usize>)> =
             index.by_indicator.iter().filter(|(_, l)| l.len() > 1).collect();
@@ -235,6 +247,7 @@ impl CorpusStats {
             by_product,
             by_tactic,
             by_technique,
+            by_year,
             distinct_indicators: index.by_indicator.len(),
             top_indicators,
             without_attack,

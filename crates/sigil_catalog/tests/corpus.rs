@@ -58,7 +58,7 @@ fn every_rule_gets_a_page() {
                 p.coverage
             );
         }
-        let md = markdown::page_markdown(p);
+        let md = markdown::page_markdown(&catalog.page_view(p));
         assert!(md.contains("## MITRE ATT&CK coverage") && md.contains("## Stages and Predicates"));
         let json = serde_json::to_value(p).unwrap();
         assert_eq!(json["title"], p.title.as_str());

@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use sigil_catalog::{Catalog, RulePage, markdown};
+use sigil_catalog::{Catalog, RulePage};
 
 /// What a seed page shows.
 #[derive(Debug, Default)]
@@ -184,10 +184,8 @@ fn check(file: &str, id: &str, catalog: &Catalog) {
     assert_eq!(stages, seed.stages, "{file}: stages");
 
     // The indicator table: the (field, kind) rows in order, and the values the seed's stages hold.
-    let rows: Vec<(String, String)> = markdown::group_indicators(&page.indicators)
-        .iter()
-        .map(|g| (markdown::field_label(g[0]).to_string(), markdown::kind_label(g[0])))
-        .collect();
+    let rows: Vec<(String, String)> =
+        catalog.page_view(page).indicators.iter().map(|g| (g.field.clone(), g.kind.to_string())).collect();
     assert_eq!(rows, seed.indicator_rows, "{file}: indicator rows");
     let expected = seed_indicators(&seed);
     let seed_pairs: BTreeSet<(String, String)> = expected.iter().map(|(f, k, _)| (f.clone(), k.clone())).collect();
@@ -259,7 +257,11 @@ fn seed_indicator_counts_are_shown_by_source() {
     let cmd = page.indicators.iter().find(|i| i.value == r"\cmd.exe").unwrap();
     assert!(cmd.corpus_count > 50, "{cmd:?}");
     assert_eq!(cmd.corpus_by_source.0.iter().map(|(_, n)| n).sum::<usize>(), cmd.corpus_count);
-    assert!(markdown::corpus_label(cmd).starts_with(&format!("corpus {} (rules ", cmd.corpus_count)));
+    // Pages count the rules with the indicator, this one included, as the seeds do.
+    let view = catalog.page_view(page);
+    let shown = view.indicators.iter().flat_map(|g| &g.values).find(|v| v.value == r"\cmd.exe").unwrap();
+    assert_eq!(shown.rules, cmd.corpus_count + 1);
+    assert!(shown.label.starts_with(&format!("corpus {} (rules ", cmd.corpus_count + 1)), "{}", shown.label);
     // The renamed-MeshAgent rule uses OriginalFileName, so Sysmon only (sigma-notes §3.4).
     let renamed = catalog
         .pages()

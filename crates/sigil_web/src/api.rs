@@ -48,9 +48,33 @@ pub fn routes() -> Router<Shared> {
         .route("/stats", get(stats))
 }
 
+/// An error answer: `{"error": {"status", "message"}}`, and `choices` when a reference names several rules.
+#[derive(Debug, Serialize)]
+struct ApiError<'a> {
+    error: ErrorBody<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    choices: Vec<Choice<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+/// One of the rules an ambiguous reference names.
+#[derive(Debug, Serialize)]
+struct Choice<'a> {
+    key: &'a str,
+    title: &'a str,
+    #[serde(rename = "where")]
+    place: &'a str,
+    api_url: String,
+}
+
 /// A JSON error response.
 pub fn error(status: StatusCode, message: &str) -> Response {
-    let body = json!({ "error": { "status": status.as_u16(), "message": message } });
+    let body = ApiError { error: ErrorBody { status: status.as_u16(), message }, choices: Vec::new() };
     (status, json_body(&body)).into_response()
 }
 
@@ -81,12 +105,19 @@ fn failure(f: Failure) -> Response {
     match f {
         Failure::NotFound(msg) => error(StatusCode::NOT_FOUND, &msg),
         Failure::Ambiguous(what, choices) => {
-            let body = json!({
-                "error": { "status": 300, "message": format!("{what} names {} rules", choices.len()) },
-                "choices": choices.iter().map(|(key, title, note)| json!({
-                    "key": key, "title": title, "where": note, "api_url": format!("/api/rules/{}", crate::query::encode_segment(key)),
-                })).collect::<Vec<_>>(),
-            });
+            let message = format!("{what} names {} rules", choices.len());
+            let body = ApiError {
+                error: ErrorBody { status: 300, message: &message },
+                choices: choices
+                    .iter()
+                    .map(|(key, title, note)| Choice {
+                        key,
+                        title,
+                        place: note,
+                        api_url: format!("/api/rules/{}", crate::query::encode_segment(key)),
+                    })
+                    .collect(),
+            };
             (StatusCode::MULTIPLE_CHOICES, json_body(&body)).into_response()
         }
         Failure::Render(e) => {
@@ -108,22 +139,31 @@ fn path_error(e: &PathRejection) -> Response {
     error(StatusCode::BAD_REQUEST, &e.body_text())
 }
 
+/// `/api`: every endpoint with what it answers.
+#[derive(Debug, Serialize)]
+struct ApiIndex {
+    endpoints: serde_json::Map<String, Value>,
+}
+
 async fn index() -> Response {
-    ok(&json!({
-        "endpoints": {
-            "/api/rules": "search: q, tactic, technique, level, status, product, category, service, author, source, regression, kind, sort, page, per_page",
-            "/api/rules/{key}": "one rule (key or id), as `sigil show --format json`",
-            "/api/rules/sigma/{file_stem}": "one rule by file stem",
-            "/api/attack": "the ATT&CK matrix with rule counts",
-            "/api/attack/navigator.json": "ATT&CK Navigator layer (format 4.5)",
-            "/api/attack/{technique}": "a technique and its rules (tactic= to restrict)",
-            "/api/indicators": "field, kind, value: an indicator's rules, or matching indicators",
-            "/api/events": "providers",
-            "/api/events/{provider}": "a provider's events",
-            "/api/events/{provider}/{id}": "one event: fields, rules, co-fired events",
-            "/api/stats": "corpus statistics",
-        }
-    }))
+    let endpoints: [(&str, &str); 11] = [
+        (
+            "/api/rules",
+            "search: q, tactic, technique, level, status, product, category, service, author, source, regression, kind, sort, page, per_page",
+        ),
+        ("/api/rules/{key}", "one rule (key or id), as `sigil show --format json`"),
+        ("/api/rules/sigma/{file_stem}", "one rule by file stem"),
+        ("/api/attack", "the ATT&CK matrix with rule counts"),
+        ("/api/attack/navigator.json", "ATT&CK Navigator layer (format 4.5)"),
+        ("/api/attack/{technique}", "a technique and its rules (tactic= to restrict)"),
+        ("/api/indicators", "field, kind, value: an indicator's rules, or matching indicators"),
+        ("/api/events", "providers"),
+        ("/api/events/{provider}", "a provider's events"),
+        ("/api/events/{provider}/{id}", "one event: fields, rules, co-fired events"),
+        ("/api/stats", "corpus statistics"),
+    ];
+    let endpoints = endpoints.into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
+    ok(&ApiIndex { endpoints })
 }
 
 /// A rule in result lists.
@@ -144,6 +184,12 @@ struct RuleSummary<'a> {
     path: &'a str,
     url: String,
     api_url: String,
+    /// Search relevance (search answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<u32>,
+    /// The passage around the first matched term (search answers with text only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snippet: Option<&'a [sigil_catalog::Segment]>,
 }
 
 fn summary<'a>(links: &Links, p: &'a RulePage) -> RuleSummary<'a> {
@@ -163,7 +209,50 @@ fn summary<'a>(links: &Links, p: &'a RulePage) -> RuleSummary<'a> {
         path: &p.rel_path,
         url: links.rule(&p.key),
         api_url: links.rule_json(&p.key),
+        score: None,
+        snippet: None,
     }
+}
+
+/// `/api/rules`: a search.
+#[derive(Serialize)]
+struct SearchAnswer<'a> {
+    query: QueryEcho<'a>,
+    total: usize,
+    pages: usize,
+    suggestion: Option<&'a str>,
+    rules: Vec<RuleSummary<'a>>,
+    facets: FacetMap<'a>,
+}
+
+/// Facet counts as an object: facet name → its values, in the catalog's facet order.
+struct FacetMap<'a>(Vec<(&'static str, &'a [sigil_catalog::FacetValue])>);
+
+impl Serialize for FacetMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// What a search was asked.
+#[derive(Serialize)]
+struct QueryEcho<'a> {
+    q: &'a str,
+    filters: Vec<FilterEcho<'a>>,
+    sort: &'static str,
+    page: usize,
+    per_page: usize,
+}
+
+#[derive(Serialize)]
+struct FilterEcho<'a> {
+    facet: &'static str,
+    value: &'a str,
 }
 
 async fn rules(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
@@ -183,42 +272,33 @@ async fn rules(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let links = Links::server(app.asset_version());
     let catalog = app.catalog();
     let r = &outcome.request;
-    let hits: Vec<Value> = outcome
+    let hits: Vec<RuleSummary<'_>> = outcome
         .results
         .hits
         .iter()
         .filter_map(|h| {
             let page = catalog.page(h.index)?;
-            let mut v = serde_json::to_value(summary(&links, page)).ok()?;
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("score".into(), json!(h.score));
-                if !h.snippet.is_empty() {
-                    obj.insert("snippet".into(), json!(h.snippet));
-                }
-            }
-            Some(v)
+            Some(RuleSummary {
+                score: Some(h.score),
+                snippet: (!h.snippet.is_empty()).then_some(h.snippet.as_slice()),
+                ..summary(&links, page)
+            })
         })
         .collect();
-    let facets: serde_json::Map<String, Value> = outcome
-        .results
-        .facets
-        .iter()
-        .map(|f| (f.facet.as_str().to_string(), serde_json::to_value(&f.values).unwrap_or(Value::Null)))
-        .collect();
-    ok(&json!({
-        "query": {
-            "q": r.q,
-            "filters": r.filters.iter().map(|(f, v)| json!({"facet": f.as_str(), "value": v})).collect::<Vec<_>>(),
-            "sort": r.sort.as_str(),
-            "page": r.page,
-            "per_page": r.per_page,
+    ok(&SearchAnswer {
+        query: QueryEcho {
+            q: &r.q,
+            filters: r.filters.iter().map(|(f, v)| FilterEcho { facet: f.as_str(), value: v }).collect(),
+            sort: r.sort.as_str(),
+            page: r.page,
+            per_page: r.per_page,
         },
-        "total": outcome.results.total,
-        "pages": outcome.pages,
-        "suggestion": outcome.results.suggestion,
-        "rules": hits,
-        "facets": facets,
-    }))
+        total: outcome.results.total,
+        pages: outcome.pages,
+        suggestion: outcome.results.suggestion.as_deref(),
+        rules: hits,
+        facets: FacetMap(outcome.results.facets.iter().map(|f| (f.facet.as_str(), f.values.as_slice())).collect()),
+    })
 }
 
 async fn rule(State(app): State<Shared>, key: Result<Path<String>, PathRejection>) -> Response {
@@ -249,27 +329,73 @@ async fn rule_by_path(State(app): State<Shared>, path: Result<Path<(String, Stri
     }
 }
 
+/// `/api/attack`: the matrix with rule counts.
+#[derive(Serialize)]
+pub(crate) struct MatrixAnswer<'a> {
+    version: &'a str,
+    release: &'a str,
+    techniques_total: usize,
+    techniques_covered: usize,
+    tactics: Vec<TacticCounts<'a>>,
+}
+
+#[derive(Serialize)]
+struct TacticCounts<'a> {
+    id: &'a str,
+    shortname: &'a str,
+    name: &'a str,
+    rules: usize,
+    techniques: Vec<TechniqueCounts<'a>>,
+}
+
+#[derive(Serialize)]
+struct TechniqueCounts<'a> {
+    id: &'a str,
+    name: &'a str,
+    rules: usize,
+    subtechniques: Vec<SubCounts<'a>>,
+}
+
+#[derive(Serialize)]
+struct SubCounts<'a> {
+    id: &'a str,
+    name: &'a str,
+    rules: usize,
+}
+
 /// The matrix as JSON.
-pub(crate) fn attack_json(app: &App) -> Value {
+pub(crate) fn attack_json(app: &App) -> MatrixAnswer<'_> {
     let m = app.matrix();
-    json!({
-        "version": m.version,
-        "release": m.release,
-        "techniques_total": m.technique_total,
-        "techniques_covered": m.covered_techniques(),
-        "tactics": m.columns.iter().map(|c| json!({
-            "id": c.id,
-            "shortname": c.shortname,
-            "name": c.name,
-            "rules": c.rules,
-            "techniques": c.cells.iter().map(|cell| json!({
-                "id": cell.id,
-                "name": cell.name,
-                "rules": cell.count,
-                "subtechniques": cell.subs.iter().map(|(id, name, n)| json!({"id": id, "name": name, "rules": n})).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+    MatrixAnswer {
+        version: &m.version,
+        release: &m.release,
+        techniques_total: m.technique_total,
+        techniques_covered: m.covered_techniques(),
+        tactics: m
+            .columns
+            .iter()
+            .map(|c| TacticCounts {
+                id: &c.id,
+                shortname: &c.shortname,
+                name: &c.name,
+                rules: c.rules,
+                techniques: c
+                    .cells
+                    .iter()
+                    .map(|cell| TechniqueCounts {
+                        id: &cell.id,
+                        name: &cell.name,
+                        rules: cell.count,
+                        subtechniques: cell
+                            .subs
+                            .iter()
+                            .map(|(id, name, n)| SubCounts { id, name, rules: *n })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 async fn attack(State(app): State<Shared>) -> Response {
@@ -371,15 +497,52 @@ async fn technique(
         None => catalog.by_technique(t.id),
     };
     let links = Links::server(app.asset_version());
-    ok(&json!({
-        "id": t.id,
-        "name": t.name,
-        "display": t.display,
-        "tactics": t.tactics(),
-        "tactic": tactic,
-        "total": pages.len(),
-        "rules": pages.iter().map(|p| summary(&links, p)).collect::<Vec<_>>(),
-    }))
+    ok(&TechniqueAnswer {
+        id: t.id,
+        name: t.name,
+        display: t.display,
+        tactics: t.tactics(),
+        tactic,
+        total: pages.len(),
+        rules: pages.iter().map(|p| summary(&links, p)).collect(),
+    })
+}
+
+/// `/api/attack/{technique}`: a technique and its rules.
+#[derive(Serialize)]
+struct TechniqueAnswer<'a> {
+    id: &'a str,
+    name: &'a str,
+    display: &'a str,
+    tactics: &'a [&'a str],
+    tactic: Option<&'a str>,
+    total: usize,
+    rules: Vec<RuleSummary<'a>>,
+}
+
+/// `/api/indicators` naming one indicator: its rules.
+#[derive(Serialize)]
+struct IndicatorAnswer<'a> {
+    indicator: sigil_catalog::IndicatorKey,
+    total: usize,
+    rules: Vec<RuleSummary<'a>>,
+}
+
+/// `/api/indicators` otherwise: the most shared indicators matching the query.
+#[derive(Serialize)]
+struct IndicatorListAnswer {
+    indicators: Vec<IndicatorListItem>,
+    truncated: bool,
+}
+
+#[derive(Serialize)]
+struct IndicatorListItem {
+    field: String,
+    kind: &'static str,
+    value: String,
+    variant: String,
+    rules: usize,
+    url: Option<String>,
 }
 
 async fn indicators(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
@@ -389,24 +552,31 @@ async fn indicators(State(app): State<Shared>, RawQuery(q): RawQuery) -> Respons
     };
     let q = indicator_query(&p);
     let links = Links::server(app.asset_version());
-    if let Some((key, indices)) = pages::find_indicator(&app, &q) {
-        let rules: Vec<RuleSummary<'_>> = app.pages_at(&indices).map(|p| summary(&links, p)).collect();
-        return ok(&json!({ "indicator": key, "total": rules.len(), "rules": rules }));
+    if let Some((key, indices)) = app.catalog().find_indicator(&q) {
+        let rules: Vec<RuleSummary<'_>> = app.pages_at(indices).map(|p| summary(&links, p)).collect();
+        return ok(&IndicatorAnswer { indicator: key, total: rules.len(), rules });
     }
     if !q.kind.is_empty() && sigil_catalog::Kind::from_name(&q.kind).is_none() {
         return error(StatusCode::NOT_FOUND, &format!("unknown indicator kind '{}'", q.kind));
     }
     let list = pages::indicator_list(&app, &links, &q);
-    ok(&json!({
-        "indicators": list.iter().map(|i| json!({
-            "field": i.field, "kind": i.kind, "value": i.value, "variant": i.variant, "rules": i.rules, "url": i.href,
-        })).collect::<Vec<_>>(),
-        "truncated": list.len() >= pages::INDICATOR_LIST_MAX,
-    }))
+    let truncated = list.len() >= pages::INDICATOR_LIST_MAX;
+    let indicators = list
+        .into_iter()
+        .map(|i| IndicatorListItem {
+            field: i.field,
+            kind: i.kind,
+            value: i.value,
+            variant: i.variant,
+            rules: i.rules,
+            url: i.href,
+        })
+        .collect();
+    ok(&IndicatorListAnswer { indicators, truncated })
 }
 
 async fn events(State(app): State<Shared>) -> Response {
-    ok(&json!({ "providers": app.catalog().providers() }))
+    ok(&app.catalog().provider_list())
 }
 
 async fn provider(State(app): State<Shared>, name: Result<Path<String>, PathRejection>) -> Response {
@@ -414,16 +584,10 @@ async fn provider(State(app): State<Shared>, name: Result<Path<String>, PathReje
         Ok(Path(k)) => k,
         Err(e) => return path_error(&e),
     };
-    let catalog = app.catalog();
-    let Some(p) = catalog.knowledge().event_catalog().provider(&name) else {
-        return error(StatusCode::NOT_FOUND, &format!("no event provider named '{name}'"));
-    };
-    let events: Vec<Value> = catalog
-        .event_pages(Some(p.name))
-        .into_iter()
-        .map(|e| json!({"event_id": e.event_id, "title": e.title, "channel": e.channel, "fields": e.fields.len(), "rules": e.rule_count}))
-        .collect();
-    ok(&json!({ "provider": p.display, "provider_name": p.name, "channel": p.channel, "events": events }))
+    match app.catalog().provider_events(&name) {
+        Some(list) => ok(&list),
+        None => error(StatusCode::NOT_FOUND, &format!("no event provider named '{name}'")),
+    }
 }
 
 async fn event(State(app): State<Shared>, path: Result<Path<(String, String)>, PathRejection>) -> Response {
@@ -434,36 +598,12 @@ async fn event(State(app): State<Shared>, path: Result<Path<(String, String)>, P
     let Ok(id) = id.parse::<u32>() else {
         return error(StatusCode::NOT_FOUND, &format!("'{id}' is not an event id"));
     };
-    let catalog = app.catalog();
-    let Some(e) = catalog.event_page(&provider, id) else {
-        return error(StatusCode::NOT_FOUND, &format!("no described event {id} for provider '{provider}'"));
-    };
-    let rules = catalog.rules_for_event(&provider, id);
-    let summary = app.also_fired(&e.provider_name, id, || pages::also_fired(&app, rules, &e.provider_name, id));
-    let also: Vec<Value> = summary
-        .top
-        .iter()
-        .map(|a| {
-            json!({"provider": a.provider, "provider_name": a.provider_name, "event_id": a.event_id, "title": a.title, "shared_rules": a.rules})
-        })
-        .collect();
-    let mut v = serde_json::to_value(&e).unwrap_or(Value::Null);
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("also_fired_on".into(), Value::Array(also));
-        obj.insert("also_fired_total".into(), json!(summary.total));
-        obj.insert("broad_rules_not_counted".into(), json!(summary.broad_rules));
+    match app.catalog().event_detail(&provider, id) {
+        Some(detail) => ok(&detail),
+        None => error(StatusCode::NOT_FOUND, &format!("no described event {id} for provider '{provider}'")),
     }
-    ok(&v)
 }
 
 async fn stats(State(app): State<Shared>) -> Response {
-    let mut v = serde_json::to_value(app.catalog().stats()).unwrap_or(Value::Null);
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert(
-            "by_year".into(),
-            Value::Array(pages::per_year(&app).into_iter().map(|(y, n)| json!({"value": y, "count": n})).collect()),
-        );
-        obj.insert("load_ms".into(), json!(app.catalog().load_time().as_millis() as u64));
-    }
-    ok(&v)
+    ok(&app.catalog().stats_report())
 }

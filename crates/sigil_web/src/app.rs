@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
-use sigil_catalog::{Catalog, IndicatorKey, RulePage};
+use sigil_catalog::{Catalog, CoFiredEvents, RulePage};
 use sigil_knowledge::Attack;
 
 /// Shared, immutable state of the web catalog.
@@ -20,16 +20,11 @@ pub struct App {
     provider_slugs: HashMap<String, String>,
     asset_version: String,
     site_name: String,
-    /// Every indicator key with its rule count, most shared first (built on first use).
-    indicator_order: OnceLock<Vec<(IndicatorKey, usize)>>,
     /// Server pages that take no input, rendered once.
     cache: [OnceLock<Bytes>; CACHED_PAGES],
     /// Per event (full provider name, id): the other events its rules fire on, computed on first request.
-    also_fired: Mutex<HashMap<(String, u32), AlsoFiredList>>,
+    also_fired: Mutex<HashMap<(String, u32), Arc<CoFiredEvents>>>,
 }
-
-/// The events co-fired with one event.
-type AlsoFiredList = Arc<crate::pages::AlsoFiredSummary>;
 
 /// Pages the server renders once (they take no input and the catalog never changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +57,6 @@ impl App {
             provider_slugs,
             asset_version: crate::assets::version(),
             site_name: "sigil".to_string(),
-            indicator_order: OnceLock::new(),
             cache: Default::default(),
             also_fired: Mutex::new(HashMap::new()),
         }
@@ -104,16 +98,6 @@ impl App {
         self.provider_slugs.get(full_name).map_or(full_name, String::as_str)
     }
 
-    /// Every indicator key with its number of rules, most shared first, ties by key.
-    pub(crate) fn indicator_order(&self) -> &[(IndicatorKey, usize)] {
-        self.indicator_order.get_or_init(|| {
-            let mut keys: Vec<(IndicatorKey, usize)> =
-                self.catalog.indicator_keys().map(|(k, pages)| (k.clone(), pages.len())).collect();
-            keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            keys
-        })
-    }
-
     /// A cached server page, rendered on first request. Render failures are not cached.
     pub(crate) fn cached<E>(&self, page: Cached, render: impl FnOnce() -> Result<String, E>) -> Result<Bytes, E> {
         let slot = match self.cache.get(page as usize) {
@@ -127,19 +111,14 @@ impl App {
         Ok(slot.get_or_init(|| bytes).clone())
     }
 
-    /// The events co-fired with an event, computed once per event (a rule whose log source covers every
-    /// event makes this a long walk).
-    pub(crate) fn also_fired(
-        &self,
-        provider_name: &str,
-        id: u32,
-        compute: impl FnOnce() -> crate::pages::AlsoFiredSummary,
-    ) -> AlsoFiredList {
+    /// The events co-fired with an event ([`Catalog::co_fired`]), computed once per event (a rule whose log
+    /// source covers every event makes this a long walk).
+    pub(crate) fn co_fired(&self, provider_name: &str, id: u32) -> Arc<CoFiredEvents> {
         let key = (provider_name.to_string(), id);
         if let Some(hit) = self.also_fired.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return hit;
         }
-        let value = Arc::new(compute());
+        let value = Arc::new(self.catalog.co_fired(provider_name, id));
         if let Ok(mut m) = self.also_fired.lock() {
             m.insert(key, Arc::clone(&value));
         }

@@ -17,8 +17,9 @@ use sigil_catalog::RulePage;
 use crate::app::App;
 use crate::assets;
 use crate::links::{Links, file_name};
-use crate::pages::{self, Failure, IndicatorQuery};
+use crate::pages::{self, Failure};
 use crate::search;
+use sigil_catalog::IndicatorQuery;
 
 /// Export settings.
 #[derive(Debug, Clone, Default)]
@@ -114,6 +115,7 @@ enum Job<'a> {
     Technique(&'static str),
     Provider(&'a str),
     Event(&'a str, u32),
+    RecordKind(String),
 }
 
 /// Rendered files: (relative path, body), or a render failure.
@@ -164,6 +166,10 @@ impl Job<'_> {
                 format!("events/{}/{id}.html", file_name(slug)),
                 pages::event(app, &Links::static_at(2), slug, *id, None),
             ),
+            Job::RecordKind(kind) => page_file(
+                format!("records/{}.html", file_name(kind)),
+                pages::record_kind(app, &Links::static_at(1), kind),
+            ),
         }
     }
 }
@@ -198,7 +204,7 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
     let layer = serde_json::to_string_pretty(&crate::api::navigator_layer(app)).unwrap_or_default();
     w.write("api/attack/navigator.json", layer.as_bytes())?;
     if opts.json {
-        w.json("api/stats.json", catalog.stats())?;
+        w.json("api/stats.json", &catalog.stats_report())?;
         w.json("api/attack.json", &crate::api::attack_json(app))?;
     }
 
@@ -227,6 +233,7 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
             }
         }
     }
+    jobs.extend(catalog.record_kinds().into_iter().map(|k| Job::RecordKind(k.kind)));
 
     for chunk in jobs.chunks(256) {
         let rendered: Vec<Rendered> = chunk.par_iter().map(|job| job.render(app, opts)).collect();

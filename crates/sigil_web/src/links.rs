@@ -165,6 +165,15 @@ impl Links {
         }
     }
 
+    /// One record kind that is not a Windows event (`aws.cloudtrail`).
+    pub fn record_kind(&self, kind: &str) -> String {
+        if self.is_static() {
+            format!("{}records/{}.html", self.root, encode_segment(&file_name(kind)))
+        } else {
+            format!("{}records/{}", self.root, encode_segment(kind))
+        }
+    }
+
     /// One event's rules that read a field.
     pub fn event_field(&self, provider: &str, id: u32, field: &str) -> String {
         if self.is_static() {

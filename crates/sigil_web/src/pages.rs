@@ -4,11 +4,10 @@
 //! the page or a [`Failure`]. The server and the static export call the same functions, so the two sites are
 //! the same pages with different links.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use askama::Template;
-use sigil_catalog::{Facet, IndicatorKey, Kind, RuleKind, RulePage};
+use sigil_catalog::{Facet, IndicatorQuery, Kind, NoteList, RulePage, ViewLink};
 
 use crate::app::{App, LEGEND, heat_class};
 use crate::highlight;
@@ -235,6 +234,7 @@ pub(crate) struct RuleView {
     pub events_summary: Option<String>,
     pub events_href: String,
     pub coverage_note: String,
+    pub record_kinds: Vec<LinkView>,
     pub yaml_html: String,
     /// The server's raw YAML and JSON (static pages carry the YAML in the page and its copy button).
     pub raw_href: Option<String>,
@@ -313,7 +313,7 @@ pub(crate) struct CorrelationView {
     pub condition: Option<String>,
     pub group_by: String,
     pub rules: Vec<MaybeLink>,
-    pub generate: bool,
+    pub generate: &'static str,
     /// `alias: rule: field, ...`
     pub aliases: Vec<String>,
 }
@@ -338,11 +338,13 @@ pub fn rule(app: &App, links: &Links, p: &RulePage) -> PageResult {
     Ok(RuleTemplate { chrome, v: rule_view(app, links, p) }.render()?)
 }
 
-fn link_of(links: &Links, key: Option<&String>, title: Option<&String>, reference: &str) -> MaybeLink {
-    MaybeLink { label: title.cloned().unwrap_or_else(|| reference.to_string()), href: key.map(|k| links.rule(k)) }
+fn view_link(links: &Links, l: &ViewLink) -> MaybeLink {
+    MaybeLink { label: l.label.clone(), href: l.key.as_ref().map(|k| links.rule(k)) }
 }
 
+/// The rule page: the catalog's [`sigil_catalog::PageView`] with links, facets and highlighting added.
 pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
+    let v = app.catalog().page_view(p);
     let multi_source = app.catalog().sources().len() > 1;
     let mut logsource = Vec::new();
     for (facet, title, value) in [
@@ -354,8 +356,9 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
             logsource.push(PartLink { label: v.clone(), href: links.facet(facet, v), title });
         }
     }
-    let attack = p
+    let attack = v
         .attack
+        .rows
         .iter()
         .map(|row| AttackRowView {
             tactic: row.tactic.clone(),
@@ -373,158 +376,80 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
                 .collect(),
         })
         .collect();
-    let o = &p.attack_other;
-    let mut attack_notes = Vec::new();
-    for (label, list) in [
-        ("Groups", &o.groups),
-        ("Software", &o.software),
-        ("Data sources", &o.data_sources),
-        ("Unknown ATT&CK tags", &o.unknown),
-        ("Retired ATT&CK tags", &o.retired),
-    ] {
-        if !list.is_empty() {
-            attack_notes.push(format!("{label}: {}", list.join(", ")));
-        }
-    }
-    attack_notes.extend(o.notes.iter().cloned());
-    // A rule whose log source covers (nearly) every event gets a summary, not a table of thousands of rows.
-    let events_summary = is_broad(p).then(|| {
-        let mut providers: Vec<&str> = p.events.iter().map(|e| e.provider.as_str()).collect();
-        providers.sort_unstable();
-        providers.dedup();
-        let what = if p.coverage.any_event { "any Windows event" } else { "most Windows events" };
-        format!(
-            "This rule's log source selects {what}: it can fire on all {} described events of {} providers.",
-            p.events.len(),
-            providers.len()
-        )
-    });
-    let listed: &[sigil_catalog::EventRef] = if events_summary.is_some() { &[] } else { &p.events };
-    let events = listed
+    let events = v
+        .events
+        .rows
         .iter()
-        .map(|e| {
-            let mapped: Vec<String> =
-                e.fields.iter().filter(|f| f.sigma != f.event).map(|f| format!("{} → {}", f.sigma, f.event)).collect();
-            EventRowView {
-                provider: e.provider.clone(),
-                provider_name: e.provider_name.clone(),
-                provider_href: links.provider(app.provider_slug(&e.provider_name)),
-                event_id: e.event_id,
-                href: links.event(app.provider_slug(&e.provider_name), e.event_id),
-                title: e.title.clone(),
-                mapped: if mapped.is_empty() { String::new() } else { format!("fields: {}", mapped.join(", ")) },
-            }
+        .map(|e| EventRowView {
+            provider: e.provider.clone(),
+            provider_name: e.provider_name.clone(),
+            provider_href: links.provider(app.provider_slug(&e.provider_name)),
+            event_id: e.event_id,
+            href: links.event(app.provider_slug(&e.provider_name), e.event_id),
+            title: e.title.clone(),
+            mapped: e.renamed_label(),
         })
         .collect();
-    let coverage_note = p.coverage.note.clone().unwrap_or_else(|| match p.kind {
-        RuleKind::Correlation => "The correlated rules are not in the catalog.".to_string(),
-        _ => "No described Windows event carries the fields this rule uses.".to_string(),
-    });
-    let stages = p
+    let stages = v
         .stages
         .iter()
         .map(|s| StageView {
-            number: s.stage,
+            number: s.number,
             name: s.name.clone(),
-            html: if s.stage == 0 { highlight::escape(&s.text) } else { highlight::yaml(&s.text) },
+            html: if s.number == 0 { highlight::escape(&s.text) } else { highlight::yaml(&s.text) },
             logic: s.logic.clone(),
             negated: s.negated,
             used: s.used,
-            joins: if s.stage == 0 { Vec::new() } else { s.join.clone() },
+            joins: s.joins.clone(),
         })
         .collect();
-    let mut groups: BTreeMap<(String, Kind), Vec<IndicatorValue>> = BTreeMap::new();
-    let sources = app.catalog().sources();
-    for ind in &p.indicators {
-        let field = ind.field.clone().unwrap_or_else(|| "(keyword)".to_string());
-        // Rules with this indicator, this one included (as the intro sentence reads: 1 is this rule alone),
-        // split by source in source order.
-        let total = ind.corpus_count + 1;
-        let split: Vec<String> = sources
-            .iter()
-            .map(|s| (s.name.as_str(), ind.corpus_by_source.get(&s.name) + usize::from(s.name == p.source)))
-            .filter(|(_, n)| *n > 0)
-            .map(|(s, n)| format!("{s} {n}"))
-            .collect();
-        let label = format!("corpus {total} ({})", split.join(", "));
-        let title = if total == 1 {
-            "Specific to this rule".to_string()
-        } else {
-            format!("{total} rules of the catalog look for this (this one and {} other)", ind.corpus_count)
-        };
-        groups.entry((field, ind.kind)).or_default().push(IndicatorValue {
-            value: ind.value.clone(),
-            count: total,
-            label,
-            href: (ind.corpus_count > 0).then(|| links.indicator(&ind.key)),
-            title,
-            notes: ind.notes.clone(),
-            excluded: ind.excluded,
-        });
-    }
-    let indicators = groups
-        .into_iter()
-        .map(|((field, kind), values)| IndicatorGroup { field, kind: kind.as_str(), values })
+    let indicators = v
+        .indicators
+        .iter()
+        .map(|g| IndicatorGroup {
+            field: g.field.clone(),
+            kind: g.kind,
+            values: g
+                .values
+                .iter()
+                .map(|x| IndicatorValue {
+                    value: x.value.clone(),
+                    count: x.rules,
+                    label: x.label.clone(),
+                    href: (x.rules > 1).then(|| links.indicator(&x.key)),
+                    title: x.count_title(),
+                    notes: x.notes.clone(),
+                    excluded: x.excluded,
+                })
+                .collect(),
+        })
         .collect();
-    let correlation = p.correlation.as_ref().map(|c| CorrelationView {
+    let correlation = v.correlation.as_ref().map(|c| CorrelationView {
         kind: c.kind.clone(),
         timespan: c.timespan.clone(),
         condition: c.condition.clone(),
-        group_by: c.group_by.join(", "),
-        rules: c.rules.iter().map(|r| link_of(links, r.key.as_ref(), r.title.as_ref(), &r.reference)).collect(),
+        group_by: c.group_by.clone(),
+        rules: c.rules.iter().map(|r| view_link(links, r)).collect(),
         generate: c.generate,
-        aliases: c
-            .aliases
-            .iter()
-            .map(|a| {
-                let fields: Vec<String> = a.fields.iter().map(|(r, f)| format!("{r}: {f}")).collect();
-                format!("{} = {}", a.name, fields.join(", "))
-            })
-            .collect(),
+        aliases: c.aliases.clone(),
     });
-    let applies_to = p
-        .filter
-        .as_ref()
-        .map(|f| f.applies_to.iter().map(|r| link_of(links, r.key.as_ref(), r.title.as_ref(), &r.reference)).collect())
-        .unwrap_or_default();
-    let mut related: Vec<RelatedView> = p
+    let applies_to =
+        v.filter.as_ref().map(|f| f.applies_to.iter().map(|r| view_link(links, r)).collect()).unwrap_or_default();
+    let related = v
         .related
         .iter()
         .map(|r| RelatedView {
-            kind: r.kind.clone(),
-            label: r.title.clone().unwrap_or_else(|| r.id.clone()),
-            href: r.key.as_ref().map(|k| links.rule(k)),
+            kind: r.relation.clone(),
+            label: r.link.label.clone(),
+            href: r.link.key.as_ref().map(|k| links.rule(k)),
         })
         .collect();
-    for (kind, list) in [("correlated by", &p.correlated_by), ("filtered by", &p.filtered_by)] {
-        related.extend(list.iter().map(|r| RelatedView {
-            kind: kind.to_string(),
-            label: r.title.clone().unwrap_or_else(|| r.reference.clone()),
-            href: r.key.as_ref().map(|k| links.rule(k)),
-        }));
-    }
-    let references = p.references.iter().map(|r| MaybeLink { label: r.clone(), href: safe_url(r) }).collect::<Vec<_>>();
-    let other_tags = p.tags.iter().filter(|t| !t.to_ascii_lowercase().starts_with("attack.")).cloned().collect();
-    let regression = p.regression.as_ref().map(|r| {
-        let mut parts = Vec::new();
-        if let Some(path) = &r.path {
-            parts.push(format!("regression_tests_path: {path}"));
-        }
-        if !r.samples.is_empty() {
-            parts.push(format!("samples: {}", r.samples.join(", ")));
-        }
-        parts.join(" · ")
-    });
-    let diagnostics = p
-        .diagnostics
-        .iter()
-        .map(|d| format!("{}:{}: {} {}: {}", d.line, d.column, d.severity, d.code, d.message))
-        .collect();
+    let references = v.references.iter().map(|r| MaybeLink { label: r.clone(), href: safe_url(r) }).collect::<Vec<_>>();
     RuleView {
         crumb_rules: links.home(),
         crumb_format: if multi_source { links.facet("source", &p.source) } else { links.home() },
-        title: p.title.clone(),
-        kind: (p.kind != RuleKind::Rule).then_some(p.kind.as_str()),
+        title: v.title,
+        kind: v.kind,
         status: p.status.as_deref().map(css_word),
         status_href: p.status.as_deref().map(|s| links.facet("status", s)).unwrap_or_default(),
         level: Level::of(p.level.as_deref()),
@@ -540,13 +465,19 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
         date: p.date.clone(),
         modified: p.modified.clone(),
         id: p.id.clone(),
-        description: p.description.as_deref().map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
+        description: v.description,
         attack,
-        attack_notes,
+        attack_notes: v.attack.notes.iter().map(NoteList::line).collect(),
         events,
-        events_summary,
+        events_summary: v.events.summary,
         events_href: links.events(),
-        coverage_note,
+        coverage_note: v.events.note.unwrap_or_default(),
+        record_kinds: v
+            .events
+            .record_kinds
+            .iter()
+            .map(|k| LinkView { href: links.record_kind(k), label: k.clone() })
+            .collect(),
         yaml_html: highlight::yaml(&p.yaml),
         raw_href: (links.mode() == crate::links::Mode::Server).then(|| links.rule_raw(&p.key)),
         json_href: (links.mode() == crate::links::Mode::Server).then(|| links.rule_json(&p.key)),
@@ -556,10 +487,10 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
         applies_to,
         related,
         references,
-        falsepositives: p.falsepositives.clone(),
-        other_tags,
-        regression,
-        diagnostics,
+        falsepositives: v.falsepositives,
+        other_tags: v.other_tags,
+        regression: v.regression,
+        diagnostics: v.diagnostics,
     }
 }
 
@@ -792,62 +723,8 @@ struct IndicatorsTemplate {
     list: Vec<IndicatorListRow>,
 }
 
-/// What `/indicators` was asked.
-#[derive(Debug, Clone, Default)]
-pub struct IndicatorQuery {
-    /// Field name (`Image`); empty for any (or for keywords with an exact kind `keyword`).
-    pub field: String,
-    /// Kind name (`ends_with`); empty for any.
-    pub kind: String,
-    /// The value (normalised or as written) or, for a listing, text it contains.
-    pub value: String,
-    /// Transformations (`windash|cased`), as in the key.
-    pub variant: String,
-}
-
 /// Most rows an indicator listing shows.
 pub const INDICATOR_LIST_MAX: usize = 300;
-
-/// The exact indicator a query names, when it names one present in the catalog.
-pub fn find_indicator(app: &App, q: &IndicatorQuery) -> Option<(IndicatorKey, Vec<usize>)> {
-    let kind = Kind::from_name(&q.kind)?;
-    if q.value.is_empty() && !matches!(kind, Kind::Null | Kind::Exists) {
-        return None;
-    }
-    let field = if kind == Kind::Keyword { String::new() } else { q.field.clone() };
-    let direct = IndicatorKey { field: field.clone(), kind, variant: q.variant.clone(), value: q.value.clone() };
-    let catalog = app.catalog();
-    let found = |k: &IndicatorKey| -> Option<(IndicatorKey, Vec<usize>)> {
-        let pages = catalog.by_indicator(k);
-        if pages.is_empty() {
-            return None;
-        }
-        let indices = pages.iter().filter_map(|p| catalog.index_of_key(&p.key)).collect();
-        Some((k.clone(), indices))
-    };
-    if let Some(hit) = found(&direct) {
-        return Some(hit);
-    }
-    // A value as written in a rule: normalise it the way the catalog does.
-    let mut mods: Vec<&str> = match kind {
-        Kind::StartsWith => vec!["startswith"],
-        Kind::EndsWith => vec!["endswith"],
-        Kind::Match => vec!["contains"],
-        Kind::Regex => vec!["re"],
-        Kind::Cidr => vec!["cidr"],
-        Kind::Lt => vec!["lt"],
-        Kind::Lte => vec!["lte"],
-        Kind::Gt => vec!["gt"],
-        Kind::Gte => vec!["gte"],
-        Kind::FieldRef => vec!["fieldref"],
-        Kind::Exists => vec!["exists"],
-        _ => vec![],
-    };
-    mods.extend(q.variant.split('|').filter(|v| !v.is_empty()));
-    let field_opt = (kind != Kind::Keyword).then_some(field.as_str());
-    let parsed = IndicatorKey::parse(field_opt, &mods, &q.value)?;
-    found(&parsed)
-}
 
 /// The indicator page: the rules behind one indicator, or a listing of indicators matching the query.
 pub fn indicators(app: &App, links: &Links, q: &IndicatorQuery) -> PageResult {
@@ -865,13 +742,9 @@ pub fn indicators(app: &App, links: &Links, q: &IndicatorQuery) -> PageResult {
         intro: String::new(),
         list: Vec::new(),
     };
-    if let Some((key, indices)) = find_indicator(app, q) {
-        let pages: Vec<&RulePage> = app.pages_at(&indices).collect();
-        let shown = pages
-            .iter()
-            .flat_map(|p| p.indicators.iter())
-            .find(|i| i.key == key)
-            .map_or_else(|| key.value.clone(), |i| i.value.clone());
+    if let Some((key, indices)) = catalog.find_indicator(q) {
+        let pages: Vec<&RulePage> = app.pages_at(indices).collect();
+        let shown = catalog.indicator_shown_value(&key);
         chrome.title = format!("{} {} {}", key.field, key.kind, shown);
         let mut rows: Vec<RuleRow> = pages.iter().map(|p| RuleRow::brief(app, links, p)).collect();
         rows.sort_by_cached_key(|r| r.title.to_lowercase());
@@ -915,28 +788,16 @@ pub fn indicators(app: &App, links: &Links, q: &IndicatorQuery) -> PageResult {
 
 pub(crate) fn indicator_list(app: &App, links: &Links, q: &IndicatorQuery) -> Vec<IndicatorListRow> {
     let catalog = app.catalog();
-    let value = q.value.to_lowercase();
-    let kind = Kind::from_name(&q.kind);
-    app.indicator_order()
-        .iter()
-        .filter(|(k, _)| q.field.is_empty() || k.field.eq_ignore_ascii_case(&q.field))
-        .filter(|(k, _)| kind.is_none_or(|kind| k.kind == kind))
-        .filter(|(k, _)| value.is_empty() || k.value.to_lowercase().contains(&value))
-        .take(INDICATOR_LIST_MAX)
-        .map(|(k, rules)| {
-            let shown = catalog
-                .by_indicator(k)
-                .first()
-                .and_then(|p| p.indicators.iter().find(|i| &i.key == k))
-                .map_or_else(|| k.value.clone(), |i| i.value.clone());
-            IndicatorListRow {
-                field: if k.field.is_empty() { "(keyword)".into() } else { k.field.clone() },
-                kind: k.kind.as_str(),
-                value: shown,
-                variant: k.variant.clone(),
-                rules: *rules,
-                href: (links.mode() == crate::links::Mode::Server || *rules > 1).then(|| links.indicator(k)),
-            }
+    catalog
+        .matching_indicators(q, INDICATOR_LIST_MAX)
+        .into_iter()
+        .map(|(k, rules)| IndicatorListRow {
+            field: if k.field.is_empty() { "(keyword)".into() } else { k.field.clone() },
+            kind: k.kind.as_str(),
+            value: catalog.indicator_shown_value(k),
+            variant: k.variant.clone(),
+            rules: *rules,
+            href: (links.mode() == crate::links::Mode::Server || *rules > 1).then(|| links.indicator(k)),
         })
         .collect()
 }
@@ -954,11 +815,20 @@ pub(crate) struct ProviderRow {
     pub rules: usize,
 }
 
+pub(crate) struct RecordKindRow {
+    pub kind: String,
+    pub href: String,
+    pub logsources: String,
+    pub fields: usize,
+    pub rules: usize,
+}
+
 #[derive(Template)]
 #[template(path = "events.html")]
 struct EventsTemplate {
     chrome: Chrome,
     providers: Vec<ProviderRow>,
+    kinds: Vec<RecordKindRow>,
 }
 
 /// Providers (`/events`).
@@ -977,7 +847,62 @@ pub fn events(app: &App, links: &Links) -> PageResult {
             rules: p.rules,
         })
         .collect();
-    Ok(EventsTemplate { chrome: Chrome::new(app, links, "Events", Section::Events), providers }.render()?)
+    let kinds = app
+        .catalog()
+        .provider_list()
+        .record_kinds
+        .into_iter()
+        .map(|k| RecordKindRow {
+            href: links.record_kind(&k.kind),
+            kind: k.kind,
+            logsources: k.logsources.join(", "),
+            fields: k.fields,
+            rules: k.rule_count,
+        })
+        .collect();
+    Ok(EventsTemplate { chrome: Chrome::new(app, links, "Events", Section::Events), providers, kinds }.render()?)
+}
+
+#[derive(Template)]
+#[template(path = "record_kind.html")]
+struct RecordKindTemplate {
+    chrome: Chrome,
+    events_href: String,
+    kind: String,
+    logsources: String,
+    fields: Vec<FieldRow>,
+    rows: Vec<RuleRow>,
+}
+
+/// One record kind that is not a Windows event (`/records/aws.cloudtrail`): the fields its rules read and the
+/// rules.
+pub fn record_kind(app: &App, links: &Links, kind: &str) -> PageResult {
+    let catalog = app.catalog();
+    let Some(k) = catalog.record_kind_page(kind) else {
+        return Err(Failure::NotFound(format!("no record kind named '{kind}'")));
+    };
+    let fields = k
+        .fields
+        .iter()
+        .map(|f| FieldRow { name: f.name.clone(), ty: String::new(), rules: f.rules, href: None, active: false })
+        .collect();
+    let mut rows: Vec<RuleRow> = k
+        .rules
+        .iter()
+        .filter_map(|r| r.key.as_deref().and_then(|key| catalog.by_key(key)))
+        .map(|p| RuleRow::new(app, links, p))
+        .collect();
+    rows.sort_by_cached_key(|r| r.title.to_lowercase());
+    let chrome = Chrome::new(app, links, format!("Records {}", k.kind), Section::Events);
+    Ok(RecordKindTemplate {
+        chrome,
+        events_href: links.events(),
+        kind: k.kind,
+        logsources: k.logsources.join(", "),
+        fields,
+        rows,
+    }
+    .render()?)
 }
 
 pub(crate) struct EventListRow {
@@ -1069,75 +994,11 @@ struct EventTemplate {
 /// Most co-fired events listed on an event page.
 const ALSO_MAX: usize = 30;
 
-/// Another event the rules of an event also fire on.
-#[derive(Debug, Clone)]
-pub(crate) struct AlsoFired {
-    pub provider: String,
-    pub provider_name: String,
-    pub event_id: u32,
-    pub title: String,
-    pub rules: usize,
-}
-
-/// The co-fired events of one event.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct AlsoFiredSummary {
-    /// The most shared (at most [`ALSO_KEEP`]), most shared first.
-    pub top: Vec<AlsoFired>,
-    /// Co-fired events in all.
-    pub total: usize,
-    /// Rules of the event left out because they fire on (nearly) every event.
-    pub broad_rules: usize,
-}
-
-/// Co-fired events kept per event.
-pub(crate) const ALSO_KEEP: usize = 100;
-
-/// A rule firing on more described events than this is "broad" (its log source is, say, `product: windows`):
-/// it would make every event co-fire with every other, so it is left out of co-fired counts.
-pub(crate) const BROAD_EVENTS: usize = 200;
-
-fn is_broad(p: &RulePage) -> bool {
-    p.coverage.any_event || p.events.len() > BROAD_EVENTS
-}
-
 /// Whether the static site has a page for an event: one that a rule fires on specifically (rules whose log
 /// source covers every event are summarised on their own pages, and would otherwise make every event of
 /// every provider a page). The server has a page for every described event.
 pub fn event_in_static_site(app: &App, provider: &str, id: u32) -> bool {
-    app.pages_at(app.catalog().rules_for_event(provider, id)).any(|p| !is_broad(p))
-}
-
-/// Other events the rules of an event also fire on, most shared first (broad rules left out).
-pub(crate) fn also_fired(app: &App, rules: &[usize], provider_name: &str, id: u32) -> AlsoFiredSummary {
-    let mut counts: HashMap<(&str, u32), AlsoFired> = HashMap::new();
-    let mut broad_rules = 0;
-    for p in app.pages_at(rules) {
-        if is_broad(p) {
-            broad_rules += 1;
-            continue;
-        }
-        for e in &p.events {
-            if e.provider_name == provider_name && e.event_id == id {
-                continue;
-            }
-            let entry = counts.entry((e.provider_name.as_str(), e.event_id)).or_insert_with(|| AlsoFired {
-                provider: e.provider.clone(),
-                provider_name: e.provider_name.clone(),
-                event_id: e.event_id,
-                title: e.title.clone(),
-                rules: 0,
-            });
-            entry.rules += 1;
-        }
-    }
-    let mut out: Vec<AlsoFired> = counts.into_values().collect();
-    out.sort_by(|a, b| {
-        b.rules.cmp(&a.rules).then_with(|| a.provider.cmp(&b.provider)).then_with(|| a.event_id.cmp(&b.event_id))
-    });
-    let total = out.len();
-    out.truncate(ALSO_KEEP);
-    AlsoFiredSummary { top: out, total, broad_rules }
+    app.catalog().has_specific_rules(provider, id)
 }
 
 /// Whether a page reads an event field on an event (through its field mapping).
@@ -1179,7 +1040,7 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
             active: field.is_some_and(|x| x.eq_ignore_ascii_case(&f.name)),
         })
         .collect();
-    let also_all = app.also_fired(&e.provider_name, id, || also_fired(app, rules, &e.provider_name, id));
+    let also_all = app.co_fired(&e.provider_name, id);
     let also_more = also_all.total.saturating_sub(ALSO_MAX);
     let also_broad = also_all.broad_rules;
     let also = also_all
@@ -1191,7 +1052,7 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
             provider: a.provider.clone(),
             event_id: a.event_id,
             title: a.title.clone(),
-            rules: a.rules,
+            rules: a.shared_rules,
         })
         .collect();
     let chrome = Chrome::new(app, links, format!("{} {} · {}", e.provider, id, e.title), Section::Events);
@@ -1256,17 +1117,6 @@ struct StatsTemplate {
     without_event: Vec<NoEventRow>,
 }
 
-/// Rules per year of their `date`.
-pub(crate) fn per_year(app: &App) -> Vec<(String, usize)> {
-    let mut years: BTreeMap<String, usize> = BTreeMap::new();
-    for p in app.catalog().pages() {
-        if let Some(y) = p.date.as_deref().and_then(|d| d.get(..4)).filter(|y| y.bytes().all(|b| b.is_ascii_digit())) {
-            *years.entry(y.to_string()).or_default() += 1;
-        }
-    }
-    years.into_iter().collect()
-}
-
 /// Corpus statistics (`/stats`).
 pub fn stats(app: &App, links: &Links) -> PageResult {
     let catalog = app.catalog();
@@ -1325,7 +1175,7 @@ pub fn stats(app: &App, links: &Links) -> PageResult {
         .take(15)
         .map(|c| Bar::new(c.label.clone(), c.count).link(links.technique(&c.value)))
         .collect();
-    let years: Vec<Bar> = per_year(app).into_iter().map(|(y, n)| Bar::new(y, n)).collect();
+    let years: Vec<Bar> = s.by_year.iter().map(|c| Bar::new(c.label.clone(), c.count)).collect();
     let products: Vec<Bar> = s
         .by_product
         .iter()

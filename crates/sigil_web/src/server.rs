@@ -21,9 +21,10 @@ use crate::api;
 use crate::app::{App, Cached};
 use crate::assets;
 use crate::links::Links;
-use crate::pages::{self, Failure, IndicatorQuery};
+use crate::pages::{self, Failure};
 use crate::query::{MAX_QUERY_BYTES, Params, QueryError};
 use crate::search;
+use sigil_catalog::IndicatorQuery;
 
 /// Shared state of the handlers.
 pub type Shared = Arc<App>;
@@ -54,6 +55,7 @@ pub fn routes(app: Shared) -> Router {
         .route("/events", get(events))
         .route("/events/{provider}", get(provider))
         .route("/events/{provider}/{id}", get(event))
+        .route("/records/{kind}", get(record_kind))
         .route("/stats", get(stats))
         .route("/static/{name}", get(asset))
         .route("/favicon.ico", get(|| async { asset_response("icon.svg", true) }))
@@ -414,6 +416,15 @@ async fn provider(State(app): State<Shared>, name: Result<Path<String>, PathReje
     };
     let links = Links::server(app.asset_version());
     respond(&app, pages::provider(&app, &links, &name))
+}
+
+async fn record_kind(State(app): State<Shared>, kind: Result<Path<String>, PathRejection>) -> Response {
+    let kind = match kind {
+        Ok(Path(k)) => k,
+        Err(e) => return path_error(&app, &e),
+    };
+    let links = Links::server(app.asset_version());
+    respond(&app, pages::record_kind(&app, &links, &kind))
 }
 
 async fn event(

@@ -465,3 +465,45 @@ fn search_ranks_highlights_and_forgives_typos() {
     assert!(!page("/").contains("id=\"top-q\""));
     assert!(page("/").contains("class=\"skip-link\" href=\"#main\""));
 }
+
+/// A CloudTrail rule: no Windows event, one record kind.
+const CLOUDTRAIL: &str = "title: Console Login Without MFA\nid: 5a0b1c2d-3e4f-4a5b-8c6d-7e8f90a1b2c3\n\
+    logsource: {product: aws, service: cloudtrail}\n\
+    detection:\n  sel:\n    eventName: ConsoleLogin\n    additionalEventData.MFAUsed: 'No'\n  condition: sel\nlevel: medium\n";
+
+#[test]
+fn record_kind_pages_list_their_rules_and_fields() {
+    let catalog = sigil_catalog::Catalog::from_texts(
+        "team",
+        &[("ct.yml", CLOUDTRAIL)],
+        &sigil_catalog::CatalogOptions::default(),
+    )
+    .unwrap();
+    let base = start(App::new(catalog));
+    let get = |path: &str| client().get(format!("{base}{path}")).send().unwrap();
+
+    // The events index has a section for the records that are not Windows events, each kind a link.
+    let events = get("/events").text().unwrap();
+    let section = element(&events, "table", "record-kind-table").unwrap();
+    assert!(section.contains("href=\"/records/aws.cloudtrail\""), "{section}");
+    let row = table_rows(&events, "record-kind-table").into_iter().find(|r| r[0] == "aws.cloudtrail").unwrap();
+    assert_eq!(row[2..], ["2", "1"], "two fields read, one rule: {row:?}");
+
+    // The kind's page: the fields its rules read and the rules.
+    let r = get("/records/aws.cloudtrail");
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().unwrap();
+    let fields = text(element(&html, "table", "field-table").unwrap());
+    assert!(fields.contains("eventName") && fields.contains("additionalEventData.MFAUsed"), "{fields}");
+    assert!(html.contains("href=\"/rules/5a0b1c2d-3e4f-4a5b-8c6d-7e8f90a1b2c3\""), "{html}");
+    assert!(text(&html).contains("aws / cloudtrail"), "the logsource routed there");
+
+    // The rule page links the kind from its event coverage instead of only saying no event is described.
+    let rule = get("/rules/5a0b1c2d-3e4f-4a5b-8c6d-7e8f90a1b2c3").text().unwrap();
+    let kinds = element(&rule, "p", "record-kinds").unwrap();
+    assert!(kinds.contains("href=\"/records/aws.cloudtrail\""), "{kinds}");
+
+    // Any case finds the kind; an unknown kind is a 404 page.
+    assert_eq!(get("/records/AWS.CloudTrail").status(), StatusCode::OK);
+    assert_eq!(get("/records/no.such.kind").status(), StatusCode::NOT_FOUND);
+}

@@ -71,6 +71,7 @@ fn exported_site_is_complete_and_self_contained() {
         "events.html",
         "events/Sysmon.html",
         "events/Sysmon/1.html",
+        "records/aws.cloudtrail.html",
         "indicators.html",
         "stats.html",
         "rules/6f0c3b1e-2a4d-4c8e-9b7a-1d2e3f405162.html",
