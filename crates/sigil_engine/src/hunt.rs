@@ -181,7 +181,12 @@ pub enum HuntError {
 ///
 /// # Errors
 /// Only when the worker thread pool cannot be created.
-pub fn hunt(engine: &Engine, paths: &[PathBuf], opts: &HuntOptions, sink: &dyn HuntSink) -> Result<HuntStats, HuntError> {
+pub fn hunt(
+    engine: &Engine,
+    paths: &[PathBuf],
+    opts: &HuntOptions,
+    sink: &dyn HuntSink,
+) -> Result<HuntStats, HuntError> {
     let stream = !engine.correlations.is_empty() && sigil_events::discover(paths).0.len() == 1;
     run(engine, opts, sink, stream, |f| sigil_events::read_all(paths, &opts.read, f))
 }
@@ -547,8 +552,7 @@ fn run(
         }
         sink.progress(events, total);
     };
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build()?;
     let summary = pool.install(|| read(&on_batch));
 
     let mut correlator = correlator.into_inner().unwrap_or_else(PoisonError::into_inner);
