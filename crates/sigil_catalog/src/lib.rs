@@ -51,6 +51,7 @@ mod catalog;
 mod coverage;
 mod error;
 mod events;
+mod family;
 mod fasthash;
 mod indicator;
 pub mod markdown;
@@ -63,7 +64,8 @@ pub mod text;
 
 pub use catalog::{Catalog, CatalogOptions, FailedFile, MatchedBy, SourceInfo};
 pub use error::{Error, Result};
-pub use events::{EventFieldUse, EventPage, ProviderSummary, RecordKindPage};
+pub use events::{EventFieldUse, EventPage, ProviderSummary, RecordKindPage, searches_every_event};
+pub use family::{CrossFamily, FamilyCount, QueryInfo};
 pub use indicator::{Indicator, IndicatorKey, Kind};
 pub use page::{
     AliasInfo, AttackOther, AttackRow, ConditionTree, CorrelationInfo, Coverage, CoverageGap, EventRef, FieldMapping,

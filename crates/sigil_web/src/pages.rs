@@ -98,7 +98,7 @@ pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
     for fc in &outcome.results.facets {
         let hide = match fc.facet {
             Facet::Source => !multi_source,
-            Facet::Kind => fc.values.len() < 2,
+            Facet::Kind | Facet::Family => fc.values.len() < 2,
             _ => fc.values.is_empty(),
         };
         if hide {
