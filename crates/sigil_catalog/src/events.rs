@@ -47,11 +47,11 @@ pub(crate) fn usage(pages: &[RulePage]) -> HashMap<(String, u32), EventUsage> {
 }
 
 /// Whether a rule searches every event of its product instead of specific events: a logsource that selects
-/// every event (`product: windows` alone) and a detection that names no field and no event id (keywords, like
-/// "Mimikatz Use"). Such rules are listed apart on event pages ("plus N rules that search every event"), so
+/// every event (`product: windows` alone) and a detection that looks for no field value except ones it
+/// excludes (keywords, like "Mimikatz Use", whose only field is the `EventID: 15` it filters out). Such rules are listed apart on event pages ("plus N rules that search every event"), so
 /// that "events with rules" says which events specific rules watch.
 pub fn searches_every_event(p: &RulePage) -> bool {
-    p.coverage.any_event && p.coverage.fields.is_empty() && p.coverage.event_ids.is_empty() && !p.events.is_empty()
+    p.coverage.any_event && !p.events.is_empty() && !p.indicators.iter().any(|i| i.field.is_some() && !i.excluded)
 }
 
 /// A provider and how the catalog covers it.
@@ -293,7 +293,14 @@ impl Catalog {
             fields,
             rule_count: rules.len(),
             rules,
-            generic_rules: self.pages.iter().filter(|p| searches_every_event(p) && p.events.iter().any(|x| x.provider_name == e.provider && x.event_id == e.id)).count(),
+            generic_rules: self
+                .pages
+                .iter()
+                .filter(|p| {
+                    searches_every_event(p)
+                        && p.events.iter().any(|x| x.provider_name == e.provider && x.event_id == e.id)
+                })
+                .count(),
         }
     }
 

@@ -78,7 +78,11 @@ pub(crate) fn family_of(spec: &SourceSpec) -> Family {
 }
 
 /// Loads a non-Sigma source: its pages (keys not yet assigned) and the files that gave none.
-pub(crate) fn load(spec: &SourceSpec, family: Family, knowledge: &Knowledge) -> (Vec<RulePage>, Vec<FailedFile>, usize) {
+pub(crate) fn load(
+    spec: &SourceSpec,
+    family: Family,
+    knowledge: &Knowledge,
+) -> (Vec<RulePage>, Vec<FailedFile>, usize) {
     let loaded = sigil_families::load(family, &spec.paths);
     let failed = loaded
         .errors
@@ -264,7 +268,8 @@ impl Catalog {
                 if o.family == page.family {
                     continue;
                 }
-                let label = format!("{} {} {}", ind.key.field, ind.key.kind.as_str(), ind.key.value);
+                let field = ind.field.as_deref().unwrap_or("keyword");
+                let label = format!("{field} {} {}", ind.kind.as_str(), ind.value);
                 let e = shared.entry(other).or_default();
                 if !e.contains(&label) {
                     e.push(label);
