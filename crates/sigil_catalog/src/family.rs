@@ -119,7 +119,7 @@ fn page(r: FamilyRule, source: &str, knowledge: &Knowledge, mappings: &Mappings,
             Some(Indicator {
                 field: m.field.clone(),
                 kind: key.kind,
-                value: m.value.clone(),
+                value: display_value(&m.value, key.kind, m.modifiers.contains(&"re")),
                 corpus_count: 0,
                 corpus_by_source: SourceCounts::default(),
                 modifiers: m.modifiers.iter().map(|s| (*s).to_string()).collect(),
@@ -219,6 +219,42 @@ fn page(r: FamilyRule, source: &str, knowledge: &Knowledge, mappings: &Mappings,
     }
 }
 
+/// The value as a reader sees it beside its kind: the wildcards the kind stands for dropped (`*\\x.exe`
+/// with `ends_with` is `\x.exe`) and Sigma escapes resolved, as Sigma pages show values as written.
+fn display_value(sigma: &str, kind: crate::Kind, regex: bool) -> String {
+    if regex {
+        return sigma.to_string();
+    }
+    let mut v = sigma;
+    if matches!(kind, crate::Kind::EndsWith | crate::Kind::Match) {
+        v = v.strip_prefix('*').unwrap_or(v);
+    }
+    if matches!(kind, crate::Kind::StartsWith | crate::Kind::Match)
+        && let Some(rest) = v.strip_suffix('*')
+        && rest.chars().rev().take_while(|c| *c == '\\').count() % 2 == 0
+    {
+        // An even run of backslashes before the `*` are escaped backslashes: the `*` is a wildcard.
+        v = rest;
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(n @ ('\\' | '*' | '?')) => out.push(n),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Sigma field names (capitalised, no dots): the ones event schemas can carry. Unmapped foreign fields
 /// (`Processes.dest`, `isIOC`) are not event fields and are left out of coverage.
 fn knowledge_field(f: &str) -> bool {
@@ -294,5 +330,20 @@ impl Catalog {
             .collect();
         out.sort_by(|a, b| b.shared.len().cmp(&a.shared.len()).then_with(|| a.rule.title.cmp(&b.rule.title)));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+
+    #[test]
+    fn values_display_as_sigma_pages_show_them() {
+        assert_eq!(display_value("*\\\\meshagent.exe", Kind::EndsWith, false), "\\meshagent.exe");
+        assert_eq!(display_value("*7z*", Kind::Match, false), "7z");
+        assert_eq!(display_value("C:\\\\Temp\\\\*", Kind::StartsWith, false), "C:\\Temp\\");
+        assert_eq!(display_value("a\\*", Kind::Equals, false), "a*");
+        assert_eq!(display_value("^a\\\\b$", Kind::Regex, true), "^a\\\\b$");
     }
 }
