@@ -112,6 +112,8 @@ pub(crate) fn page(
         regression,
         custom,
         diagnostics,
+        family: "sigma".to_string(),
+        query: None,
     })
 }
 

@@ -123,9 +123,30 @@ impl Catalog {
     /// [`crate::Error::Knowledge`] if the built-in knowledge tables cannot be loaded.
     pub fn load(sources: &[SourceSpec], opts: &CatalogOptions) -> Result<Catalog> {
         let started = Instant::now();
-        let paths: Vec<PathBuf> = sources.iter().flat_map(|s| s.paths.iter().cloned()).collect();
-        let set = sigil_rule::load(&paths, &opts.load);
-        let mut catalog = Catalog::from_rule_set(&set, sources, opts)?;
+        let families: Vec<sigil_families::Family> = sources.iter().map(crate::family::family_of).collect();
+        let paths: Vec<PathBuf> = sources
+            .iter()
+            .zip(&families)
+            .filter(|(_, f)| **f == sigil_families::Family::Sigma)
+            .flat_map(|(s, _)| s.paths.iter().cloned())
+            .collect();
+        let knowledge = match &opts.knowledge {
+            Some(k) => k.clone(),
+            None => Knowledge::builtin()?.clone(),
+        };
+        // Sigma sources through sigil_rule, the others through sigil_families, at the same time.
+        let (set, foreign) = rayon::join(
+            || sigil_rule::load(&paths, &opts.load),
+            || {
+                sources
+                    .par_iter()
+                    .zip(&families)
+                    .filter(|(_, f)| **f != sigil_families::Family::Sigma)
+                    .map(|(s, f)| (s.name.clone(), crate::family::load(s, *f, &knowledge)))
+                    .collect::<Vec<_>>()
+            },
+        );
+        let mut catalog = Catalog::build(&set, sources, opts, foreign)?;
         catalog.load_time = started.elapsed();
         // Freeing the parsed rule set (hundreds of thousands of small allocations) takes tens of milliseconds
         // and nothing waits for it: do it off the caller's path. If no thread can be started, the set is
@@ -153,15 +174,28 @@ impl Catalog {
     /// # Errors
     /// As [`Catalog::load`].
     pub fn from_rule_set(set: &RuleSet, sources: &[SourceSpec], opts: &CatalogOptions) -> Result<Catalog> {
+        Catalog::build(set, sources, opts, Vec::new())
+    }
+
+    /// [`Catalog::from_rule_set`] plus the pages of non-Sigma sources: `(source name, (pages, failed files,
+    /// files read))`.
+    fn build(
+        set: &RuleSet,
+        sources: &[SourceSpec],
+        opts: &CatalogOptions,
+        foreign: Vec<(String, (Vec<RulePage>, Vec<FailedFile>, usize))>,
+    ) -> Result<Catalog> {
         let started = Instant::now();
         let knowledge = match &opts.knowledge {
             Some(k) => k.clone(),
             None => Knowledge::builtin()?.clone(),
         };
         let default_source = sources.first().map_or_else(|| "rules".to_string(), |s| s.name.clone());
+        let foreign_names: Vec<&str> = foreign.iter().map(|(n, _)| n.as_str()).collect();
         let source_of = |f: &RuleFile| -> String {
             sources
                 .iter()
+                .filter(|s| !foreign_names.contains(&s.name.as_str()))
                 .find(|s| s.paths.iter().any(|p| f.path == *p || f.path.starts_with(p)))
                 .map_or_else(|| default_source.clone(), |s| s.name.clone())
         };
@@ -210,6 +244,15 @@ impl Catalog {
             }
         }
 
+        for (name, (extra, extra_failed, files)) in foreign {
+            if let Some(info) = infos.iter_mut().find(|i| i.name == name) {
+                info.files += files;
+                info.pages += extra.len();
+                info.failed_files += extra_failed.len();
+            }
+            pages.extend(extra);
+            failed.extend(extra_failed);
+        }
         for p in &mut pages {
             let roots = sources.iter().find(|s| s.name == p.source).map_or(&[][..], |s| s.paths.as_slice());
             p.rel_path = relative_path(&p.path, roots);

@@ -25,6 +25,9 @@ pub(crate) struct EventUsage {
 pub(crate) fn usage(pages: &[RulePage]) -> HashMap<(String, u32), EventUsage> {
     let mut out: HashMap<(String, u32), EventUsage> = HashMap::new();
     for (i, p) in pages.iter().enumerate() {
+        if searches_every_event(p) {
+            continue;
+        }
         for e in &p.events {
             let u = out.entry((e.provider_name.clone(), e.event_id)).or_default();
             if u.rules.last() == Some(&i) {
@@ -41,6 +44,14 @@ pub(crate) fn usage(pages: &[RulePage]) -> HashMap<(String, u32), EventUsage> {
         }
     }
     out
+}
+
+/// Whether a rule searches every event of its product instead of specific events: a logsource that selects
+/// every event (`product: windows` alone) and a detection that looks for no field value except ones it
+/// excludes (keywords, like "Mimikatz Use", whose only field is the `EventID: 15` it filters out). Such rules are listed apart on event pages ("plus N rules that search every event"), so
+/// that "events with rules" says which events specific rules watch.
+pub fn searches_every_event(p: &RulePage) -> bool {
+    p.coverage.any_event && !p.events.is_empty() && !p.indicators.iter().any(|i| i.field.is_some() && !i.excluded)
 }
 
 /// A provider and how the catalog covers it.
@@ -91,6 +102,9 @@ pub struct EventPage {
     pub rule_count: usize,
     /// Those rules.
     pub rules: Vec<RuleLink>,
+    /// Rules that search every event of the product and can therefore fire on this one too, not counted in
+    /// `rule_count` ([`searches_every_event`]).
+    pub generic_rules: usize,
 }
 
 /// One record kind that is not a Windows event, with the rules that can fire on it and the fields they read.
@@ -279,6 +293,28 @@ impl Catalog {
             fields,
             rule_count: rules.len(),
             rules,
+            generic_rules: self
+                .pages
+                .iter()
+                .filter(|p| {
+                    searches_every_event(p)
+                        && p.events.iter().any(|x| x.provider_name == e.provider && x.event_id == e.id)
+                })
+                .count(),
         }
+    }
+
+    /// Rules that search every event ([`searches_every_event`]), listed apart from the specific rules of
+    /// event pages.
+    pub fn generic_rules(&self) -> Vec<RuleLink> {
+        self.pages
+            .iter()
+            .filter(|p| searches_every_event(p))
+            .map(|p| RuleLink {
+                reference: p.id.clone().unwrap_or_else(|| p.key.clone()),
+                key: Some(p.key.clone()),
+                title: Some(p.title.clone()),
+            })
+            .collect()
     }
 }

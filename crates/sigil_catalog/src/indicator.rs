@@ -163,6 +163,11 @@ pub struct Indicator {
     pub excluded: bool,
     /// The comparison key: field, kind, transformations and the normalised value the counts compare.
     pub key: IndicatorKey,
+    /// For rules of other families: the predicate as the family writes it, when this row is a *mapped
+    /// equivalent* of it (another field name or a rewritten value: `Processes.process_name = meshagent.exe`
+    /// is `Image ends_with \meshagent.exe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped_from: Option<String>,
 }
 
 struct Classified {
@@ -332,6 +337,7 @@ pub(crate) fn of_item(item: &FieldItem, stage: &str, excluded: bool) -> Vec<Indi
                 stages: vec![stage.to_string()],
                 excluded,
                 key: c.key,
+                mapped_from: None,
             }
         })
         .collect()

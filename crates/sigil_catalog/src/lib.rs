@@ -55,6 +55,7 @@ mod catalog;
 mod coverage;
 mod error;
 mod events;
+mod family;
 mod fasthash;
 mod indicator;
 pub mod markdown;
@@ -70,7 +71,8 @@ mod view;
 pub use analytics::{CO_FIRED_KEEP, CoFiredEvent, CoFiredEvents, IndicatorQuery};
 pub use catalog::{Catalog, CatalogOptions, FailedFile, MatchedBy, SourceInfo};
 pub use error::{Error, Result};
-pub use events::{EventFieldUse, EventPage, ProviderSummary, RecordKindPage};
+pub use events::{EventFieldUse, EventPage, ProviderSummary, RecordKindPage, searches_every_event};
+pub use family::{CrossFamily, FamilyCount, QueryInfo};
 pub use indicator::{Indicator, IndicatorKey, Kind};
 pub use page::{
     AliasInfo, AttackOther, AttackRow, ConditionTree, CorrelationInfo, Coverage, CoverageGap, EventRef, FieldMapping,

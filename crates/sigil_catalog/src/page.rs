@@ -121,6 +121,11 @@ pub struct RulePage {
     pub custom: serde_json::Map<String, serde_json::Value>,
     /// The checker's diagnostics for the file (warnings, and errors that did not stop the page).
     pub diagnostics: Vec<FileDiagnostic>,
+    /// The rule family (`sigma`, `splunk`, `elastic`, `sentinel`, `chronicle`, `panther`).
+    pub family: String,
+    /// For rules of other families: the query, its language and whether indicators were extracted from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<crate::family::QueryInfo>,
 }
 
 impl RulePage {

@@ -44,11 +44,13 @@ pub enum Facet {
     Regression,
     /// `rule`, `correlation` or `filter`.
     Kind,
+    /// Rule family (`sigma`, `splunk`, `elastic`, ...).
+    Family,
 }
 
 impl Facet {
     /// Every facet, in display order.
-    pub const ALL: [Facet; 11] = [
+    pub const ALL: [Facet; 12] = [
         Facet::Tactic,
         Facet::Technique,
         Facet::Level,
@@ -60,6 +62,7 @@ impl Facet {
         Facet::Source,
         Facet::Regression,
         Facet::Kind,
+        Facet::Family,
     ];
 
     /// The name used in queries and JSON (`tactic`).
@@ -76,6 +79,7 @@ impl Facet {
             Facet::Source => "source",
             Facet::Regression => "regression",
             Facet::Kind => "kind",
+            Facet::Family => "family",
         }
     }
 
@@ -285,6 +289,7 @@ pub fn facet_values(p: &RulePage) -> Vec<Vec<String>> {
     set(Facet::Source, vec![p.source.clone()]);
     set(Facet::Regression, vec![if p.has_regression() { "yes" } else { "no" }.to_string()]);
     set(Facet::Kind, vec![p.kind.as_str().to_string()]);
+    set(Facet::Family, vec![p.family.clone()]);
     facets
 }
 

@@ -259,6 +259,10 @@ pub struct IndicatorValue {
     pub by_source: Vec<(String, usize)>,
     /// `corpus 3 (sigma 2, team 1)`, or empty when the indicator is specific to this rule.
     pub label: String,
+    /// The other family's own predicate when this row is a mapped equivalent of it (e.g. Splunk
+    /// `Processes.process_name=x.exe` read as `Image` ends with `\\x.exe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped_from: Option<String>,
     /// The comparison key (what an indicator link names).
     #[serde(skip)]
     pub key: IndicatorKey,
@@ -500,6 +504,7 @@ fn indicator_value(ind: &Indicator, page_source: &str, sources: &[&str]) -> Indi
         rules,
         by_source,
         label,
+        mapped_from: ind.mapped_from.clone(),
         key: ind.key.clone(),
     }
 }

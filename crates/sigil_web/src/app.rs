@@ -176,10 +176,18 @@ pub struct Matrix {
 
 impl Matrix {
     fn build(catalog: &Catalog) -> Matrix {
+        Matrix::build_for(catalog, None)
+    }
+
+    /// The heat map of one rule family's pages (`sigma`, `splunk`, ...), or of every page.
+    pub fn build_for(catalog: &Catalog, family: Option<&str>) -> Matrix {
         let attack: &Attack = catalog.knowledge().attack();
         let mut cells: HashMap<(String, String), Vec<usize>> = HashMap::new();
         let mut per_tactic: BTreeMap<String, usize> = BTreeMap::new();
         for (i, page) in catalog.pages().iter().enumerate() {
+            if family.is_some_and(|f| page.family != f) {
+                continue;
+            }
             for row in &page.attack {
                 *per_tactic.entry(row.shortname.clone()).or_default() += 1;
                 for t in &row.techniques {

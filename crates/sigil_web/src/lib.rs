@@ -35,6 +35,7 @@ pub mod api;
 mod app;
 mod assets;
 pub mod export;
+mod family_view;
 mod highlight;
 pub mod links;
 pub mod pages;

@@ -97,7 +97,7 @@ pub fn index(app: &App, links: &Links, outcome: &Outcome) -> PageResult {
     for fc in &outcome.results.facets {
         let hide = match fc.facet {
             Facet::Source => !multi_source,
-            Facet::Kind => fc.values.len() < 2,
+            Facet::Kind | Facet::Family => fc.values.len() < 2,
             _ => fc.values.is_empty(),
         };
         if hide {
@@ -249,6 +249,8 @@ pub(crate) struct RuleView {
     pub other_tags: Vec<String>,
     pub regression: Option<String>,
     pub diagnostics: Vec<String>,
+    /// What rules of other families add (query, cross-family duplicates).
+    pub family: crate::family_view::FamilyView,
 }
 
 pub(crate) struct PartLink {
@@ -305,6 +307,8 @@ pub(crate) struct IndicatorValue {
     pub title: String,
     pub notes: Vec<String>,
     pub excluded: bool,
+    /// The family's own predicate when the row is a mapped equivalent.
+    pub mapped_from: Option<String>,
 }
 
 pub(crate) struct CorrelationView {
@@ -420,6 +424,7 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
                     title: x.count_title(),
                     notes: x.notes.clone(),
                     excluded: x.excluded,
+                    mapped_from: x.mapped_from.clone(),
                 })
                 .collect(),
         })
@@ -446,6 +451,7 @@ pub(crate) fn rule_view(app: &App, links: &Links, p: &RulePage) -> RuleView {
         .collect();
     let references = v.references.iter().map(|r| MaybeLink { label: r.clone(), href: safe_url(r) }).collect::<Vec<_>>();
     RuleView {
+        family: crate::family_view::family_view(app, links, p),
         crumb_rules: links.home(),
         crumb_format: if multi_source { links.facet("source", &p.source) } else { links.home() },
         title: v.title,
@@ -531,11 +537,33 @@ struct AttackTemplate {
     legend: Vec<LegendItem>,
     navigator_href: String,
     columns: Vec<ColumnView>,
+    /// Family filter links (label, href, active) when the catalog holds several families.
+    families: Vec<(String, String, bool)>,
 }
 
 /// The ATT&CK heat map (`/attack`).
 pub fn attack(app: &App, links: &Links) -> PageResult {
-    let m = app.matrix();
+    attack_of(app, links, app.matrix(), None)
+}
+
+/// The heat map of one rule family (`/attack?family=splunk`).
+pub fn attack_family(app: &App, links: &Links, family: &str) -> PageResult {
+    let m = crate::app::Matrix::build_for(app.catalog(), Some(family));
+    attack_of(app, links, &m, Some(family))
+}
+
+fn attack_of(app: &App, links: &Links, m: &crate::app::Matrix, family: Option<&str>) -> PageResult {
+    let fams = app.catalog().families();
+    // The per-family maps are built on request: the server offers them, the static site does not.
+    let families: Vec<(String, String, bool)> = if fams.len() > 1 && links.mode() == crate::links::Mode::Server {
+        std::iter::once(("all families".to_string(), links.attack(), family.is_none()))
+            .chain(fams.iter().map(|f| {
+                (f.family.clone(), format!("{}?family={}", links.attack(), f.family), family == Some(f.family.as_str()))
+            }))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let columns = m
         .columns
         .iter()
@@ -580,6 +608,7 @@ pub fn attack(app: &App, links: &Links) -> PageResult {
         legend: LEGEND.iter().map(|(class, label)| LegendItem { class, label }).collect(),
         navigator_href: links.navigator(),
         columns,
+        families,
     }
     .render()?)
 }
@@ -989,6 +1018,8 @@ struct EventTemplate {
     rows: Vec<RuleRow>,
     also_more: usize,
     also_broad: usize,
+    /// Rules that search every event (not counted in `rule_count`).
+    generic_rules: usize,
 }
 
 /// Most co-fired events listed on an event page.
@@ -1073,6 +1104,7 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
         rows,
         also_more,
         also_broad,
+        generic_rules: e.generic_rules,
     }
     .render()?)
 }
@@ -1115,6 +1147,8 @@ struct StatsTemplate {
     indicators: Vec<StatIndicator>,
     without_attack: Vec<MaybeLink>,
     without_event: Vec<NoEventRow>,
+    /// Rules by family, with how many queries were read (shown when the catalog holds other families).
+    families: Vec<(sigil_catalog::FamilyCount, String)>,
 }
 
 /// Corpus statistics (`/stats`).
@@ -1259,6 +1293,19 @@ pub fn stats(app: &App, links: &Links) -> PageResult {
         indicators,
         without_attack,
         without_event,
+        families: {
+            let f = app.catalog().families();
+            if f.len() > 1 || f.iter().any(|f| f.family != "sigma") {
+                f.into_iter()
+                    .map(|f| {
+                        let href = links.facet("family", &f.family);
+                        (f, href)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        },
     }
     .render()?)
 }

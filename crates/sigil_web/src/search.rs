@@ -251,5 +251,6 @@ pub fn facet_title(f: Facet) -> &'static str {
         Facet::Source => "Source",
         Facet::Regression => "Regression test",
         Facet::Kind => "Kind",
+        Facet::Family => "Rule family",
     }
 }

@@ -361,9 +361,21 @@ fn yaml_download(p: &sigil_catalog::RulePage) -> Response {
     resp
 }
 
-async fn attack(State(app): State<Shared>) -> Response {
+async fn attack(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let links = Links::server(app.asset_version());
+    // `?family=splunk`: the heat map of one rule family (built on request; the full map is cached).
+    let family = q.as_deref().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("family=")));
+    if let Some(f) = family.and_then(sigil_families_name)
+        && app.catalog().families().iter().any(|x| x.family == f)
+    {
+        return respond(&app, pages::attack_family(&app, &links, f));
+    }
     respond_cached(&app, Cached::Attack, || pages::attack(&app, &links))
+}
+
+/// A family name from a query string: ASCII letters only (`splunk`), else ignored.
+fn sigil_families_name(f: &str) -> Option<&str> {
+    (!f.is_empty() && f.len() <= 32 && f.bytes().all(|b| b.is_ascii_lowercase())).then_some(f)
 }
 
 async fn technique(
