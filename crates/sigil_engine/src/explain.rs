@@ -72,6 +72,33 @@ pub struct ItemExplanation {
     pub note: Option<String>,
 }
 
+impl Explanation {
+    /// One line for a table: `sel: CommandLine|contains *-enc*, Image|endswith *\powershell.exe` per matched
+    /// selection (`;` between selections); a miss gives its routing or first failing items instead.
+    pub fn short(&self) -> String {
+        if let Routing::NotRouted(why) = &self.routing {
+            return why.clone();
+        }
+        let mut out = Vec::new();
+        for s in self.selections.iter().filter(|s| s.matched == self.matched) {
+            let items: Vec<String> = s
+                .items
+                .iter()
+                .map(|i| {
+                    let mut key = i.field.clone().unwrap_or_else(|| "keyword".into());
+                    for m in &i.modifiers {
+                        key.push('|');
+                        key.push_str(m);
+                    }
+                    format!("{key} {}", i.matched_value.as_deref().unwrap_or(""))
+                })
+                .collect();
+            out.push(format!("{}: {}", s.selection, items.join(", ")));
+        }
+        out.join("; ")
+    }
+}
+
 impl Engine {
     /// Explains a match the hunt found: the selections that matched and, in each, what matched. `None` when `m`
     /// is not a match of this engine or names a correlation rule.
@@ -203,6 +230,45 @@ impl Engine {
         }
         out
     }
+}
+
+/// Explains a rule given as text (one rule file's YAML) on one event: what `sigil explain` and the web's "try an
+/// event" do for a single rule. A rule whose logsource has no route explains as not routed, with the reason.
+///
+/// # Errors
+/// When the text holds no detection rule that compiles: the rule's errors, as a message.
+pub fn explain_rule_text(
+    path: &str,
+    yaml: &str,
+    event: &Event,
+    knowledge: &sigil_knowledge::Knowledge,
+) -> Result<Explanation, String> {
+    let set = sigil_rule::load_texts(&[(path, yaml)], &Default::default());
+    let (engine, report) = Engine::build(&set, knowledge, &crate::EngineOptions::default());
+    if let Some(i) = engine.rules().iter().position(|r| !r.is_correlation()) {
+        return engine.explain(i as u32, event).ok_or_else(|| "the rule cannot be explained".to_string());
+    }
+    if let Some(u) = report.unrouted.first() {
+        let why = u.why.as_deref().unwrap_or("no reader sigil has gives events of this logsource");
+        return Ok(Explanation {
+            matched: false,
+            routing: Routing::NotRouted(format!(
+                "event not routed to this logsource because {} has no route: {why}",
+                u.logsource
+            )),
+            selections: Vec::new(),
+            removed_by: Vec::new(),
+        });
+    }
+    Err(match report.skipped.first() {
+        Some(s) => format!("the rule cannot be compiled: {}", match &s.reason {
+            crate::SkipReason::FileErrors(first) => first.clone(),
+            crate::SkipReason::Compile(e) => e.to_string(),
+            crate::SkipReason::Correlation(e) => e.to_string(),
+        }),
+        None => "the text holds no detection rule (correlation and filter rules cannot be explained on one event)"
+            .to_string(),
+    })
 }
 
 /// A route for people: `Security 4688`, `Microsoft-Windows-Sysmon/Operational 1`, `aws.cloudtrail records`.

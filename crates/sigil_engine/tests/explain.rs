@@ -249,3 +249,61 @@ fn json_shape() {
         ]}])
     );
 }
+
+/// Hunting the SigmaHQ regression corpus with and without explanations finds the same detections, and every
+/// detection's explanation says it matched, with at least one matched selection (needs `../shared`).
+#[test]
+fn explaining_never_changes_what_the_hunt_detects() {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    use sigil_engine::{Detection, HuntOptions, HuntSink, hunt};
+    use sigil_events::ReadError;
+
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    if !shared.join("sigmahq").is_dir() {
+        assert!(std::env::var("SIGIL_REQUIRE_CORPUS").as_deref() != Ok("1"), "SIGIL_REQUIRE_CORPUS=1 but no corpus");
+        println!("skipped: {} not found", shared.display());
+        return;
+    }
+    struct Sink {
+        explain: bool,
+        found: Mutex<Vec<(PathBuf, u64, u32, String)>>,
+    }
+    impl HuntSink for Sink {
+        fn detections(&self, detections: &[Detection<'_>]) {
+            let mut found = self.found.lock().unwrap();
+            for d in detections {
+                if self.explain && d.correlation.is_none() {
+                    let e = d.explanation().expect("every detection has an explanation");
+                    assert!(e.matched, "{}: {e:?}", d.rule.info.title);
+                    assert!(!e.selections.is_empty() && e.selections.iter().all(|s| s.matched), "{e:?}");
+                    assert!(e.selections.iter().all(|s| s.items.iter().all(|i| i.matched)), "{e:?}");
+                }
+                found.push((d.source.to_path_buf(), d.position.0, d.position.1, d.rule.info.title.clone()));
+            }
+        }
+        fn read_error(&self, _: &ReadError) {}
+    }
+    let corpus = shared.join("sigmahq");
+    let folders: Vec<PathBuf> = ["rules", "rules-threat-hunting", "rules-emerging-threats"]
+        .iter()
+        .map(|f| corpus.join(f))
+        .filter(|p| p.is_dir())
+        .collect();
+    let set = sigil_rule::load(&folders, &Default::default());
+    let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
+    let (engine, _) = Engine::build(&set, knowledge, &EngineOptions::default());
+    let inputs = [shared.join("sigmahq-regression/regression_data")];
+    let run = |explain: bool| {
+        let sink = Sink { explain, found: Mutex::new(Vec::new()) };
+        hunt(&engine, &inputs, &HuntOptions::default(), &sink).unwrap();
+        let mut found = sink.found.into_inner().unwrap();
+        found.sort();
+        found
+    };
+    let plain = run(false);
+    let explained = run(true);
+    assert!(plain.len() > 300, "only {} detections", plain.len());
+    assert_eq!(plain, explained);
+}

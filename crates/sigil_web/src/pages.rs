@@ -1064,6 +1064,8 @@ struct EventTemplate {
     rows: Vec<RuleRow>,
     also_more: usize,
     also_broad: usize,
+    /// With `sigil serve --logs`: how often the user's logs hold this event.
+    seen: Option<String>,
 }
 
 /// Most co-fired events listed on an event page.
@@ -1212,6 +1214,11 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
         rows,
         also_more,
         also_broad,
+        seen: app.seen_in_logs(&e.provider_name, id).map(|n| match n {
+            0 => "not seen in your logs".to_string(),
+            1 => "seen in your logs: 1 event".to_string(),
+            n => format!("seen in your logs: {n} events"),
+        }),
     }
     .render()?)
 }
