@@ -262,8 +262,7 @@ pub fn assess_rule(rule: &Rule, path: &str, knowledge: &Knowledge, profile: &Log
     for route in routes {
         for (h, s) in &profile.headers {
             let id = h.event_id.and_then(|i| u32::try_from(i).ok());
-            let opt = |x: &str| (!x.is_empty()).then_some(x);
-            if !route.matches_event(opt(&h.kind), opt(&h.channel), opt(&h.provider), id) {
+            if !route.matches_event(non_empty(&h.kind), non_empty(&h.channel), non_empty(&h.provider), id) {
                 continue;
             }
             selected += s.events;
@@ -296,6 +295,10 @@ pub fn assess_rule(rule: &Rule, path: &str, knowledge: &Knowledge, profile: &Log
         format!("it needs {shown}, never populated in the {with_id} events of its logsource")
     });
     out
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
 }
 
 /// Whether the events of a header have the Sigma field populated, read through the route's mapping: the mapped
