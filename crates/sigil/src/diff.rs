@@ -61,7 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let new = facts(&new_set, knowledge);
     if new.is_empty() {
-        anyhow::bail!("no rule to compare in {}", args.new.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        anyhow::bail!(
+            "no rule to compare in {}",
+            args.new.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     let corpus = Corpus::new(facts(&load(&args.rules), knowledge));
     let diffs: Vec<_> = new.iter().map(|r| corpus.diff(r)).collect();

@@ -58,7 +58,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let (engine, report) = Engine::build(&set, &knowledge, &EngineOptions::default());
     let wanted = |id: Option<&str>, name: Option<&str>, title: &str, path: &str| {
-        as_file.is_file() || id == Some(&args.rule) || name == Some(&args.rule) || title == args.rule || path == args.rule
+        as_file.is_file()
+            || id == Some(&args.rule)
+            || name == Some(&args.rule)
+            || title == args.rule
+            || path == args.rule
     };
     let index = engine.rules().iter().position(|r| {
         !r.is_correlation() && wanted(r.info.id.as_deref(), r.info.name.as_deref(), &r.info.title, &r.info.path)
@@ -71,7 +75,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for u in &report.unrouted {
             if let Some((path, title)) = u.rules.iter().find(|(p, t)| wanted(None, None, t, p)) {
                 let why = u.why.as_deref().unwrap_or("no reader sigil has gives events of this logsource");
-                println!("{title} ({path}): not matched: event not routed to this logsource because {} has no route: {why}", u.logsource);
+                println!(
+                    "{title} ({path}): not matched: event not routed to this logsource because {} has no route: {why}",
+                    u.logsource
+                );
                 return Ok(ExitCode::from(1));
             }
         }
@@ -99,7 +106,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 found.iter().any(|m| m.rule == index as u32)
             });
             let at = first.unwrap_or(0);
-            let event = events.get(at).with_context(|| format!("{}: no event in the file", args.event_file.display()))?;
+            let event =
+                events.get(at).with_context(|| format!("{}: no event in the file", args.event_file.display()))?;
             (at as u64 + 1, engine.explain(index as u32, event))
         }
     };

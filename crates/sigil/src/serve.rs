@@ -60,9 +60,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.logs.is_empty() {
         let (profile, summary) = crate::coverage::read_profile(&args.logs);
         tracing::info!("read {} events of your logs", summary.events());
-        app = app.with_seen_events(profile.headers.iter().filter_map(|(h, s)| {
-            Some((h.provider.clone(), u32::try_from(h.event_id?).ok()?, s.events))
-        }));
+        app = app.with_seen_events(
+            profile
+                .headers
+                .iter()
+                .filter_map(|(h, s)| Some((h.provider.clone(), u32::try_from(h.event_id?).ok()?, s.events))),
+        );
     }
     let app = Arc::new(app);
     tracing::info!("web app built in {:.1} ms", built.elapsed().as_secs_f64() * 1000.0);

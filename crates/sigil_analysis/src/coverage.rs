@@ -238,7 +238,8 @@ pub fn assess_rule(rule: &Rule, path: &str, knowledge: &Knowledge, profile: &Log
         .iter()
         .map(|s| {
             // Fields needed by every group; event ids required by every group.
-            let per_group: Vec<Vec<String>> = s.groups.iter().map(|g| g.iter().filter_map(needed_field).collect()).collect();
+            let per_group: Vec<Vec<String>> =
+                s.groups.iter().map(|g| g.iter().filter_map(needed_field).collect()).collect();
             let needed = per_group
                 .first()
                 .map(|first| first.iter().filter(|f| per_group.iter().all(|g| g.contains(f))).cloned().collect())
@@ -392,7 +393,8 @@ pub fn text(r: &CoverageReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} events", r.events);
     for s in &r.sources {
-        let name = [&s.kind, &s.channel, &s.provider].iter().filter_map(|x| x.as_deref()).collect::<Vec<_>>().join(" / ");
+        let name =
+            [&s.kind, &s.channel, &s.provider].iter().filter_map(|x| x.as_deref()).collect::<Vec<_>>().join(" / ");
         let ids: Vec<String> = s.event_ids.iter().map(|(id, n)| format!("{id}×{n}")).collect();
         let _ = writeln!(out, "  {name}: {} events; event ids {}; {} fields", s.events, ids.join(" "), s.fields.len());
     }

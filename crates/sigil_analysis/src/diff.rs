@@ -200,7 +200,13 @@ fn fingerprint(rule: &Rule, ir: &sigil_ir::RuleIr, knowledge: &Knowledge) -> Str
             format!("[{}]", groups.join(" | "))
         })
         .collect();
-    format!("{}/{}/{} :: {}", low(&ls.product), low(&ls.category), low(&ls.service), cond_text(&ir.condition, &searches))
+    format!(
+        "{}/{}/{} :: {}",
+        low(&ls.product),
+        low(&ls.category),
+        low(&ls.service),
+        cond_text(&ir.condition, &searches)
+    )
 }
 
 fn item_text(i: &Item, field: &dyn Fn(&str) -> String) -> String {
@@ -293,9 +299,8 @@ impl Corpus {
     /// Compares one rule with the corpus. A corpus rule with the rule's id (or at its path) is the rule's old
     /// version: it decides [`Status`] and is otherwise left out, so a changed rule is not its own duplicate.
     pub fn diff(&self, rule: &RuleFacts) -> RuleDiff {
-        let same = |i: usize| {
-            self.rules.get(i).is_some_and(|c| (c.id.is_some() && c.id == rule.id) || c.path == rule.path)
-        };
+        let same =
+            |i: usize| self.rules.get(i).is_some_and(|c| (c.id.is_some() && c.id == rule.id) || c.path == rule.path);
         let old: Vec<usize> = (0..self.rules.len()).filter(|i| same(*i)).collect();
         let status = match old.first().and_then(|i| self.rules.get(*i)) {
             None => Status::New,
@@ -341,7 +346,10 @@ impl Corpus {
             })
             .collect();
         overlaps.sort_by(|a, b| {
-            b.shared.cmp(&a.shared).then(b.similarity.total_cmp(&a.similarity)).then_with(|| a.rule.path.cmp(&b.rule.path))
+            b.shared
+                .cmp(&a.shared)
+                .then(b.similarity.total_cmp(&a.similarity))
+                .then_with(|| a.rule.path.cmp(&b.rule.path))
         });
         overlaps.truncate(MAX_OVERLAPS);
         // A changed rule's old version does not count as covering its techniques and events.
@@ -390,13 +398,26 @@ pub fn markdown(diffs: &[RuleDiff], corpus_rules: usize) -> String {
         if !d.overlaps.is_empty() {
             let _ = writeln!(out, "- Overlaps most with:");
             for o in &d.overlaps {
-                let _ = writeln!(out, "  - {} (`{}`): {} shared indicator(s)", md(&o.rule.title), md(&o.rule.path), o.shared);
+                let _ = writeln!(
+                    out,
+                    "  - {} (`{}`): {} shared indicator(s)",
+                    md(&o.rule.title),
+                    md(&o.rule.path),
+                    o.shared
+                );
             }
         }
         if !d.indicators.is_empty() {
             let _ = writeln!(out, "\n| field | kind | value | corpus rules |\n|---|---|---|---|");
             for i in &d.indicators {
-                let _ = writeln!(out, "| {} | {} | `{}` | {} |", md(&i.field), i.kind, i.value.replace('`', "'").replace('|', "\\|"), i.count);
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | `{}` | {} |",
+                    md(&i.field),
+                    i.kind,
+                    i.value.replace('`', "'").replace('|', "\\|"),
+                    i.count
+                );
             }
         }
         out.push('\n');
@@ -428,7 +449,7 @@ pub fn text(diffs: &[RuleDiff], corpus_rules: usize) -> String {
         }
         for i in &d.indicators {
             let field = if i.field.is_empty() { "(keyword)" } else { &i.field };
-            let _ = writeln!(out, "  indicator {field} {} {:?}: {} corpus rule(s)", i.kind, i.value, i.count);
+            let _ = writeln!(out, "  indicator {field} {} '{}': {} corpus rule(s)", i.kind, i.value, i.count);
         }
     }
     out

@@ -88,7 +88,10 @@ fn a_4688_without_command_line_leaves_command_line_rules_blind() {
     let blind = by("Whoami all");
     assert!(!blind.can_fire);
     assert_eq!(blind.missing_fields, ["CommandLine"]);
-    assert!(blind.reason.as_deref().unwrap().contains("needs CommandLine, never populated in the 3 events"), "{blind:?}");
+    assert!(
+        blind.reason.as_deref().unwrap().contains("needs CommandLine, never populated in the 3 events"),
+        "{blind:?}"
+    );
     let fine = by("Whoami");
     assert!(fine.can_fire, "{fine:?}");
     assert_eq!(fine.events, 3);
@@ -140,12 +143,10 @@ fn regression_evtx_fields_are_present() {
         profile.add(&e.unwrap());
     }
     assert!(profile.events > 0);
-    let set = sigil_rule::load_texts(
-        &[("a.yml", NEEDS_COMMAND_LINE), ("d.yml", DNS)],
-        &Default::default(),
-    );
+    let set = sigil_rule::load_texts(&[("a.yml", NEEDS_COMMAND_LINE), ("d.yml", DNS)], &Default::default());
     let r = assess(&set, knowledge(), &profile);
-    let sysmon = r.sources.iter().find(|s| s.channel.as_deref() == Some("Microsoft-Windows-Sysmon/Operational")).unwrap();
+    let sysmon =
+        r.sources.iter().find(|s| s.channel.as_deref() == Some("Microsoft-Windows-Sysmon/Operational")).unwrap();
     assert!(sysmon.event_ids.contains_key(&1), "{sysmon:?}");
     for field in ["Image", "CommandLine", "OriginalFileName", "User", "ProcessGuid"] {
         assert!(sysmon.fields.get(field).is_some_and(|n| *n > 0), "{field} missing from {:?}", sysmon.fields.keys());

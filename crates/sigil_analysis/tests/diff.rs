@@ -107,7 +107,8 @@ detection:
 #[test]
 fn markdown_escapes_rule_text() {
     let corpus = Corpus::new(facts_of(&[("c/7z.yml", SEVENZIP)]));
-    let hostile = "title: 'a | <script>x</script>'\nlogsource: {product: windows}\ndetection: {s: {F: '|`x'}, condition: s}\n";
+    let hostile =
+        "title: 'a | <script>x</script>'\nlogsource: {product: windows}\ndetection: {s: {F: '|`x'}, condition: s}\n";
     let d = corpus.diff(&facts_of(&[("new.yml", hostile)])[0]);
     let md = sigil_analysis::diff::markdown(&[d], corpus.len());
     assert!(!md.contains("<script>"), "{md}");
@@ -130,7 +131,10 @@ fn a_copy_of_a_sigmahq_rule_is_found_in_the_corpus() {
     let set = sigil_rule::load(&[root.join("rules")], &Default::default());
     let corpus = Corpus::new(facts(&set, knowledge()));
     assert!(corpus.len() > 3000, "{}", corpus.len());
-    let original = std::fs::read_to_string(root.join("rules/windows/process_creation/proc_creation_win_7zip_password_compression.yml")).unwrap();
+    let original = std::fs::read_to_string(
+        root.join("rules/windows/process_creation/proc_creation_win_7zip_password_compression.yml"),
+    )
+    .unwrap();
     let copy = original.replace("9fbf5927-5261-4284-a71d-f681029ea574", "00000000-0000-4000-8000-000000000777");
     let d = corpus.diff(&facts_of(&[("copy.yml", &copy)])[0]);
     assert_eq!(d.status, Status::New);

@@ -210,7 +210,11 @@ impl Engine {
         if let Some(i) = event.event_id() {
             this.push(format!("event id {i}"));
         }
-        let this = if this.is_empty() { "an event without channel, provider or event id".to_string() } else { this.join(", ") };
+        let this = if this.is_empty() {
+            "an event without channel, provider or event id".to_string()
+        } else {
+            this.join(", ")
+        };
         // A route whose header fits but whose extra conditions the event does not meet.
         let kind = event.kind().map(|k| k.name);
         let id = event.event_id().and_then(|i| u32::try_from(i).ok());
@@ -261,11 +265,14 @@ pub fn explain_rule_text(
         });
     }
     Err(match report.skipped.first() {
-        Some(s) => format!("the rule cannot be compiled: {}", match &s.reason {
-            crate::SkipReason::FileErrors(first) => first.clone(),
-            crate::SkipReason::Compile(e) => e.to_string(),
-            crate::SkipReason::Correlation(e) => e.to_string(),
-        }),
+        Some(s) => format!(
+            "the rule cannot be compiled: {}",
+            match &s.reason {
+                crate::SkipReason::FileErrors(first) => first.clone(),
+                crate::SkipReason::Compile(e) => e.to_string(),
+                crate::SkipReason::Correlation(e) => e.to_string(),
+            }
+        ),
         None => "the text holds no detection rule (correlation and filter rules cannot be explained on one event)"
             .to_string(),
     })
@@ -283,10 +290,7 @@ fn route_text(route: &sigil_knowledge::Route) -> String {
         parts.push(format!("provider {}", route.providers().join("/")));
     }
     if !route.event_ids().is_empty() {
-        parts.push(format!(
-            "event id {}",
-            route.event_ids().iter().map(u32::to_string).collect::<Vec<_>>().join("/")
-        ));
+        parts.push(format!("event id {}", route.event_ids().iter().map(u32::to_string).collect::<Vec<_>>().join("/")));
     }
     if parts.is_empty() { "any event".to_string() } else { parts.join(" ") }
 }

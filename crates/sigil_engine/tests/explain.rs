@@ -172,8 +172,10 @@ fn keywords_quote_the_value_that_matched() {
 
 #[test]
 fn a_miss_shows_the_first_failing_item_with_the_event_value() {
-    let det = "    sel:\n        Image|endswith: '\\whoami.exe'\n        CommandLine|contains: '/all'\n    condition: sel";
-    let e = explain(det, &ev(&[("Image", Value::from("C:\\w\\whoami.exe")), ("CommandLine", Value::from("whoami /priv"))]));
+    let det =
+        "    sel:\n        Image|endswith: '\\whoami.exe'\n        CommandLine|contains: '/all'\n    condition: sel";
+    let e =
+        explain(det, &ev(&[("Image", Value::from("C:\\w\\whoami.exe")), ("CommandLine", Value::from("whoami /priv"))]));
     assert!(!e.matched);
     assert_eq!(e.selections.len(), 1);
     let i = item(&e);
@@ -186,7 +188,8 @@ fn a_miss_shows_the_first_failing_item_with_the_event_value() {
 
 #[test]
 fn a_miss_on_an_absent_field_says_so() {
-    let det = "    sel:\n        Image|endswith: '\\whoami.exe'\n        CommandLine|contains: '/all'\n    condition: sel";
+    let det =
+        "    sel:\n        Image|endswith: '\\whoami.exe'\n        CommandLine|contains: '/all'\n    condition: sel";
     let e = explain(det, &ev(&[("Image", Value::from("C:\\w\\whoami.exe"))]));
     let i = item(&e);
     assert_eq!(i.field.as_deref(), Some("CommandLine"));
@@ -201,10 +204,7 @@ fn neq_and_not_selections() {
     assert!(!e.matched);
     let filter = e.selections.iter().find(|s| s.selection == "filter").unwrap();
     assert!(filter.matched, "the filter selection matched, which is why the rule did not");
-    let e = explain(
-        "    sel:\n        User|neq: SYSTEM\n    condition: sel",
-        &ev(&[("User", Value::from("bob"))]),
-    );
+    let e = explain("    sel:\n        User|neq: SYSTEM\n    condition: sel", &ev(&[("User", Value::from("bob"))]));
     assert!(e.matched);
     assert_eq!(item(&e).matched_value.as_deref(), Some("not SYSTEM"));
 }
@@ -240,7 +240,10 @@ fn an_event_of_another_logsource_is_not_routed() {
 
 #[test]
 fn json_shape() {
-    let e = explain("    sel:\n        Image|endswith: '.exe'\n    condition: sel", &ev(&[("Image", Value::from("a.exe"))]));
+    let e = explain(
+        "    sel:\n        Image|endswith: '.exe'\n    condition: sel",
+        &ev(&[("Image", Value::from("a.exe"))]),
+    );
     let v = serde_json::to_value(&e.selections).unwrap();
     assert_eq!(
         v,
