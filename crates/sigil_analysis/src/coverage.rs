@@ -186,7 +186,7 @@ fn summarize(profile: &LogProfile) -> Vec<SourceSummary> {
         }
     }
     let mut out: Vec<SourceSummary> = by.into_values().collect();
-    out.sort_by(|a, b| b.events.cmp(&a.events));
+    out.sort_by_key(|s| std::cmp::Reverse(s.events));
     out
 }
 
