@@ -117,6 +117,11 @@ pub struct Args {
     /// Detections held in correlation windows at most; past it new ones are not counted (with a warning).
     #[arg(long, value_name = "N", default_value_t = sigil_engine::hunt::DEFAULT_MAX_CORRELATION_STATE)]
     max_correlation_state: usize,
+    /// Add to each detection why it fired: the selections that matched and, per field, the rule's value after
+    /// modifiers that matched and the event's value (JSONL key `explanation`; the table's last column ends with
+    /// a short form). Explaining evaluates the detected rule again; it never changes what is detected.
+    #[arg(long)]
+    explain: bool,
     /// Read and parse the input but run no rule (the benchmark's baseline).
     #[arg(long, hide = true)]
     parse_only: bool,
@@ -288,6 +293,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         format: args.format,
         color,
         width,
+        explain: args.explain,
         out: Mutex::new(Output { w: out, header_done: false, error: None }),
         sorter: args.sort.then(|| Mutex::new(TimeSorter::new(SORT_BUDGET))),
         warnings: Mutex::new(HashMap::new()),
@@ -492,6 +498,7 @@ struct Sink {
     format: Format,
     color: bool,
     width: Option<usize>,
+    explain: bool,
     out: Mutex<Output>,
     sorter: Option<Mutex<TimeSorter>>,
     warnings: Mutex<HashMap<PathBuf, u64>>,
@@ -507,7 +514,7 @@ impl HuntSink for Sink {
             let mut lines = Vec::with_capacity(detections.len());
             for (i, d) in detections.iter().enumerate() {
                 let mut line = Vec::new();
-                render(&mut line, d, self.format, self.color, self.width);
+                render(&mut line, d, self.format, self.color, self.width, self.explain);
                 let source = self.source_of(d.source);
                 let key =
                     SortKey::new(d.event.timestamp(), source, d.position.0, (u64::from(d.position.1) << 16) | i as u64);
@@ -524,7 +531,7 @@ impl HuntSink for Sink {
         }
         let mut buf = Vec::with_capacity(detections.len() * 256);
         for d in detections {
-            render(&mut buf, d, self.format, self.color, self.width);
+            render(&mut buf, d, self.format, self.color, self.width, self.explain);
         }
         self.progress.suspend(|| {
             if let Ok(mut o) = self.out.lock() {
@@ -623,8 +630,9 @@ fn timestamp_text(d: &Detection<'_>) -> String {
     d.event.timestamp().map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).unwrap_or_default()
 }
 
-fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, width: Option<usize>) {
+fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, width: Option<usize>, explain: bool) {
     let ev = d.event;
+    let explanation = if explain { d.explanation() } else { None };
     match format {
         Format::Jsonl => {
             let line = JsonDetection {
@@ -642,6 +650,7 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
                 source: d.source.to_string_lossy(),
                 event: JsonEvent(ev),
                 correlation: d.correlation.map(JsonCorrelation),
+                explanation: explanation.map(|e| e.selections),
             };
             let _ = serde_json::to_writer(&mut *buf, &line);
             buf.push(b'\n');
@@ -674,8 +683,11 @@ fn render(buf: &mut Vec<u8>, d: &Detection<'_>, format: Format, color: bool, wid
             }
         }
         Format::Table => {
-            let keys =
+            let mut keys =
                 d.key_fields().iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect::<Vec<_>>().join("  ");
+            if let Some(e) = &explanation {
+                keys = format!("{}  {keys}", one_line(&e.short()));
+            }
             let ts = ev.timestamp().map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into());
             let level = level_text(d.rule.info.level);
             let cells = [
@@ -735,6 +747,9 @@ struct JsonDetection<'a> {
     event: JsonEvent<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     correlation: Option<JsonCorrelation<'a>>,
+    /// With `--explain`: the selections that matched, each with its items (see `sigil_engine::Explanation`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<Vec<sigil_engine::SelectionExplanation>>,
 }
 
 /// The `correlation` object of a correlation alert in `--format jsonl`.

@@ -9,7 +9,10 @@ mod bundled;
 mod catalog_args;
 mod check;
 mod convert;
+mod coverage;
+mod diff;
 mod events;
+mod explain;
 mod export;
 mod hunt;
 mod serve;
@@ -29,6 +32,9 @@ mod term;
 ///   * serves diagnostics to editors:          sigil lsp
 ///   * exports events as a table for SQL:       sigil export logs/ --to events.parquet
 ///   * converts rules to ClickHouse/Spark/DuckDB: sigil convert --target clickhouse --rules rules/
+///   * explains why a rule fires on an event:   sigil explain rule.yml event.json
+///   * tells what a new rule adds to a corpus:  sigil diff new.yml --rules rules/
+///   * tells which rules your logs can feed:    sigil coverage logs/ --rules rules/
 ///
 /// Without --rules, the rules and sample events bundled with sigil are used, so every command can be tried at
 /// once. Exit status: 0 success, 1 findings (check errors; hunt detections with --fail-on-detection), 2 usage
@@ -52,6 +58,9 @@ enum Command {
     Lsp(LspArgs),
     Export(export::Args),
     Convert(convert::Args),
+    Explain(explain::Args),
+    Diff(diff::Args),
+    Coverage(coverage::Args),
 }
 
 /// Run a Language Server for Sigma rule files over stdin/stdout (for editors).
@@ -83,6 +92,9 @@ fn main() -> ExitCode {
         Command::Lsp(LspArgs {}) => sigil_lsp::run_stdio().map(|()| ExitCode::SUCCESS).map_err(anyhow::Error::from),
         Command::Export(a) => export::run(a),
         Command::Convert(a) => convert::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::Coverage(a) => coverage::run(a),
     };
     match result {
         Ok(code) => code,

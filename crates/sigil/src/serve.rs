@@ -30,6 +30,7 @@ use crate::catalog_args::CatalogArgs;
 ///   sigil serve
 ///   sigil serve --rules sigma=../sigma/rules* --regression-data ../sigma/regression_data
 ///   sigil serve --rules sigma=../sigma/rules team=private/rules --addr 127.0.0.1:9000
+///   sigil serve --rules sigma/rules --logs evidence/     # event pages say "seen in your logs"
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -43,6 +44,10 @@ pub struct Args {
     /// Name shown in the top bar and page titles.
     #[arg(long, default_value = "sigil", value_name = "TEXT")]
     name: String,
+    /// Your event logs (files or folders, as for `sigil hunt`): event pages then say whether, and how often,
+    /// the event is seen in them. Read once at start.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    logs: Vec<std::path::PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -51,7 +56,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rules = catalog.len();
     let sources: Vec<String> = catalog.sources().iter().map(|s| format!("{} ({})", s.name, s.pages)).collect();
     let built = Instant::now();
-    let app = Arc::new(App::new(catalog).with_site_name(args.name));
+    let mut app = App::new(catalog).with_site_name(args.name);
+    if !args.logs.is_empty() {
+        let (profile, summary) = crate::coverage::read_profile(&args.logs);
+        tracing::info!("read {} events of your logs", summary.events());
+        app = app.with_seen_events(
+            profile
+                .headers
+                .iter()
+                .filter_map(|(h, s)| Some((h.provider.clone(), u32::try_from(h.event_id?).ok()?, s.events))),
+        );
+    }
+    let app = Arc::new(app);
     tracing::info!("web app built in {:.1} ms", built.elapsed().as_secs_f64() * 1000.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {

@@ -94,6 +94,9 @@ pub struct CompiledRule {
     pub(crate) key_fields: Vec<u16>,
     /// The lowered items, search by search, for converters and for explaining a rule.
     pub items: Vec<(String, Vec<Vec<Item>>)>,
+    /// The modifiers of each item as written (`contains`, `all`, ...), parallel to [`CompiledRule::items`]: the
+    /// lowered items have them applied, an explanation names them.
+    pub(crate) modifiers: Vec<Vec<Vec<Box<[&'static str]>>>>,
 }
 
 impl CompiledRule {
@@ -110,6 +113,7 @@ impl CompiledRule {
             keywords: false,
             key_fields: Vec::new(),
             items: Vec::new(),
+            modifiers: Vec::new(),
         }
     }
 
@@ -133,6 +137,11 @@ impl CompiledRule {
             }
         }
         kept
+    }
+
+    /// Whether search `i` (an index into [`CompiledRule::items`]) matches, by the very matcher the hunt uses.
+    pub(crate) fn search_matches(&self, i: usize, ev: &Prepared, map: FieldMap<'_>) -> bool {
+        self.searches.get(i).is_some_and(|s| s.matches(ev, map))
     }
 
     fn eval(&self, c: &Cond, ev: &Prepared, map: FieldMap<'_>) -> bool {
@@ -178,6 +187,7 @@ pub fn compile_rule(
         required: Vec::new(),
         ids: Vec::new(),
         items: Vec::new(),
+        modifiers: Vec::new(),
         key: Vec::new(),
     };
     let condition = b.detection(&rule.detection, placeholders, "")?;
@@ -214,6 +224,7 @@ pub fn compile_rule(
         keywords: b.items.iter().any(|(_, groups)| groups.iter().flatten().any(|i| i.field.is_none())),
         key_fields: b.key,
         items: b.items,
+        modifiers: b.modifiers,
     })
 }
 
@@ -225,6 +236,7 @@ struct Builder {
     /// Per search: the EventID values it requires.
     ids: Vec<Option<Vec<u32>>>,
     items: Vec<(String, Vec<Vec<Item>>)>,
+    modifiers: Vec<Vec<Vec<Box<[&'static str]>>>>,
     key: Vec<u16>,
 }
 
@@ -249,7 +261,9 @@ impl Builder {
             let is_filter = s.name.starts_with("filter") || !prefix.is_empty();
             let mut lowered: Vec<Vec<Item>> = Vec::with_capacity(groups.len());
             let mut compiled: Vec<Box<[ItemMatcher]>> = Vec::with_capacity(groups.len());
+            let mut modifiers = Vec::with_capacity(groups.len());
             for g in groups {
+                modifiers.push(g.iter().map(|fi| fi.modifiers.iter().map(|m| m.name()).collect()).collect());
                 let mut items = Vec::with_capacity(g.len());
                 let mut ms = Vec::with_capacity(g.len());
                 for fi in g {
@@ -283,6 +297,7 @@ impl Builder {
                 },
             ));
             self.items.push((format!("{prefix}{}", s.name), lowered));
+            self.modifiers.push(modifiers);
             self.searches.push(match compiled.len() {
                 1 => SearchMatcher::All(compiled.into_iter().next().unwrap_or_default()),
                 _ => SearchMatcher::Any(compiled.into()),

@@ -107,11 +107,11 @@ pub struct FilterInfo {
 
 /// How a rule reads events on one of its routes.
 #[derive(Debug, Clone)]
-struct RuleRoute {
+pub(crate) struct RuleRoute {
     /// Index into [`Engine::routes`]; `None` for "every event" (`--all-logsources` on an unrouted rule).
-    route: Option<u32>,
+    pub(crate) route: Option<u32>,
     /// Rule-local field index → interned field id.
-    map: Box<[FieldId]>,
+    pub(crate) map: Box<[FieldId]>,
 }
 
 /// A match: which rule, through which of its routes.
@@ -119,16 +119,16 @@ struct RuleRoute {
 pub struct Match {
     /// Index of the rule in [`Engine::rules`].
     pub rule: u32,
-    route: u16,
+    pub(crate) route: u16,
 }
 
 /// Compiled rules, their routes and the field table. Shared (read-only) by all workers.
 #[derive(Debug)]
 pub struct Engine {
-    rules: Vec<CompiledRule>,
-    rule_routes: Vec<Vec<RuleRoute>>,
-    routes: Vec<Route>,
-    table: FieldTable,
+    pub(crate) rules: Vec<CompiledRule>,
+    pub(crate) rule_routes: Vec<Vec<RuleRoute>>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) table: FieldTable,
     buckets: Mutex<FxHashMap<Box<str>, Arc<Bucket>>>,
     prefilter: bool,
     pub(crate) correlations: Vec<Correlation>,
@@ -138,7 +138,7 @@ pub struct Engine {
     pub(crate) silent: Vec<bool>,
     filters: Vec<FilterInfo>,
     /// Per rule: the index in [`Engine::filters`] of each filter compiled into it, in the rule's order.
-    rule_filters: Vec<Box<[u32]>>,
+    pub(crate) rule_filters: Vec<Box<[u32]>>,
 }
 
 /// More distinct event headers than this are not cached (only hostile input gets there); buckets are then built
@@ -833,7 +833,7 @@ impl Engine {
 /// Whether an event meets a route's extra conditions. A list value (an auditd event's `type`, the types of its
 /// records) meets a condition when any item does; a field is found by exact name, else ignoring ASCII case (JSON
 /// exports that lower-case their keys).
-fn conditions_hold(route: &Route, event: &Event) -> bool {
+pub(crate) fn conditions_hold(route: &Route, event: &Event) -> bool {
     route.conditions().iter().all(|c| {
         let value = event
             .get(c.field())
@@ -859,7 +859,7 @@ fn set_bit(bits: &mut [u64], i: u32) {
     }
 }
 
-fn logsource_text(ls: &sigil_rule::Logsource) -> String {
+pub(crate) fn logsource_text(ls: &sigil_rule::Logsource) -> String {
     let p = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
     format!("{}/{}/{}", p(&ls.product), p(&ls.category), p(&ls.service))
 }

@@ -80,6 +80,15 @@ impl Detection<'_> {
             Key::Owned(k) => k.to_vec(),
         }
     }
+
+    /// Why the rule matched (see [`Engine::explain_match`]): evaluated again on demand, only when asked, so the
+    /// hunt's matching is the same with or without it. `None` for a correlation alert.
+    pub fn explanation(&self) -> Option<crate::Explanation> {
+        match &self.key {
+            Key::Match(engine, m) => engine.explain_match(*m, self.event),
+            Key::Owned(_) => None,
+        }
+    }
 }
 
 /// Receives what the hunt finds, from any worker thread.

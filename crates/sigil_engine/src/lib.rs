@@ -61,6 +61,7 @@
 mod compile;
 mod correlate;
 mod engine;
+mod explain;
 mod fold;
 pub mod hunt;
 mod literals;
@@ -72,6 +73,7 @@ pub mod sort;
 pub use compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
 pub use correlate::{CorrelatedEvent, CorrelationAlert, CorrelationDetail, CorrelationError, number_text};
 pub use engine::{BuildReport, Engine, EngineOptions, FilterInfo, Match, Scratch, SkipReason, SkippedRule, Unrouted};
+pub use explain::{Explanation, ItemExplanation, Routing, SelectionExplanation, explain_rule_text};
 pub use hunt::{Detection, HuntError, HuntOptions, HuntSink, HuntStats, hunt, hunt_batches, jsonl_batches, max_jobs};
 pub use matcher::{MatcherError, regex_failures};
 pub use placeholders::{PlaceholderError, load_placeholders, parse_placeholders};

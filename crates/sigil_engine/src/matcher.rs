@@ -399,6 +399,24 @@ impl ItemMatcher {
     }
 }
 
+/// Explaining a match (never on the hunt's path).
+impl ItemMatcher {
+    /// The atoms the item reads: its field's, or every atom of the event for keywords; `None` when the field is
+    /// absent.
+    pub(crate) fn atoms<'e>(&self, ev: &'e Prepared, map: FieldMap<'_>) -> Option<&'e [Atom]> {
+        match self.field {
+            Some(f) => map.get(f as usize).and_then(|id| ev.field(*id)),
+            None => Some(ev.all_atoms()),
+        }
+    }
+
+    /// The first atom that one of the item's values matches (ignoring `neq`), by the same test as
+    /// [`ItemMatcher::matches`]. `None` for `null` and `exists`, which test the field rather than a value.
+    pub(crate) fn matching_atom<'e>(&self, ev: &'e Prepared, map: FieldMap<'_>) -> Option<&'e Atom> {
+        self.atoms(ev, map)?.iter().find(|a| self.values.iter().any(|v| atom_matches(v, a, ev, map)))
+    }
+}
+
 #[inline]
 fn value_matches(v: &ValueMatcher, atoms: Option<&[Atom]>, ev: &Prepared, map: FieldMap<'_>) -> bool {
     match v {

@@ -38,6 +38,53 @@
     });
   });
 
+  // The rule page's "try an event" box: POST the pasted event, show the explanation. Everything from the event or
+  // the rule is put on the page as text (textContent), never as markup.
+  (function () {
+    var ef = document.getElementById('explain-form');
+    var out = document.getElementById('explain-result');
+    if (!ef || !out || !window.fetch) return;
+    function el(tag, cls, text) {
+      var e = document.createElement(tag);
+      if (cls) e.className = cls;
+      if (text !== undefined && text !== null) e.textContent = String(text);
+      return e;
+    }
+    function show(r) {
+      out.textContent = '';
+      if (r.error) { out.appendChild(el('p', 'explain-error', r.error.message)); return; }
+      out.appendChild(el('p', r.matched ? 'explain-verdict match' : 'explain-verdict miss',
+        r.matched ? 'The rule matches this event.' : 'The rule does not match this event.'));
+      if (r.routing) out.appendChild(el('p', 'small muted', r.routing.status === 'routed' ? 'Routed: ' + r.routing.detail : r.routing.detail));
+      (r.selections || []).forEach(function (s) {
+        var d = el('div', 'explain-selection');
+        d.appendChild(el('p', 'mono', s.selection + (s.matched ? ' — matched' : ' — did not match')));
+        var ul = el('ul', 'explain-items');
+        (s.items || []).forEach(function (i) {
+          var li = el('li', i.matched ? 'ok' : 'fail');
+          var key = (i.field === null ? 'keywords' : i.field) + (i.modifiers.length ? '|' + i.modifiers.join('|') : '');
+          li.appendChild(el('span', 'mono', (i.matched ? '✓ ' : '✗ ') + key + ': '));
+          li.appendChild(el('code', null, i.matched_value));
+          li.appendChild(el('span', 'muted', ' ← ' + (i.note || (i.event_value === null ? '(no value)' : 'event: '))));
+          if (!i.note && i.event_value !== null) li.appendChild(el('code', null, i.event_value));
+          ul.appendChild(li);
+        });
+        d.appendChild(ul);
+        out.appendChild(d);
+      });
+      (r.removed_by || []).forEach(function (f) { out.appendChild(el('p', 'small', 'Removed by filter: ' + f)); });
+    }
+    ef.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var text = document.getElementById('explain-event').value;
+      out.textContent = 'Explaining…';
+      fetch(ef.getAttribute('data-api'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: text })
+        .then(function (r) { return r.json(); })
+        .then(show)
+        .catch(function () { out.textContent = 'The server did not answer.'; });
+    });
+  })();
+
   // Live search on the server: results and facets refresh as you type; the URL stays shareable.
   if (document.body.getAttribute('data-mode') !== 'server') return;
   if (!form || !q || !window.fetch || !window.DOMParser || !window.URLSearchParams) return;

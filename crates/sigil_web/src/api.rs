@@ -13,6 +13,7 @@
 //! | `/api/indicators?field=&kind=&value=` | an indicator and its rules, or matching indicators |
 //! | `/api/events`, `/api/events/{provider}`, `/api/events/{provider}/{id}` | the events side |
 //! | `/api/stats` | corpus statistics |
+//! | `POST /api/rules/{key}/explain` | body: one event as JSON (≤ 64 KiB); whether and why the rule matches it |
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -38,6 +39,15 @@ pub fn routes() -> Router<Shared> {
         .route("/rules", get(rules))
         .route("/rules/{key}", get(rule))
         .route("/rules/{a}/{b}", get(rule_by_path))
+        // The rule page's "try an event" box. A file stem `explain` still answers GET, as any other.
+        .route(
+            "/rules/{a}/explain",
+            axum::routing::post(crate::explain::explain)
+                .get(|app: State<Shared>, Path(a): Path<String>| async move {
+                    rule_by_path(app, Ok(Path((a, "explain".to_string())))).await
+                })
+                .layer(axum::extract::DefaultBodyLimit::max(crate::explain::MAX_EVENT_BYTES)),
+        )
         .route("/attack", get(attack))
         .route("/attack/navigator.json", get(navigator))
         .route("/attack/{technique}", get(technique))
@@ -97,6 +107,11 @@ fn json_body<T: Serialize>(value: &T) -> Response {
     }
 }
 
+/// A JSON answer (for handlers in other modules).
+pub(crate) fn json_response<T: Serialize>(value: &T) -> Response {
+    json_body(value)
+}
+
 fn ok<T: Serialize>(value: &T) -> Response {
     json_body(value)
 }
@@ -146,7 +161,7 @@ struct ApiIndex {
 }
 
 async fn index() -> Response {
-    let endpoints: [(&str, &str); 11] = [
+    let endpoints: [(&str, &str); 12] = [
         (
             "/api/rules",
             "search: q, tactic, technique, level, status, product, category, service, author, source, regression, kind, sort, page, per_page",
@@ -161,6 +176,7 @@ async fn index() -> Response {
         ("/api/events/{provider}", "a provider's events"),
         ("/api/events/{provider}/{id}", "one event: fields, rules, co-fired events"),
         ("/api/stats", "corpus statistics"),
+        ("POST /api/rules/{key}/explain", "body: one event as JSON (at most 64 KiB); whether and why the rule matches it"),
     ];
     let endpoints = endpoints.into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
     ok(&ApiIndex { endpoints })

@@ -24,6 +24,8 @@ pub struct App {
     cache: [OnceLock<Bytes>; CACHED_PAGES],
     /// Per event (full provider name, id): the other events its rules fire on, computed on first request.
     also_fired: Mutex<HashMap<(String, u32), Arc<CoFiredEvents>>>,
+    /// With `sigil serve --logs`: events seen in the user's logs, per (lower-case provider name, event id).
+    seen: Option<HashMap<(String, u32), u64>>,
 }
 
 /// Pages the server renders once (they take no input and the catalog never changes).
@@ -59,7 +61,26 @@ impl App {
             site_name: "sigil".to_string(),
             cache: Default::default(),
             also_fired: Mutex::new(HashMap::new()),
+            seen: None,
         }
+    }
+
+    /// Records which events the user's logs hold, `(provider name, event id, count)`, so that event pages can
+    /// say "seen in your logs" (`sigil serve --logs`).
+    #[must_use]
+    pub fn with_seen_events(mut self, seen: impl IntoIterator<Item = (String, u32, u64)>) -> App {
+        let mut map: HashMap<(String, u32), u64> = HashMap::new();
+        for (provider, id, n) in seen {
+            *map.entry((provider.to_ascii_lowercase(), id)).or_default() += n;
+        }
+        self.seen = Some(map);
+        self
+    }
+
+    /// How many events of a provider and id the user's logs hold: `None` when no logs were given.
+    pub fn seen_in_logs(&self, provider_name: &str, id: u32) -> Option<u64> {
+        let seen = self.seen.as_ref()?;
+        Some(seen.get(&(provider_name.to_ascii_lowercase(), id)).copied().unwrap_or(0))
     }
 
     /// Sets the name shown in the top bar and page titles (default `sigil`).

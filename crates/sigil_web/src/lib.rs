@@ -34,6 +34,7 @@
 pub mod api;
 mod app;
 mod assets;
+pub mod explain;
 pub mod export;
 mod family_view;
 mod highlight;

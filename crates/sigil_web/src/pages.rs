@@ -1020,6 +1020,8 @@ struct EventTemplate {
     also_broad: usize,
     /// Rules that search every event (not counted in `rule_count`).
     generic_rules: usize,
+    /// With `sigil serve --logs`: how often the user's logs hold this event.
+    seen: Option<String>,
 }
 
 /// Most co-fired events listed on an event page.
@@ -1105,6 +1107,11 @@ pub fn event(app: &App, links: &Links, provider: &str, id: u32, field: Option<&s
         also_more,
         also_broad,
         generic_rules: e.generic_rules,
+        seen: app.seen_in_logs(&e.provider_name, id).map(|n| match n {
+            0 => "not seen in your logs".to_string(),
+            1 => "seen in your logs: 1 event".to_string(),
+            n => format!("seen in your logs: {n} events"),
+        }),
     }
     .render()?)
 }

@@ -224,6 +224,54 @@ async fn search_facet_rule_page_and_heat_map() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_page_explains_a_pasted_event() {
+    let Some(d) = driver() else { return };
+    let axe = axe_source();
+    let base = serve().await;
+    let c = browser(&d).await;
+    c.goto(&format!("{base}/rules/{MESH}")).await.unwrap();
+    let explain = |event: String| {
+        let c = c.clone();
+        async move {
+            let box_ = c.find(Locator::Css("#explain-event")).await.unwrap();
+            box_.clear().await.unwrap();
+            box_.send_keys(&event).await.unwrap();
+            c.find(Locator::Css("#explain-form button[type=submit]")).await.unwrap().click().await.unwrap();
+        }
+    };
+    // A match: the selection, the value after modifiers that matched and the event's value.
+    explain(
+        r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "ParentImage": "C:\\mesh\\MeshAgent.exe", "Image": "C:\\Windows\\System32\\cmd.exe"}"#
+            .to_string(),
+    )
+    .await;
+    until("the explanation", || async { text_of(&c, "#explain-result").await.contains("matches this event") }).await;
+    let shown = text_of(&c, "#explain-result").await;
+    assert!(shown.contains("Image|endswith") && shown.contains("C:\\Windows\\System32\\cmd.exe"), "{shown}");
+    assert!(shown.contains("*\\\\cmd.exe"), "the value after modifiers: {shown}");
+    shot(&c, "explain").await;
+    if let Some(axe) = &axe {
+        let v = axe_violations(&c, axe).await;
+        assert!(v.is_empty(), "the explained rule page: accessibility violations:\n{}", v.join("\n"));
+    }
+    // A miss with a hostile value: shown as text, never run or parsed as markup.
+    explain(
+        r#"{"Channel": "Security", "EventID": 4688, "ParentProcessName": "<img src=x onerror=alert(1)>", "NewProcessName": "<script>alert(2)</script>"}"#
+            .to_string(),
+    )
+    .await;
+    until("the miss", || async { text_of(&c, "#explain-result").await.contains("does not match") }).await;
+    let shown = text_of(&c, "#explain-result").await;
+    assert!(shown.contains("ParentImage|endswith") && shown.contains("<img src=x onerror=alert(1)>"), "{shown}");
+    assert!(c.find_all(Locator::Css("#explain-result img, #explain-result script")).await.unwrap().is_empty());
+    assert!(c.get_alert_text().await.is_err(), "no alert dialog");
+    // Not JSON: the error is said.
+    explain("{not json".to_string()).await;
+    until("the error", || async { text_of(&c, "#explain-result .explain-error").await.contains("JSON") }).await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_export_searches_in_the_browser() {
     let Some(d) = driver() else { return };
     let dir = tempfile::tempdir().unwrap();
