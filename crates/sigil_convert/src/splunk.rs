@@ -64,12 +64,12 @@ fn search_value(p: &Pattern) -> Option<String> {
     if out.is_empty() { None } else { Some(quote(&out)) }
 }
 
-/// A `like` pattern (`%`, `_`) when no literal holds `%` or `_` (Splunk's `like` has no escape).
+/// A `like` pattern (`%`, `_`) when no literal holds `%`, `_` or `\` (Splunk documents no escape for `like`).
 fn like_pattern(p: &Pattern) -> Option<String> {
     let mut out = String::new();
     for part in &p.parts {
         match part {
-            Part::Literal(s) if s.contains(['%', '_']) => return None,
+            Part::Literal(s) if s.contains(['%', '_', '\\']) => return None,
             Part::Literal(s) => out.push_str(s),
             Part::AnyRun => out.push('%'),
             Part::AnyChar => out.push('_'),
@@ -223,7 +223,8 @@ impl Splunk {
             ValueSpec::Compare { part: Some(_), .. } => return Err(lucene::time_part_unsupported()),
             ValueSpec::FieldRef { field: other, position, cased } => {
                 let o = eval_field(mapper.map(other));
-                let (a, b) = if *cased { (x.clone(), o.clone()) } else { (format!("lower({x})"), format!("lower({o})")) };
+                let (a, b) =
+                    if *cased { (x.clone(), o.clone()) } else { (format!("lower({x})"), format!("lower({o})")) };
                 let test = match position {
                     Position::Exact => format!("{a}=={b}"),
                     Position::Prefix => format!("substr({a}, 1, len({b}))=={b}"),
@@ -336,7 +337,10 @@ mod tests {
         assert!(search_value(&Pattern::literal("a*b")).is_none());
         assert!(search_value(&Pattern::new([Part::Literal("a".into()), Part::AnyChar])).is_none());
         assert!(like_pattern(&Pattern::literal("%TEMP%")).is_none());
-        assert_eq!(like_pattern(&Pattern::new([Part::AnyRun, Part::Literal("a".into()), Part::AnyChar])).unwrap(), "%a_");
+        assert_eq!(
+            like_pattern(&Pattern::new([Part::AnyRun, Part::Literal("a".into()), Part::AnyChar])).unwrap(),
+            "%a_"
+        );
         assert_eq!(pattern_regex(&Pattern::new([Part::Literal("a.b".into()), Part::AnyRun]), true), "(?is)^a\\.b.*$");
         assert_eq!(eval_field("Some Field"), "'Some Field'");
     }

@@ -28,9 +28,8 @@ pub(crate) struct Layout {
 /// A table that does not parse is a build defect the unit tests catch; the export's own names stand in.
 pub(crate) fn layout(target: &str) -> Layout {
     static TABLE: OnceLock<BTreeMap<String, Layout>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        toml::from_str(include_str!("../../../data/convert/text_targets.toml")).unwrap_or_default()
-    });
+    let table = TABLE
+        .get_or_init(|| toml::from_str(include_str!("../../../data/convert/text_targets.toml")).unwrap_or_default());
     table.get(target).cloned().unwrap_or_else(|| Layout {
         event_id: "event_id".into(),
         channel: "channel".into(),
@@ -59,6 +58,28 @@ pub(crate) trait Lang {
     /// One item: its values OR-ed (AND-ed under `all`), negated under `neq`.
     fn item(&self, item: &Item, mapper: &dyn FieldMapper) -> R<Self::Out> {
         let field = item.field.as_deref().map(|f| mapper.map(f));
+        // A list of strings OR-ed is one value with all their alternatives (`F:(a OR b)`, `F in~ ("a", "b")`).
+        if !item.all && item.values.len() > 1 {
+            let mut acc: Vec<sigil_ir::Pattern> = Vec::new();
+            let mut case: Option<bool> = None;
+            let mut all_patterns = true;
+            for v in &item.values {
+                match v {
+                    ValueSpec::Patterns { alternatives, cased } if case.is_none_or(|c| c == *cased) => {
+                        case = Some(*cased);
+                        acc.extend(alternatives.iter().cloned());
+                    }
+                    _ => {
+                        all_patterns = false;
+                        break;
+                    }
+                }
+            }
+            if all_patterns && let Some(cased) = case {
+                let one = self.value(&ValueSpec::Patterns { alternatives: acc, cased }, field, mapper)?;
+                return Ok(if item.negated { self.not(one) } else { one });
+            }
+        }
         let preds = item.values.iter().map(|v| self.value(v, field, mapper)).collect::<R<Vec<_>>>()?;
         let combined = if item.all { self.and(preds) } else { self.or(preds) };
         Ok(if item.negated { self.not(combined) } else { combined })
