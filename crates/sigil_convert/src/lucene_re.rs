@@ -232,10 +232,7 @@ impl Tr {
 }
 
 fn needs_group(a: &Ast) -> bool {
-    match a {
-        Ast::Literal(_) | Ast::Dot(_) | Ast::ClassPerl(_) | Ast::ClassBracketed(_) | Ast::Group(_) => false,
-        _ => true,
-    }
+    !matches!(a, Ast::Literal(_) | Ast::Dot(_) | Ast::ClassPerl(_) | Ast::ClassBracketed(_) | Ast::Group(_))
 }
 
 fn case_pair(c: char) -> (char, char) {
