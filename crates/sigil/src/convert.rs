@@ -1,4 +1,5 @@
-//! `sigil convert`: Sigma rules as queries for ClickHouse, Spark SQL and DuckDB.
+//! `sigil convert`: Sigma rules as queries for ClickHouse, Spark SQL, DuckDB, Elasticsearch (Lucene, query DSL,
+//! ES|QL), Splunk SPL and Kusto.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,8 +14,14 @@ use std::process::ExitCode;
 /// statement that scans the table once and returns each matching row with the ids of the rules it matched
 /// (column sigil_rules).
 ///
+/// Text targets (lucene/elasticsearch, es-dsl, esql, splunk, kusto) search the same events loaded into the SIEM
+/// with each entry of the export's fields map as a top-level field; --table names the ES|QL index, Splunk index
+/// or Kusto table (docs/convert-text-targets.md).
+///
 /// Examples:
 ///   sigil convert --target clickhouse --rules sigma/rules > rules.sql
+///   sigil convert --target elasticsearch --format dsl --rules sigma/rules > searches.json
+///   sigil convert --target splunk --table winevents --rules sigma/rules --format json
 ///   sigil convert --target duckdb --rules sigma/rules --single-query --table "read_parquet('events.parquet')"
 ///   sigil convert --target spark --rules rules/ --format json
 #[derive(Debug, clap::Args)]
@@ -26,11 +33,13 @@ pub struct Args {
     /// Rule files or folders (default: the rules bundled with sigil).
     #[arg(long, short, num_args = 1.., value_name = "PATH")]
     rules: Vec<PathBuf>,
-    /// The table or view holding the exported events (any table expression, e.g. file('events.parquet')).
+    /// The table or view holding the exported events (any table expression, e.g. file('events.parquet')); for
+    /// esql, splunk and kusto the index or table name.
     #[arg(long, default_value = "events", value_name = "NAME")]
     table: String,
-    /// sql: the queries, each preceded by a comment naming its rule; json: one object per rule with rule_id,
-    /// title, path, query, unsupported, notes and renamed (which route renamed which field).
+    /// sql (alias text): the queries, each preceded by a comment naming its rule; json: one object per rule with
+    /// rule_id, title, path, query, unsupported, notes and renamed (which route renamed which field); lucene and
+    /// dsl pick the Elasticsearch language (dsl: a JSON array of {rule_id, title, path, body} search bodies).
     #[arg(long, short, value_enum, default_value_t = Format::Sql)]
     format: Format,
     /// One statement for the whole rule set instead of a query per rule.
@@ -52,20 +61,44 @@ enum TargetArg {
     Clickhouse,
     Spark,
     Duckdb,
+    /// Lucene query_string (--format dsl: the query DSL).
+    Elasticsearch,
+    Lucene,
+    EsDsl,
+    Esql,
+    Splunk,
+    Kusto,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
+    #[value(alias = "text")]
     Sql,
     Json,
+    Lucene,
+    Dsl,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let target = match args.target {
-        TargetArg::Clickhouse => sigil_convert::Target::ClickHouse,
-        TargetArg::Spark => sigil_convert::Target::Spark,
-        TargetArg::Duckdb => sigil_convert::Target::DuckDb,
+    use sigil_convert::Target;
+    let target = match (args.target, args.format) {
+        (TargetArg::Clickhouse, _) => Target::ClickHouse,
+        (TargetArg::Spark, _) => Target::Spark,
+        (TargetArg::Duckdb, _) => Target::DuckDb,
+        (TargetArg::Elasticsearch | TargetArg::Lucene | TargetArg::EsDsl, Format::Dsl) | (TargetArg::EsDsl, _) => {
+            Target::EsDsl
+        }
+        (TargetArg::Elasticsearch | TargetArg::Lucene, _) => Target::Lucene,
+        (TargetArg::Esql, _) => Target::Esql,
+        (TargetArg::Splunk, _) => Target::Splunk,
+        (TargetArg::Kusto, _) => Target::Kusto,
     };
+    if matches!(args.format, Format::Lucene | Format::Dsl) && !matches!(target, Target::Lucene | Target::EsDsl) {
+        anyhow::bail!("--format lucene|dsl are for --target elasticsearch (got {})", target.name());
+    }
+    if args.single_query && !target.is_sql() {
+        anyhow::bail!("--single-query is for the SQL targets (clickhouse, spark, duckdb), not {}", target.name());
+    }
     for w in crate::hunt::check_rule_paths(&args.rules)? {
         eprintln!("warning: {w}");
     }
@@ -81,11 +114,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut text = String::new();
     match (args.format, &single) {
-        (Format::Sql, Some(q)) => {
+        (Format::Dsl, _) => {
+            let bodies: Vec<serde_json::Value> = entries
+                .iter()
+                .filter_map(|e| {
+                    let body: serde_json::Value = serde_json::from_str(e.query.as_deref()?).ok()?;
+                    Some(serde_json::json!({"rule_id": e.rule_id, "title": e.title, "path": e.path, "body": body}))
+                })
+                .collect();
+            text = serde_json::to_string_pretty(&bodies)?;
+            text.push('\n');
+        }
+        (Format::Sql | Format::Lucene, None) if !target.is_sql() => {
+            for e in entries.iter().filter(|e| e.query.is_some()) {
+                let id = e.rule_id.as_deref().unwrap_or("-");
+                let mut head = vec![format!("{} ({id}) {}", e.title.replace('\n', " "), e.path)];
+                head.extend(e.notes.iter().map(|n| format!("note: {n}")));
+                for h in head {
+                    text.push_str(&text_comment(target, &h));
+                    text.push('\n');
+                }
+                text.push_str(e.query.as_deref().unwrap_or_default());
+                text.push_str("\n\n");
+            }
+        }
+        (Format::Sql | Format::Lucene, Some(q)) => {
             text.push_str(q);
             text.push_str(";\n");
         }
-        (Format::Sql, None) => {
+        (Format::Sql | Format::Lucene, None) => {
             for e in entries.iter().filter(|e| e.query.is_some()) {
                 let id = e.rule_id.as_deref().unwrap_or("-");
                 text.push_str(&format!("-- {} ({id}) {}\n", e.title.replace('\n', " "), e.path));
@@ -121,4 +178,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no rule could be converted");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A comment line in the target's own syntax (Lucene has none: `#` lines are for the reader and not part of the
+/// query that follows).
+fn text_comment(target: sigil_convert::Target, line: &str) -> String {
+    use sigil_convert::Target;
+    match target {
+        Target::Esql | Target::Kusto => format!("// {line}"),
+        Target::Splunk => format!("```{}```", line.replace("```", "'")),
+        _ => format!("# {line}"),
+    }
 }

@@ -8,10 +8,20 @@
 //! - [`convert`] gives, per rule, a query or the reason it cannot be expressed (never a silent drop), with the
 //!   field renames the rule's routes applied ([`sigil_ir::FieldRename`]).
 //! - [`single_query`] gives one statement that scans the table once for a whole rule set.
+//! - Text targets (Elasticsearch Lucene / query DSL / ES|QL, Splunk SPL, Kusto) render the same IR, routing and
+//!   field mappings as query texts (`lucene.rs`, `dsl.rs`, `esql.rs`, `splunk.rs`, `kusto.rs`, shared walk in
+//!   `text.rs`); see docs/convert-text-targets.md for their semantics and the comparison with pySigma.
 
+mod dsl;
+mod esql;
 pub mod export;
 mod ip;
+mod kusto;
+mod lucene;
+mod lucene_re;
+mod splunk;
 mod sql;
+mod text;
 
 use std::str::FromStr;
 
@@ -27,24 +37,48 @@ pub enum Target {
     ClickHouse,
     Spark,
     DuckDb,
+    /// Elasticsearch / OpenSearch Lucene `query_string` syntax.
+    Lucene,
+    /// Elasticsearch query DSL (a `_search` body).
+    EsDsl,
+    /// Elasticsearch ES|QL.
+    Esql,
+    /// Splunk SPL.
+    Splunk,
+    /// Kusto KQL (Microsoft Sentinel, Defender XDR, Azure Data Explorer).
+    Kusto,
 }
 
 impl Target {
+    /// The SQL targets.
     pub const ALL: [Target; 3] = [Target::ClickHouse, Target::Spark, Target::DuckDb];
+    /// The text targets.
+    pub const TEXT: [Target; 5] = [Target::Lucene, Target::EsDsl, Target::Esql, Target::Splunk, Target::Kusto];
+
+    /// Whether the target is a SQL dialect (the only ones with [`single_query`]).
+    pub fn is_sql(self) -> bool {
+        Target::ALL.contains(&self)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
             Target::ClickHouse => "clickhouse",
             Target::Spark => "spark",
             Target::DuckDb => "duckdb",
+            Target::Lucene => "lucene",
+            Target::EsDsl => "es-dsl",
+            Target::Esql => "esql",
+            Target::Splunk => "splunk",
+            Target::Kusto => "kusto",
         }
     }
 
-    fn dialect(self) -> Dialect {
+    fn dialect(self) -> Option<Dialect> {
         match self {
-            Target::ClickHouse => Dialect::ClickHouse,
-            Target::Spark => Dialect::Spark,
-            Target::DuckDb => Dialect::DuckDb,
+            Target::ClickHouse => Some(Dialect::ClickHouse),
+            Target::Spark => Some(Dialect::Spark),
+            Target::DuckDb => Some(Dialect::DuckDb),
+            _ => None,
         }
     }
 }
@@ -56,7 +90,14 @@ impl FromStr for Target {
             "clickhouse" | "chdb" => Ok(Target::ClickHouse),
             "spark" | "databricks" => Ok(Target::Spark),
             "duckdb" => Ok(Target::DuckDb),
-            other => Err(format!("unknown target '{other}' (clickhouse, spark, duckdb)")),
+            "lucene" | "elasticsearch" | "opensearch" => Ok(Target::Lucene),
+            "es-dsl" | "dsl" => Ok(Target::EsDsl),
+            "esql" | "es|ql" => Ok(Target::Esql),
+            "splunk" | "spl" => Ok(Target::Splunk),
+            "kusto" | "kql" | "sentinel" | "defender" => Ok(Target::Kusto),
+            other => Err(format!(
+                "unknown target '{other}' (clickhouse, spark, duckdb, lucene, es-dsl, esql, splunk, kusto)"
+            )),
         }
     }
 }
@@ -266,7 +307,11 @@ pub fn convert(
         .into_iter()
         .map(|(mut e, p)| {
             if let Some(p) = p {
-                match sql::rule_query(d, &opts.table, &p.ir, p.routes) {
+                let q = match d {
+                    Some(d) => sql::rule_query(d, &opts.table, &p.ir, p.routes),
+                    None => text::rule_query(target, &opts.table, &p.ir, p.routes),
+                };
+                match q {
                     Ok(q) => e.query = Some(q),
                     Err(u) => e.unsupported = Some(u.0),
                 }
@@ -284,8 +329,18 @@ pub fn single_query(
     target: Target,
     opts: &ConvertOptions,
 ) -> (String, Vec<ConvertedRule>) {
-    let d = target.dialect();
     let prepared = prepare(set, knowledge, opts);
+    let Some(d) = target.dialect() else {
+        let why = format!("one statement for a rule set is written for SQL targets only, not {}", target.name());
+        let entries = prepared
+            .into_iter()
+            .map(|(mut e, _)| {
+                e.unsupported.get_or_insert_with(|| why.clone());
+                e
+            })
+            .collect();
+        return (String::new(), entries);
+    };
     let mut entries = Vec::new();
     let mut usable = Vec::new();
     for (mut e, p) in prepared {
