@@ -452,7 +452,8 @@ fn report_skipped(report: &sigil_engine::BuildReport, args: &Args, warn: &dyn Fn
     for (path, title, reference) in &report.filter_unknown_rules {
         warn(&format!("{path}: filter '{title}' names rule '{reference}', which is not loaded"));
     }
-    if args.verbose {
+    // A few are told one by one; more only as a total (the summary groups them by reason).
+    if args.verbose || report.skipped.len() <= 3 {
         for s in &report.skipped {
             match &s.reason {
                 sigil_engine::SkipReason::FileErrors(first) => {
