@@ -34,7 +34,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SUMMARY = re.compile(r"hunt: (\d+) files, (\d+) events, (\d+) detections in ([0-9.]+)s")
+SUMMARY = re.compile(r"hunt: (\d+) files?, (\d+) events?, (\d+) detections? in ([0-9.]+)s")
 
 RULES = """title: Failed logon
 id: 0b4f5c55-7d0a-4c1e-9a43-5d7e8e2f0001

@@ -37,7 +37,7 @@ CORPUS = os.path.join(SHARED, "corpus", "sigmahq")
 REGRESSION = os.path.join(SHARED, "corpus", "sigmahq-regression", "regression_data")
 FOLDERS = ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder", "rules-compliance", "rules-dfir"]
 SUMMARY = re.compile(
-    r"hunt: (\d+) files, (\d+) events, (\d+) detections in ([0-9.]+)s \(\d+ events/s\); rules: (\d+) compiled in ([0-9.]+)s"
+    r"hunt: (\d+) files?, (\d+) events?, (\d+) detections? in ([0-9.]+)s \(\d+ events/s\)\n  rules: (\d+) run \(loaded in ([0-9.]+)s\)"
 )
 
 

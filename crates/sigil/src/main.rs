@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod bundled;
 mod catalog_args;
@@ -14,6 +14,7 @@ mod diff;
 mod events;
 mod explain;
 mod export;
+mod help;
 mod hunt;
 mod serve;
 mod show;
@@ -39,8 +40,24 @@ mod term;
 /// Without --rules, the rules and sample events bundled with sigil are used, so every command can be tried at
 /// once. Exit status: 0 success, 1 findings (check errors; hunt detections with --fail-on-detection), 2 usage
 /// or input errors.
+///
+/// 'sigil help COMMAND' (or 'sigil COMMAND --help') explains a command, with examples.
+///
+/// Examples:
+///   sigil hunt                                   the bundled rules on the bundled sample events
+///   sigil hunt logs/ --rules sigma/rules*        hunt a folder of logs with SigmaHQ's rules
+///   sigil check rules/                           lint a rule repository
+///   sigil completions bash > ~/.local/share/bash-completion/completions/sigil
 #[derive(Debug, Parser)]
-#[command(name = "sigil", version, about, long_about, propagate_version = true, arg_required_else_help = true)]
+#[command(
+    name = "sigil",
+    version,
+    about,
+    long_about,
+    verbatim_doc_comment,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,6 +78,40 @@ enum Command {
     Explain(explain::Args),
     Diff(diff::Args),
     Coverage(coverage::Args),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+}
+
+/// Print a shell completion script (for bash, zsh, fish, elvish or PowerShell) to stdout.
+///
+/// Generated from the same definitions as --help, so it completes every subcommand and option.
+///
+/// Examples:
+///   sigil completions bash > ~/.local/share/bash-completion/completions/sigil
+///   sigil completions zsh > "${fpath[1]}/_sigil"
+///   sigil completions fish > ~/.config/fish/completions/sigil.fish
+///   sigil completions powershell >> $PROFILE
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// Print a man page (roff) to stdout: sigil(1), or sigil-COMMAND(1) for a subcommand.
+///
+/// Generated from the same definitions as --help.
+///
+/// Examples:
+///   sigil man | man -l -
+///   sigil man hunt > /usr/local/share/man/man1/sigil-hunt.1
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+struct ManArgs {
+    /// A subcommand (default: the page of sigil itself).
+    #[arg(value_name = "COMMAND")]
+    command: Option<String>,
 }
 
 /// Run a Language Server for Sigma rule files over stdin/stdout (for editors).
@@ -68,11 +119,15 @@ enum Command {
 /// Publishes `sigil check`'s diagnostics as a rule file is edited, offers their safe fixes as quick fixes, and
 /// shows on hover what a modifier does, what an ATT&CK tag names, and what a diagnostic code means. Configure
 /// your editor to start `sigil lsp` for YAML files of your rule repository.
+///
+/// Examples:
+///   sigil lsp                  (started by the editor, talking over stdin/stdout)
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 struct LspArgs {}
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -95,6 +150,8 @@ fn main() -> ExitCode {
         Command::Explain(a) => explain::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Coverage(a) => coverage::run(a),
+        Command::Completions(a) => completions(&a),
+        Command::Man(a) => man(&a),
     };
     match result {
         Ok(code) => code,
@@ -105,6 +162,37 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The command line's definition, with its help polished ([`help::polish`]).
+fn command() -> clap::Command {
+    help::polish(Cli::command())
+}
+
+fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
+    let mut cmd = command();
+    let mut out = std::io::stdout().lock();
+    clap_complete::generate(args.shell, &mut cmd, "sigil", &mut out);
+    std::io::Write::flush(&mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
+    let cmd = command();
+    let page = match &args.command {
+        None => clap_mangen::Man::new(cmd),
+        Some(name) => {
+            let Some(sub) = cmd.find_subcommand(name) else {
+                let names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
+                anyhow::bail!("no subcommand '{name}' (one of: {})", names.join(", "));
+            };
+            clap_mangen::Man::new(sub.clone()).title(format!("sigil-{name}"))
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    page.render(&mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Whether an error comes from writing to a closed pipe.

@@ -51,17 +51,136 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// A spinner with a running message on stderr when it is a terminal; hidden otherwise. For work whose total is
-/// not known in advance (events in a log).
-pub fn progress_spinner(what: &str) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+/// The width of the terminal on stdout in columns: `COLUMNS` when set (as shells export it), else what the
+/// terminal says; `None` when stdout is not a terminal and `COLUMNS` is unset.
+pub fn terminal_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()).filter(|n| *n > 0) {
+        return Some(n);
     }
-    let bar = indicatif::ProgressBar::new_spinner();
-    let style = indicatif::ProgressStyle::with_template("{spinner} {prefix} {msg} [{elapsed}]")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
-    bar.set_style(style);
-    bar.set_prefix(what.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
+}
+
+/// The hunt's progress line on stderr (only on a terminal): files started of all, events read, detections so
+/// far, the rate, and the time left when the input's size is known (EVTX files: a batch is one 64 KiB chunk).
+///
+/// Counters only go up: the engine reports running totals from several threads, which can arrive out of order,
+/// so the line keeps the largest it has seen (updated under one lock, so no older value is drawn after a newer).
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+    files_total: u64,
+    /// Batches the input has, when known.
+    batches_total: Option<u64>,
+    state: std::sync::Mutex<ProgressState>,
+}
+
+#[derive(Default)]
+struct ProgressState {
+    events: u64,
+    detections: u64,
+    batches: u64,
+    files: std::collections::HashSet<std::sync::Arc<std::path::Path>>,
+}
+
+impl Progress {
+    /// A progress line for `files` inputs holding `batches` batches (when known); hidden when stderr is not a
+    /// terminal.
+    pub fn new(files: u64, batches: Option<u64>) -> Progress {
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new_spinner();
+            let style = indicatif::ProgressStyle::with_template("{spinner} hunting: {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Progress {
+            bar,
+            started: std::time::Instant::now(),
+            files_total: files,
+            batches_total: batches,
+            state: std::sync::Mutex::default(),
+        }
+    }
+
+    /// A progress line never drawn.
+    pub fn hidden() -> Progress {
+        Progress {
+            bar: indicatif::ProgressBar::hidden(),
+            started: std::time::Instant::now(),
+            files_total: 0,
+            batches_total: None,
+            state: std::sync::Mutex::default(),
+        }
+    }
+
+    /// A batch of `source` was read.
+    pub fn batch(&self, source: &std::path::Path) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.batches += 1;
+        if !s.files.contains(source) {
+            s.files.insert(std::sync::Arc::from(source));
+        }
+    }
+
+    /// Running totals from any thread: kept when larger than those shown, and drawn.
+    pub fn update(&self, events: u64, detections: u64) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.events = s.events.max(events);
+        s.detections = s.detections.max(detections);
+        let message = self.message(&s);
+        self.bar.set_message(message);
+    }
+
+    fn message(&self, s: &ProgressState) -> String {
+        use sigil_printer::text::count_s;
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 { s.events as f64 / secs } else { 0.0 };
+        let mut m = format!(
+            "{}/{} files, {}, {}, {:.0} events/s",
+            s.files.len().min(self.files_total as usize),
+            self.files_total,
+            count_s(s.events, "event"),
+            count_s(s.detections, "detection"),
+            rate
+        );
+        if let Some(total) = self.batches_total
+            && s.batches > 0
+            && secs >= 1.0
+        {
+            let left = total.saturating_sub(s.batches) as f64 * secs / s.batches as f64;
+            m.push_str(&format!(", about {} left", duration_text(left)));
+        }
+        m
+    }
+
+    /// Runs `f` with the line hidden (to print above it).
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
+    /// Clears the line for good.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// `45s`, `3m05s`, `1h02m`.
+fn duration_text(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
 }

@@ -40,6 +40,33 @@ pub struct HuntOptions {
     /// Detections held in correlation windows at most; past it, new ones are not counted (and reported).
     /// 0 means the default, [`DEFAULT_MAX_CORRELATION_STATE`].
     pub max_correlation_state: usize,
+    /// Only events in this time window are matched (and seen by correlations); the others are counted in
+    /// [`HuntStats::out_of_window`]. An event without a time is outside any window that has a bound.
+    pub window: TimeWindow,
+}
+
+/// A time window of events: from `from` (inclusive) to `to` (exclusive); an absent bound does not limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// The earliest time kept.
+    pub from: Option<jiff::Timestamp>,
+    /// The first time no longer kept.
+    pub to: Option<jiff::Timestamp>,
+}
+
+impl TimeWindow {
+    /// Whether the window has a bound.
+    pub fn is_bounded(&self) -> bool {
+        self.from.is_some() || self.to.is_some()
+    }
+
+    /// Whether an event of this time is in the window (an untimed event is in it only when it has no bound).
+    pub fn contains(&self, t: Option<jiff::Timestamp>) -> bool {
+        match t {
+            None => !self.is_bounded(),
+            Some(t) => self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|to| t < to),
+        }
+    }
 }
 
 /// Default of [`HuntOptions::max_correlation_state`].
@@ -97,8 +124,12 @@ pub trait HuntSink: Sync {
     fn detections(&self, detections: &[Detection<'_>]);
     /// A part of an input that could not be read (the reader goes on with the rest).
     fn read_error(&self, error: &ReadError);
-    /// Called after each batch with the running totals.
+    /// Called after each batch with the running totals (taken when the batch ends: calls from different threads
+    /// may arrive out of order, so a sink showing them keeps the largest).
     fn progress(&self, _events: u64, _detections: u64) {}
+    /// The events of a batch (those in [`HuntOptions::window`]), before they are matched: for a sink that counts
+    /// events by computer or time. Called from any worker thread.
+    fn events(&self, _source: &Path, _events: &[Event]) {}
 }
 
 /// Totals of a hunt.
@@ -136,6 +167,8 @@ pub struct HuntStats {
     pub filter_removed: Vec<u64>,
     /// Detections reported to the sink (correlation alerts included).
     pub detections: u64,
+    /// Events read but outside [`HuntOptions::window`] (not matched).
+    pub out_of_window: u64,
     /// Detections per level (index = [`Level`] order; rules without a level count as informational).
     pub by_level: [u64; 5],
     /// Detections per rule, indexed like [`Engine::rules`].
@@ -153,6 +186,7 @@ impl HuntStats {
 
 struct Counters {
     events: AtomicU64,
+    out_of_window: AtomicU64,
     errors: AtomicU64,
     lost: AtomicU64,
     unselected: AtomicU64,
@@ -396,6 +430,7 @@ fn run(
     let started = Instant::now();
     let counters = Counters {
         events: AtomicU64::new(0),
+        out_of_window: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         lost: AtomicU64::new(0),
         unselected: AtomicU64::new(0),
@@ -461,9 +496,15 @@ fn run(
         }
         counters.errors.fetch_add(batch.errors.len() as u64, Ordering::Relaxed);
         counters.lost.fetch_add(batch.errors.iter().map(ReadError::records_lost).sum(), Ordering::Relaxed);
-        let events =
-            counters.events.fetch_add(batch.events.len() as u64, Ordering::Relaxed) + batch.events.len() as u64;
+        counters.events.fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+        if opts.window.is_bounded() {
+            let before = batch.events.len();
+            batch.events.retain(|e| opts.window.contains(e.timestamp()));
+            counters.out_of_window.fetch_add((before - batch.events.len()) as u64, Ordering::Relaxed);
+        }
+        sink.events(&batch.source, &batch.events);
         if opts.parse_only {
+            let events = counters.events.load(Ordering::Relaxed);
             sink.progress(events, counters.detections.load(Ordering::Relaxed));
             return;
         }
@@ -559,7 +600,7 @@ fn run(
             // Emitted under the lock so that alerts leave in the order they were found.
             emit(&alerts);
         }
-        sink.progress(events, total);
+        sink.progress(counters.events.load(Ordering::Relaxed), total);
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build()?;
     let summary = pool.install(|| read(&on_batch));
@@ -582,6 +623,7 @@ fn run(
         correlation_peak_state: correlator.peak,
         filter_removed,
         events: counters.events.load(Ordering::Relaxed),
+        out_of_window: counters.out_of_window.load(Ordering::Relaxed),
         read_errors: counters.errors.load(Ordering::Relaxed),
         records_lost: counters.lost.load(Ordering::Relaxed),
         unselected_without_header: counters.unselected.load(Ordering::Relaxed),

@@ -247,6 +247,39 @@ impl Event {
     }
 }
 
+/// Serialises as the object [`Event::to_json`] gives — fields in document order, a repeated name once, at the
+/// position of its first occurrence, with its last value — written straight to the serializer.
+///
+/// Linear in the number of fields (one map from name to its last position).
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        use std::collections::HashMap;
+        // The last index of each name. Names rarely repeat (Sysmon 4's `Version`): then fields are written as they are.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, (name, _)) in self.fields().enumerate() {
+            last.insert(name, i);
+        }
+        let repeats = last.len() < self.fields.len();
+        let mut map = s.serialize_map(Some(last.len()))?;
+        if !repeats {
+            for (name, value) in self.fields() {
+                map.serialize_entry(name, value)?;
+            }
+            return map.end();
+        }
+        for (name, _) in self.fields() {
+            // Written at the first occurrence (the entry is then removed, so later ones are skipped).
+            if let Some(i) = last.remove(name)
+                && let Some(field) = self.fields.get(i)
+            {
+                map.serialize_entry(name, &field.value)?;
+            }
+        }
+        map.end()
+    }
+}
+
 impl PartialEq for Event {
     fn eq(&self, other: &Event) -> bool {
         self.timestamp == other.timestamp
@@ -291,6 +324,7 @@ mod tests {
         let names: Vec<_> = event.fields().map(|(n, _)| n).collect();
         assert_eq!(names, ["Version", "Image", "Version"]);
         assert_eq!(event.to_json(), serde_json::json!({"Version": "15.0", "Image": "a.exe"}));
+        assert_eq!(serde_json::to_string(&event).ok(), Some(event.to_json().to_string()));
     }
 
     #[test]
