@@ -140,7 +140,7 @@ fn markdown_has_the_seed_sections() {
     let o = run(&["show", MESH_ID, "--format", "markdown"]);
     assert_eq!(o.status.code(), Some(0));
     let md = stdout(&o);
-    assert!(md.starts_with("Detection rules › Sigma\n\n# Shell Spawned by MeshAgent"), "{md}");
+    assert!(md.starts_with("Detection rules › Sigma › bundled\n\n# Shell Spawned by MeshAgent"), "{md}");
     for s in [
         "## MITRE ATT&CK coverage\n\n| Tactic | Techniques |\n|---|---|\n",
         "## Event coverage\n\n| Provider | Event | Title |",
@@ -228,10 +228,13 @@ fn stats_text_and_json() {
     }
     let o = run(&["stats", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["stats"]["pages"], 9);
-    let levels: u64 = v["stats"]["by_level"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    // One shape with /api/stats (docs/json.md): the figures at the top level, after the sources and load time.
+    assert_eq!(v["sources"][0]["name"], "bundled");
+    assert!(v["load_ms"].is_u64());
+    assert_eq!(v["pages"], 9);
+    let levels: u64 = v["by_level"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
     assert_eq!(levels, 9);
-    assert!(v["stats"]["top_indicators"][0]["rules"].as_u64().unwrap() >= 2);
+    assert!(v["top_indicators"][0]["rules"].as_u64().unwrap() >= 2);
 }
 
 /// With the SigmaHQ corpus: the seed rule by id, its events; skipped (with a message) without `../shared`.
@@ -280,7 +283,10 @@ fn show_a_correlation_and_what_uses_a_rule() {
     assert!(out.contains("Generate   no: only this correlation alerts"), "{out}");
     let o = run(&["show", "Failed Logon", "--color", "never"]);
     let out = stdout(&o);
-    assert!(out.contains("Correlated by") && out.contains("- Burst of Failed Logons for One Account ["), "{out}");
+    assert!(
+        out.contains("Related rules") && out.contains("- correlated by: Burst of Failed Logons for One Account ["),
+        "{out}"
+    );
 }
 
 #[test]

@@ -578,7 +578,7 @@ mod tests {
         assert_eq!(v.breadcrumb, ["Detection rules", "Sigma", "sigma"]);
         assert_eq!(v.kind, None);
         let source = v.meta.iter().find(|m| m.label == "Source").unwrap();
-        assert_eq!(source.value, "sigma · sigma/a.yml", "the path within the source, never the machine's");
+        assert_eq!(source.value, format!("sigma · {}", page.rel_path), "the path within the source, not the machine's");
         assert_eq!(v.attack.notes.iter().map(|n| n.line()).collect::<Vec<_>>(), ["Groups: G0032"]);
         assert_eq!(v.other_tags, ["cve.2021-1"]);
         // Image|endswith from two stages is one group; equivalent spellings in the other rule are counted.
