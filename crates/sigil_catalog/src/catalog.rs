@@ -142,7 +142,7 @@ impl Catalog {
                     .par_iter()
                     .zip(&families)
                     .filter(|(_, f)| **f != sigil_families::Family::Sigma)
-                    .map(|(s, f)| (s.name.clone(), crate::family::load(s, *f, &knowledge)))
+                    .map(|(s, f)| crate::family::load(s, *f, &knowledge))
                     .collect::<Vec<_>>()
             },
         );
@@ -177,13 +177,12 @@ impl Catalog {
         Catalog::build(set, sources, opts, Vec::new())
     }
 
-    /// [`Catalog::from_rule_set`] plus the pages of non-Sigma sources: `(source name, (pages, failed files,
-    /// files read))`.
+    /// [`Catalog::from_rule_set`] plus the pages of non-Sigma sources.
     fn build(
         set: &RuleSet,
         sources: &[SourceSpec],
         opts: &CatalogOptions,
-        foreign: Vec<(String, (Vec<RulePage>, Vec<FailedFile>, usize))>,
+        foreign: Vec<crate::family::Foreign>,
     ) -> Result<Catalog> {
         let started = Instant::now();
         let knowledge = match &opts.knowledge {
@@ -191,11 +190,11 @@ impl Catalog {
             None => Knowledge::builtin()?.clone(),
         };
         let default_source = sources.first().map_or_else(|| "rules".to_string(), |s| s.name.clone());
-        let foreign_names: Vec<&str> = foreign.iter().map(|(n, _)| n.as_str()).collect();
+        let foreign_names: Vec<String> = foreign.iter().map(|f| f.name.clone()).collect();
         let source_of = |f: &RuleFile| -> String {
             sources
                 .iter()
-                .filter(|s| !foreign_names.contains(&s.name.as_str()))
+                .filter(|s| !foreign_names.contains(&s.name))
                 .find(|s| s.paths.iter().any(|p| f.path == *p || f.path.starts_with(p)))
                 .map_or_else(|| default_source.clone(), |s| s.name.clone())
         };
@@ -244,14 +243,14 @@ impl Catalog {
             }
         }
 
-        for (name, (extra, extra_failed, files)) in foreign {
-            if let Some(info) = infos.iter_mut().find(|i| i.name == name) {
-                info.files += files;
-                info.pages += extra.len();
-                info.failed_files += extra_failed.len();
+        for f in foreign {
+            if let Some(info) = infos.iter_mut().find(|i| i.name == f.name) {
+                info.files += f.files;
+                info.pages += f.pages.len();
+                info.failed_files += f.failed.len();
             }
-            pages.extend(extra);
-            failed.extend(extra_failed);
+            pages.extend(f.pages);
+            failed.extend(f.failed);
         }
         for p in &mut pages {
             let roots = sources.iter().find(|s| s.name == p.source).map_or(&[][..], |s| s.paths.as_slice());

@@ -77,12 +77,20 @@ pub(crate) fn family_of(spec: &SourceSpec) -> Family {
     spec.paths.iter().find_map(|p| sigil_families::detect(p)).unwrap_or(Family::Sigma)
 }
 
-/// Loads a non-Sigma source: its pages (keys not yet assigned) and the files that gave none.
-pub(crate) fn load(
-    spec: &SourceSpec,
-    family: Family,
-    knowledge: &Knowledge,
-) -> (Vec<RulePage>, Vec<FailedFile>, usize) {
+/// A loaded non-Sigma source.
+pub(crate) struct Foreign {
+    /// The source name.
+    pub(crate) name: String,
+    /// Its pages (keys not yet assigned).
+    pub(crate) pages: Vec<RulePage>,
+    /// Files that gave no page.
+    pub(crate) failed: Vec<FailedFile>,
+    /// Rule files read.
+    pub(crate) files: usize,
+}
+
+/// Loads a non-Sigma source: its pages and the files that gave none.
+pub(crate) fn load(spec: &SourceSpec, family: Family, knowledge: &Knowledge) -> Foreign {
     let loaded = sigil_families::load(family, &spec.paths);
     let failed = loaded
         .errors
@@ -96,11 +104,14 @@ pub(crate) fn load(
             )],
         })
         .collect();
-    let Ok(mappings) = Mappings::builtin() else { return (Vec::new(), failed, loaded.files) };
+    let name = spec.name.clone();
+    let Ok(mappings) = Mappings::builtin() else {
+        return Foreign { name, pages: Vec::new(), failed, files: loaded.files };
+    };
     let tags: Vec<String> = loaded.rules.iter().flat_map(|r| r.techniques.iter().map(|t| tag(t))).collect();
     let cache = attack::TagCache::new(tags.iter().map(String::as_str), knowledge.attack());
     let pages = loaded.rules.into_par_iter().map(|r| page(r, &spec.name, knowledge, mappings, &cache)).collect();
-    (pages, failed, loaded.files)
+    Foreign { name, pages, failed, files: loaded.files }
 }
 
 fn tag(technique: &str) -> String {

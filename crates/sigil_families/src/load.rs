@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use crate::detect::NOT_RULES;
 use crate::spl::Macros;
@@ -199,8 +198,6 @@ struct SplunkFile {
     known_false_positives: Option<String>,
     references: Vec<String>,
     tags: SplunkTags,
-    #[serde(flatten)]
-    _rest: std::collections::HashMap<String, IgnoredAny>,
 }
 
 fn splunk(path: &Path, text: String, macros: &Macros) -> Result<Option<FamilyRule>, String> {
@@ -373,8 +370,6 @@ struct SentinelFile {
     techniques: Vec<String>,
     query: Option<String>,
     version: Option<String>,
-    #[serde(flatten)]
-    _rest: std::collections::HashMap<String, IgnoredAny>,
 }
 
 fn sentinel(path: &Path, text: String) -> Result<Option<FamilyRule>, String> {
@@ -465,8 +460,6 @@ struct PantherFile {
     reference: Option<String>,
     #[serde(rename = "Reports")]
     reports: std::collections::BTreeMap<String, Vec<String>>,
-    #[serde(flatten)]
-    _rest: std::collections::HashMap<String, IgnoredAny>,
 }
 
 fn panther(path: &Path, text: String) -> Result<Option<FamilyRule>, String> {
