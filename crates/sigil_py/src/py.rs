@@ -47,8 +47,7 @@ fn spec_error(py: Python<'_>, e: SpecError) -> PyErr {
     };
     match e {
         SpecError::Path { path, message } if message.contains("no such file") => {
-            let err = PyErr::new::<pyo3::exceptions::PyFileNotFoundError, _>((2, message, path));
-            err
+            PyErr::new::<pyo3::exceptions::PyFileNotFoundError, _>((2, message, path))
         }
         e => error_with::<RuleError>(py, e.to_string(), file, None),
     }
@@ -328,7 +327,8 @@ impl PyReader {
                     ErrorMode::Raise => return Err(read_error(py, &e)),
                     ErrorMode::Warn => {
                         let category = py.get_type::<ReadWarning>();
-                        PyErr::warn(py, &category, &std::ffi::CString::new(e.to_string()).unwrap_or_default(), 1)?;
+                        let message = std::ffi::CString::new(e.to_string()).unwrap_or_default();
+                        PyErr::warn(py, category.as_any(), &message, 1)?;
                     }
                 },
             }

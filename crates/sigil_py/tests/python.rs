@@ -167,7 +167,7 @@ fn spark_and_ray_hunt_the_regression_evtx_as_sigil_hunt_does() {
     let folder = corpus.join("sigmahq-regression/regression_data");
     let req = |op: &str| json!({"op": op, "rules": [rules], "path": folder});
     let Some(spark) = request(&req("spark_evtx")) else { return };
-    let want = hunt(&rules, &[folder.clone()]);
+    let want = hunt(&rules, std::slice::from_ref(&folder));
     assert!(want.len() > 150, "sigil hunt found only {}", want.len());
     assert_same("Spark, binaryFile + mapInArrow", &answer_pairs(&spark), &want);
     let ray = request(&req("ray_evtx")).unwrap();
@@ -196,7 +196,7 @@ fn spark_and_ray_hunt_an_exported_table_as_sigil_hunt_does() {
         .unwrap();
     assert!(status.success());
     let parquet = dir.path().join("events.parquet");
-    let stats = sigil_convert::export::export(&[jsonl.clone()], &parquet, &Default::default()).unwrap();
+    let stats = sigil_convert::export::export(std::slice::from_ref(&jsonl), &parquet, &Default::default()).unwrap();
     assert_eq!(stats.events, events() as u64);
     let want = hunt(&rules, &[jsonl]);
     assert!(want.len() > 100, "sigil hunt found only {}", want.len());
@@ -235,9 +235,9 @@ fn spark_correlates_after_a_shuffle_by_group_as_sigil_hunt_does() {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&jsonl, text).unwrap();
     let parquet = dir.path().join("logons.parquet");
-    sigil_convert::export::export(&[jsonl.clone()], &parquet, &Default::default()).unwrap();
+    sigil_convert::export::export(std::slice::from_ref(&jsonl), &parquet, &Default::default()).unwrap();
 
-    let mut set = sigil_check::load(&[rules.clone()], &sigil_check::LoadOptions::default());
+    let mut set = sigil_check::load(std::slice::from_ref(&rules), &sigil_check::LoadOptions::default());
     sigil_check::drop_duplicates(&mut set);
     let (engine, _) = Engine::build(&set, sigil_knowledge::Knowledge::builtin().unwrap(), &EngineOptions::default());
     struct Alerts(Mutex<BTreeSet<(String, i64)>>);
