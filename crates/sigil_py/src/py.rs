@@ -349,8 +349,8 @@ fn reader(py: Python<'_>, open: Result<read::Reader, ReadError>, errors: &str) -
 /// that cannot be read (a corrupt EVTX chunk, a malformed line) is skipped with a sigil.ReadWarning, or raises
 /// sigil.EventReadError (with `file` and `position`) when errors="raise". An unreadable file always raises.
 #[pyfunction]
-#[pyo3(signature = (path, batch_rows=8192, errors="warn"))]
-fn read(py: Python<'_>, path: PathBuf, batch_rows: usize, errors: &str) -> PyResult<PyReader> {
+#[pyo3(name = "read", signature = (path, batch_rows=8192, errors="warn"))]
+fn read_path(py: Python<'_>, path: PathBuf, batch_rows: usize, errors: &str) -> PyResult<PyReader> {
     let open = py.detach(|| read::open(&path, batch_rows, &ReadOptions::default()));
     reader(py, open, errors)
 }
@@ -398,7 +398,7 @@ fn sigil_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PyEngine>()?;
     m.add_class::<PyReader>()?;
-    m.add_function(wrap_pyfunction!(read, m)?)?;
+    m.add_function(wrap_pyfunction!(read_path, m)?)?;
     m.add_function(wrap_pyfunction!(read_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(event_schema, m)?)?;
     m.add_function(wrap_pyfunction!(match_schema, m)?)?;
