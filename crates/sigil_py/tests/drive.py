@@ -32,6 +32,7 @@ def spark():
             SparkSession.builder.master("local[2]")
             .appName("sigil-py-tests")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.driver.memory", "1g")
             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "8192")

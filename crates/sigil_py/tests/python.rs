@@ -167,7 +167,10 @@ fn spark_and_ray_hunt_the_regression_evtx_as_sigil_hunt_does() {
     let folder = corpus.join("sigmahq-regression/regression_data");
     let req = |op: &str| json!({"op": op, "rules": [rules], "path": folder});
     let Some(spark) = request(&req("spark_evtx")) else { return };
-    let want = hunt(&rules, std::slice::from_ref(&folder));
+    // The recipe reads the EVTX files of the folder (it also holds JSON samples).
+    let (files, _) = sigil_events::discover(std::slice::from_ref(&folder));
+    let evtx: Vec<PathBuf> = files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "evtx")).collect();
+    let want = hunt(&rules, &evtx);
     assert!(want.len() > 150, "sigil hunt found only {}", want.len());
     assert_same("Spark, binaryFile + mapInArrow", &answer_pairs(&spark), &want);
     let ray = request(&req("ray_evtx")).unwrap();
@@ -220,7 +223,8 @@ fn spark_correlates_after_a_shuffle_by_group_as_sigil_hunt_does() {
     let dir = tempfile::tempdir().unwrap();
     let jsonl = dir.path().join("logons.jsonl");
     // Failed logons: alice 25 in two minutes (two alerts), bob 9 (none), carol 12 a minute apart (windows of 5
-    // minutes hold 6: none), dave 10 in ten seconds (one); written newest first, so no partition is in order.
+    // minutes hold 6: none), dave 10 in ten seconds (one); interleaved in time order, as a log is written
+    // (`sigil hunt` streams one input's correlations in file order; Spark's partitions come in any order).
     let mut lines = Vec::new();
     let mut add = |user: &str, second: i64| {
         let t = jiff::Timestamp::from_second(1_790_000_000 + second).unwrap();
@@ -231,7 +235,7 @@ fn spark_correlates_after_a_shuffle_by_group_as_sigil_hunt_does() {
     (0..9).for_each(|i| add("bob", i * 3));
     (0..12).for_each(|i| add("carol", i * 60));
     (0..10).for_each(|i| add("dave", 400 + i));
-    lines.reverse();
+    lines.sort_by(|a, b| a["TimeCreated"].as_str().cmp(&b["TimeCreated"].as_str()));
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&jsonl, text).unwrap();
     let parquet = dir.path().join("logons.parquet");
