@@ -170,6 +170,22 @@ impl Builders {
         }
     }
 
+    fn append(&mut self, index: i64, row: Row) -> Result<(), arrow_schema::ArrowError> {
+        self.index.append_value(index);
+        self.source.append_value(&*row.source);
+        self.record_id.append_option(row.record_id);
+        self.timestamp.append_option(row.timestamp);
+        self.computer.append_option(row.computer);
+        self.channel.append_option(row.channel);
+        self.provider.append_option(row.provider);
+        self.event_id.append_option(row.event_id);
+        for (k, v) in row.fields {
+            self.fields.keys().append_value(k);
+            self.fields.values().append_option(v);
+        }
+        self.fields.append(true)
+    }
+
     fn columns(&mut self) -> Vec<ArrayRef> {
         vec![
             Arc::new(self.index.finish()),
@@ -229,20 +245,9 @@ impl ParquetSink {
 
 impl RowSink for ParquetSink {
     fn push(&mut self, index: i64, row: Row) -> Result<(), ExportError> {
-        let b = &mut self.b;
-        b.index.append_value(index);
-        b.source.append_value(&*row.source);
-        b.record_id.append_option(row.record_id);
-        b.timestamp.append_option(row.timestamp);
-        b.computer.append_option(row.computer);
-        b.channel.append_option(row.channel);
-        b.provider.append_option(row.provider);
-        b.event_id.append_option(row.event_id);
-        for (k, v) in row.fields {
-            b.fields.keys().append_value(k);
-            b.fields.values().append_option(v);
-        }
-        b.fields.append(true).map_err(|e| ExportError::Parquet { path: self.path.clone(), message: e.to_string() })?;
+        self.b
+            .append(index, row)
+            .map_err(|e| ExportError::Parquet { path: self.path.clone(), message: e.to_string() })?;
         self.rows += 1;
         if self.rows >= 8192 {
             self.flush()?;
@@ -366,4 +371,49 @@ pub fn export(paths: &[PathBuf], out: &Path, opts: &ReadOptions) -> Result<Expor
     }
     tmp.persist(out).map_err(|e| ExportError::Io { path: out.to_path_buf(), source: e.error })?;
     Ok(stats)
+}
+
+/// Builds record batches of the export's layout in memory, for callers that hand events on as Arrow rather than
+/// as a file (the Python package's `sigil.read`): the same columns and values as [`export`] writes.
+pub struct BatchBuilder {
+    schema: Arc<Schema>,
+    b: Builders,
+    rows: usize,
+}
+
+impl Default for BatchBuilder {
+    fn default() -> Self {
+        BatchBuilder { schema: schema(), b: Builders::new(), rows: 0 }
+    }
+}
+
+impl BatchBuilder {
+    /// Appends one event as row `index` (the `event_index` column) read from `source`.
+    ///
+    /// # Errors
+    /// Only when Arrow refuses the row (a map entry without its key cannot happen here).
+    pub fn push(&mut self, index: i64, event: &Event, source: &Arc<str>) -> Result<(), arrow_schema::ArrowError> {
+        self.b.append(index, row(event, source))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Rows pushed since the last [`BatchBuilder::finish`].
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row was pushed since the last [`BatchBuilder::finish`].
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The rows pushed so far as one batch; the builder starts afresh.
+    ///
+    /// # Errors
+    /// Only when the columns disagree with the schema (a bug).
+    pub fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        self.rows = 0;
+        RecordBatch::try_new(Arc::clone(&self.schema), self.b.columns())
+    }
 }

@@ -320,6 +320,19 @@ impl Correlation {
         })
     }
 
+    /// The group-by values a detection of referenced rule `rule` on `event` falls into (in `group-by` order,
+    /// aliases resolved, an absent field as empty text), as [`Correlation::record`] reads them; `None` when the
+    /// rule is not referenced.
+    pub(crate) fn group_of(&self, rule: u32, event: &Event) -> Option<Vec<String>> {
+        let slot = self.rules.iter().position(|r| *r == rule)?;
+        Some(
+            self.group_by
+                .iter()
+                .map(|(_, per_rule)| per_rule.get(slot).and_then(|f| value_of(event, f)).unwrap_or_default())
+                .collect(),
+        )
+    }
+
     fn holds(&self, window: &[&Record]) -> Option<f64> {
         let n = self.measure(window)?;
         if let Some(e) = &self.expression {

@@ -557,6 +557,21 @@ impl Engine {
         v
     }
 
+    /// For a match of a rule that correlation rules reference: per such correlation, the index of the
+    /// correlation's rule (see [`Engine::rules`]) and the `group-by` values the event falls into. Correlation
+    /// state is kept per group, so detections split by these keys can be correlated apart (on the workers of a
+    /// cluster, after a shuffle by key) with the same alerts as all together.
+    pub fn correlation_groups(&self, m: Match, event: &Event) -> Vec<(u32, Vec<String>)> {
+        let Some(corrs) = self.referenced_by.get(m.rule as usize) else { return Vec::new() };
+        corrs
+            .iter()
+            .filter_map(|c| {
+                let c = self.correlations.get(*c as usize)?;
+                Some((c.shell, c.group_of(m.rule, event)?))
+            })
+            .collect()
+    }
+
     /// Appends to `out` every rule that matches `event` (each rule at most once). Returns whether any rule's
     /// logsource selects the event at all (`false`: no rule could have matched it).
     pub fn matches(&self, event: &Event, scratch: &mut Scratch, out: &mut Vec<Match>) -> bool {

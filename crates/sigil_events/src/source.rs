@@ -463,6 +463,17 @@ where
     open_reader(name, Box::new(reader), &opts, false)
 }
 
+/// Read an input held in memory (an object fetched from storage, a file's bytes handed over by a cluster
+/// framework): its format is recognised from `name`'s extension, else from the content, exactly as [`open`]
+/// recognises a file's (gzip and envelopes are looked through). `name` stands for the input in batches and errors.
+///
+/// # Errors
+///
+/// When an EVTX input has no valid file header, or the content fits no format.
+pub fn from_bytes(name: &Path, bytes: Vec<u8>, opts: &ReadOptions) -> Result<Source, ReadError> {
+    open_reader(name, Box::new(std::io::Cursor::new(bytes)), opts, false)
+}
+
 impl Source {
     fn new(path: Arc<Path>, kind: SourceKind, units: Units, opts: &ReadOptions, hint: Hint) -> Source {
         let evtx_settings = match &units {
