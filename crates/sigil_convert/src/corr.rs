@@ -117,11 +117,8 @@ pub(crate) fn correlation_query(
                 ));
             }
         };
-        let group: Vec<String> = corr
-            .group_by
-            .iter()
-            .map(|g| format!("COALESCE({}, '')", d.field(&field_for(c, g, known))))
-            .collect();
+        let group: Vec<String> =
+            corr.group_by.iter().map(|g| format!("COALESCE({}, '')", d.field(&field_for(c, g, known)))).collect();
         let value = match value_field {
             Some(f) if numeric => d.number(&d.field(&field_for(c, f, known))),
             Some(f) => d.field(&field_for(c, f, known)),
@@ -437,7 +434,11 @@ impl Fold<'_> {
                     CmpOp::Eq => "=",
                     CmpOp::Neq => "!=",
                 };
-                format!("CAST({m} AS DOUBLE) {op} {}", float(*v))
+                match self.d {
+                    // `toFloat64` keeps a null measure null (a CAST to DOUBLE refuses it).
+                    Dialect::ClickHouse => format!("toFloat64({m}) {op} {}", float(*v)),
+                    _ => format!("CAST({m} AS DOUBLE) {op} {}", float(*v)),
+                }
             })
             .collect();
         format!("COALESCE({}, FALSE)", tests.join(" AND "))
@@ -479,11 +480,7 @@ impl Fold<'_> {
             let end = format!("{} + {}", self.get(&self.first(&w), "t"), self.span_us);
             let closes = format!("({} > 0 AND {xt} > {end})", self.len(&w));
             let one = self.push(&self.empty_window(), "x");
-            let step = self.cond(
-                &closes,
-                &self.state(&one, &self.judge(&w, &a)),
-                &self.state(&self.push(&w, "x"), &a),
-            );
+            let step = self.cond(&closes, &self.state(&one, &self.judge(&w, &a)), &self.state(&self.push(&w, "x"), &a));
             self.fold_call(list, &step)
         }
     }
@@ -491,12 +488,8 @@ impl Fold<'_> {
     /// `a` with the alert of window `w` appended when its condition holds.
     fn judge(&self, w: &str, a: &str) -> String {
         let last = self.last(w);
-        let alert = self.alert(
-            &self.get(&self.first(w), "t"),
-            &self.get(&last, "t"),
-            &self.measure(w),
-            &self.get(&last, "i"),
-        );
+        let alert =
+            self.alert(&self.get(&self.first(w), "t"), &self.get(&last, "t"), &self.measure(w), &self.get(&last, "i"));
         self.cond(&format!("({} > 0 AND {})", self.len(w), self.holds(w)), &self.push(a, &alert), a)
     }
 

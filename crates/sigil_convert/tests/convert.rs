@@ -89,11 +89,8 @@ fn unrouted_logsources_read_every_event_with_a_note() {
         assert!(q.contains("kind IN ('linux.auditd')") && q.contains("'execve'"), "{q}");
         assert!(q.contains("fields['exe']") && q.contains("fields['Image']"), "{q}");
         assert!(!q.contains("kind IS NULL"), "{q}");
-        let renamed: Vec<(&str, &str, &str)> = out[0]
-            .renamed
-            .iter()
-            .map(|r| (r.route.as_str(), r.sigma_field.as_str(), r.event_field.as_str()))
-            .collect();
+        let renamed: Vec<(&str, &str, &str)> =
+            out[0].renamed.iter().map(|r| (r.route.as_str(), r.sigma_field.as_str(), r.event_field.as_str())).collect();
         assert_eq!(renamed, [("linux.auditd", "Image", "exe")]);
         let w = out[1].query.as_deref().unwrap();
         assert!(w.matches("kind IS NULL").count() == 2 && !w.contains("kind IN"), "{w}");
@@ -104,7 +101,10 @@ fn unrouted_logsources_read_every_event_with_a_note() {
 fn correlations_that_cannot_be_written_say_why() {
     let base = "title: A\nname: a\nlogsource: {product: windows}\ndetection: {sel: {EventID: 1}, condition: sel}\n";
     let cases = [
-        ("type: value_percentile\n  rules: [a]\n  timespan: 1m\n  condition: {gt: 5, field: X, percentile: 90}", "percentile"),
+        (
+            "type: value_percentile\n  rules: [a]\n  timespan: 1m\n  condition: {gt: 5, field: X, percentile: 90}",
+            "percentile",
+        ),
         ("type: temporal\n  rules: [a, inner]\n  timespan: 1m\n  condition: 'a and not inner'", "expression"),
         ("type: event_count\n  rules: [inner]\n  timespan: 1m\n  condition: {gte: 2}", "chains"),
         ("type: event_count\n  rules: [a]\n  group-by: [U]\n  timespan: 1m\n  condition: {gte: 2}", ""),
@@ -194,7 +194,18 @@ fn export_writes_jsonl_and_parquet_and_protects_inputs() {
     let names: Vec<String> = sigil_convert::export::schema().fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(
         names,
-        ["event_index", "source", "record_id", "timestamp", "computer", "channel", "provider", "event_id", "fields", "kind"]
+        [
+            "event_index",
+            "source",
+            "record_id",
+            "timestamp",
+            "computer",
+            "channel",
+            "provider",
+            "event_id",
+            "fields",
+            "kind"
+        ]
     );
     // Refusals: the input as output, an unknown extension. Nothing is overwritten.
     let before = std::fs::read(&input).unwrap();

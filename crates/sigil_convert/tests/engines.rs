@@ -617,8 +617,10 @@ fn modifier_edge_cases() {
 }
 
 /// The non-Windows samples (`corpus/logs`: CloudTrail, Azure, GCP, M365, Okta, GitHub, Kubernetes, auditd, syslog,
-/// Sysmon for Linux, web access, Santa, Zeek) with every SigmaHQ rule outside `windows/` folders: the export's
-/// `kind` column routes them as `sigil hunt` routes by record kind, and every (rule, record) pair agrees.
+/// Sysmon for Linux, web access, Santa, Zeek) with SigmaHQ's non-Windows rules: the export's `kind` column routes
+/// them as `sigil hunt` routes by record kind, and every (rule, record) pair agrees. Compared: every rule that
+/// fires on the samples, and every 8th of those that do not (all ~1,000 would take minutes of per-rule queries),
+/// plus a Windows rule reading a field the cloud records have, which must not fire on them (`kind IS NULL`).
 #[test]
 fn non_windows_samples() {
     let Some(corpus) = shared() else { return };
@@ -634,29 +636,43 @@ fn non_windows_samples() {
     for folder in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
         walk(&corpus.join("sigmahq").join(folder), &mut rule_files);
     }
-    let picked: Vec<PathBuf> = rule_files
+    let windows_re = regex::Regex::new(r"(?m)^\s+product:\s*windows\s*$").unwrap();
+    let all: Vec<PathBuf> = rule_files
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "yml"))
-        .filter(|p| !p.components().any(|c| c.as_os_str() == "windows"))
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| !windows_re.is_match(&t)))
         .collect();
-    assert!(picked.len() > 500, "only {} non-Windows rules", picked.len());
-    // A Windows rule that reads fields the non-Windows records also have must not fire on them (`kind IS NULL`).
+    assert!(all.len() > 500, "only {} non-Windows rules", all.len());
+    let full = sigil_check::load(&all, &sigil_check::LoadOptions::default());
+    let expected = engine_pairs(&full, &inputs);
+    let fired: BTreeSet<&str> = expected.iter().map(|(k, _)| k.as_str()).collect();
+    // The samples make rules of many record kinds fire (SOURCES.md lists them); the comparison is only worth
+    // something if they do.
+    assert!(fired.len() >= 40, "only {} rules fire on the samples: {fired:?}", fired.len());
+    let id_re = regex::Regex::new(r"(?m)^id:\s*([0-9a-fA-F-]{36})\s*$").unwrap();
+    let mut quiet = 0usize;
+    let mut picked: Vec<PathBuf> = all
+        .iter()
+        .filter(|p| {
+            let id = std::fs::read_to_string(p).ok().and_then(|t| id_re.captures(&t).map(|c| c[1].to_string()));
+            if id.as_deref().is_some_and(|id| fired.contains(id)) {
+                return true;
+            }
+            quiet += 1;
+            quiet % 8 == 0
+        })
+        .cloned()
+        .collect();
     let windows = "title: windows any\nid: 00000000-0000-4000-8000-aaaaaaaaaaaa\nlevel: low\n\
         logsource: {product: windows}\ndetection:\n  sel: {eventName|contains: 'a'}\n  condition: sel\n";
     let dir = tempfile::tempdir().unwrap();
     let extra = dir.path().join("windows_any.yml");
     std::fs::write(&extra, windows).unwrap();
-    let mut paths = picked;
-    paths.push(extra);
-    let set = sigil_check::load(&paths, &sigil_check::LoadOptions::default());
-    let expected = engine_pairs(&set, &inputs);
-    // The samples make rules of many record kinds fire (SOURCES.md lists them); the comparison is only worth
-    // something if they do.
-    let fired: BTreeSet<&str> = expected.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(fired.len() >= 40, "only {} rules fire on the samples: {fired:?}", fired.len());
+    picked.push(extra);
+    let set = sigil_check::load(&picked, &sigil_check::LoadOptions::default());
     let summary = differential("non-windows", &set, &inputs, 0.99, true, false);
     for (t, n) in summary {
-        assert!(n >= 500, "{}: only {n} rules compared", t.name());
+        assert!(n >= 100, "{}: only {n} rules compared", t.name());
     }
 }
 
@@ -692,15 +708,27 @@ const CORR_BASE: &str = "title: Fail\nname: fail\nid: 00000000-0000-4000-8000-c0
 /// `(type and body, what it exercises)`: each eager and judged-at-close form, aliases, no group-by.
 const CORRELATIONS: &[(&str, &str)] = &[
     ("type: event_count\n  rules: [fail]\n  group-by: [User]\n  timespan: 10s\n  condition: {gte: 3}", "eager count"),
-    ("type: event_count\n  rules: [fail, ok]\n  group-by: [User]\n  timespan: 20s\n  condition: {lt: 2}", "upper bound"),
+    (
+        "type: event_count\n  rules: [fail, ok]\n  group-by: [User]\n  timespan: 20s\n  condition: {lt: 2}",
+        "upper bound",
+    ),
     ("type: event_count\n  rules: [fail]\n  timespan: 15s\n  condition: {gte: 2, lte: 3}", "range, no group-by"),
     ("type: event_count\n  rules: [fail]\n  group-by: [User, Ip]\n  timespan: 10s\n  condition: {eq: 2}", "eq"),
-    ("type: value_count\n  rules: [fail]\n  group-by: [User]\n  timespan: 1m\n  condition: {gte: 2, field: Ip}", "values"),
+    (
+        "type: value_count\n  rules: [fail]\n  group-by: [User]\n  timespan: 1m\n  condition: {gte: 2, field: Ip}",
+        "values",
+    ),
     ("type: value_count\n  rules: [fail]\n  group-by: [Ip]\n  timespan: 1m\n  condition: {lte: 1, field: User}", "few"),
     ("type: temporal\n  rules: [fail, ok]\n  group-by: [User]\n  timespan: 30s", "temporal"),
     ("type: temporal_ordered\n  rules: [fail, ok]\n  group-by: [User]\n  timespan: 30s", "ordered"),
-    ("type: value_sum\n  rules: [fail, ok]\n  group-by: [User]\n  timespan: 1m\n  condition: {gte: 100, field: Bytes}", "sum"),
-    ("type: value_avg\n  rules: [fail]\n  group-by: [User]\n  timespan: 1m\n  condition: {gt: 50, field: Bytes}", "avg"),
+    (
+        "type: value_sum\n  rules: [fail, ok]\n  group-by: [User]\n  timespan: 1m\n  condition: {gte: 100, field: Bytes}",
+        "sum",
+    ),
+    (
+        "type: value_avg\n  rules: [fail]\n  group-by: [User]\n  timespan: 1m\n  condition: {gt: 50, field: Bytes}",
+        "avg",
+    ),
     (
         "type: temporal\n  rules: [fail, ok]\n  group-by: [who]\n  timespan: 30s\n  \
          aliases:\n    who:\n      fail: User\n      ok: TargetUserName",
