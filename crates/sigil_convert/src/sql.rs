@@ -221,7 +221,7 @@ pub(crate) fn route_predicate(d: Dialect, route: &Route) -> String {
             Dialect::DuckDb => format!("list_has_any(string_split({x}, ', '), [{}])", items.join(", ")),
             Dialect::Spark => format!("arrays_overlap(split({x}, ', '), array({}))", items.join(", ")),
         };
-        parts.push(format!("COALESCE({}, FALSE)", any));
+        parts.push(format!("COALESCE({any}, FALSE)"));
     }
     if parts.is_empty() { "TRUE".into() } else { parts.join(" AND ") }
 }
