@@ -660,7 +660,7 @@ fn non_windows_samples() {
                 return true;
             }
             quiet += 1;
-            quiet % 8 == 0
+            quiet.is_multiple_of(8)
         })
         .cloned()
         .collect();
