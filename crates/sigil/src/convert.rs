@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 /// Convert Sigma rules into queries over the table `sigil export` writes.
 ///
-/// Each rule becomes a query with the same meaning as in `sigil hunt`: its logsource's routes (channels,
-/// providers, event ids) and field mappings from the same tables (data/logsources/windows.toml, --mapping),
+/// Each rule becomes a query with the same meaning as in `sigil hunt`: its logsource's routes (record kind,
+/// channels, providers, event ids) and field mappings from the same tables (data/logsources/windows.toml, --mapping),
 /// every modifier in the target's own functions, escaping and case rules. A rule that cannot be expressed is
 /// listed with the reason (on stderr, or in the JSON output), never dropped silently. --single-query gives one
 /// statement that scans the table once and returns each matching row with the ids of the rules it matched
@@ -17,6 +17,9 @@ use std::process::ExitCode;
 /// Text targets (lucene/elasticsearch, es-dsl, esql, splunk, kusto) search the same events loaded into the SIEM
 /// with each entry of the export's fields map as a top-level field; --table names the ES|QL index, Splunk index
 /// or Kusto table (docs/convert-text-targets.md).
+///
+/// Exit codes: 0 when at least one rule converted (unsupported ones are listed as warnings), 2 when none
+/// could be, or on a bad argument or path.
 ///
 /// Examples:
 ///   sigil convert --target clickhouse --rules sigma/rules > rules.sql
@@ -106,6 +109,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let placeholders = crate::hunt::load_placeholders(args.placeholders.as_deref())?;
     let opts = sigil_convert::ConvertOptions { table: args.table.clone(), placeholders };
     let set = crate::bundled::load_rules(&args.rules);
+    // Nothing the user gave is overwritten: not a rule file, nor a --mapping or --placeholders file.
+    if let Some(out) = &args.output
+        && let Ok(out_abs) = std::fs::canonicalize(out)
+    {
+        let given = set.files.iter().map(|f| f.path.as_path()).chain(args.mapping.iter().map(PathBuf::as_path));
+        if given.chain(args.placeholders.as_deref()).any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == out_abs)) {
+            anyhow::bail!("--output {}: refusing to overwrite one of the inputs", out.display());
+        }
+    }
     let (single, entries) = if args.single_query {
         let (q, e) = sigil_convert::single_query(&set, &knowledge, target, &opts);
         (Some(q), e)

@@ -6,10 +6,14 @@ use std::process::ExitCode;
 /// Write events as one table (Parquet or JSON lines) that ClickHouse, Spark and DuckDB load.
 ///
 /// Reads inputs exactly as `sigil hunt` does (.evtx, .json, .jsonl, folders, - for stdin) and writes one row per
-/// event: event_index, source, record_id, timestamp, computer, channel, provider, event_id, and `fields`, a map
-/// of every flattened field to its value as text. Queries from `sigil convert` run on this layout. Streaming:
+/// event: event_index, source, record_id, timestamp, computer, channel, provider, event_id, `fields` (a map
+/// of every flattened field to its value as text) and `kind` (the record kind of a non-Windows event, such as
+/// aws.cloudtrail or linux.auditd, as sigil hunt prints it; null for Windows events). Queries from `sigil convert` run on this layout. Streaming:
 /// memory stays bounded whatever the input size. The output is written to a temporary file and renamed when
 /// complete; it is never one of the inputs.
+///
+/// Exit codes: 0 when the table was written (unreadable records are warnings), 2 when no input could be read
+/// or the output cannot be written.
 ///
 /// Examples:
 ///   sigil export logs/ --to events.parquet
@@ -17,7 +21,7 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Event files or folders (.evtx, .json, .jsonl, .ndjson; - for stdin as JSON lines).
+    /// Event files or folders (.evtx, .json, .jsonl, .log, .gz, ... as sigil hunt reads them; - for stdin).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// The table to write: FILE.parquet or FILE.jsonl.

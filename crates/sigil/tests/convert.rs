@@ -37,3 +37,168 @@ fn export_of_a_missing_input_says_so_in_words_and_writes_nothing() {
     assert!(!stderr.contains("Unreadable("), "{stderr}");
     assert!(!to.exists());
 }
+
+const RULE: &str = "title: Whoami\nid: 11111111-1111-4111-8111-111111111111\nlevel: high\n\
+    logsource: {product: windows, category: process_creation}\n\
+    detection:\n  sel: {Image|endswith: '\\whoami.exe'}\n  condition: sel\n";
+const TIME_PART: &str = "title: Night\nid: 33333333-3333-4333-8333-333333333333\n\
+    logsource: {product: windows, category: process_creation}\n\
+    detection:\n  sel: {UtcTime|hour|lt: 6}\n  condition: sel\n";
+const CLOUDTRAIL: &str = "title: Trail stopped\nid: 77777777-7777-4777-8777-777777777777\n\
+    logsource: {product: aws, service: cloudtrail}\n\
+    detection:\n  sel: {eventName: StopLogging}\n  condition: sel\n";
+
+fn rules_dir(rules: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in rules {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn convert_json_lists_every_rule_with_query_or_reason() {
+    let dir = rules_dir(&[("a.yml", RULE), ("t.yml", TIME_PART), ("c.yml", CLOUDTRAIL)]);
+    let out =
+        sigil(&["convert", "--target", "clickhouse", "--rules", dir.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = v.as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    for e in entries {
+        let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["rule_id", "title", "path", "query", "unsupported", "notes", "renamed"]);
+    }
+    let by_id = |id: &str| entries.iter().find(|e| e["rule_id"] == id).unwrap();
+    let whoami = by_id("11111111-1111-4111-8111-111111111111");
+    assert!(whoami["query"].as_str().unwrap().contains("kind IS NULL"));
+    assert_eq!(whoami["unsupported"], serde_json::Value::Null);
+    assert!(whoami["renamed"].as_array().unwrap().iter().any(|r| r["event_field"] == "NewProcessName"));
+    let night = by_id("33333333-3333-4333-8333-333333333333");
+    assert_eq!(night["query"], serde_json::Value::Null);
+    assert!(night["unsupported"].as_str().unwrap().contains("time-part"), "{night}");
+    let trail = by_id("77777777-7777-4777-8777-777777777777");
+    assert!(trail["query"].as_str().unwrap().contains("kind IN ('aws.cloudtrail')"), "{trail}");
+    assert_eq!(trail["notes"], serde_json::json!([]));
+    // The unsupported rule is also named on stderr, with the count.
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("t.yml") && stderr.contains("not converted"), "{stderr}");
+    assert!(stderr.contains("2 of 3 rules converted for clickhouse"), "{stderr}");
+}
+
+#[test]
+fn convert_single_query_json_and_sql() {
+    let dir = rules_dir(&[("a.yml", RULE), ("t.yml", TIME_PART)]);
+    let rules = dir.path().to_str().unwrap();
+    let out = sigil(&["convert", "-t", "duckdb", "-r", rules, "--single-query", "-f", "json", "--table", "ev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["target"], "duckdb");
+    let q = v["query"].as_str().unwrap();
+    assert!(q.contains("FROM ev") && q.contains("sigil_rules") && q.contains("11111111-1111-4111-8111-111111111111"));
+    assert!(!q.contains("33333333"), "the unsupported rule is left out of the statement");
+    let unsupported = v["unsupported"].as_array().unwrap();
+    assert_eq!(unsupported.len(), 1);
+    assert_eq!(unsupported[0]["rule_id"], "33333333-3333-4333-8333-333333333333");
+    // SQL: one statement, ended by `;`.
+    let out = sigil(&["convert", "-t", "spark", "-r", rules, "--single-query"]);
+    assert_eq!(out.status.code(), Some(0));
+    let sql = text(&out.stdout);
+    assert!(sql.starts_with("SELECT * FROM (") && sql.trim_end().ends_with(';') && sql.matches(';').count() == 1);
+}
+
+#[test]
+fn convert_exit_codes() {
+    // No rule can be converted: exit 2, the reason on stderr.
+    let dir = rules_dir(&[("t.yml", TIME_PART)]);
+    let out = sigil(&["convert", "--target", "spark", "--rules", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no rule could be converted"), "{}", text(&out.stderr));
+    // An unknown target is a usage error.
+    let out = sigil(&["convert", "--target", "nosuchdb", "--rules", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nosuchdb"));
+}
+
+#[test]
+fn convert_refuses_to_overwrite_a_rule_file() {
+    let dir = rules_dir(&[("a.yml", RULE)]);
+    let rule = dir.path().join("a.yml");
+    let out = sigil(&[
+        "convert",
+        "--target",
+        "clickhouse",
+        "--rules",
+        dir.path().to_str().unwrap(),
+        "--output",
+        rule.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("refusing to overwrite"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&rule).unwrap(), RULE);
+    // A new file is written.
+    let sql = dir.path().join("out.sql");
+    let out = sigil(&[
+        "convert",
+        "--target",
+        "clickhouse",
+        "--rules",
+        rule.to_str().unwrap(),
+        "--output",
+        sql.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&sql).unwrap();
+    assert!(written.starts_with("-- Whoami (11111111-1111-4111-8111-111111111111)"), "{written}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn export_writes_the_layout_and_refuses_to_overwrite_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let win = dir.path().join("win.jsonl");
+    std::fs::write(&win, "{\"Channel\":\"Security\",\"EventID\":4688,\"NewProcessName\":\"C:\\\\w.exe\"}\nbroken\n")
+        .unwrap();
+    let trail = dir.path().join("trail.json");
+    std::fs::write(
+        &trail,
+        r#"{"Records":[{"eventVersion":"1.08","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","eventTime":"2024-05-01T10:00:00Z","awsRegion":"eu-west-1"}]}"#,
+    )
+    .unwrap();
+    let to = dir.path().join("out.jsonl");
+    let out = sigil(&["export", win.to_str().unwrap(), trail.to_str().unwrap(), "--to", to.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("win.jsonl") && stderr.contains("warning"), "the broken line is named: {stderr}");
+    assert!(stderr.contains("exported 2 events from 2 file(s)"), "{stderr}");
+    let rows: Vec<serde_json::Value> =
+        std::fs::read_to_string(&to).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["kind"], serde_json::Value::Null);
+    assert_eq!(rows[0]["event_id"], 4688);
+    assert_eq!(rows[1]["kind"], "aws.cloudtrail");
+    assert_eq!(rows[1]["fields"]["eventName"], "StopLogging");
+    assert_eq!(rows[1]["event_index"], 1);
+    // The output is one of the inputs: exit 2, the input unchanged.
+    let before = std::fs::read(&win).unwrap();
+    let out = sigil(&["export", win.to_str().unwrap(), "--to", win.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("refusing to overwrite"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&win).unwrap(), before);
+    // A folder input holding the output: refused too.
+    let inside = dir.path().join("again.jsonl");
+    std::fs::copy(&to, &inside).unwrap();
+    let out = sigil(&["export", dir.path().to_str().unwrap(), "--to", inside.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // Neither .parquet nor .jsonl: exit 2, nothing written.
+    let csv = dir.path().join("out.csv");
+    let out = sigil(&["export", win.to_str().unwrap(), "--to", csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!csv.exists());
+    // --quiet: no summary.
+    let pq = dir.path().join("out.parquet");
+    let out = sigil(&["export", trail.to_str().unwrap(), "--to", pq.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    assert!(std::fs::read(&pq).unwrap().starts_with(b"PAR1"));
+}

@@ -11,12 +11,16 @@
 //! | `computer`, `channel`, `provider` | `Utf8` | `Computer`, `Channel`, `Provider_Name` |
 //! | `event_id` | `Int64` | `EventID` read as a number (`"4688"` too) |
 //! | `fields` | `Map(Utf8, Utf8)` (values nullable) | every flattened field, as the engine names it, with its value as text |
+//! | `kind` | `Utf8` | the record kind of a non-Windows event (`aws.cloudtrail`, `linux.auditd`, `web.access`, `zeek.dns`, ...), as `sigil hunt --format jsonl` prints it; null for Windows events and JSON of no recognised shape |
 //!
 //! Why a map rather than one column per field: SigmaHQ rules read about 1,500 distinct fields across hundreds of
 //! event types, any event type holds a few dozen of them, and logs bring fields no list knows in advance. A map
 //! keeps one schema for every input (files exported at different times concatenate), costs nothing for absent
 //! fields, and every target reads a key natively (`fields['Image']`). The fixed columns are what routing and
-//! partitioning need (`channel`, `provider`, `event_id`, `timestamp`), typed so that engines can prune on them.
+//! partitioning need (`kind`, `channel`, `provider`, `event_id`, `timestamp`), typed so that engines can prune on
+//! them. `kind` came last (after `fields`) so that readers of the earlier layout, by name or by position, keep
+//! working; a converted query routes on it (`kind IS NULL` for Windows logsources, `kind IN (...)` for the others,
+//! as `sigil hunt` routes by the kind the reader gave).
 //!
 //! Values are text because the engine compares text: numbers render as JSON writes them (the engine reads
 //! numeric text as numbers, so `EventID: 4688` still matches), booleans as `true`/`false`, a JSON `null` as a
@@ -94,6 +98,7 @@ struct Row {
     provider: Option<String>,
     event_id: Option<i64>,
     fields: Vec<(String, Option<String>)>,
+    kind: Option<&'static str>,
 }
 
 fn row(event: &Event, source: &Arc<str>) -> Row {
@@ -125,6 +130,7 @@ fn row(event: &Event, source: &Arc<str>) -> Row {
         provider: event.provider().map(str::to_string),
         event_id: event.event_id().and_then(|r| i64::try_from(r).ok()),
         fields,
+        kind: event.kind().map(|k| k.name),
     }
 }
 
@@ -152,6 +158,7 @@ struct Builders {
     provider: StringBuilder,
     event_id: Int64Builder,
     fields: MapBuilder<StringBuilder, StringBuilder>,
+    kind: StringBuilder,
 }
 
 impl Builders {
@@ -167,6 +174,7 @@ impl Builders {
             provider: StringBuilder::new(),
             event_id: Int64Builder::new(),
             fields: MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new()),
+            kind: StringBuilder::new(),
         }
     }
 
@@ -183,7 +191,9 @@ impl Builders {
             self.fields.keys().append_value(k);
             self.fields.values().append_option(v);
         }
-        self.fields.append(true)
+        self.fields.append(true)?;
+        self.kind.append_option(row.kind);
+        Ok(())
     }
 
     fn columns(&mut self) -> Vec<ArrayRef> {
@@ -197,6 +207,7 @@ impl Builders {
             Arc::new(self.provider.finish()),
             Arc::new(self.event_id.finish()),
             Arc::new(self.fields.finish()),
+            Arc::new(self.kind.finish()),
         ]
     }
 }
@@ -215,6 +226,7 @@ pub fn schema() -> Arc<Schema> {
         Field::new("provider", DataType::Utf8, true),
         Field::new("event_id", DataType::Int64, true),
         Field::new("fields", map_type, false),
+        Field::new("kind", DataType::Utf8, true),
     ]))
 }
 
@@ -285,6 +297,7 @@ impl RowSink for JsonlSink {
             "provider": row.provider,
             "event_id": row.event_id,
             "fields": fields,
+            "kind": row.kind,
         });
         let io = |source| ExportError::Io { path: self.path.clone(), source };
         serde_json::to_writer(&mut self.out, &obj).map_err(|e| io(std::io::Error::other(e)))?;

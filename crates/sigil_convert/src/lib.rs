@@ -12,6 +12,7 @@
 //!   field mappings as query texts (`lucene.rs`, `dsl.rs`, `esql.rs`, `splunk.rs`, `kusto.rs`, shared walk in
 //!   `text.rs`); see docs/convert-text-targets.md for their semantics and the comparison with pySigma.
 
+mod corr;
 mod dsl;
 mod esql;
 pub mod export;
@@ -151,8 +152,26 @@ impl From<FieldRename> for Rename {
 /// A detection rule ready to be rendered: its lowered IR and its routes.
 struct Prepared<'a> {
     id: String,
+    /// The names correlations may reference it by (id, name).
+    names: Vec<String>,
     ir: RuleIr,
     routes: Option<&'a [Route]>,
+}
+
+/// What [`prepare`] found in a document.
+enum Found<'a> {
+    Rule(Prepared<'a>),
+    Correlation(&'a sigil_rule::CorrelationRule),
+    Nothing,
+}
+
+impl<'a> Found<'a> {
+    fn rule(self) -> Option<Prepared<'a>> {
+        match self {
+            Found::Rule(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// The route as a short text: its channels or providers and event ids.
@@ -161,6 +180,8 @@ pub fn route_label(route: &Route) -> String {
         route.channels().join("|")
     } else if !route.providers().is_empty() {
         route.providers().join("|")
+    } else if !route.kinds().is_empty() {
+        route.kinds().join("|")
     } else {
         "any channel".to_string()
     };
@@ -196,7 +217,7 @@ fn prepare<'a>(
     set: &'a sigil_check::RuleSet,
     knowledge: &'a Knowledge,
     opts: &ConvertOptions,
-) -> Vec<(ConvertedRule, Option<Prepared<'a>>)> {
+) -> Vec<(ConvertedRule, Found<'a>)> {
     let filters: Vec<&FilterRule> = set
         .documents()
         .filter(|(f, _)| !f.parsed.has_errors())
@@ -227,16 +248,14 @@ fn prepare<'a>(
             let title = file.parsed.documents.first().map(|d| d.meta().title.clone()).unwrap_or_default();
             let mut e = entry(title, None);
             e.unsupported = Some(format!("the rule file has errors (sigil check explains them): {first}"));
-            out.push((e, None));
+            out.push((e, Found::Nothing));
             continue;
         }
         for doc in &file.parsed.documents {
             match doc {
                 Document::Filter(_) => {}
                 Document::Correlation(c) => {
-                    let mut e = entry(c.meta.title.clone(), c.meta.id.clone());
-                    e.unsupported = Some("correlation rules are not converted yet (sigil hunt evaluates them)".into());
-                    out.push((e, None));
+                    out.push((entry(c.meta.title.clone(), c.meta.id.clone()), Found::Correlation(c)));
                 }
                 Document::Rule(r) => {
                     let mut e = entry(r.meta.title.clone(), r.meta.id.clone());
@@ -245,41 +264,22 @@ fn prepare<'a>(
                     match sigil_ir::lower_rule(r, &applicable, &opts.placeholders) {
                         Err(err) => {
                             e.unsupported = Some(err.to_string());
-                            out.push((e, None));
+                            out.push((e, Found::Nothing));
                         }
                         Ok(ir) => {
                             let ls = &r.logsource;
-                            let mut routes =
+                            let routes =
                                 knowledge.routes(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
-                            // Routes of non-Windows logs select records by their kind (`aws.cloudtrail`,
-                            // `linux.auditd`, ...), which the export layout has no column for yet: such a query
-                            // must not borrow the Windows header columns (an `event_id IN (1)` of Sysmon for Linux
-                            // would also select Windows Sysmon events), so it reads every event and says so.
-                            if let Some(rs) = routes
-                                && rs.iter().any(|r| !r.kinds().is_empty())
-                            {
-                                let mut kinds: Vec<&str> =
-                                    rs.iter().flat_map(|r| r.kinds()).map(String::as_str).collect();
-                                kinds.sort_unstable();
-                                kinds.dedup();
-                                e.notes.push(format!(
-                                    "logsource {} selects records of kind {} and the export layout has no record-kind \
-                                     column yet: the query reads every event (load only those records into its table)",
-                                    logsource_text(ls),
-                                    kinds.join(", ")
-                                ));
-                                routes = None;
-                            }
                             match routes {
                                 Some(rs) => e.renamed = renames(&ir, rs).into_iter().map(Rename::from).collect(),
-                                None if !e.notes.is_empty() => {}
                                 None => e.notes.push(format!(
                                     "logsource {} has no route in the mapping tables: the query reads every event \
                                      (as sigil hunt --all-logsources)",
                                     logsource_text(ls)
                                 )),
                             }
-                            out.push((e, Some(Prepared { id: rule_key(r), ir, routes })));
+                            let names = r.meta.id.iter().chain(r.meta.name.iter()).cloned().collect();
+                            out.push((e, Found::Rule(Prepared { id: rule_key(r), names, ir, routes })));
                         }
                     }
                 }
@@ -302,23 +302,75 @@ pub fn convert(
     target: Target,
     opts: &ConvertOptions,
 ) -> Vec<ConvertedRule> {
-    let d = target.dialect();
-    prepare(set, knowledge, opts)
-        .into_iter()
-        .map(|(mut e, p)| {
-            if let Some(p) = p {
-                let q = match d {
-                    Some(d) => sql::rule_query(d, &opts.table, &p.ir, p.routes),
-                    None => text::rule_query(target, &opts.table, &p.ir, p.routes),
-                };
-                match q {
+    let prepared = prepare(set, knowledge, opts);
+    let Some(d) = target.dialect() else {
+        // Text targets: each rule on its own. Correlations need windows over grouped events, which these query
+        // languages express in ways of their own (not written yet): listed with the reason.
+        return prepared
+            .into_iter()
+            .map(|(mut e, found)| {
+                match found {
+                    Found::Rule(p) => match text::rule_query(target, &opts.table, &p.ir, p.routes) {
+                        Ok(q) => e.query = Some(q),
+                        Err(u) => e.unsupported = Some(u.0),
+                    },
+                    Found::Correlation(_) => {
+                        e.unsupported.get_or_insert_with(|| {
+                            format!("correlation rules are converted for the SQL targets only, not {}", target.name())
+                        });
+                    }
+                    Found::Nothing => {}
+                }
+                e
+            })
+            .collect();
+    };
+    // Every rule's predicate, for the correlations that reference it.
+    let mut predicates: Vec<(&[String], Result<String, sql::Unsupported>)> = Vec::new();
+    for (_, found) in &prepared {
+        if let Found::Rule(p) = found {
+            predicates.push((&p.names, sql::rule_where(d, &p.ir, p.routes)));
+        }
+    }
+    let mut out = Vec::with_capacity(prepared.len());
+    for (e, found) in &prepared {
+        let mut e = e.clone();
+        match found {
+            Found::Rule(p) => match sql::rule_query(d, &opts.table, &p.ir, p.routes) {
+                Ok(q) => e.query = Some(q),
+                Err(u) => e.unsupported = Some(u.0),
+            },
+            Found::Correlation(c) => {
+                let refs: Vec<(Vec<String>, Result<corr::Referenced, sql::Unsupported>)> = c
+                    .correlation
+                    .rules
+                    .iter()
+                    .map(|(name, _)| {
+                        let found = predicates.iter().find(|(names, _)| names.contains(name));
+                        let mut known: Vec<String> = found.map(|(n, _)| n.to_vec()).unwrap_or_default();
+                        known.push(name.clone());
+                        let r = match found {
+                            Some((_, Ok(p))) => Ok(corr::Referenced { predicate: p.clone() }),
+                            Some((_, Err(u))) => Err(u.clone()),
+                            None => Err(sql::Unsupported(
+                                "not a detection rule of the converted set (a correlation, or missing): chains of \
+                                 correlations are not converted"
+                                    .into(),
+                            )),
+                        };
+                        (known, r)
+                    })
+                    .collect();
+                match corr::correlation_query(d, &opts.table, c, &refs) {
                     Ok(q) => e.query = Some(q),
                     Err(u) => e.unsupported = Some(u.0),
                 }
             }
-            e
-        })
-        .collect()
+            Found::Nothing => {}
+        }
+        out.push(e);
+    }
+    out
 }
 
 /// One statement for the whole rule set: every row that matches at least one rule, with `sigil_rules`, the ids
@@ -343,7 +395,13 @@ pub fn single_query(
     };
     let mut entries = Vec::new();
     let mut usable = Vec::new();
-    for (mut e, p) in prepared {
+    for (mut e, found) in prepared {
+        if let Found::Correlation(_) = found {
+            e.unsupported = Some(
+                "a correlation needs its own query over the whole table: convert it without --single-query".into(),
+            );
+        }
+        let p = found.rule();
         if let Some(p) = &p {
             // A rule goes into the statement only when each of its parts can be written.
             if let Err(u) = sql::rule_where(d, &p.ir, p.routes) {

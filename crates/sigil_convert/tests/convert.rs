@@ -48,13 +48,17 @@ fn unsupported_rules_are_listed_with_reasons() {
         let reason = |path: &str| out.iter().find(|e| e.path == path).and_then(|e| e.unsupported.clone()).unwrap();
         assert!(reason("p.yml").contains("%admins%"));
         assert!(reason("t.yml").contains("time-part"));
-        assert!(reason("c.yml").contains("correlation"));
+        // The correlation converts on its own (a GROUP BY and a fold over each group's records).
+        let c = out.iter().find(|e| e.path == "c.yml").unwrap();
+        assert!(c.query.as_deref().is_some_and(|q| q.contains("GROUP BY g")), "{c:?}");
         assert!(reason("b.yml").contains("errors"));
         assert!(out.iter().find(|e| e.path == "a.yml").unwrap().query.is_some());
         // The single query leaves the unsupported rules out and lists them.
         let (q, entries) = sigil_convert::single_query(&s, k, t, &ConvertOptions::default());
         assert!(q.contains("11111111-1111-4111-8111-111111111111") && !q.contains("22222222"));
         assert_eq!(entries.iter().filter(|e| e.unsupported.is_some()).count(), 4);
+        let c = entries.iter().find(|e| e.path == "c.yml").unwrap();
+        assert!(c.unsupported.as_deref().unwrap().contains("without --single-query"));
     }
 }
 
@@ -69,16 +73,61 @@ fn unrouted_logsources_read_every_event_with_a_note() {
     let q = out[0].query.as_deref().unwrap();
     assert!(q.starts_with("SELECT * FROM t WHERE") && !q.contains("event_id"), "{q}");
     assert!(out[0].notes[0].contains("no route"));
-    // A non-Windows logsource routes by record kind, which the export layout does not carry: never the Windows
-    // header columns (Sysmon for Linux's event id 1 would select Windows Sysmon events too).
+    // A non-Windows logsource routes by record kind, as `sigil hunt` does: never by the Windows header columns
+    // alone (Sysmon for Linux's event id 1 would select Windows Sysmon events too), and Windows routes take only
+    // events without a kind.
     let linux = "title: L\nid: 66666666-5555-4555-8555-555555555555\nlogsource: {product: linux, category: process_creation}\n\
         detection:\n  sel: {Image|endswith: '/bash'}\n  condition: sel\n";
-    let s = set(&[("l.yml", linux)]);
-    let out =
-        sigil_convert::convert(&s, k, Target::DuckDb, &ConvertOptions { table: "t".into(), ..Default::default() });
-    let q = out[0].query.as_deref().unwrap();
-    assert!(!q.contains("event_id"), "{q}");
-    assert!(out[0].notes[0].contains("linux.auditd"), "{:?}", out[0].notes);
+    let s = set(&[("l.yml", linux), ("a.yml", PROC)]);
+    for t in Target::ALL {
+        let out = sigil_convert::convert(&s, k, t, &ConvertOptions { table: "t".into(), ..Default::default() });
+        let q = out[0].query.as_deref().unwrap();
+        assert!(out[0].notes.is_empty(), "{:?}", out[0].notes);
+        // Sysmon for Linux: its kind and event id 1; auditd: its kind, an EXECVE record among the event's types,
+        // and `exe` for Image.
+        assert!(q.contains("kind IN ('linux.sysmon')") && q.contains("event_id IN (1)"), "{q}");
+        assert!(q.contains("kind IN ('linux.auditd')") && q.contains("'execve'"), "{q}");
+        assert!(q.contains("fields['exe']") && q.contains("fields['Image']"), "{q}");
+        assert!(!q.contains("kind IS NULL"), "{q}");
+        let renamed: Vec<(&str, &str, &str)> =
+            out[0].renamed.iter().map(|r| (r.route.as_str(), r.sigma_field.as_str(), r.event_field.as_str())).collect();
+        assert_eq!(renamed, [("linux.auditd", "Image", "exe")]);
+        let w = out[1].query.as_deref().unwrap();
+        assert!(w.matches("kind IS NULL").count() == 2 && !w.contains("kind IN"), "{w}");
+    }
+}
+
+#[test]
+fn correlations_that_cannot_be_written_say_why() {
+    let base = "title: A\nname: a\nlogsource: {product: windows}\ndetection: {sel: {EventID: 1}, condition: sel}\n";
+    let cases = [
+        (
+            "type: value_percentile\n  rules: [a]\n  timespan: 1m\n  condition: {gt: 5, field: X, percentile: 90}",
+            "percentile",
+        ),
+        ("type: temporal\n  rules: [a, inner]\n  timespan: 1m\n  condition: 'a and not inner'", "expression"),
+        ("type: event_count\n  rules: [inner]\n  timespan: 1m\n  condition: {gte: 2}", "chains"),
+        ("type: event_count\n  rules: [a]\n  group-by: [U]\n  timespan: 1m\n  condition: {gte: 2}", ""),
+    ];
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    for (body, why) in cases {
+        let text = format!(
+            "{base}---\ntitle: Inner\nname: inner\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 1m\n  \
+             condition: {{gte: 2}}\n---\ntitle: C\nname: c\ncorrelation:\n  {body}\n"
+        );
+        let s = set(&[("c.yml", &text)]);
+        for t in Target::ALL {
+            let out = sigil_convert::convert(&s, k, t, &ConvertOptions::default());
+            let c = out.iter().find(|e| e.title == "C").unwrap();
+            if why.is_empty() {
+                let q = c.query.as_deref().unwrap();
+                assert!(q.contains("AS `U`") || q.contains("AS \"U\""), "{q}");
+            } else {
+                assert!(c.query.is_none(), "{}: {body}", t.name());
+                assert!(c.unsupported.as_deref().unwrap().contains(why), "{:?}", c.unsupported);
+            }
+        }
+    }
 }
 
 #[test]
@@ -119,11 +168,45 @@ fn export_writes_jsonl_and_parquet_and_protects_inputs() {
     assert_eq!(lines[1]["provider"], "P");
     assert_eq!(lines[1]["fields"]["List"], "a, b");
     assert_eq!(lines[1]["fields"]["Flag"], "true");
+    // Windows-shaped records have no record kind; a CloudTrail record has its own.
+    assert_eq!(lines[0]["kind"], serde_json::Value::Null);
+    let trail = dir.path().join("trail.json");
+    std::fs::write(
+        &trail,
+        r#"{"Records": [{"eventVersion": "1.08", "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
+            "eventTime": "2024-01-01T00:00:00Z", "awsRegion": "us-east-1", "userIdentity": {"type": "Root"}}]}"#,
+    )
+    .unwrap();
+    let kinds = dir.path().join("kinds.jsonl");
+    sigil_convert::export::export(&[input.clone(), trail], &kinds, &Default::default()).unwrap();
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&kinds).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["kind"], "aws.cloudtrail", "{}", lines[2]);
+    assert_eq!(lines[2]["fields"]["userIdentity.type"], "Root", "{}", lines[2]);
+    assert_eq!(lines[2]["timestamp"], "2024-01-01T00:00:00Z", "{}", lines[2]);
     let pq = dir.path().join("out.parquet");
     let stats = sigil_convert::export::export(std::slice::from_ref(&input), &pq, &Default::default()).unwrap();
     assert_eq!(stats.events, 2);
     let bytes = std::fs::read(&pq).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    // The schema's columns, in order: `kind` last, after the first layout's columns.
+    let names: Vec<String> = sigil_convert::export::schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(
+        names,
+        [
+            "event_index",
+            "source",
+            "record_id",
+            "timestamp",
+            "computer",
+            "channel",
+            "provider",
+            "event_id",
+            "fields",
+            "kind"
+        ]
+    );
     // Refusals: the input as output, an unknown extension. Nothing is overwritten.
     let before = std::fs::read(&input).unwrap();
     let err = sigil_convert::export::export(std::slice::from_ref(&input), &input, &Default::default());
