@@ -36,8 +36,8 @@ pub enum TableError {
     #[error("column '{column}': {message}")]
     Type { column: &'static str, message: String },
     /// The hunt could not start (no worker thread).
-    #[error("{0}")]
-    Hunt(String),
+    #[error(transparent)]
+    Hunt(#[from] sigil_engine::HuntError),
     /// Arrow refused to build the result (a bug).
     #[error("{0}")]
     Arrow(#[from] ArrowError),
@@ -360,7 +360,7 @@ pub fn correlate(engine: &Engine, batch: &RecordBatch, only: Option<&str>) -> Re
     let batches = vec![Batch { source: Arc::from(Path::new("batch")), seq: 0, events, errors: Vec::new() }];
     let sink = AlertSink { engine, alerts: Mutex::new(Vec::new()) };
     let opts = HuntOptions { jobs: 1, ..HuntOptions::default() };
-    sigil_engine::hunt_batches(engine, batches, &opts, &sink).map_err(TableError::Hunt)?;
+    sigil_engine::hunt_batches(engine, batches, &opts, &sink).map_err(TableError::from)?;
     let alerts = sink.alerts.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     alert_batch(engine, &cols, &order, alerts, only)
 }
