@@ -58,6 +58,8 @@
 //! - The prefilter is sound: a rule is skipped only when the event lacks every literal one of which the rule
 //!   needs (see `compile.rs`), so it never changes results, only speed.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod compile;
 mod correlate;
 mod engine;
@@ -74,7 +76,9 @@ pub use compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
 pub use correlate::{CorrelatedEvent, CorrelationAlert, CorrelationDetail, CorrelationError, number_text};
 pub use engine::{BuildReport, Engine, EngineOptions, FilterInfo, Match, Scratch, SkipReason, SkippedRule, Unrouted};
 pub use explain::{Explanation, ItemExplanation, Routing, SelectionExplanation, explain_rule_text};
-pub use hunt::{Detection, HuntError, HuntOptions, HuntSink, HuntStats, TimeWindow, hunt, hunt_batches, jsonl_batches, max_jobs};
+pub use hunt::{
+    Detection, HuntError, HuntOptions, HuntSink, HuntStats, TimeWindow, hunt, hunt_batches, jsonl_batches, max_jobs,
+};
 pub use matcher::{MatcherError, regex_failures};
 pub use placeholders::{PlaceholderError, load_placeholders, parse_placeholders};
 /// The lowered IR now lives in its own crate, shared with the query converters; re-exported under its old path.
