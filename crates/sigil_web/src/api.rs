@@ -176,7 +176,10 @@ async fn index() -> Response {
         ("/api/events/{provider}", "a provider's events"),
         ("/api/events/{provider}/{id}", "one event: fields, rules, co-fired events"),
         ("/api/stats", "corpus statistics"),
-        ("POST /api/rules/{key}/explain", "body: one event as JSON (at most 64 KiB); whether and why the rule matches it"),
+        (
+            "POST /api/rules/{key}/explain",
+            "body: one event as JSON (at most 64 KiB); whether and why the rule matches it",
+        ),
     ];
     let endpoints = endpoints.into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
     ok(&ApiIndex { endpoints })
