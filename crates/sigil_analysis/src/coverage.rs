@@ -21,15 +21,20 @@ use sigil_rule::{Document, Rule, RuleSet};
 /// Events of one header: `(record kind, channel, provider, event id)`, each `""`/`None` when absent.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Header {
+    /// The record kind's name (`sigil_events` kinds such as a Sysmon or Security record); `""` when unknown.
     pub kind: String,
+    /// The Windows event log channel; `""` when the event has none.
     pub channel: String,
+    /// The event's provider name; `""` when it has none.
     pub provider: String,
+    /// The event id; `None` when the event has none.
     pub event_id: Option<u64>,
 }
 
 /// What the logs hold under one header.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HeaderStats {
+    /// Events seen with this header.
     pub events: u64,
     /// Per field name: events in which it was populated.
     pub fields: BTreeMap<String, u64>,
@@ -38,7 +43,9 @@ pub struct HeaderStats {
 /// What a pass over the logs saw.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogProfile {
+    /// Events seen in all.
     pub events: u64,
+    /// What was seen per header; the headers' event counts add up to `events`.
     pub headers: BTreeMap<Header, HeaderStats>,
 }
 
@@ -91,10 +98,15 @@ fn populated(v: &Value) -> bool {
 /// Whether a rule can fire on the logs, and why not.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleCoverage {
+    /// The rule's `id`, if it has one.
     pub id: Option<String>,
+    /// The rule's `title`.
     pub title: String,
+    /// The rule file, as shown to users.
     pub path: String,
+    /// The rule's logsource as `product/category/service`, `-` for each one absent.
     pub logsource: String,
+    /// Whether the rule can fire on these logs; when `false`, `reason` says why.
     pub can_fire: bool,
     /// Events the rule's routes select (with a required event id).
     pub events: u64,
@@ -110,29 +122,42 @@ pub struct RuleCoverage {
 /// Rules per ATT&CK technique.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TechniqueCoverage {
+    /// The ATT&CK technique id, from the rules' `attack.t…` tags.
     pub technique: String,
+    /// Rules tagged with the technique.
     pub rules: usize,
+    /// Of those, the rules that can fire on these logs.
     pub can_fire: usize,
 }
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoverageReport {
+    /// Events in the profile.
     pub events: u64,
     /// Per channel / provider / record kind: events, event ids with counts, fields with counts.
+    /// Sorted by event count, largest first.
     pub sources: Vec<SourceSummary>,
+    /// One per detection rule of the files that parsed without errors, in load order.
     pub rules: Vec<RuleCoverage>,
+    /// One per technique tagged on some rule, by technique id.
     pub techniques: Vec<TechniqueCoverage>,
 }
 
 /// The logs of one channel (or provider, or record kind).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceSummary {
+    /// The record kind; `None` when unknown.
     pub kind: Option<String>,
+    /// The channel; `None` when the events have none.
     pub channel: Option<String>,
+    /// The provider; `None` when the events have none.
     pub provider: Option<String>,
+    /// Events of this source.
     pub events: u64,
+    /// Events per event id (events without an id are counted only in `events`).
     pub event_ids: BTreeMap<u64, u64>,
+    /// Per field name: events of this source in which it was populated.
     pub fields: BTreeMap<String, u64>,
 }
 

@@ -27,12 +27,16 @@ use sigil_rule::{Document, Rule, RuleSet, SearchBody};
 /// A rule as the diff sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleFacts {
+    /// The rule's `id`, if it has one.
     pub id: Option<String>,
+    /// The rule's `title`.
     pub title: String,
+    /// The rule file, as shown to users.
     pub path: String,
     /// The normalised detection logic; `None` when the rule cannot be lowered (an unresolved placeholder).
     #[serde(skip)]
     pub fingerprint: Option<String>,
+    /// The indicator keys of the rule's detection values (see `sigil_catalog`).
     #[serde(skip)]
     pub indicators: Vec<IndicatorKey>,
     /// ATT&CK technique ids (`T1059.001`), from `attack.t…` tags.
@@ -46,16 +50,22 @@ pub struct RuleFacts {
 /// A rule named in a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleRef {
+    /// The rule's `id`, if it has one.
     pub id: Option<String>,
+    /// The rule's `title`.
     pub title: String,
+    /// The rule file, as shown to users.
     pub path: String,
 }
 
 /// An indicator of the rule and how many corpus rules use it too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SharedIndicator {
+    /// Field name as written; empty for keywords.
     pub field: String,
+    /// How the value is matched (the indicator kind's name).
     pub kind: String,
+    /// The normalised value.
     pub value: String,
     /// Corpus rules with the same indicator (0: only this rule has it).
     pub count: usize,
@@ -64,6 +74,7 @@ pub struct SharedIndicator {
 /// A corpus rule sharing indicators with the rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overlap {
+    /// The corpus rule.
     pub rule: RuleRef,
     /// Indicators both rules have.
     pub shared: usize,
@@ -86,7 +97,9 @@ pub enum Status {
 /// The answer for one rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleDiff {
+    /// The rule compared.
     pub rule: RuleRef,
+    /// Whether it is new, changed or unchanged with respect to the corpus.
     pub status: Status,
     /// Corpus rules (other than the one with the same id) with the same detection logic after normalisation.
     pub duplicates: Vec<RuleRef>,
@@ -262,6 +275,7 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// Indexes the facts of the corpus rules (by fingerprint, indicator, technique and event).
     pub fn new(rules: Vec<RuleFacts>) -> Corpus {
         let mut c = Corpus {
             by_fingerprint: FxHashMap::default(),
@@ -288,10 +302,12 @@ impl Corpus {
         c
     }
 
+    /// Number of corpus rules.
     pub fn len(&self) -> usize {
         self.rules.len()
     }
 
+    /// Whether the corpus has no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

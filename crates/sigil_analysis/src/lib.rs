@@ -10,5 +10,7 @@
 //! catalog's indicator keys (`sigil_catalog::IndicatorKey`, used read-only); neither matches events (that is
 //! `sigil_engine`'s job, and `sigil explain` explains one match).
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod coverage;
 pub mod diff;

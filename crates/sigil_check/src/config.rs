@@ -21,10 +21,23 @@ use crate::registry::{Family, REGISTRY};
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The configuration file could not be read.
     #[error("{path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The `sigil.toml` read.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unexpected keys or value types.
     #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The `sigil.toml` read.
+        path: PathBuf,
+        /// The TOML parser's message, naming the line and column.
+        message: String,
+    },
+    /// A selector (given) matches no code, code prefix, family or check name.
     #[error("unknown code, family or check name '{0}' (sigil check --explain lists them)")]
     UnknownSelector(String),
 }
@@ -50,8 +63,11 @@ struct CheckTable {
 /// A configuration: selectors as written, and the file they came from.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// The `sigil.toml` the selectors were read from; `None` for the defaults or command-line only.
     pub path: Option<PathBuf>,
+    /// Selectors of the checks to run; `None` means all of them.
     pub select: Option<Vec<String>>,
+    /// Selectors of checks not to run; wins over `select`.
     pub ignore: Vec<String>,
 }
 
@@ -140,6 +156,7 @@ impl Default for Selection {
 }
 
 impl Selection {
+    /// Whether the check with this code runs.
     pub fn is_enabled(&self, code: Code) -> bool {
         self.enabled.contains(&code)
     }

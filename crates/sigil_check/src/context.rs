@@ -15,6 +15,7 @@ pub struct DocContext<'a> {
     /// The file's text.
     pub source: &'a str,
     index: std::cell::OnceCell<LineIndex<'a>>,
+    /// The document's rule model, as built by the parser.
     pub doc: &'a Document,
     /// The YAML node the document was built from.
     pub node: &'a Node,
@@ -25,6 +26,7 @@ pub struct DocContext<'a> {
 }
 
 impl<'a> DocContext<'a> {
+    /// The context of one document: its file's text, model, YAML node and the parser's diagnostics for the file.
     pub fn new(source: &'a str, doc: &'a Document, node: &'a Node, parser: &'a [Diagnostic]) -> Self {
         DocContext { source, index: std::cell::OnceCell::new(), doc, node, parser, spans: std::cell::OnceCell::new() }
     }
@@ -120,6 +122,7 @@ pub struct Reporter<'a> {
 }
 
 impl<'a> Reporter<'a> {
+    /// A reporter for `check` that appends its findings (with the check's code and severity) to `out`.
     pub fn new(check: &'static Check, out: &'a mut Vec<Diagnostic>) -> Self {
         Reporter { check, out }
     }
@@ -142,6 +145,7 @@ impl<'a> Reporter<'a> {
 
 /// The whole rule set, for checks across files.
 pub struct SetContext<'a> {
+    /// Every loaded file of the set, in load order; findings refer to them by index.
     pub files: &'a [RuleFile],
 }
 
@@ -152,6 +156,7 @@ pub struct SetReporter<'a> {
 }
 
 impl<'a> SetReporter<'a> {
+    /// A reporter for `check` that appends its findings, each with its file index, to `out`.
     pub fn new(check: &'static Check, out: &'a mut Vec<(usize, Diagnostic)>) -> Self {
         SetReporter { check, out }
     }
@@ -162,6 +167,8 @@ impl<'a> SetReporter<'a> {
         self.out.push((file, d));
     }
 
+    /// Reports a finding in file `file` (an index into [`SetContext::files`]) at a place; returns it so the check
+    /// can add help, labels or a fix.
     pub fn report(
         &mut self,
         file: usize,

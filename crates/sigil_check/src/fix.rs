@@ -8,6 +8,7 @@ use crate::Selection;
 /// The outcome of fixing one text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fixed {
+    /// The text with every applied fix.
     pub text: String,
     /// The fixes applied, as (code, message), in order.
     pub applied: Vec<(String, String)>,

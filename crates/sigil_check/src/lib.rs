@@ -6,6 +6,8 @@
 //! is "load and lint". [`config`] reads `--select`/`--ignore` and `sigil.toml`; [`fix`] applies the safe fixes
 //! checks attach to their findings, preserving the rest of each file byte for byte.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod config;
 pub mod context;
 mod correlation;
@@ -80,6 +82,7 @@ pub struct Duplicate {
     pub path: String,
     /// The file that has the id first.
     pub first: String,
+    /// The rule `id` both files declare.
     pub id: String,
     /// Whether the later file was dropped (same text as the first: a copy of the same rule).
     pub dropped: bool,

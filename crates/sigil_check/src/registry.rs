@@ -28,6 +28,7 @@ pub enum Family {
 }
 
 impl Family {
+    /// Every family, in code order (SG1xx to SG4xx).
     pub const ALL: [Family; 4] = [Family::File, Family::Metadata, Family::Detection, Family::References];
 
     /// The family's name as written in `--select`/`--ignore` and `sigil.toml`.
@@ -75,10 +76,13 @@ impl std::fmt::Debug for Run {
 /// One registered check.
 #[derive(Debug)]
 pub struct Check {
+    /// The check's diagnostic code (`SG301`).
     pub code: Code,
     /// Kebab-case name, usable instead of the code in `--select`/`--ignore`.
     pub name: &'static str,
+    /// The family the code belongs to.
     pub family: Family,
+    /// The severity of its findings.
     pub severity: Severity,
     /// Whether findings carry a safe fix (`sigil check --fix`, editor quick fixes).
     pub fix: bool,
@@ -86,6 +90,7 @@ pub struct Check {
     pub summary: &'static str,
     /// What the check finds, why it matters and how to fix it (shown by `--explain CODE` and editor hovers).
     pub docs: &'static str,
+    /// How and on what the check runs.
     pub run: Run,
 }
 

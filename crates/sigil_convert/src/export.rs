@@ -50,7 +50,9 @@ pub const ROW_GROUP_ROWS: usize = 65_536;
 /// The format `sigil export` writes, chosen from the output's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
+    /// Apache Parquet, in row groups of [`ROW_GROUP_ROWS`] events.
     Parquet,
+    /// One JSON object per line.
     Jsonl,
 }
 
@@ -69,12 +71,26 @@ impl ExportFormat {
 /// Why an export failed as a whole (input problems are warnings in [`ExportStats::warnings`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// Creating or writing the output failed.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The output file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The Parquet writer failed.
     #[error("{path}: writing Parquet: {message}")]
-    Parquet { path: PathBuf, message: String },
+    Parquet {
+        /// The output file.
+        path: PathBuf,
+        /// The Parquet or Arrow error's message.
+        message: String,
+    },
+    /// The output's extension names no [`ExportFormat`].
     #[error("{0}: the output must end in .parquet or .jsonl")]
     Format(PathBuf),
+    /// The output path is one of the input files.
     #[error("{0}: refusing to overwrite one of the inputs")]
     OverwritesInput(PathBuf),
 }
@@ -82,7 +98,9 @@ pub enum ExportError {
 /// What an export read and wrote.
 #[derive(Debug, Clone, Default)]
 pub struct ExportStats {
+    /// Input files read (including those with unreadable parts).
     pub files: usize,
+    /// Events written.
     pub events: u64,
     /// Unreadable inputs, records and lines, each naming the file and position; the rest was exported.
     pub warnings: Vec<String>,

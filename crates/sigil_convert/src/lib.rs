@@ -12,6 +12,8 @@
 //!   field mappings as query texts (`lucene.rs`, `dsl.rs`, `esql.rs`, `splunk.rs`, `kusto.rs`, shared walk in
 //!   `text.rs`); see docs/convert-text-targets.md for their semantics and the comparison with pySigma.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod corr;
 mod dsl;
 mod esql;
@@ -35,8 +37,11 @@ pub use sql::Dialect;
 /// A conversion target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
+    /// ClickHouse SQL.
     ClickHouse,
+    /// Spark SQL (Databricks).
     Spark,
+    /// DuckDB SQL.
     DuckDb,
     /// Elasticsearch / OpenSearch Lucene `query_string` syntax.
     Lucene,
@@ -61,6 +66,7 @@ impl Target {
         Target::ALL.contains(&self)
     }
 
+    /// The target's name as written in `sigil convert --target` (`clickhouse`, `es-dsl`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Target::ClickHouse => "clickhouse",
@@ -121,7 +127,9 @@ impl Default for ConvertOptions {
 /// One rule converted, or why not.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ConvertedRule {
+    /// The rule's `id`, if it has one.
     pub rule_id: Option<String>,
+    /// The rule's `title`.
     pub title: String,
     /// The rule file, as shown to users.
     pub path: String,
@@ -138,8 +146,11 @@ pub struct ConvertedRule {
 /// A [`FieldRename`] for output.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rename {
+    /// The route that renamed, as its channels/providers and event ids (`Security 4688`).
     pub route: String,
+    /// The field as the rule names it.
     pub sigma_field: String,
+    /// The field of the events (and of the query) it became.
     pub event_field: String,
 }
 

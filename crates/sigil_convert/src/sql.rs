@@ -27,14 +27,17 @@ use crate::ip::network_regex;
 /// A SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// ClickHouse SQL.
     ClickHouse,
+    /// Spark SQL.
     Spark,
+    /// DuckDB SQL.
     DuckDb,
 }
 
 /// Why a rule (or an item of it) cannot be expressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported(pub String);
+pub(crate) struct Unsupported(pub(crate) String);
 
 pub(crate) type R<T> = Result<T, Unsupported>;
 

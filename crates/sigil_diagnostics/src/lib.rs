@@ -10,6 +10,8 @@
 //! of the offending field or value in the file text, [`Label`]s pointing at related places ("first defined
 //! here") and a [`Fix`]: text edits that a tool may apply without changing anything else in the file.
 
+#![warn(missing_docs, unreachable_pub)]
+
 use std::fmt;
 use std::io::{self, Write};
 
@@ -20,7 +22,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth fixing, but the input is still usable as written.
     Warning,
+    /// The input is wrong or cannot be used as written.
     Error,
 }
 
@@ -38,13 +42,17 @@ impl fmt::Display for Severity {
 /// Invariant: `line == 0` iff the position is unknown; then `column == 0` too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct Position {
+    /// 1-based line; 0 when unknown.
     pub line: u32,
+    /// 1-based column, counted in characters; 0 when unknown.
     pub column: u32,
 }
 
 impl Position {
+    /// The unknown position (`0:0`), for findings about the whole file.
     pub const UNKNOWN: Position = Position { line: 0, column: 0 };
 
+    /// A position at a 1-based `line` and `column` (0, 0 for unknown).
     pub fn new(line: u32, column: u32) -> Self {
         Position { line, column }
     }
@@ -59,6 +67,7 @@ impl Position {
         Position { line: self.line, column: self.column.saturating_add(chars) }
     }
 
+    /// Whether the position is known (`line != 0`).
     pub fn is_known(self) -> bool {
         self.line != 0
     }
@@ -69,7 +78,9 @@ impl Position {
 /// Invariant: `start <= end`; both fall on character boundaries of the text they were computed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct Span {
+    /// Byte offset of the first byte.
     pub start: usize,
+    /// Byte offset just past the last byte (exclusive).
     pub end: usize,
 }
 
@@ -79,10 +90,12 @@ impl Span {
         Span { start, end: end.max(start) }
     }
 
+    /// Length in bytes.
     pub fn len(self) -> usize {
         self.end - self.start
     }
 
+    /// Whether the span covers no byte (an insertion point).
     pub fn is_empty(self) -> bool {
         self.start == self.end
     }
@@ -110,6 +123,7 @@ pub struct LineIndex<'a> {
 }
 
 impl<'a> LineIndex<'a> {
+    /// Indexes the line starts of `text` (lines end at `\n`; a `\r` before it is not part of the line).
     pub fn new(text: &'a str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr_newlines(text));
@@ -189,17 +203,23 @@ pub struct Label {
     /// The file the label points into; `None` for the diagnostic's own file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// 1-based line of the place; 0 when unknown.
     pub line: u32,
+    /// 1-based column (in characters) of the place; 0 when unknown.
     pub column: u32,
+    /// The byte range of the place in its file, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub span: Option<Span>,
+    /// What the place is ("first defined here").
     pub message: String,
 }
 
 /// One replacement of a byte range of the file text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edit {
+    /// The bytes replaced (empty for an insertion).
     pub span: Span,
+    /// The text put in their place (empty for a deletion).
     pub replacement: String,
 }
 
@@ -208,6 +228,7 @@ pub struct Edit {
 pub struct Fix {
     /// What the fix does, e.g. "replace with 'endswith'".
     pub message: String,
+    /// The edits, applied together; they do not overlap each other.
     pub edits: Vec<Edit>,
 }
 
@@ -267,10 +288,13 @@ impl fmt::Display for Code {
 /// One finding about user input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    /// What kind of finding it is.
     pub code: Code,
+    /// Whether it is an error or a warning.
     pub severity: Severity,
     /// Short, lower case, no trailing period.
     pub message: String,
+    /// Where in the file; [`Position::UNKNOWN`] for the whole file.
     pub position: Position,
     /// The byte range of the offending field or value, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -287,6 +311,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A diagnostic with no span, help, labels or fix.
     pub fn new(code: Code, severity: Severity, position: Position, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
@@ -300,14 +325,17 @@ impl Diagnostic {
         }
     }
 
+    /// An error diagnostic (see [`Diagnostic::new`]).
     pub fn error(code: Code, position: Position, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Error, position, message)
     }
 
+    /// A warning diagnostic (see [`Diagnostic::new`]).
     pub fn warning(code: Code, position: Position, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Warning, position, message)
     }
 
+    /// Sets the advice on how to fix the problem.
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
@@ -323,18 +351,21 @@ impl Diagnostic {
         self
     }
 
+    /// Adds a related place.
     #[must_use]
     pub fn with_label(mut self, label: Label) -> Self {
         self.labels.push(label);
         self
     }
 
+    /// Sets the safe correction.
     #[must_use]
     pub fn with_fix(mut self, fix: Fix) -> Self {
         self.fix = Some(fix);
         self
     }
 
+    /// Whether the severity is [`Severity::Error`].
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -343,23 +374,34 @@ impl Diagnostic {
 /// A diagnostic attached to the file it is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileDiagnostic {
+    /// The file, as shown to users.
     pub file: String,
+    /// 1-based line; 0 for a finding about the whole file.
     pub line: u32,
+    /// 1-based column in characters; 0 for a finding about the whole file.
     pub column: u32,
+    /// As [`Diagnostic::severity`].
     pub severity: Severity,
+    /// As [`Diagnostic::code`].
     pub code: Code,
+    /// As [`Diagnostic::message`].
     pub message: String,
+    /// As [`Diagnostic::span`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub span: Option<Span>,
+    /// As [`Diagnostic::help`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// As [`Diagnostic::labels`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<Label>,
+    /// As [`Diagnostic::fix`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
 }
 
 impl FileDiagnostic {
+    /// Attaches `d` to `file`, flattening its position into `line` and `column`.
     pub fn new(file: impl Into<String>, d: Diagnostic) -> Self {
         FileDiagnostic {
             file: file.into(),
@@ -379,10 +421,15 @@ impl FileDiagnostic {
 /// The JSON report of a check run. Field names are a stable interface for tools.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// Files checked.
     pub files: usize,
+    /// Rules (documents) loaded from them.
     pub rules: usize,
+    /// Diagnostics with [`Severity::Error`].
     pub errors: usize,
+    /// Diagnostics with [`Severity::Warning`].
     pub warnings: usize,
+    /// Every finding, in report order.
     pub diagnostics: Vec<FileDiagnostic>,
 }
 

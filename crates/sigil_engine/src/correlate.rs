@@ -152,20 +152,35 @@ pub(crate) struct Correlation {
 /// Why a correlation rule is not evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CorrelationError {
+    /// A name under `rules:` matches neither the `name` nor the `id` of any compiled rule.
     #[error("references rule '{name}' (line {line}, column {column}), which is not among the compiled rules")]
-    UnknownRule { name: String, line: u32, column: u32 },
+    UnknownRule {
+        /// The reference as written.
+        name: String,
+        /// 1-based line of the reference in the correlation's file.
+        line: u32,
+        /// 1-based column of the reference.
+        column: u32,
+    },
+    /// `timespan` is missing or not a valid duration.
     #[error("has no valid timespan")]
     NoTimespan,
+    /// The correlation type (named) aggregates a field, but `condition.field` is missing.
     #[error("{0} needs condition.field")]
     NoField(&'static str),
+    /// The correlation type needs a `condition` and has none.
     #[error("has no condition")]
     NoCondition,
+    /// A condition expression names something (given) that is not one of the correlation's `rules`.
     #[error("its condition names '{0}', which is not one of its rules")]
     ExpressionName(String),
+    /// `temporal_ordered` with a condition expression, which the specification leaves undefined.
     #[error("a condition expression on temporal_ordered is not defined by the specification")]
     OrderedExpression,
+    /// `value_percentile` without a `condition.percentile` in 0..=100.
     #[error("value_percentile needs condition.percentile between 0 and 100")]
     BadPercentile,
+    /// Correlations reference each other in a cycle; the text names the cycle's members.
     #[error("is part of a reference cycle ({0})")]
     Cycle(String),
 }

@@ -46,7 +46,9 @@ pub enum Routing {
 /// One selection (search) of the rule.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SelectionExplanation {
+    /// The selection's name as written under `detection`.
     pub selection: String,
+    /// Whether the selection matched the event (any of its groups matched).
     pub matched: bool,
     /// For a matched selection, the items of the (first) group that matched, each with what matched it; for a
     /// selection that did not match, the first item that failed in each of its groups.
@@ -60,6 +62,7 @@ pub struct ItemExplanation {
     pub field: Option<String>,
     /// The modifiers as written in the rule.
     pub modifiers: Vec<String>,
+    /// Whether this item matched the event.
     pub matched: bool,
     /// The rule's value after modifiers that matched (`*ZWNobyBoaQ*` for a `base64offset` variant, `/-enc/` for a
     /// regex); for an item that failed, the values it wanted.

@@ -58,6 +58,8 @@
 //! - The prefilter is sound: a rule is skipped only when the event lacks every literal one of which the rule
 //!   needs (see `compile.rs`), so it never changes results, only speed.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod compile;
 mod correlate;
 mod engine;

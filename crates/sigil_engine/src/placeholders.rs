@@ -22,10 +22,26 @@ use crate::ir::Placeholders;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlaceholderError {
+    /// The file could not be read.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file's path as given.
+        path: String,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid placeholder file.
     #[error("{path}:{line}:{column}: {message}")]
-    Format { path: String, line: u32, column: u32, message: String },
+    Format {
+        /// The file's path as given.
+        path: String,
+        /// 1-based line of the problem.
+        line: u32,
+        /// 1-based column of the problem.
+        column: u32,
+        /// What is wrong there.
+        message: String,
+    },
 }
 
 /// Reads a placeholder file.

@@ -124,7 +124,7 @@ const NAME_CACHE_LIMIT: usize = 8192;
 
 /// The reusable, prepared form of the current event.
 #[derive(Debug, Default)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     generation: u32,
     exact: Vec<Slot>,
     ci: Vec<Slot>,

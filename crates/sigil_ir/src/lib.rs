@@ -12,6 +12,8 @@
 //! Semantics follow the Sigma 2.1 modifiers appendix; where it is silent, pySigma 1.x (the reference
 //! implementation) decides, and the deviations are documented on the item they concern.
 
+#![warn(missing_docs, unreachable_pub)]
+
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -48,28 +50,62 @@ pub enum ValueSpec {
     Number(f64),
     /// Wildcard patterns, any of which may match (one rule value can expand into several through `windash`,
     /// `base64offset` or placeholders). Case-insensitive unless `cased`.
-    Patterns { alternatives: Vec<Pattern>, cased: bool },
+    Patterns {
+        /// The patterns, at least one.
+        alternatives: Vec<Pattern>,
+        /// Compare case-sensitively (`cased` modifier).
+        cased: bool,
+    },
     /// `re`: an unanchored regular expression search over the value as written (case-sensitive unless `i`).
-    Regex { pattern: String, ignore_case: bool, multi_line: bool, dot_all: bool },
+    Regex {
+        /// The regular expression as written in the rule, without flags.
+        pattern: String,
+        /// `re|i`: case-insensitive.
+        ignore_case: bool,
+        /// `re|m`: `^` and `$` match at line boundaries.
+        multi_line: bool,
+        /// `re|s`: `.` matches newlines too.
+        dot_all: bool,
+    },
     /// `cidr`: the value is an IP address inside the network.
     Cidr(ipnet::IpNet),
     /// `lt`/`lte`/`gt`/`gte`, or a time part compared with `=` or one of those.
-    Compare { part: Option<TimePart>, op: CmpOp, value: f64 },
+    Compare {
+        /// The part of a timestamp field value compared; `None` compares the value as a number.
+        part: Option<TimePart>,
+        /// How the field's value (left) compares with `value` (right).
+        op: CmpOp,
+        /// The rule's value.
+        value: f64,
+    },
     /// `fieldref`: compared with the value of another field of the same event.
-    FieldRef { field: String, position: Position, cased: bool },
+    FieldRef {
+        /// The other field's name.
+        field: String,
+        /// Where the other field's value must sit in this field's value.
+        position: Position,
+        /// Compare case-sensitively (`cased` modifier).
+        cased: bool,
+    },
 }
 
 /// A comparison operator of numeric modifiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CmpOp {
+    /// `=` (a time part given without a comparison modifier).
     Eq,
+    /// `lt`: `<`.
     Lt,
+    /// `lte`: `<=`.
     Lte,
+    /// `gt`: `>`.
     Gt,
+    /// `gte`: `>=`.
     Gte,
 }
 
 impl CmpOp {
+    /// Whether `left op right` holds (false whenever either side is NaN).
     pub fn holds(self, left: f64, right: f64) -> bool {
         match self {
             CmpOp::Eq => left == right,
@@ -85,21 +121,30 @@ impl CmpOp {
 /// (the specification's warning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimePart {
+    /// Minute of the hour (0–59).
     Minute,
+    /// Hour of the day (0–23).
     Hour,
+    /// Day of the month (1–31).
     Day,
     /// ISO 8601 week of the year (1–53).
     Week,
+    /// Month of the year (1–12).
     Month,
+    /// The year (`2024`).
     Year,
 }
 
 /// Where a referenced field's value must sit in the field's value (`fieldref` with position modifiers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Position {
+    /// The whole value (no position modifier).
     Exact,
+    /// At the start (`startswith`).
     Prefix,
+    /// At the end (`endswith`).
     Suffix,
+    /// Anywhere (`contains`).
     Contains,
 }
 
@@ -108,13 +153,18 @@ pub enum Position {
 /// Invariant: adjacent literals are merged, empty literals are dropped and `*` never repeats.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Pattern {
+    /// The parts in order; a value matches when it is their concatenation.
     pub parts: Vec<Part>,
 }
 
+/// One part of a [`Pattern`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Part {
+    /// Text matched as is (subject to the item's case sensitivity); never empty in a [`Pattern`].
     Literal(String),
+    /// `*`: any run of characters, possibly empty.
     AnyRun,
+    /// `?`: exactly one character.
     AnyChar,
 }
 
@@ -133,6 +183,7 @@ impl Pattern {
         Pattern { parts: out }
     }
 
+    /// A pattern matching exactly `text` (no wildcards; `*` and `?` in `text` are literal).
     pub fn literal(text: &str) -> Self {
         Pattern::new([Part::Literal(text.to_string())])
     }
@@ -177,6 +228,7 @@ pub struct Placeholders {
 }
 
 impl Placeholders {
+    /// No placeholder has a value.
     pub fn new() -> Self {
         Placeholders::default()
     }
@@ -186,14 +238,17 @@ impl Placeholders {
         self.values.insert(name.into(), values);
     }
 
+    /// The values of a placeholder (name without percent signs); `None` when it has none.
     pub fn get(&self, name: &str) -> Option<&[String]> {
         self.values.get(name).map(Vec::as_slice)
     }
 
+    /// Whether no placeholder has values.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
+    /// Number of placeholders with values.
     pub fn len(&self) -> usize {
         self.values.len()
     }
@@ -202,10 +257,20 @@ impl Placeholders {
 /// Why an item could not be lowered. The rule is skipped and reported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LowerError {
+    /// An `expand` placeholder (named) has no values.
     #[error("placeholder %{0}% has no value (give it one in the --placeholders file)")]
     UnresolvedPlaceholder(String),
+    /// A value cannot be read as its modifier chain requires (not a number, an invalid network or regex, ...).
     #[error("value '{value}' does not fit modifier chain '{chain}': {why}")]
-    BadValue { value: String, chain: String, why: String },
+    BadValue {
+        /// The value as written.
+        value: String,
+        /// The modifiers, `|`-joined.
+        chain: String,
+        /// What is wrong with the value.
+        why: String,
+    },
+    /// A value (given) expands into more than [`MAX_ALTERNATIVES`] patterns.
     #[error("'{0}' expands into more than {MAX_ALTERNATIVES} alternatives")]
     TooManyAlternatives(String),
 }

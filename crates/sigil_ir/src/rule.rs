@@ -7,10 +7,15 @@ use crate::{Item, LowerError, Placeholders, lower_item};
 /// A rule's condition over its searches (indexes into [`RuleIr::searches`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
+    /// The search at this index matches.
     Search(usize),
+    /// The inner condition does not hold.
     Not(Box<Cond>),
+    /// Every condition holds (true when empty).
     And(Vec<Cond>),
+    /// Some condition holds (false when empty).
     Or(Vec<Cond>),
+    /// Always true or always false (e.g. `1 of x*` when no search matches `x*`).
     Const(bool),
 }
 
@@ -20,13 +25,16 @@ pub enum Cond {
 pub struct Search {
     /// The search's name; searches of a meta filter are prefixed with `_filterN_`.
     pub name: String,
+    /// The groups, any of which matches; each is an AND of its items.
     pub groups: Vec<Vec<Item>>,
 }
 
 /// A rule lowered for converters: every item lowered, the condition resolved, meta filters AND-ed in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleIr {
+    /// Every search of the detection (and of the meta filters applied), in definition order.
     pub searches: Vec<Search>,
+    /// The condition, with `x of` quantifiers expanded and filter conditions AND-ed in.
     pub condition: Cond,
 }
 
@@ -63,17 +71,22 @@ impl RuleIr {
 pub struct FieldRename {
     /// The route, as its channels/providers and event ids (`Security 4688`).
     pub route: String,
+    /// The field as the rule names it.
     pub sigma_field: String,
+    /// The event field it is mapped to.
     pub event_field: String,
 }
 
 /// Why a rule could not be lowered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
+    /// An item of a search could not be lowered.
     #[error(transparent)]
     Lower(#[from] LowerError),
+    /// The condition names a search (given) that the detection does not define.
     #[error("the condition names '{0}', which the detection does not define")]
     UnknownIdentifier(String),
+    /// The detection has no `condition`.
     #[error("the detection has no condition")]
     NoCondition,
 }

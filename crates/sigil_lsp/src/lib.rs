@@ -7,6 +7,8 @@
 //!
 //! [`serve`] runs on any [`Connection`], so tests drive it in memory with LSP messages.
 
+#![warn(missing_docs, unreachable_pub)]
+
 use std::collections::HashMap;
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
@@ -28,12 +30,16 @@ use sigil_rule::Modifier;
 /// Why the server stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The client sent something that is not a valid LSP message (or broke the initialize handshake).
     #[error("LSP protocol error: {0}")]
     Protocol(#[from] lsp_server::ProtocolError),
+    /// A message or its parameters could not be (de)serialized as JSON.
     #[error("cannot encode a message: {0}")]
     Json(#[from] serde_json::Error),
+    /// The connection closed before the client sent `shutdown`/`exit`.
     #[error("the client connection closed unexpectedly")]
     Disconnected,
+    /// Reading or writing the transport (stdio or socket) failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

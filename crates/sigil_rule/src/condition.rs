@@ -12,7 +12,9 @@ use sigil_diagnostics::Position;
 /// A parsed condition with the text it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
+    /// The condition as written.
     pub text: String,
+    /// Its parsed form.
     pub expr: Expr,
     /// Where the condition string starts in the file.
     pub pos: Position,
@@ -21,13 +23,31 @@ pub struct Condition {
 /// A condition expression. `offset` fields are character offsets into the condition text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    Ident { name: String, offset: usize },
-    Selector { quantifier: Quantifier, pattern: Pattern, offset: usize },
+    /// A search identifier.
+    Ident {
+        /// The identifier as written.
+        name: String,
+        /// Where it starts.
+        offset: usize,
+    },
+    /// `1 of pattern` / `all of pattern`.
+    Selector {
+        /// `1 of` or `all of`.
+        quantifier: Quantifier,
+        /// Which identifiers it ranges over.
+        pattern: Pattern,
+        /// Where the quantifier starts.
+        offset: usize,
+    },
+    /// `not`.
     Not(Box<Expr>),
+    /// `and` of two or more operands.
     And(Vec<Expr>),
+    /// `or` of two or more operands.
     Or(Vec<Expr>),
 }
 
+/// How many of the identifiers a [`Expr::Selector`] ranges over must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Quantifier {
     /// `1 of` / `any of`
@@ -36,6 +56,7 @@ pub enum Quantifier {
     All,
 }
 
+/// The identifiers a [`Expr::Selector`] ranges over.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Pattern {
     /// `them`: every identifier not starting with `_`.
@@ -131,8 +152,11 @@ impl fmt::Display for Expr {
 /// A syntax error at a character offset of the condition text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConditionError {
+    /// Character offset of the problem in the condition text.
     pub offset: usize,
+    /// What is wrong.
     pub message: String,
+    /// How to fix it, when there is advice.
     pub help: Option<String>,
 }
 

@@ -22,6 +22,8 @@
 //! Invariant: parsing never panics, whatever the input; problems become diagnostics, and a document that could
 //! be partly understood is still returned (so a checker can report several problems at once).
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod codes;
 pub mod condition;
 pub mod load;
@@ -44,15 +46,18 @@ use yaml::{Node, NodeValue};
 /// The documents of one file and the diagnostics found in it.
 #[derive(Debug, Clone, Default)]
 pub struct ParsedFile {
+    /// The documents understood, in file order (a document that could be partly understood is kept).
     pub documents: Vec<Document>,
     /// The YAML node each document was built from (`nodes[i]` for `documents[i]`, after rule-collection
     /// templates are merged), for checks that need what the model does not keep: raw text, key order, spans.
     /// The loader drops them once the linter has run.
     pub nodes: Vec<Node>,
+    /// Problems found while parsing, in no particular order.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl ParsedFile {
+    /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }

@@ -17,6 +17,7 @@ use crate::{Document, Limits, ParsedFile, codes};
 /// One rule file: where it is, its text, and what parsing made of it.
 #[derive(Debug, Clone)]
 pub struct RuleFile {
+    /// The file's path on disk (for in-memory text, the name given).
     pub path: PathBuf,
     /// The path as shown to users (as given on the command line, joined with the walked part).
     pub display_path: String,
@@ -40,10 +41,12 @@ impl RuleFile {
         }
     }
 
+    /// The file's diagnostics: the parser's and per-file checks' first, then the set checks'.
     pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
         self.parsed.diagnostics.iter().chain(&self.set_diagnostics)
     }
 
+    /// Whether any of its diagnostics is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics().any(Diagnostic::is_error)
     }
@@ -52,6 +55,7 @@ impl RuleFile {
 /// Every file of a load, in a stable order (sorted by path within each given root, roots in the order given).
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
+    /// The files, in load order.
     pub files: Vec<RuleFile>,
 }
 
@@ -72,6 +76,7 @@ impl RuleSet {
         out
     }
 
+    /// The JSON report of the set: file and document counts and every diagnostic.
     pub fn report(&self) -> Report {
         let rules = self.files.iter().map(|f| f.parsed.documents.len()).sum();
         Report::new(self.files.len(), rules, self.diagnostics())
@@ -82,13 +87,16 @@ impl RuleSet {
 /// `set` once on the whole set. `sigil_check::LINTER` is the linter of sigil.
 #[derive(Debug, Clone, Copy)]
 pub struct Linter {
+    /// Per-file checks; add their findings to [`ParsedFile::diagnostics`].
     pub file: fn(&mut RuleFile),
+    /// Whole-set checks; add their findings to each file's [`RuleFile::set_diagnostics`].
     pub set: fn(&mut RuleSet),
 }
 
 /// What to load.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
+    /// Resource limits for parsing each file.
     pub limits: Limits,
     /// Lint checks to run; `None` keeps only the parser's diagnostics.
     pub linter: Option<Linter>,
@@ -99,8 +107,10 @@ pub struct LoadOptions {
 /// Why a path found while walking could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalkError {
+    /// The path does not exist.
     #[error("no such file or directory")]
     NotFound,
+    /// Walking failed (permissions, a symlink loop, ...); the text is the walker's message.
     #[error("{0}")]
     Walk(String),
 }

@@ -13,12 +13,16 @@ use crate::yaml::serde_json_lite::Json;
 /// A parsed YAML document of a rule file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Document {
+    /// A detection rule (`detection:` and `logsource:`).
     Rule(Rule),
+    /// A correlation rule (`correlation:`).
     Correlation(CorrelationRule),
+    /// A filter rule (`filter:`).
     Filter(FilterRule),
 }
 
 impl Document {
+    /// The attributes common to every kind of document.
     pub fn meta(&self) -> &Meta {
         match self {
             Document::Rule(r) => &r.meta,
@@ -27,6 +31,7 @@ impl Document {
         }
     }
 
+    /// Which kind of document it is.
     pub fn kind(&self) -> DocumentKind {
         match self {
             Document::Rule(_) => DocumentKind::Rule,
@@ -36,37 +41,57 @@ impl Document {
     }
 }
 
+/// Which kind a [`Document`] is, without its contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocumentKind {
+    /// A detection rule.
     Rule,
+    /// A correlation rule.
     Correlation,
+    /// A filter rule.
     Filter,
 }
 
 /// Attributes every Sigma document may carry.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Meta {
+    /// `title`; empty when missing (a diagnostic reports it).
     pub title: String,
+    /// `id`, as written (a UUID by convention).
     pub id: Option<String>,
     /// Where the id value is written (for duplicate-id diagnostics).
     pub id_pos: Position,
+    /// `name`, by which correlation and filter rules may reference the document.
     pub name: Option<String>,
     /// Where the name value is written (for duplicate-name diagnostics).
     pub name_pos: Position,
+    /// `related`: other rules this one derives from, replaces, ...
     pub related: Vec<Related>,
+    /// `taxonomy` (the field naming scheme; `sigma` when absent, by the specification).
     pub taxonomy: Option<String>,
+    /// `status`; `None` when absent or not a known status.
     pub status: Option<Status>,
+    /// `description`.
     pub description: Option<String>,
+    /// `license`, an SPDX expression by convention.
     pub license: Option<String>,
+    /// `author`, as written (possibly several names, comma-separated).
     pub author: Option<String>,
+    /// `references`: URLs or other citations.
     pub references: Vec<String>,
     /// `YYYY-MM-DD` as written (validated).
     pub date: Option<String>,
+    /// `modified`: `YYYY-MM-DD` as written (validated).
     pub modified: Option<String>,
+    /// `tags`, in file order.
     pub tags: Vec<Tag>,
+    /// `level`; `None` when absent or not a known level.
     pub level: Option<Level>,
+    /// `fields`: event fields worth showing to an analyst.
     pub fields: Vec<String>,
+    /// `falsepositives`: known causes of benign matches.
     pub falsepositives: Vec<String>,
+    /// `scope`: where the rule applies (e.g. servers).
     pub scope: Vec<String>,
     /// Keys the specification does not define, kept in file order with their values.
     pub custom: Vec<(String, Json)>,
@@ -74,24 +99,34 @@ pub struct Meta {
     pub pos: Position,
 }
 
+/// One entry of `related`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Related {
+    /// The related rule's id.
     pub id: String,
+    /// How it is related.
     pub kind: RelationKind,
 }
 
+/// The `type` of a [`Related`] entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RelationKind {
+    /// This rule derives from the related one.
     Derived,
+    /// The related rule is obsolete; this one replaces it.
     Obsolete,
+    /// This rule merges the related one (with others).
     Merged,
+    /// The related rule had this rule's id before.
     Renamed,
+    /// Similar detection logic.
     Similar,
     /// Accepted by pySigma, not in the specification's list.
     Correlation,
 }
 
 impl RelationKind {
+    /// Every kind, in specification order.
     pub const ALL: [RelationKind; 6] = [
         RelationKind::Derived,
         RelationKind::Obsolete,
@@ -101,6 +136,7 @@ impl RelationKind {
         RelationKind::Correlation,
     ];
 
+    /// The name as written in `related.type`.
     pub fn as_str(self) -> &'static str {
         match self {
             RelationKind::Derived => "derived",
@@ -112,24 +148,33 @@ impl RelationKind {
         }
     }
 
+    /// The kind named `s` (exact, lower case).
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
+/// A rule `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
+    /// Tested and expected to stay as is.
     Stable,
+    /// Being tested; few known false positives.
     Test,
+    /// New, not yet tested much.
     Experimental,
+    /// Should no longer be used.
     Deprecated,
+    /// Cannot be used as is (needs special tooling or fields).
     Unsupported,
 }
 
 impl Status {
+    /// Every status, from most to least mature.
     pub const ALL: [Status; 5] =
         [Status::Stable, Status::Test, Status::Experimental, Status::Deprecated, Status::Unsupported];
 
+    /// The name as written in `status`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Stable => "stable",
@@ -140,6 +185,7 @@ impl Status {
         }
     }
 
+    /// The status named `s` (exact, lower case).
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -148,16 +194,23 @@ impl Status {
 /// Rule severity, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Level {
+    /// Of interest, not an alert.
     Informational,
+    /// Low relevance.
     Low,
+    /// Relevant, worth reviewing.
     Medium,
+    /// Important; review soon.
     High,
+    /// Severe; review immediately.
     Critical,
 }
 
 impl Level {
+    /// Every level, least to most severe.
     pub const ALL: [Level; 5] = [Level::Informational, Level::Low, Level::Medium, Level::High, Level::Critical];
 
+    /// The name as written in `level`.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Informational => "informational",
@@ -168,6 +221,7 @@ impl Level {
         }
     }
 
+    /// The level named `s` (exact, lower case).
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -176,8 +230,11 @@ impl Level {
 /// A tag `namespace.name` as written (e.g. `attack.t1059.001`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tag {
+    /// The part before the first `.` (`attack`).
     pub namespace: String,
+    /// The rest (`t1059.001`).
     pub name: String,
+    /// Where the tag is written.
     pub pos: Position,
 }
 
@@ -191,20 +248,28 @@ impl Tag {
 /// Where events come from. Values are as written (lower case by convention).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Logsource {
+    /// `category` (e.g. `process_creation`).
     pub category: Option<String>,
+    /// `product` (e.g. `windows`).
     pub product: Option<String>,
+    /// `service` (e.g. `security`).
     pub service: Option<String>,
+    /// `definition`: free text on how to get these events.
     pub definition: Option<String>,
     /// Other keys, kept as text.
     pub custom: Vec<(String, String)>,
+    /// Where the `logsource` key is written.
     pub pos: Position,
 }
 
 /// A detection rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
+    /// Its metadata.
     pub meta: Meta,
+    /// Where its events come from.
     pub logsource: Logsource,
+    /// What it matches.
     pub detection: Detection,
 }
 
@@ -217,10 +282,12 @@ pub struct Detection {
     pub conditions: Vec<Condition>,
     /// Sigma 1 `timeframe`, kept for display; correlation rules replace it.
     pub timeframe: Option<String>,
+    /// Where the `detection` key is written.
     pub pos: Position,
 }
 
 impl Detection {
+    /// The search named `name`, if defined.
     pub fn search(&self, name: &str) -> Option<&Search> {
         self.searches.iter().find(|s| s.name == name)
     }
@@ -229,8 +296,11 @@ impl Detection {
 /// A named search identifier (`selection`, `filter_main_*`, ...).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Search {
+    /// The identifier (`selection`).
     pub name: String,
+    /// What it matches.
     pub body: SearchBody,
+    /// Where the identifier is written.
     pub pos: Position,
 }
 
@@ -259,7 +329,9 @@ impl SearchBody {
 /// One `field|modifier|...: value(s)` entry. `field` is None for keywords (including the `'|all':` key form).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldItem {
+    /// The field name; `None` for keywords.
     pub field: Option<String>,
+    /// The modifiers, in chain order.
     pub modifiers: Vec<Modifier>,
     /// Values OR-ed, or AND-ed under `all`. Never empty after parsing (`Field: []` becomes one null value,
     /// as pySigma does).
@@ -269,6 +341,7 @@ pub struct FieldItem {
 }
 
 impl FieldItem {
+    /// Whether the chain contains `m`.
     pub fn has(&self, m: Modifier) -> bool {
         self.modifiers.contains(&m)
     }
@@ -287,16 +360,24 @@ impl FieldItem {
 /// One value with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Value {
+    /// What the value is.
     pub kind: ValueKind,
+    /// Where the value is written.
     pub pos: Position,
 }
 
+/// A scalar value of a detection item, by its YAML type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueKind {
+    /// `null`: the field is absent or null.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A string (any quoted scalar is one), with its wildcards parsed.
     String(SigmaString),
 }
 
@@ -312,6 +393,7 @@ impl ValueKind {
         }
     }
 
+    /// The value as a number, for integers and floats; `None` otherwise (strings are not parsed).
     pub fn as_number(&self) -> Option<f64> {
         match self {
             ValueKind::Int(i) => Some(*i as f64),
@@ -328,12 +410,16 @@ impl ValueKind {
 /// Invariant: adjacent [`StrPart::Literal`]s are merged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SigmaString {
+    /// The text as written in the rule (escapes included).
     pub raw: String,
+    /// The parsed parts; empty for the empty string.
     pub parts: Vec<StrPart>,
 }
 
+/// One part of a [`SigmaString`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StrPart {
+    /// Text matched as is (escapes resolved); never empty.
     Literal(String),
     /// `*`
     AnyRun,
@@ -398,10 +484,12 @@ impl SigmaString {
         SigmaString { raw: escape(text), parts }
     }
 
+    /// Whether it has a `*` or `?` wildcard.
     pub fn has_wildcards(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, StrPart::AnyRun | StrPart::AnyChar))
     }
 
+    /// Whether it has a `%name%` placeholder.
     pub fn has_placeholders(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, StrPart::Placeholder(_)))
     }
@@ -452,37 +540,56 @@ pub fn escape(text: &str) -> String {
 /// A correlation rule (Sigma 2.1 `correlation:` document).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CorrelationRule {
+    /// Its metadata.
     pub meta: Meta,
+    /// What it correlates.
     pub correlation: Correlation,
 }
 
+/// The `correlation:` section of a correlation rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correlation {
+    /// `type`.
     pub kind: CorrelationType,
     /// Referenced rules by id or name, with their positions.
     pub rules: Vec<(String, Position)>,
+    /// `group-by`: fields whose values must be equal among the correlated events.
     pub group_by: Vec<String>,
+    /// `timespan`; `None` when missing or invalid.
     pub timespan: Option<Timespan>,
+    /// `condition`; `None` when missing (a diagnostic reports when the type needs one).
     pub condition: Option<CorrelationCondition>,
+    /// `aliases`, for `group-by` fields named differently across the rules.
     pub aliases: Vec<Alias>,
+    /// `generate`: whether the referenced rules also alert on their own (default `false`).
     pub generate: bool,
+    /// Where the `correlation` key is written.
     pub pos: Position,
 }
 
+/// The `type` of a correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CorrelationType {
+    /// `event_count`: number of events.
     EventCount,
+    /// `value_count`: number of distinct values of `condition.field`.
     ValueCount,
+    /// `temporal`: every referenced rule matches within the timespan, in any order.
     Temporal,
+    /// `temporal_ordered`: every referenced rule matches within the timespan, in the order listed.
     TemporalOrdered,
+    /// `value_sum`: sum of `condition.field`.
     ValueSum,
+    /// `value_avg`: average of `condition.field`.
     ValueAvg,
+    /// `value_percentile`: a percentile of `condition.field` (`condition.percentile`).
     ValuePercentile,
     /// pySigma extension.
     ValueMedian,
 }
 
 impl CorrelationType {
+    /// Every type, specification types first.
     pub const ALL: [CorrelationType; 8] = [
         CorrelationType::EventCount,
         CorrelationType::ValueCount,
@@ -494,6 +601,7 @@ impl CorrelationType {
         CorrelationType::ValueMedian,
     ];
 
+    /// The name as written in `type`.
     pub fn as_str(self) -> &'static str {
         match self {
             CorrelationType::EventCount => "event_count",
@@ -507,6 +615,7 @@ impl CorrelationType {
         }
     }
 
+    /// The type named `s` (exact, lower case).
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -523,6 +632,7 @@ impl CorrelationType {
         )
     }
 
+    /// `temporal` or `temporal_ordered`.
     pub fn is_temporal(self) -> bool {
         matches!(self, CorrelationType::Temporal | CorrelationType::TemporalOrdered)
     }
@@ -531,7 +641,9 @@ impl CorrelationType {
 /// A time window such as `5m`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timespan {
+    /// The timespan as written (`5m`).
     pub text: String,
+    /// Its length in seconds (a month is 30.44 days, a year 365.2425 days).
     pub seconds: u64,
 }
 
@@ -554,19 +666,28 @@ impl Timespan {
     }
 }
 
+/// A comparison operator of a correlation condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CmpOp {
+    /// `gt`: `>`.
     Gt,
+    /// `gte`: `>=`.
     Gte,
+    /// `lt`: `<`.
     Lt,
+    /// `lte`: `<=`.
     Lte,
+    /// `eq`: `==`.
     Eq,
+    /// `neq`: `!=`.
     Neq,
 }
 
 impl CmpOp {
+    /// Every operator.
     pub const ALL: [CmpOp; 6] = [CmpOp::Gt, CmpOp::Gte, CmpOp::Lt, CmpOp::Lte, CmpOp::Eq, CmpOp::Neq];
 
+    /// The name as written in the condition.
     pub fn as_str(self) -> &'static str {
         match self {
             CmpOp::Gt => "gt",
@@ -578,10 +699,12 @@ impl CmpOp {
         }
     }
 
+    /// The operator named `s` (exact, lower case).
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// Whether `left op right` holds (as IEEE 754: a comparison with NaN is false, except `neq`).
     pub fn holds(self, left: f64, right: f64) -> bool {
         match self {
             CmpOp::Gt => left > right,
@@ -598,24 +721,33 @@ impl CmpOp {
 /// percentile for `value_percentile`, or (temporal types, pySigma extension) a boolean expression over rule names.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CorrelationCondition {
+    /// The comparisons (operator, threshold), all of which must hold.
     pub comparisons: Vec<(CmpOp, f64)>,
+    /// `field`: the field aggregated by `value_*` types.
     pub field: Option<String>,
+    /// `percentile` of `value_percentile` (0 to 100).
     pub percentile: Option<f64>,
+    /// A boolean expression over rule names (temporal types, pySigma extension).
     pub expression: Option<String>,
+    /// Where the `condition` key is written.
     pub pos: Position,
 }
 
 /// `aliases: {name: {rule: field, ...}}`: one name for differently named fields across rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alias {
+    /// The alias, usable in `group-by`.
     pub name: String,
+    /// Per referenced rule (id or name): its field that the alias stands for.
     pub fields: Vec<(String, String)>,
 }
 
 /// A filter rule (Sigma 2.1 `filter:` document).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterRule {
+    /// Its metadata.
     pub meta: Meta,
+    /// Which events it applies to.
     pub logsource: Logsource,
     /// Target rules by id or name; empty means every rule whose logsource matches (`rules: any`).
     pub rules: Vec<(String, Position)>,

@@ -9,14 +9,23 @@ use std::fmt;
 /// One value modifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Modifier {
+    /// `contains`: matches when the value appears anywhere in the field (wildcards around the value).
     Contains,
+    /// `startswith`: matches when the field begins with the value.
     StartsWith,
+    /// `endswith`: matches when the field ends with the value.
     EndsWith,
+    /// `all`: all values of the list must match (AND) instead of any (OR).
     All,
+    /// `exists`: takes `true` or `false`, whether the field is present in the event.
     Exists,
+    /// `cased`: matches case-sensitively (values are case-insensitive by default).
     Cased,
+    /// `neq`: negates the item: matches when the field does not equal any value (an absent field matches).
     Neq,
+    /// `windash`: also matches the value with `-` replaced by `/`, `–`, `—` and `―` (Windows command-line flags).
     Windash,
+    /// `re`: the value is a regular expression (matched anywhere in the field unless anchored).
     Re,
     /// `i` / `ignorecase`
     ReIgnoreCase,
@@ -24,24 +33,43 @@ pub enum Modifier {
     ReMultiline,
     /// `s` / `dotall`
     ReDotAll,
+    /// `base64`: matches the base64 encoding of the value.
     Base64,
+    /// `base64offset`: matches the value base64-encoded at each of the three byte offsets (inside longer base64 text).
     Base64Offset,
+    /// `utf16le`: encodes the value as UTF-16 little endian (before base64).
     Utf16le,
+    /// `utf16be`: encodes the value as UTF-16 big endian (before base64).
     Utf16be,
+    /// `utf16`: encodes the value as UTF-16 with a byte order mark (before base64).
     Utf16,
+    /// `wide`: alias of `utf16le`: encodes the value as UTF-16 little endian (before base64).
     Wide,
+    /// `lt`: the field is a number less than the value.
     Lt,
+    /// `lte`: the field is a number less than or equal to the value.
     Lte,
+    /// `gt`: the field is a number greater than the value.
     Gt,
+    /// `gte`: the field is a number greater than or equal to the value.
     Gte,
+    /// `minute`: compares the minute (0-59) of the field's timestamp with the value.
     Minute,
+    /// `hour`: compares the hour (0-23) of the field's timestamp with the value.
     Hour,
+    /// `day`: compares the day of the month of the field's timestamp with the value.
     Day,
+    /// `week`: compares the ISO week of the field's timestamp with the value.
     Week,
+    /// `month`: compares the month (1-12) of the field's timestamp with the value.
     Month,
+    /// `year`: compares the year of the field's timestamp with the value.
     Year,
+    /// `cidr`: the value is an IPv4 or IPv6 network; matches addresses inside it.
     Cidr,
+    /// `expand`: replaces %placeholders% in the value with values supplied at run time.
     Expand,
+    /// `fieldref`: the value names another field; matches when both fields are equal.
     FieldRef,
 }
 
@@ -142,14 +170,17 @@ impl Modifier {
         }
     }
 
+    /// `contains`, `startswith` or `endswith`.
     pub fn is_position(self) -> bool {
         matches!(self, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith)
     }
 
+    /// `lt`, `lte`, `gt` or `gte`.
     pub fn is_comparison(self) -> bool {
         matches!(self, Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte)
     }
 
+    /// `minute`, `hour`, `day`, `week`, `month` or `year`.
     pub fn is_time_part(self) -> bool {
         matches!(
             self,
@@ -157,14 +188,17 @@ impl Modifier {
         )
     }
 
+    /// `i`, `m` or `s` (and their long names).
     pub fn is_regex_flag(self) -> bool {
         matches!(self, Modifier::ReIgnoreCase | Modifier::ReMultiline | Modifier::ReDotAll)
     }
 
+    /// `utf16le`, `utf16be`, `utf16` or `wide`.
     pub fn is_encoding(self) -> bool {
         matches!(self, Modifier::Utf16le | Modifier::Utf16be | Modifier::Utf16 | Modifier::Wide)
     }
 
+    /// `base64` or `base64offset`.
     pub fn is_base64(self) -> bool {
         matches!(self, Modifier::Base64 | Modifier::Base64Offset)
     }
@@ -206,19 +240,28 @@ impl fmt::Display for Modifier {
 /// The value type a modifier chain requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedValue {
+    /// Any scalar (no modifier constrains it).
     Any,
+    /// `true` or `false` (`exists`).
     Bool,
+    /// A number (comparisons and time parts).
     Number,
+    /// A string (string transformations and position modifiers).
     String,
+    /// A regular expression (`re`).
     Regex,
+    /// An IPv4 or IPv6 network in CIDR notation (`cidr`).
     Network,
+    /// The name of another field (`fieldref`).
     FieldName,
 }
 
 /// Why a chain is invalid: the index of the offending modifier and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainError {
+    /// Index in the chain of the offending modifier.
     pub index: usize,
+    /// What is wrong with it.
     pub message: String,
 }
 

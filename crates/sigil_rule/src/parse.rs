@@ -52,7 +52,7 @@ impl Builder<'_> {
         pos.shifted(offset + skip)
     }
 
-    pub fn document(&mut self, node: &Node) -> Option<Document> {
+    pub(crate) fn document(&mut self, node: &Node) -> Option<Document> {
         let Some(map) = node.as_map() else {
             self.error(codes::NOT_A_RULE, node.pos, format!("a Sigma document must be a map, found {}", node.kind()));
             return None;

@@ -14,7 +14,9 @@ use sigil_diagnostics::{Position, Span};
 /// One YAML node and where it was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The node's value.
     pub value: NodeValue,
+    /// Where the node starts (for a scalar, its first character, quote included).
     pub pos: Position,
     /// Byte range of the node in the file text (for a scalar: as written, quotes included).
     pub span: Span,
@@ -23,16 +25,24 @@ pub struct Node {
 /// The YAML value of a node. Maps keep their keys in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeValue {
+    /// `null`, `~` or an empty value.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A string; a quoted scalar is always one (`'4688'`).
     String(String),
+    /// A sequence.
     Seq(Vec<Node>),
+    /// A mapping as (key, value) pairs in file order (duplicate keys are rejected when parsing).
     Map(Vec<(Node, Node)>),
 }
 
 impl Node {
+    /// The string of a string node.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             NodeValue::String(s) => Some(s),
@@ -40,6 +50,7 @@ impl Node {
         }
     }
 
+    /// The pairs of a map node.
     pub fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.value {
             NodeValue::Map(m) => Some(m),
@@ -47,6 +58,7 @@ impl Node {
         }
     }
 
+    /// The items of a sequence node.
     pub fn as_seq(&self) -> Option<&[Node]> {
         match &self.value {
             NodeValue::Seq(s) => Some(s),
@@ -96,12 +108,19 @@ pub mod serde_json_lite {
     /// Custom attribute values kept as written.
     #[derive(Debug, Clone, PartialEq)]
     pub enum Json {
+        /// A null.
         Null,
+        /// A boolean.
         Bool(bool),
+        /// An integer.
         Int(i64),
+        /// A non-integer number.
         Float(f64),
+        /// A string.
         String(String),
+        /// A sequence.
         Array(Vec<Json>),
+        /// A mapping, keys in file order (scalar keys as text; other keys empty).
         Object(Vec<(String, Json)>),
     }
 
@@ -236,7 +255,9 @@ impl Default for Limits {
 /// Why a file's YAML could not be read. The position points at the problem when known.
 #[derive(Debug, Clone, PartialEq)]
 pub struct YamlError {
+    /// What is wrong, as the YAML parser says it.
     pub message: String,
+    /// Where; [`Position::UNKNOWN`] when the parser gave no location.
     pub pos: Position,
 }
 

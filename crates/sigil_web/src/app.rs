@@ -302,8 +302,8 @@ pub fn heat_class(count: usize) -> &'static str {
 }
 
 /// Legend entries: (class, label).
-pub const LEGEND: [(&str, &str); 7] =
+pub(crate) const LEGEND: [(&str, &str); 7] =
     [("h0", "0"), ("h1", "1"), ("h2", "2–3"), ("h3", "4–9"), ("h4", "10–24"), ("h5", "25–49"), ("h6", "50+")];
 
 /// Colours of the heat bins for the Navigator layer (same order as [`LEGEND`]).
-pub const HEAT_COLORS: [&str; 7] = ["#eef1f5", "#dbe7fb", "#b3cdf6", "#7eaaf0", "#4a82e0", "#2457c5", "#163a8a"];
+pub(crate) const HEAT_COLORS: [&str; 7] = ["#eef1f5", "#dbe7fb", "#b3cdf6", "#7eaaf0", "#4a82e0", "#2457c5", "#163a8a"];

@@ -1,7 +1,7 @@
 //! The bundled static files: one stylesheet, two small scripts and an icon, embedded in the binary.
 
 /// `(name, content type, body)` of every asset, served under `/static/` and written by the export.
-pub const ASSETS: &[(&str, &str, &str)] = &[
+pub(crate) const ASSETS: &[(&str, &str, &str)] = &[
     ("style.css", "text/css; charset=utf-8", include_str!("../assets/style.css")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
     ("static.js", "text/javascript; charset=utf-8", include_str!("../assets/static.js")),
@@ -9,12 +9,12 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
 ];
 
 /// An asset by name.
-pub fn get(name: &str) -> Option<(&'static str, &'static str)> {
+pub(crate) fn get(name: &str) -> Option<(&'static str, &'static str)> {
     ASSETS.iter().find(|(n, _, _)| *n == name).map(|(_, ct, body)| (*ct, *body))
 }
 
 /// A short hash of every asset (FNV-1a), so URLs change when an asset does and browsers may cache forever.
-pub fn version() -> String {
+pub(crate) fn version() -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (name, _, body) in ASSETS {
         for b in name.bytes().chain(body.bytes()) {

@@ -14,7 +14,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Appends `s`, escaped, to `out`.
-pub fn escape_into(out: &mut String, s: &str) {
+pub(crate) fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -37,7 +37,7 @@ fn span(out: &mut String, class: &str, text: &str) {
 }
 
 /// Highlights YAML text as HTML (to be placed inside `<pre><code>`).
-pub fn yaml(text: &str) -> String {
+pub(crate) fn yaml(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);
     // Indentation of the key that opened a block scalar (`description: |`); deeper lines are its text.
     let mut block: Option<usize> = None;

@@ -11,7 +11,7 @@ use crate::highlight::escape;
 
 /// One bar: label, value, optional link and an extra CSS class for the bar (`lvl-high`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bar {
+pub(crate) struct Bar {
     /// Text beside or under the bar.
     pub label: String,
     /// The value (bar length).
@@ -24,18 +24,18 @@ pub struct Bar {
 
 impl Bar {
     /// A bar without link or class.
-    pub fn new(label: impl Into<String>, value: usize) -> Bar {
+    pub(crate) fn new(label: impl Into<String>, value: usize) -> Bar {
         Bar { label: label.into(), value, href: None, class: None }
     }
 
     /// Adds a link.
-    pub fn link(mut self, href: impl Into<String>) -> Bar {
+    pub(crate) fn link(mut self, href: impl Into<String>) -> Bar {
         self.href = Some(href.into());
         self
     }
 
     /// Adds a CSS class.
-    pub fn class(mut self, class: impl Into<String>) -> Bar {
+    pub(crate) fn class(mut self, class: impl Into<String>) -> Bar {
         self.class = Some(class.into());
         self
     }
@@ -76,7 +76,7 @@ fn fill_class(b: &Bar) -> String {
 
 /// A horizontal bar chart: one row per bar, label on the left, value at the end of the bar. HTML, so its text
 /// keeps its size on every screen; long labels are cut with an ellipsis, the whole label in `title`.
-pub fn hbar(title: &str, bars: &[Bar]) -> String {
+pub(crate) fn hbar(title: &str, bars: &[Bar]) -> String {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
     let mut out = String::with_capacity(256 + bars.len() * 200);
     let _ = write!(out, "<ul class=\"chart hbar\" aria-label=\"{}\">", escape(title));
@@ -103,7 +103,7 @@ pub fn hbar(title: &str, bars: &[Bar]) -> String {
 
 /// A column chart (for series such as rules per year): columns left to right, labels underneath. HTML too;
 /// on a narrow screen the columns narrow and every label stays readable (long series label every other one).
-pub fn columns(title: &str, bars: &[Bar]) -> String {
+pub(crate) fn columns(title: &str, bars: &[Bar]) -> String {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
     let mut out = String::with_capacity(256 + bars.len() * 200);
     let _ = write!(out, "<ul class=\"chart vbar\" aria-label=\"{}\">", escape(title));

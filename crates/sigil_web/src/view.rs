@@ -10,7 +10,7 @@ use crate::links::{Links, Mode};
 
 /// A labelled link.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkView {
+pub(crate) struct LinkView {
     /// Text.
     pub label: String,
     /// Target.
@@ -19,7 +19,7 @@ pub struct LinkView {
 
 /// A labelled link that may have no target (an unresolved reference).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MaybeLink {
+pub(crate) struct MaybeLink {
     /// Text.
     pub label: String,
     /// Target, when known.
@@ -28,7 +28,7 @@ pub struct MaybeLink {
 
 /// A navigation entry.
 #[derive(Debug, Clone)]
-pub struct NavItem {
+pub(crate) struct NavItem {
     pub label: &'static str,
     pub href: String,
     pub active: bool,
@@ -36,7 +36,7 @@ pub struct NavItem {
 
 /// Which top-level section a page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
+pub(crate) enum Section {
     Rules,
     Attack,
     Events,
@@ -47,7 +47,7 @@ pub enum Section {
 
 /// Everything around a page's content: title, navigation, assets, footer.
 #[derive(Debug, Clone)]
-pub struct Chrome {
+pub(crate) struct Chrome {
     pub title: String,
     pub site_name: String,
     pub description: Option<String>,
@@ -65,7 +65,7 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn new(app: &App, links: &Links, title: impl Into<String>, section: Section) -> Chrome {
+    pub(crate) fn new(app: &App, links: &Links, title: impl Into<String>, section: Section) -> Chrome {
         let nav = vec![
             NavItem { label: "Rules", href: links.home(), active: section == Section::Rules },
             NavItem { label: "ATT&CK", href: links.attack(), active: section == Section::Attack },
@@ -110,7 +110,7 @@ impl Chrome {
 
 /// A level badge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Level {
+pub(crate) struct Level {
     /// CSS suffix (`lvl-high`).
     pub class: &'static str,
     /// Text.
@@ -118,7 +118,7 @@ pub struct Level {
 }
 
 impl Level {
-    pub fn of(level: Option<&str>) -> Level {
+    pub(crate) fn of(level: Option<&str>) -> Level {
         let class = match level.map(str::to_ascii_lowercase).as_deref() {
             Some("informational") => "informational",
             Some("low") => "low",
@@ -132,7 +132,7 @@ impl Level {
 }
 
 /// Severity rank for sorting (critical first).
-pub fn level_rank(level: Option<&str>) -> u8 {
+pub(crate) fn level_rank(level: Option<&str>) -> u8 {
     match level.map(str::to_ascii_lowercase).as_deref() {
         Some("critical") => 0,
         Some("high") => 1,
@@ -145,7 +145,7 @@ pub fn level_rank(level: Option<&str>) -> u8 {
 
 /// One rule in a result list or table.
 #[derive(Debug, Clone)]
-pub struct RuleRow {
+pub(crate) struct RuleRow {
     pub href: String,
     pub title: String,
     pub level: Level,
@@ -164,14 +164,14 @@ pub struct RuleRow {
 
 impl RuleRow {
     /// A row with a description snippet (result lists).
-    pub fn new(app: &App, links: &Links, p: &RulePage) -> RuleRow {
+    pub(crate) fn new(app: &App, links: &Links, p: &RulePage) -> RuleRow {
         let mut row = RuleRow::brief(app, links, p);
         row.description = snippet(p.description.as_deref().unwrap_or_default(), 260);
         row
     }
 
     /// A row without description (tables, long lists).
-    pub fn brief(app: &App, links: &Links, p: &RulePage) -> RuleRow {
+    pub(crate) fn brief(app: &App, links: &Links, p: &RulePage) -> RuleRow {
         let multi_source = app.catalog().sources().len() > 1;
         RuleRow {
             href: links.rule(&p.key),
@@ -198,12 +198,12 @@ impl RuleRow {
 }
 
 /// A word safe as a CSS class suffix (letters, digits, `-`); anything else becomes `-`.
-pub fn css_word(s: &str) -> String {
+pub(crate) fn css_word(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).collect()
 }
 
 /// The first `max` characters of a text on one line, with an ellipsis when cut.
-pub fn snippet(s: &str, max: usize) -> String {
+pub(crate) fn snippet(s: &str, max: usize) -> String {
     let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= max {
         return one_line;
@@ -218,7 +218,7 @@ pub fn snippet(s: &str, max: usize) -> String {
 
 /// Whether a reference may be a link: `http://` or `https://` with a host, and no characters that would break
 /// out of an attribute (escaping handles that too; this keeps odd URLs as text).
-pub fn safe_url(s: &str) -> Option<String> {
+pub(crate) fn safe_url(s: &str) -> Option<String> {
     let t = s.trim();
     let lower = t.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
     let rest = if lower.starts_with("https://") {
@@ -235,11 +235,11 @@ pub fn safe_url(s: &str) -> Option<String> {
 }
 
 /// Authors split exactly as the catalog's author facet splits them.
-pub use sigil_catalog::authors;
+pub(crate) use sigil_catalog::authors;
 
 /// Pagination links.
 #[derive(Debug, Clone, Default)]
-pub struct Pager {
+pub(crate) struct Pager {
     pub prev: Option<String>,
     pub next: Option<String>,
     pub pages: Vec<PageLink>,
@@ -248,7 +248,7 @@ pub struct Pager {
 
 /// One entry of the pager (a gap has neither href nor current).
 #[derive(Debug, Clone)]
-pub struct PageLink {
+pub(crate) struct PageLink {
     pub label: String,
     pub href: Option<String>,
     pub current: bool,
@@ -256,7 +256,7 @@ pub struct PageLink {
 
 impl Pager {
     /// A pager for `page` (1-based) of `total` pages; `href(n)` builds page n's URL.
-    pub fn new(page: usize, total: usize, href: impl Fn(usize) -> String) -> Pager {
+    pub(crate) fn new(page: usize, total: usize, href: impl Fn(usize) -> String) -> Pager {
         let total = total.max(1);
         let mut pages = Vec::new();
         let mut last = 0;
