@@ -72,7 +72,10 @@ print(json.dumps({"per_batch": full, "per_call": none, "rows": batches[0].num_ro
 
 
 def run_py(python, code, req):
-    p = subprocess.run([python, "-c", code], input=json.dumps(req), capture_output=True, text=True)
+    # Spark's Python workers must run the interpreter that has the sigil package, not whatever `python3` is first
+    # on PATH.
+    env = dict(os.environ, PYSPARK_PYTHON=python, PYSPARK_DRIVER_PYTHON=python)
+    p = subprocess.run([python, "-c", code], input=json.dumps(req), capture_output=True, text=True, env=env)
     if p.returncode != 0:
         sys.stderr.write(p.stderr[-3000:])
         raise SystemExit("a step failed")
