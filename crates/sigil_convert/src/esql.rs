@@ -12,34 +12,19 @@
 //! - Keywords: `QSTR("…")` with the Lucene keyword term (full-text function, Elasticsearch 8.17+).
 //! - Every item is wrapped in `COALESCE(…, FALSE)` so a null field never turns `NOT` into "unknown".
 
-use sigil_ir::{CmpOp, Part, Pattern, Position, ValueSpec};
+use sigil_ir::{Part, Pattern, Position, ValueSpec};
 
 use crate::lucene;
 use crate::lucene_re;
 use crate::sql::{FieldMapper, fold};
-use crate::text::{Lang, Layout, R, check_text, join_text, num};
+use crate::text::{Lang, Layout, R, c_operator, check_text, join_text, num};
 
 pub(crate) struct Esql {
     pub layout: Layout,
 }
 
-/// A string literal (`"…"` with `\\`, `\"`, `\n`, `\r`, `\t`).
-pub(crate) fn lit(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// A string literal (`"…"` with `\\`, `\"`, `\n`, `\r`, `\t` escaped): the same rules in ES|QL and KQL.
+pub(crate) use crate::text::double_quoted as lit;
 
 /// A field name, in backquotes unless it is a plain identifier.
 pub(crate) fn field(name: &str) -> String {
@@ -135,13 +120,7 @@ impl Lang for Esql {
             }
             ValueSpec::Cidr(net) => format!("CIDR_MATCH(TO_IP({x}), {})", lit(&net.to_string())),
             ValueSpec::Compare { part: None, op, value } => {
-                let op = match op {
-                    CmpOp::Eq => "==",
-                    CmpOp::Lt => "<",
-                    CmpOp::Lte => "<=",
-                    CmpOp::Gt => ">",
-                    CmpOp::Gte => ">=",
-                };
+                let op = c_operator(*op);
                 format!("TO_DOUBLE({x}) {op} {}", num(*value))
             }
             ValueSpec::Compare { part: Some(_), .. } => return Err(lucene::time_part_unsupported()),

@@ -15,33 +15,18 @@
 //! - Items that can be null (numbers, addresses) are wrapped in `coalesce(…, false)`, so `not()` keeps the
 //!   engine's meaning.
 
-use sigil_ir::{CmpOp, Part, Pattern, Position, ValueSpec};
+use sigil_ir::{Part, Pattern, Position, ValueSpec};
 
 use crate::lucene;
 use crate::sql::{FieldMapper, Unsupported};
-use crate::text::{Lang, Layout, R, check_text, join_text, num};
+use crate::text::{Lang, Layout, R, c_operator, check_text, join_text, num};
 
 pub(crate) struct Kusto {
     pub layout: Layout,
 }
 
-/// A string literal (`"…"` with `\\`, `\"`, `\n`, `\r`, `\t`).
-pub(crate) fn lit(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// A string literal (`"…"` with `\\`, `\"`, `\n`, `\r`, `\t` escaped): the same rules in ES|QL and KQL.
+pub(crate) use crate::text::double_quoted as lit;
 
 /// A column name, as `['name']` unless it is a plain identifier.
 pub(crate) fn column(name: &str) -> String {
@@ -143,13 +128,7 @@ impl Lang for Kusto {
                 format!("coalesce({f}({x}, {}), false)", lit(&net.to_string()))
             }
             ValueSpec::Compare { part: None, op, value } => {
-                let op = match op {
-                    CmpOp::Eq => "==",
-                    CmpOp::Lt => "<",
-                    CmpOp::Lte => "<=",
-                    CmpOp::Gt => ">",
-                    CmpOp::Gte => ">=",
-                };
+                let op = c_operator(*op);
                 format!("coalesce(toreal({x}) {op} {}, false)", num(*value))
             }
             ValueSpec::Compare { part: Some(_), .. } => return Err(lucene::time_part_unsupported()),

@@ -16,7 +16,7 @@ use sigil_ir::{CmpOp, Part, Pattern, Position, ValueSpec};
 
 use crate::lucene;
 use crate::sql::{FieldMapper, Unsupported, fold};
-use crate::text::{Lang, Layout, R, check_text, join_text, num};
+use crate::text::{Lang, Layout, R, c_operator, check_text, join_text, num};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -211,13 +211,7 @@ impl Splunk {
             }
             ValueSpec::Cidr(net) => format!("cidrmatch({}, {x})", quote(&net.to_string())),
             ValueSpec::Compare { part: None, op, value } => {
-                let op = match op {
-                    CmpOp::Eq => "==",
-                    CmpOp::Lt => "<",
-                    CmpOp::Lte => "<=",
-                    CmpOp::Gt => ">",
-                    CmpOp::Gte => ">=",
-                };
+                let op = c_operator(*op);
                 format!("tonumber({x}){op}{}", num(*value))
             }
             ValueSpec::Compare { part: Some(_), .. } => return Err(lucene::time_part_unsupported()),

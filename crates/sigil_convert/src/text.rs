@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use sigil_ir::{Cond, Item, RuleIr, ValueSpec};
+use sigil_ir::{CmpOp, Cond, Item, RuleIr, ValueSpec};
 use sigil_knowledge::Route;
 
 use crate::sql::{FieldMapper, Identity, Unsupported};
@@ -311,6 +311,35 @@ pub(crate) fn strip_outer(s: String) -> String {
         }
     }
     s
+}
+
+/// A double-quoted string literal as ES|QL and KQL write it (`\\`, `\"`, `\n`, `\r`, `\t` escaped).
+pub(crate) fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A comparison as C-like languages write it (`==`, `<`, `<=`, `>`, `>=`): ES|QL, KQL and Splunk's `where`.
+pub(crate) fn c_operator(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "==",
+        CmpOp::Lt => "<",
+        CmpOp::Lte => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Gte => ">=",
+    }
 }
 
 #[cfg(test)]
