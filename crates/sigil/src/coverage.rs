@@ -53,7 +53,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     let (profile, summary) = read_profile(&args.paths);
-    if summary.sources.iter().all(|s| s.events == 0) && summary.errors() > 0 {
+    // A path that does not exist (or cannot be opened) is skipped by the walk, not counted as a read error: name
+    // it, and never report the coverage of logs that were not read.
+    let mut unreadable = 0;
+    for s in &summary.skipped {
+        if let sigil_events::SkipReason::Unreadable(why) = &s.reason {
+            eprintln!("warning: {}: cannot read: {why}", s.path.display());
+            unreadable += 1;
+        }
+    }
+    if summary.sources.iter().all(|s| s.events == 0) && (summary.errors() > 0 || unreadable > 0) {
         eprintln!("sigil: error: no input could be read");
         return Ok(ExitCode::from(2));
     }

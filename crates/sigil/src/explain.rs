@@ -132,7 +132,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn read_events(args: &Args) -> anyhow::Result<Vec<sigil_events::Event>> {
     let source = sigil_events::open(&args.event_file, &sigil_events::ReadOptions::default())
-        .with_context(|| format!("cannot read {}", args.event_file.display()))?;
+        // The error names the file and the cause already; its source repeats the cause.
+        .map_err(|e| anyhow::anyhow!("cannot read {e}"))?;
     let mut events = Vec::new();
     for item in source {
         match item {

@@ -55,3 +55,15 @@ fn coverage_reports_json() {
     assert!(v["events"].as_u64().unwrap() > 0);
     assert!(v["rules"].as_array().unwrap().iter().any(|r| r["can_fire"] == true));
 }
+
+#[test]
+fn coverage_of_logs_that_cannot_be_read_is_an_error_naming_them() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["coverage", "/no/such/logs", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/no/such/logs: cannot read"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no report of logs that were not read");
+}
