@@ -33,7 +33,7 @@ import json, sys, time
 req = json.load(sys.stdin)
 from pyspark.sql import SparkSession
 sp = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-      .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", "2g").getOrCreate())
+      .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", req["memory"]).getOrCreate())
 sp.sparkContext.setLogLevel("ERROR")
 events = sp.read.parquet(req["path"])
 if req["step"] == "package":
@@ -79,7 +79,9 @@ def run_py(python, code, req):
     if p.returncode != 0:
         sys.stderr.write(p.stderr[-3000:])
         raise SystemExit("a step failed")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    print(f"  done: {out}", file=sys.stderr, flush=True)
+    return out
 
 
 def main():
@@ -89,6 +91,9 @@ def main():
     ap.add_argument("--sigil", help="sigil binary (default: build target/release/sigil)")
     ap.add_argument("--python", default=sys.executable, help="python with pyspark, pyarrow and sigil")
     ap.add_argument("--work", help="folder for generated files (default: temporary)")
+    ap.add_argument("--driver-memory", default="8g",
+                    help="Spark driver heap (default 8g: planning the converted single query of ~2,000 rules needs "
+                         "more than 2g, which thrashed in full GCs for minutes)")
     args = ap.parse_args()
 
     sigil = args.sigil
@@ -113,11 +118,12 @@ def main():
     with open(out) as f:
         rows.append(("sigil hunt (all cores)", base, sum(1 for _ in f), "detections"))
 
-    r = run_py(args.python, STEP, {"step": "package", "path": parquet, "rules": args.rules})
+    r = run_py(args.python, STEP, {"step": "package", "path": parquet, "rules": args.rules, "memory": args.driver_memory})
     rows.append(("Spark local[2] + sigil package", r["seconds"], r["rows"], "detections"))
     q = subprocess.run([sigil, "convert", "--target", "spark", "--single-query", "--rules", args.rules, "--format", "json"],
                        capture_output=True, text=True, check=True)
-    r = run_py(args.python, STEP, {"step": "sql", "path": parquet, "query": json.loads(q.stdout)["query"]})
+    r = run_py(args.python, STEP, {"step": "sql", "path": parquet, "query": json.loads(q.stdout)["query"],
+                                     "memory": args.driver_memory})
     rows.append(("Spark local[2] SQL, single query", r["seconds"], r["rows"], "events matching >= 1 rule"))
 
     print(f"\n{args.events:,} events, rules from {args.rules}\n")
