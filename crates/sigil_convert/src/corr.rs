@@ -117,8 +117,11 @@ pub(crate) fn correlation_query(
                 ));
             }
         };
-        let group: Vec<String> =
-            corr.group_by.iter().map(|g| format!("COALESCE({}, '')", d.field_by(&field_for(c, g, known), Lookup::IgnoreCase))).collect();
+        let group: Vec<String> = corr
+            .group_by
+            .iter()
+            .map(|g| format!("COALESCE({}, '')", d.field_by(&field_for(c, g, known), Lookup::IgnoreCase)))
+            .collect();
         let value = match value_field {
             Some(f) if numeric => d.number(&d.field_by(&field_for(c, f, known), Lookup::IgnoreCase)),
             Some(f) => d.field_by(&field_for(c, f, known), Lookup::IgnoreCase),

@@ -155,7 +155,9 @@ impl Dialect {
             Dialect::DuckDb => format!(
                 "(map_contains(fields, {key}) OR len(list_filter(map_keys(fields), lambda k: {k} = {want})) > 0)"
             ),
-            Dialect::Spark => format!("(map_contains_key(fields, {key}) OR exists(map_keys(fields), k -> {k} = {want}))"),
+            Dialect::Spark => {
+                format!("(map_contains_key(fields, {key}) OR exists(map_keys(fields), k -> {k} = {want}))")
+            }
         }
     }
 

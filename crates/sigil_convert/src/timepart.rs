@@ -70,12 +70,7 @@ fn civil_from_days(d: Dialect, days: &str, want: Civil) -> String {
     let era = div(&format!("{days} + 719468.0"), "146097.0");
     let doe_val = format!("({days} + 719468.0) - {era} * 146097.0");
     let yoe_val = div(
-        &format!(
-            "sg_doe - {} + {} - {}",
-            div("sg_doe", "1460.0"),
-            div("sg_doe", "36524.0"),
-            div("sg_doe", "146096.0")
-        ),
+        &format!("sg_doe - {} + {} - {}", div("sg_doe", "1460.0"), div("sg_doe", "36524.0"), div("sg_doe", "146096.0")),
         "365.0",
     );
     let doy_val = format!("sg_doe - (365.0 * sg_yoe + {} - {})", div("sg_yoe", "4.0"), div("sg_yoe", "100.0"));
@@ -119,12 +114,8 @@ fn iso_week(d: Dialect, days: &str) -> String {
 }
 
 fn days_in_month(y: &str, m: &str) -> String {
-    let leap = format!(
-        "(({} = 0.0 AND {} <> 0.0) OR {} = 0.0)",
-        modulo(y, "4.0"),
-        modulo(y, "100.0"),
-        modulo(y, "400.0")
-    );
+    let leap =
+        format!("(({} = 0.0 AND {} <> 0.0) OR {} = 0.0)", modulo(y, "4.0"), modulo(y, "100.0"), modulo(y, "400.0"));
     format!(
         "(CASE WHEN {m} = 2.0 THEN (CASE WHEN {leap} THEN 29.0 ELSE 28.0 END) \
          WHEN {m} IN (4.0, 6.0, 9.0, 11.0) THEN 30.0 ELSE 31.0 END)"
@@ -143,7 +134,8 @@ pub(crate) fn time_part(d: Dialect, x: &str, part: TimePart) -> String {
     let long = "length(sg_t) > 10";
     let hour = format!("(CASE WHEN {long} THEN {} ELSE 0.0 END)", num(12, 2));
     let minute = format!("(CASE WHEN {long} THEN {} ELSE 0.0 END)", num(15, 2));
-    let valid = format!("({m} BETWEEN 1.0 AND 12.0 AND {day} BETWEEN 1.0 AND 31.0 AND {hour} <= 23.0 AND {minute} <= 59.0)");
+    let valid =
+        format!("({m} BETWEEN 1.0 AND 12.0 AND {day} BETWEEN 1.0 AND 31.0 AND {hour} <= 23.0 AND {minute} <= 59.0)");
     let text_part = match part {
         TimePart::Year => y.clone(),
         TimePart::Month => m.clone(),
