@@ -44,6 +44,9 @@ const RULE: &str = "title: Whoami\nid: 11111111-1111-4111-8111-111111111111\nlev
 const TIME_PART: &str = "title: Night\nid: 33333333-3333-4333-8333-333333333333\n\
     logsource: {product: windows, category: process_creation}\n\
     detection:\n  sel: {UtcTime|hour|lt: 6}\n  condition: sel\n";
+const PLACEHOLDER: &str = "title: Admins\nid: 22222222-2222-4222-8222-222222222222\n\
+    logsource: {product: windows, category: process_creation}\n\
+    detection:\n  sel: {User|expand: '%admins%'}\n  condition: sel\n";
 const CLOUDTRAIL: &str = "title: Trail stopped\nid: 77777777-7777-4777-8777-777777777777\n\
     logsource: {product: aws, service: cloudtrail}\n\
     detection:\n  sel: {eventName: StopLogging}\n  condition: sel\n";
@@ -58,13 +61,13 @@ fn rules_dir(rules: &[(&str, &str)]) -> tempfile::TempDir {
 
 #[test]
 fn convert_json_lists_every_rule_with_query_or_reason() {
-    let dir = rules_dir(&[("a.yml", RULE), ("t.yml", TIME_PART), ("c.yml", CLOUDTRAIL)]);
+    let dir = rules_dir(&[("a.yml", RULE), ("t.yml", TIME_PART), ("c.yml", CLOUDTRAIL), ("p.yml", PLACEHOLDER)]);
     let out =
         sigil(&["convert", "--target", "clickhouse", "--rules", dir.path().to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let entries = v.as_array().unwrap();
-    assert_eq!(entries.len(), 3);
+    assert_eq!(entries.len(), 4);
     for e in entries {
         let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["rule_id", "title", "path", "query", "unsupported", "notes", "renamed"]);
@@ -74,21 +77,24 @@ fn convert_json_lists_every_rule_with_query_or_reason() {
     assert!(whoami["query"].as_str().unwrap().contains("kind IS NULL"));
     assert_eq!(whoami["unsupported"], serde_json::Value::Null);
     assert!(whoami["renamed"].as_array().unwrap().iter().any(|r| r["event_field"] == "NewProcessName"));
+    // Time parts convert (the calendar computed in the query), placeholders without a value do not.
     let night = by_id("33333333-3333-4333-8333-333333333333");
-    assert_eq!(night["query"], serde_json::Value::Null);
-    assert!(night["unsupported"].as_str().unwrap().contains("time-part"), "{night}");
+    assert!(night["query"].as_str().unwrap().contains("sg_t"), "{night}");
+    let admins = by_id("22222222-2222-4222-8222-222222222222");
+    assert_eq!(admins["query"], serde_json::Value::Null);
+    assert!(admins["unsupported"].as_str().unwrap().contains("%admins%"), "{admins}");
     let trail = by_id("77777777-7777-4777-8777-777777777777");
     assert!(trail["query"].as_str().unwrap().contains("kind IN ('aws.cloudtrail')"), "{trail}");
     assert_eq!(trail["notes"], serde_json::json!([]));
     // The unsupported rule is also named on stderr, with the count.
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("t.yml") && stderr.contains("not converted"), "{stderr}");
-    assert!(stderr.contains("2 of 3 rules converted for clickhouse"), "{stderr}");
+    assert!(stderr.contains("p.yml") && stderr.contains("not converted"), "{stderr}");
+    assert!(stderr.contains("3 of 4 rules converted for clickhouse"), "{stderr}");
 }
 
 #[test]
 fn convert_single_query_json_and_sql() {
-    let dir = rules_dir(&[("a.yml", RULE), ("t.yml", TIME_PART)]);
+    let dir = rules_dir(&[("a.yml", RULE), ("p.yml", PLACEHOLDER)]);
     let rules = dir.path().to_str().unwrap();
     let out = sigil(&["convert", "-t", "duckdb", "-r", rules, "--single-query", "-f", "json", "--table", "ev"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -96,10 +102,10 @@ fn convert_single_query_json_and_sql() {
     assert_eq!(v["target"], "duckdb");
     let q = v["query"].as_str().unwrap();
     assert!(q.contains("FROM ev") && q.contains("sigil_rules") && q.contains("11111111-1111-4111-8111-111111111111"));
-    assert!(!q.contains("33333333"), "the unsupported rule is left out of the statement");
+    assert!(!q.contains("22222222"), "the unsupported rule is left out of the statement");
     let unsupported = v["unsupported"].as_array().unwrap();
     assert_eq!(unsupported.len(), 1);
-    assert_eq!(unsupported[0]["rule_id"], "33333333-3333-4333-8333-333333333333");
+    assert_eq!(unsupported[0]["rule_id"], "22222222-2222-4222-8222-222222222222");
     // SQL: one statement, ended by `;`.
     let out = sigil(&["convert", "-t", "spark", "-r", rules, "--single-query"]);
     assert_eq!(out.status.code(), Some(0));
@@ -110,7 +116,7 @@ fn convert_single_query_json_and_sql() {
 #[test]
 fn convert_exit_codes() {
     // No rule can be converted: exit 2, the reason on stderr.
-    let dir = rules_dir(&[("t.yml", TIME_PART)]);
+    let dir = rules_dir(&[("p.yml", PLACEHOLDER)]);
     let out = sigil(&["convert", "--target", "spark", "--rules", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no rule could be converted"), "{}", text(&out.stderr));

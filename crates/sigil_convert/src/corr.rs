@@ -28,7 +28,7 @@
 
 use sigil_rule::{CmpOp, CorrelationRule, CorrelationType};
 
-use crate::sql::{Dialect, R, Unsupported};
+use crate::sql::{Dialect, Lookup, R, Unsupported};
 
 /// A referenced rule ready for the query: its `WHERE` predicate (routes included).
 pub(crate) struct Referenced {
@@ -117,11 +117,14 @@ pub(crate) fn correlation_query(
                 ));
             }
         };
-        let group: Vec<String> =
-            corr.group_by.iter().map(|g| format!("COALESCE({}, '')", d.field(&field_for(c, g, known)))).collect();
+        let group: Vec<String> = corr
+            .group_by
+            .iter()
+            .map(|g| format!("COALESCE({}, '')", d.field_by(&field_for(c, g, known), Lookup::IgnoreCase)))
+            .collect();
         let value = match value_field {
-            Some(f) if numeric => d.number(&d.field(&field_for(c, f, known))),
-            Some(f) => d.field(&field_for(c, f, known)),
+            Some(f) if numeric => d.number(&d.field_by(&field_for(c, f, known), Lookup::IgnoreCase)),
+            Some(f) => d.field_by(&field_for(c, f, known), Lookup::IgnoreCase),
             None => "NULL".into(),
         };
         let value = cast_value(d, &value, numeric);

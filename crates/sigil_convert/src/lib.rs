@@ -25,6 +25,7 @@ mod lucene_re;
 mod splunk;
 mod sql;
 mod text;
+mod timepart;
 
 use std::str::FromStr;
 

@@ -94,8 +94,16 @@ fn kind(v: &ValueSpec) -> &'static str {
     }
 }
 
+/// Time parts read dates as `sigil hunt` does: text `YYYY-MM-DD[T ]HH:MM` by position and epoch numbers of any
+/// magnitude (docs/convert.md). Lucene and the DSL have no function over a field's text at all; ES|QL, SPL and KQL
+/// parse dates by format and time zone into their own date types, which reject or shift some of those values, so a
+/// query would select other events than the engine: listed, with this reason, rather than converted loosely.
 pub(crate) fn time_part_unsupported() -> Unsupported {
-    Unsupported("time-part modifiers (minute..year) are not converted".into())
+    Unsupported(
+        "time-part modifiers (minute..year) are converted for the SQL targets only: this query language has no \
+         exact form of sigil hunt's date reading (text dates as written, epoch numbers of any magnitude)"
+            .into(),
+    )
 }
 
 pub(crate) fn fieldref_unsupported(lang: &str) -> Unsupported {

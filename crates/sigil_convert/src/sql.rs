@@ -35,6 +35,32 @@ pub enum Dialect {
     DuckDb,
 }
 
+/// How a field name that is not a key of the event is looked up, as `sigil hunt` looks it up.
+///
+/// Sigma field names are case-sensitive in the specification's sense of naming a log's fields exactly, and
+/// pySigma's backends query the exact name. `sigil hunt` is more forgiving on purpose: JSON exports of other
+/// tools lower-case keys (`commandline`, `image`), Defender writes `Threat Name` for `ThreatName`, and Panther or
+/// SIEM exports of Okta, M365 and auditd records spell keys differently from the vendor's API. When an event has
+/// no key of exactly the rule's name, the engine reads the last key equal to it ignoring ASCII case and spaces
+/// (`prepared.rs`; route conditions and correlation fields ignoring ASCII case only). A converted query must select
+/// the same events, so it reads the same fallback (docs/convert.md, "Field names").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// ASCII case and spaces ignored (detection items).
+    Loose,
+    /// ASCII case ignored (route conditions, correlation fields).
+    IgnoreCase,
+}
+
+impl Lookup {
+    fn fold(self, name: &str) -> String {
+        match self {
+            Lookup::Loose => name.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()).collect(),
+            Lookup::IgnoreCase => name.to_ascii_lowercase(),
+        }
+    }
+}
+
 /// Why a rule (or an item of it) cannot be expressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unsupported(pub(crate) String);
@@ -56,8 +82,14 @@ impl Dialect {
                 }
             }
             Dialect::ClickHouse | Dialect::Spark => {
+                let mut prev = '\0';
                 for c in s.chars() {
                     match c {
+                        // Spark substitutes `${name}` in the statement text before parsing it
+                        // (`spark.sql.variable.substitute`, on by default): `${::-l}` becomes the empty string, so the
+                        // log4j keyword `${::-l}${::-d}...` would turn into `%%` and match every row. `\{` reads as `{`
+                        // once the literal is unescaped, and the substitution never sees `${`.
+                        '{' if self == Dialect::Spark && prev == '$' => out.push_str("\\{"),
                         '\\' => out.push_str("\\\\"),
                         '\'' => out.push_str("\\'"),
                         '\0' => out.push_str("\\0"),
@@ -66,6 +98,7 @@ impl Dialect {
                         '\t' => out.push_str("\\t"),
                         c => out.push(c),
                     }
+                    prev = c;
                 }
             }
         }
@@ -81,15 +114,63 @@ impl Dialect {
         Ok(())
     }
 
+    /// The value of a field as a rule reads it: the key named exactly `name`, else the last key whose name differs
+    /// only in ASCII case and spaces (`sigil hunt`'s fallback, see [`Lookup`]); SQL `NULL` when there is neither.
     pub(crate) fn field(self, name: &str) -> String {
-        format!("fields[{}]", self.lit(name))
+        self.field_by(name, Lookup::Loose)
     }
 
-    fn has_field(self, name: &str) -> String {
+    /// The value of a field looked up by `how`.
+    pub(crate) fn field_by(self, name: &str, how: Lookup) -> String {
+        let key = self.lit(name);
+        let want = self.lit(&how.fold(name));
         match self {
-            Dialect::ClickHouse => format!("mapContains(fields, {})", self.lit(name)),
-            Dialect::DuckDb => format!("map_contains(fields, {})", self.lit(name)),
-            Dialect::Spark => format!("map_contains_key(fields, {})", self.lit(name)),
+            Dialect::ClickHouse => format!(
+                "if(mapContains(fields, {key}), fields[{key}], \
+                 arrayElement(mapValues(mapFilter((k, v) -> {} = {want}, fields)), -1))",
+                self.fold_key(how, "k")
+            ),
+            Dialect::DuckDb => format!(
+                "(CASE WHEN map_contains(fields, {key}) THEN fields[{key}] ELSE list_extract(list_transform(\
+                 list_filter(map_entries(fields), lambda e: {} = {want}), lambda e: e.value), -1) END)",
+                self.fold_key(how, "e.key")
+            ),
+            Dialect::Spark => format!(
+                "(CASE WHEN map_contains_key(fields, {key}) THEN fields[{key}] ELSE \
+                 try_element_at(map_values(map_filter(fields, (k, v) -> {} = {want})), -1) END)",
+                self.fold_key(how, "k")
+            ),
+        }
+    }
+
+    /// Whether the event has the field, by the same lookup as [`Dialect::field`].
+    fn has_field(self, name: &str) -> String {
+        let key = self.lit(name);
+        let want = self.lit(&Lookup::Loose.fold(name));
+        let k = self.fold_key(Lookup::Loose, "k");
+        match self {
+            Dialect::ClickHouse => {
+                format!("(mapContains(fields, {key}) OR arrayExists(k -> {k} = {want}, mapKeys(fields)))")
+            }
+            Dialect::DuckDb => format!(
+                "(map_contains(fields, {key}) OR len(list_filter(map_keys(fields), lambda k: {k} = {want})) > 0)"
+            ),
+            Dialect::Spark => {
+                format!("(map_contains_key(fields, {key}) OR exists(map_keys(fields), k -> {k} = {want}))")
+            }
+        }
+    }
+
+    /// A key folded as `how` folds names: ASCII letters only (`translate`, as DuckDB's and Spark's `lower` would
+    /// also fold `Ä`; ClickHouse's `lower` is ASCII-only).
+    fn fold_key(self, how: Lookup, k: &str) -> String {
+        const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
+        match (self, how) {
+            (Dialect::ClickHouse, Lookup::Loose) => format!("replaceAll(lower({k}), ' ', '')"),
+            (Dialect::ClickHouse, Lookup::IgnoreCase) => format!("lower({k})"),
+            (_, Lookup::Loose) => format!("translate({k}, '{UPPER} ', '{LOWER}')"),
+            (_, Lookup::IgnoreCase) => format!("translate({k}, '{UPPER}', '{LOWER}')"),
         }
     }
 
@@ -107,7 +188,7 @@ impl Dialect {
         }
     }
 
-    fn regex(self, x: &str, re: &str) -> String {
+    pub(crate) fn regex(self, x: &str, re: &str) -> String {
         match self {
             Dialect::ClickHouse => format!("match({x}, {})", self.lit(re)),
             Dialect::DuckDb => format!("regexp_matches({x}, {})", self.lit(re)),
@@ -217,7 +298,7 @@ pub(crate) fn route_predicate(d: Dialect, route: &Route) -> String {
         // The engine accepts a list value when any item is accepted (an auditd event's `type` lists the types of
         // its records); the export joins a list's items with ", ", so the value is split back into them.
         let values: Vec<String> = c.values().iter().map(|v| v.to_ascii_lowercase()).collect();
-        let x = d.lower(&d.field(c.field()));
+        let x = d.lower(&d.field_by(c.field(), Lookup::IgnoreCase));
         let items: Vec<String> = values.iter().map(|v| d.lit(v)).collect();
         let any = match d {
             Dialect::ClickHouse => format!("hasAny(splitByString(', ', {x}), [{}])", items.join(", ")),
@@ -379,23 +460,12 @@ fn value(d: Dialect, v: &ValueSpec, x: &str, field: Option<&str>, mapper: &dyn F
         }
         ValueSpec::Cidr(net) => d.regex(x, &network_regex(net)),
         ValueSpec::Compare { part: None, op, value } => {
-            let op = match op {
-                CmpOp::Eq => "=",
-                CmpOp::Lt => "<",
-                CmpOp::Lte => "<=",
-                CmpOp::Gt => ">",
-                CmpOp::Gte => ">=",
-            };
+            let op = cmp_sql(*op);
             format!("({} {op} {})", d.number(x), float(*value))
         }
-        ValueSpec::Compare { part: Some(_), .. } => {
-            // The engine reads a time part from `YYYY-MM-DD[T ]HH:MM...` text and from Unix epoch numbers of any
-            // magnitude (seconds to nanoseconds and beyond, before 1900 too); an exact SQL form of that reading,
-            // proven on the engines, is not written yet.
-            return Err(Unsupported(
-                "time-part modifiers (minute..year) are not converted: the engine reads dates from text and from                  epoch numbers of any magnitude, which no query here reproduces exactly yet"
-                    .into(),
-            ));
+        ValueSpec::Compare { part: Some(part), op, value } => {
+            let op = cmp_sql(*op);
+            format!("({} {op} {})", crate::timepart::time_part(d, x, *part), float(*value))
         }
         ValueSpec::FieldRef { field: other, position, cased } => {
             let Some(f) = field else { return Err(Unsupported("fieldref on a keyword".into())) };
@@ -414,6 +484,16 @@ fn value(d: Dialect, v: &ValueSpec, x: &str, field: Option<&str>, mapper: &dyn F
             format!("({} AND {o} IS NOT NULL AND {test})", d.has_field(f))
         }
     })
+}
+
+fn cmp_sql(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "=",
+        CmpOp::Lt => "<",
+        CmpOp::Lte => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Gte => ">=",
+    }
 }
 
 fn p_is_empty_literal(alternatives: &[Pattern]) -> bool {
@@ -623,6 +703,14 @@ mod tests {
         assert_eq!(Dialect::Spark.lit("a'b\\c"), "'a\\'b\\\\c'");
         assert_eq!(Dialect::DuckDb.lit("a'b\\c"), "'a''b\\c'");
         assert!(Dialect::DuckDb.check_lit("a\0").is_err());
+    }
+
+    #[test]
+    fn spark_literals_hide_variable_references() {
+        // Spark would substitute `${::-l}` (an unknown variable) by the empty string before parsing.
+        assert_eq!(Dialect::Spark.lit("${::-l}$x{"), "'$\\{::-l}$x{'");
+        assert_eq!(Dialect::ClickHouse.lit("${a}"), "'${a}'");
+        assert_eq!(Dialect::DuckDb.lit("${a}"), "'${a}'");
     }
 
     #[test]

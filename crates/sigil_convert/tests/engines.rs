@@ -132,7 +132,6 @@ fn differential(
     min_rate: f64,
     per_rule: bool,
     explain_only: bool,
-    except: Option<Target>,
 ) -> Vec<(Target, usize)> {
     let guard = driver();
     let mut guard = guard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -147,7 +146,7 @@ fn differential(
     let opts = ConvertOptions::default();
     let mut summary = Vec::new();
     let mut failures = Vec::new();
-    for &target in d.available.clone().iter().filter(|t| Some(**t) != except) {
+    for &target in &d.available.clone() {
         let started = std::time::Instant::now();
         d.request(&json!({"op": "load", "engine": target.name(), "path": parquet.display().to_string()}));
         let converted = sigil_convert::convert(set, knowledge, target, &opts);
@@ -318,7 +317,7 @@ fn sigmahq_regression_samples() {
     let set = sigil_check::load(&picked, &sigil_check::LoadOptions::default());
     // Spark: the single query only (EXPLAIN of 200 statements alone takes minutes in local mode); the per-rule
     // Spark queries are checked in the edge-case test.
-    let summary = differential("sigmahq-regression", &set, &samples, 0.99, true, false, None);
+    let summary = differential("sigmahq-regression", &set, &samples, 0.99, true, false);
     for (t, n) in summary {
         assert!(n >= 100, "{}: only {n} rules compared", t.name());
     }
@@ -484,6 +483,22 @@ const EDGE_RULES: &[(&str, &str, &str)] = &[
         "conditions",
         "a: {Image|endswith: '\\a.exe'}\n  b_1: {CommandLine|contains: 'x'}\n  b_2: {CommandLine|contains: 'y'}\n  condition: a or (all of b_* and not 1 of a*)",
     ),
+    // Spark substitutes `${...}` in statement text unless the literal hides it (log4j rule 5ea8faa8): broken, the
+    // first keyword became `%%` and matched every event.
+    ("process_creation", "dollar brace", "keywords: ['${::-l}${::-d}', '${jndi:ldap:/']\n  condition: keywords"),
+    // Time parts (Sigma 2.1): text dates as written, epoch numbers of every magnitude, ISO weeks at year ends,
+    // dates before 1900 and days that do not exist.
+    ("process_creation", "hour", "sel: {UtcTime|hour: 23}\n  condition: sel"),
+    ("process_creation", "minute lt", "sel: {UtcTime|minute|lt: 5}\n  condition: sel"),
+    ("process_creation", "day", "sel: {UtcTime|day: 31}\n  condition: sel"),
+    ("process_creation", "week 53", "sel: {UtcTime|week: 53}\n  condition: sel"),
+    ("process_creation", "week 1", "sel: {UtcTime|week: 1}\n  condition: sel"),
+    ("process_creation", "month gte", "sel: {UtcTime|month|gte: 12}\n  condition: sel"),
+    ("process_creation", "year lt", "sel: {UtcTime|year|lt: 1970}\n  condition: sel"),
+    ("process_creation", "year gt", "sel: {UtcTime|year|gt: 2100}\n  condition: sel"),
+    // Field names: exact first, else the last key equal ignoring ASCII case and spaces (as `sigil hunt`).
+    ("process_creation", "field name case", "sel: {ThreatName|contains: 'eicar'}\n  condition: sel"),
+    ("process_creation", "field name exists", "sel: {ThreatName|exists: true}\n  condition: sel"),
     (
         "process_creation",
         "mapped field on 4688",
@@ -555,6 +570,46 @@ fn edge_events() -> Vec<Json> {
         sysmon(json!({"Image": "k.exe", "User": "Alice"})),
         sysmon(json!({"Image": "C:\\b\\a.exe", "CommandLine": "x and y"})),
         sysmon(json!({"Image": "C:\\b.exe", "CommandLine": "x and y"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2024-12-31 23:04:59.123"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2024-12-31T23:59"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2021-01-03"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2020-12-31"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2019-12-30T00:00:00Z"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2023-02-31"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2023-02-31 10:02"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2024-13-01"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2024-01-01T24:00"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "2024-01-01x"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": " 1999-12-31 23:00 "})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "1735689599"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "1735689599999"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "1735689599999999"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "1735689599999999999"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "-1"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "-86401"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "0x67748580"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "1e12"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "-3000000000"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "0001-01-01"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "9999-12-31 23:59"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "99999999999"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "100000000000"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "253402300800"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "not a date"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": ""})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "12.5"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "1735603200.9"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": "-1e17"})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": 1735689599})),
+        sysmon(json!({"Image": "t.exe", "UtcTime": -62135596800i64})),
+        sysmon(json!({"Image": "f.exe", "threatname": "EICAR test"})),
+        sysmon(json!({"Image": "f.exe", "Threat Name": "eicar again"})),
+        sysmon(json!({"Image": "f.exe", "threat name": "x", "THREATNAME": "EICAR last wins"})),
+        sysmon(json!({"Image": "f.exe", "ThreatName": "exact", "threatname": "eicar not read"})),
+        sysmon(json!({"Image": "f.exe", "ThreatNames": "eicar other field"})),
+        sysmon(json!({"Image": "j.exe", "CommandLine": "x ${::-L}${::-d} y"})),
+        sysmon(json!({"Image": "j.exe", "CommandLine": "GET /${JNDI:ldap://h/a}"})),
+        sysmon(json!({"Image": "j.exe", "CommandLine": "${::-l} alone, and $jndi:ldap:/"})),
         net("10.1.2.3", "true"),
         net("11.1.2.3", "true"),
         net("fe80::1%12", "true"),
@@ -614,7 +669,7 @@ fn modifier_edge_cases() {
         let id = format!("00000000-0000-4000-8000-{i:012}");
         assert!(expected.iter().any(|(k, _)| *k == id), "edge rule '{title}' matches no generated event");
     }
-    differential("edge-cases", &set, &[events], 1.0, true, true, None);
+    differential("edge-cases", &set, &[events], 1.0, true, true);
 }
 
 /// The non-Windows samples (`corpus/logs`: CloudTrail, Azure, GCP, M365, Okta, GitHub, Kubernetes, auditd, syslog,
@@ -623,7 +678,7 @@ fn modifier_edge_cases() {
 /// fires on the samples, and every 8th of those that do not (all ~1,000 would take minutes of per-rule queries),
 /// plus a Windows rule reading a field the cloud records have, which must not fire on them (`kind IS NULL`).
 #[test]
-#[ignore = "open (issue 12): after the merge the engine matches 32 pairs through its case-insensitive field-name fallback (Okta `eventtype` for `eventType`; a documented dialect gap) that no engine matches, and Spark's single query selects extra rows for a keyword rule; run with --ignored"]
+#[ignore = "open (issue 12): ClickHouse and DuckDB agree with each other but miss 20 of the engine's 796 pairs, all on list values and dotted prefixes (auditd EXECVE `a0` of multi-record events, Okta `target.displayName` of target[], M365 `Parameters`, Azure `properties.targetResources`), which the export's one-text-per-key map cannot express; Spark's single query over the 183 rules ran out of its 1 GB heap in expression canonicalisation before the driver got 2 GB; run with --ignored"]
 fn non_windows_samples() {
     let Some(corpus) = shared() else { return };
     let logs = corpus.join("logs");
@@ -672,10 +727,7 @@ fn non_windows_samples() {
     std::fs::write(&extra, windows).unwrap();
     picked.push(extra);
     let set = sigil_check::load(&picked, &sigil_check::LoadOptions::default());
-    // DuckDB is left out here: it misses 32 of the 796 pairs (Okta, auditd and M365 records that ClickHouse, Spark
-    // and the engine agree on), not yet diagnosed; the README lists it as an open gap.
-    println!("non-windows: DuckDB left out (open gap: 32 of 796 pairs missing on Okta/auditd/M365 records)");
-    let summary = differential("non-windows", &set, &inputs, 0.99, true, false, Some(Target::DuckDb));
+    let summary = differential("non-windows", &set, &inputs, 0.99, true, false);
     for (t, n) in summary {
         assert!(n >= 100, "{}: only {n} rules compared", t.name());
     }
