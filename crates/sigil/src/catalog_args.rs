@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use sigil_catalog::{Catalog, CatalogOptions, SourceSpec};
+use sigil_catalog::{CacheOutcome, Catalog, CatalogCache, CatalogOptions, SourceSpec};
 
 /// Where the catalog's rules come from.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,6 +20,12 @@ pub struct CatalogArgs {
     /// count as having a regression test.
     #[arg(long, value_name = "DIR")]
     pub regression_data: Vec<PathBuf>,
+    /// Build the catalog from the rules without reading or writing the catalog cache. The cache (in
+    /// $SIGIL_CACHE_DIR, else the user's cache folder, e.g. ~/.cache/sigil) keeps the parsed pages, keyed by
+    /// every rule and mapping file's path, size and modification time and by the sigil build; it is never
+    /// stale and safe to delete.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 impl CatalogArgs {
@@ -48,7 +54,23 @@ impl CatalogArgs {
                     }
                 }
             }
-            Catalog::load(&sources, &opts)?
+            match CatalogCache::default_dir().filter(|_| !self.no_cache) {
+                Some(dir) => {
+                    let cache = CatalogCache::new(dir).with_inputs(self.mapping.iter().cloned());
+                    let (catalog, outcome) = Catalog::load_cached(&sources, &opts, &cache)?;
+                    match outcome {
+                        CacheOutcome::Hit => tracing::info!("catalog: read from the cache in {}", cache.dir.display()),
+                        CacheOutcome::Rebuilt { reason, write_error } => {
+                            tracing::info!("catalog: built from the rules ({reason})");
+                            if let Some(e) = write_error {
+                                tracing::warn!("catalog cache not written: {e}");
+                            }
+                        }
+                    }
+                    catalog
+                }
+                None => Catalog::load(&sources, &opts)?,
+            }
         };
         let failed = catalog.failed_files();
         if !failed.is_empty() {

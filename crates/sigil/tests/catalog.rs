@@ -328,3 +328,50 @@ fn events_lists_record_kinds_and_shows_one() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("record kinds: "), "{}", stderr(&o));
 }
+
+/// The catalog cache at the command line: `show --format json`, `stats --format json` and `events` print the
+/// same with a fresh cache, a used cache and `--no-cache`; an edited rule shows on the next run.
+#[test]
+fn cached_output_equals_uncached_and_follows_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    for entry in std::fs::read_dir(examples()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yml") {
+            std::fs::copy(&path, rules.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let cache = dir.path().join("cache");
+    let source = format!("team={}", rules.display());
+    let with_cache = |args: &[&str]| {
+        let o = sigil().args(args).args(["--rules", &source]).env("SIGIL_CACHE_DIR", &cache).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        // The load time in `stats` differs from run to run.
+        without_load_ms(&String::from_utf8(o.stdout).unwrap())
+    };
+    let commands: [&[&str]; 3] = [&["show", MESH_ID, "--format", "json"], &["stats", "--format", "json"], &["events"]];
+    for args in commands {
+        let uncached = with_cache(&[args, &["--no-cache"]].concat());
+        assert_eq!(with_cache(args), uncached, "{args:?}: the run that writes the cache");
+        assert_eq!(with_cache(args), uncached, "{args:?}: the run that reads it");
+    }
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "one cache file, no temporary file left");
+
+    let file = rules.join("proc_creation_win_meshagent_child_shell.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen(MESH_TITLE, "Edited MeshAgent Shell", 1)).unwrap();
+    let page: serde_json::Value = serde_json::from_str(&with_cache(&["show", MESH_ID, "--format", "json"])).unwrap();
+    assert_eq!(page["title"], "Edited MeshAgent Shell");
+    assert_eq!(
+        with_cache(&["show", MESH_ID, "--format", "json"]),
+        with_cache(&["show", MESH_ID, "--format", "json", "--no-cache"])
+    );
+}
+
+/// The text with the `"load_ms": N` of a stats document (if any) made `"load_ms": 0`.
+fn without_load_ms(text: &str) -> String {
+    let Some(at) = text.find("\"load_ms\": ") else { return text.to_string() };
+    let digits = text[at + 11..].chars().take_while(char::is_ascii_digit).count();
+    format!("{}\"load_ms\": 0{}", &text[..at], &text[at + 11 + digits..])
+}

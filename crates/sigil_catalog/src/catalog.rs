@@ -35,7 +35,7 @@ pub struct CatalogOptions {
 }
 
 /// A rule source as loaded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SourceInfo {
     /// The source name.
     pub name: String,
@@ -50,7 +50,7 @@ pub struct SourceInfo {
 }
 
 /// A file that produced no page, with the checker's diagnostics.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FailedFile {
     /// Source name.
     pub source: String,
@@ -123,6 +123,27 @@ impl Catalog {
     /// [`crate::Error::Knowledge`] if the built-in knowledge tables cannot be loaded.
     pub fn load(sources: &[SourceSpec], opts: &CatalogOptions) -> Result<Catalog> {
         let started = Instant::now();
+        let knowledge = match &opts.knowledge {
+            Some(k) => k.clone(),
+            None => Knowledge::builtin()?.clone(),
+        };
+        let (built, set) = Catalog::build_pages(sources, opts, &knowledge);
+        let mut catalog = Catalog::assemble(built, opts, knowledge);
+        catalog.load_time = started.elapsed();
+        // Freeing the parsed rule set (hundreds of thousands of small allocations) takes tens of milliseconds
+        // and nothing waits for it: do it off the caller's path. If no thread can be started, the set is
+        // dropped here with the unstarted closure.
+        let _ = std::thread::Builder::new().name("sigil-catalog-free".into()).spawn(move || drop(set));
+        Ok(catalog)
+    }
+
+    /// Reads every source and builds its pages: the per-document part of [`Catalog::load`], and the rule set
+    /// it came from (to be freed by the caller).
+    pub(crate) fn build_pages(
+        sources: &[SourceSpec],
+        opts: &CatalogOptions,
+        knowledge: &Knowledge,
+    ) -> (Built, RuleSet) {
         let families: Vec<sigil_families::Family> = sources.iter().map(crate::family::family_of).collect();
         let paths: Vec<PathBuf> = sources
             .iter()
@@ -130,10 +151,6 @@ impl Catalog {
             .filter(|(_, f)| **f == sigil_families::Family::Sigma)
             .flat_map(|(s, _)| s.paths.iter().cloned())
             .collect();
-        let knowledge = match &opts.knowledge {
-            Some(k) => k.clone(),
-            None => Knowledge::builtin()?.clone(),
-        };
         // Sigma sources through sigil_rule, the others through sigil_families, at the same time.
         let (set, foreign) = rayon::join(
             || sigil_rule::load(&paths, &opts.load),
@@ -142,17 +159,11 @@ impl Catalog {
                     .par_iter()
                     .zip(&families)
                     .filter(|(_, f)| **f != sigil_families::Family::Sigma)
-                    .map(|(s, f)| crate::family::load(s, *f, &knowledge))
+                    .map(|(s, f)| crate::family::load(s, *f, knowledge))
                     .collect::<Vec<_>>()
             },
         );
-        let mut catalog = Catalog::build(&set, sources, opts, foreign)?;
-        catalog.load_time = started.elapsed();
-        // Freeing the parsed rule set (hundreds of thousands of small allocations) takes tens of milliseconds
-        // and nothing waits for it: do it off the caller's path. If no thread can be started, the set is
-        // dropped here with the unstarted closure.
-        let _ = std::thread::Builder::new().name("sigil-catalog-free".into()).spawn(move || drop(set));
-        Ok(catalog)
+        (Built::new(&set, sources, knowledge, foreign), set)
     }
 
     /// Builds a catalog of one source from texts in memory (bundled examples, tests): `(file name, YAML)`.
@@ -189,76 +200,17 @@ impl Catalog {
             Some(k) => k.clone(),
             None => Knowledge::builtin()?.clone(),
         };
-        let default_source = sources.first().map_or_else(|| "rules".to_string(), |s| s.name.clone());
-        let foreign_names: Vec<String> = foreign.iter().map(|f| f.name.clone()).collect();
-        let source_of = |f: &RuleFile| -> String {
-            sources
-                .iter()
-                .filter(|s| !foreign_names.contains(&s.name))
-                .find(|s| s.paths.iter().any(|p| f.path == *p || f.path.starts_with(p)))
-                .map_or_else(|| default_source.clone(), |s| s.name.clone())
-        };
-        let file_sources: Vec<String> = set.files.iter().map(source_of).collect();
+        let built = Built::new(set, sources, &knowledge, foreign);
+        let mut catalog = Catalog::assemble(built, opts, knowledge);
+        catalog.load_time = started.elapsed();
+        Ok(catalog)
+    }
 
-        let jobs: Vec<(usize, usize)> = set
-            .files
-            .iter()
-            .enumerate()
-            .flat_map(|(fi, f)| (0..f.parsed.documents.len()).map(move |di| (fi, di)))
-            .collect();
-        let all_tags: Vec<String> =
-            set.documents().flat_map(|(_, d)| d.meta().tags.iter().map(sigil_rule::Tag::full)).collect();
-        let tags = crate::attack::TagCache::new(all_tags.iter().map(String::as_str), knowledge.attack());
-        let mut pages: Vec<RulePage> = jobs
-            .par_iter()
-            .filter_map(|&(fi, di)| {
-                let file = set.files.get(fi)?;
-                build::page(file, di, file_sources.get(fi).map_or("", String::as_str), &knowledge, &tags)
-            })
-            .collect();
-
-        let mut failed = Vec::new();
-        let mut infos: Vec<SourceInfo> = sources
-            .iter()
-            .map(|s| SourceInfo {
-                name: s.name.clone(),
-                paths: s.paths.iter().map(|p| p.display().to_string()).collect(),
-                files: 0,
-                pages: 0,
-                failed_files: 0,
-            })
-            .collect();
-        if infos.is_empty() {
-            infos.push(SourceInfo { name: default_source.clone(), paths: vec![], files: 0, pages: 0, failed_files: 0 });
-        }
-        for (file, source) in set.files.iter().zip(&file_sources) {
-            let Some(info) = infos.iter_mut().find(|i| i.name == *source) else { continue };
-            info.files += 1;
-            info.pages += file.parsed.documents.len();
-            if file.parsed.documents.is_empty() {
-                info.failed_files += 1;
-                let diagnostics =
-                    file.diagnostics().map(|d| FileDiagnostic::new(file.display_path.clone(), d.clone())).collect();
-                failed.push(FailedFile { source: source.clone(), path: file.display_path.clone(), diagnostics });
-            }
-        }
-
-        for f in foreign {
-            if let Some(info) = infos.iter_mut().find(|i| i.name == f.name) {
-                info.files += f.files;
-                info.pages += f.pages.len();
-                info.failed_files += f.failed.len();
-            }
-            pages.extend(f.pages);
-            failed.extend(f.failed);
-        }
-        for p in &mut pages {
-            let roots = sources.iter().find(|s| s.name == p.source).map_or(&[][..], |s| s.paths.as_slice());
-            p.rel_path = relative_path(&p.path, roots);
-            for d in &mut p.diagnostics {
-                d.file.clone_from(&p.rel_path);
-            }
-        }
+    /// Everything after the per-document work: keys, links between pages, regression samples, corpus counts,
+    /// indexes, statistics and search. The same for a fresh build and one read from the cache.
+    pub(crate) fn assemble(built: Built, opts: &CatalogOptions, knowledge: Knowledge) -> Catalog {
+        let started = Instant::now();
+        let Built { mut pages, sources: infos, failed } = built;
         assign_keys(&mut pages);
         let mut index = Index::default();
         for (i, p) in pages.iter().enumerate() {
@@ -296,7 +248,7 @@ impl Catalog {
                 )
             },
         );
-        Ok(Catalog {
+        Catalog {
             pages,
             sources: infos,
             failed,
@@ -309,7 +261,7 @@ impl Catalog {
             stats,
             load_time: started.elapsed(),
             by_use: std::sync::OnceLock::new(),
-        })
+        }
     }
 
     /// Every page, in load order (sources in the order given, files sorted by path, documents in file order).
@@ -457,6 +409,98 @@ impl Catalog {
             .filter(|&i| self.search_docs.get(i).is_some_and(|d| words.iter().all(|w| d.title_lc.contains(w.as_str()))))
             .collect();
         if partial.is_empty() { (Vec::new(), None) } else { (partial, Some(MatchedBy::TitleWords)) }
+    }
+}
+
+/// The per-document part of a catalog: pages built from their documents alone (paths relative to their
+/// source, no keys, links or corpus counts yet), the sources and the files that gave no page. This is what the
+/// cache ([`crate::cache`]) keeps: everything after it is computed the same way for a fresh and a cached load.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub(crate) struct Built {
+    pub(crate) pages: Vec<RulePage>,
+    pub(crate) sources: Vec<SourceInfo>,
+    pub(crate) failed: Vec<FailedFile>,
+}
+
+impl Built {
+    /// Builds the pages of a loaded rule set and of the non-Sigma sources.
+    pub(crate) fn new(
+        set: &RuleSet,
+        sources: &[SourceSpec],
+        knowledge: &Knowledge,
+        foreign: Vec<crate::family::Foreign>,
+    ) -> Built {
+        let default_source = sources.first().map_or_else(|| "rules".to_string(), |s| s.name.clone());
+        let foreign_names: Vec<String> = foreign.iter().map(|f| f.name.clone()).collect();
+        let source_of = |f: &RuleFile| -> String {
+            sources
+                .iter()
+                .filter(|s| !foreign_names.contains(&s.name))
+                .find(|s| s.paths.iter().any(|p| f.path == *p || f.path.starts_with(p)))
+                .map_or_else(|| default_source.clone(), |s| s.name.clone())
+        };
+        let file_sources: Vec<String> = set.files.iter().map(source_of).collect();
+
+        let jobs: Vec<(usize, usize)> = set
+            .files
+            .iter()
+            .enumerate()
+            .flat_map(|(fi, f)| (0..f.parsed.documents.len()).map(move |di| (fi, di)))
+            .collect();
+        let all_tags: Vec<String> =
+            set.documents().flat_map(|(_, d)| d.meta().tags.iter().map(sigil_rule::Tag::full)).collect();
+        let tags = crate::attack::TagCache::new(all_tags.iter().map(String::as_str), knowledge.attack());
+        let mut pages: Vec<RulePage> = jobs
+            .par_iter()
+            .filter_map(|&(fi, di)| {
+                let file = set.files.get(fi)?;
+                build::page(file, di, file_sources.get(fi).map_or("", String::as_str), knowledge, &tags)
+            })
+            .collect();
+
+        let mut failed = Vec::new();
+        let mut infos: Vec<SourceInfo> = sources
+            .iter()
+            .map(|s| SourceInfo {
+                name: s.name.clone(),
+                paths: s.paths.iter().map(|p| p.display().to_string()).collect(),
+                files: 0,
+                pages: 0,
+                failed_files: 0,
+            })
+            .collect();
+        if infos.is_empty() {
+            infos.push(SourceInfo { name: default_source.clone(), paths: vec![], files: 0, pages: 0, failed_files: 0 });
+        }
+        for (file, source) in set.files.iter().zip(&file_sources) {
+            let Some(info) = infos.iter_mut().find(|i| i.name == *source) else { continue };
+            info.files += 1;
+            info.pages += file.parsed.documents.len();
+            if file.parsed.documents.is_empty() {
+                info.failed_files += 1;
+                let diagnostics =
+                    file.diagnostics().map(|d| FileDiagnostic::new(file.display_path.clone(), d.clone())).collect();
+                failed.push(FailedFile { source: source.clone(), path: file.display_path.clone(), diagnostics });
+            }
+        }
+
+        for f in foreign {
+            if let Some(info) = infos.iter_mut().find(|i| i.name == f.name) {
+                info.files += f.files;
+                info.pages += f.pages.len();
+                info.failed_files += f.failed.len();
+            }
+            pages.extend(f.pages);
+            failed.extend(f.failed);
+        }
+        for p in &mut pages {
+            let roots = sources.iter().find(|s| s.name == p.source).map_or(&[][..], |s| s.paths.as_slice());
+            p.rel_path = relative_path(&p.path, roots);
+            for d in &mut p.diagnostics {
+                d.file.clone_from(&p.rel_path);
+            }
+        }
+        Built { pages, sources: infos, failed }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::page::{AttackOther, Coverage, LogsourceInfo, RuleKind, RuleLink, Rule
 use crate::source::SourceSpec;
 
 /// A non-Sigma rule's query.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct QueryInfo {
     /// Its language (`spl`, `eql`, `kuery`, `esql`, `kusto`, `yaral`, `python`).
     pub language: String,
@@ -40,7 +40,7 @@ pub struct QueryInfo {
 }
 
 /// Rules of one family in the catalog and how many of their queries were read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FamilyCount {
     /// `sigma`, `splunk`, ...
     pub family: String,
@@ -57,7 +57,7 @@ pub struct FamilyCount {
 }
 
 /// A rule of another family that shares indicators with a page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CrossFamily {
     /// The rule.
     pub rule: RuleLink,

@@ -13,14 +13,14 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sigil_rule::model::{FieldItem, StrPart, ValueKind};
 use sigil_rule::{Modifier, escape};
 
 use crate::page::SourceCounts;
 
 /// How an indicator value is matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// The whole value (`Image: 'C:\x.exe'`).
@@ -111,7 +111,7 @@ impl fmt::Display for Kind {
 /// What makes two indicators the same: field, kind, transformations and the normalised value.
 ///
 /// Invariant: built only by [`IndicatorKey::of`] (or deserialised from one), so equal meaning gives equal keys.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct IndicatorKey {
     /// Field name as written; empty for keywords.
     pub field: String,
@@ -141,7 +141,7 @@ impl IndicatorKey {
 }
 
 /// One row of a page's indicator table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Indicator {
     /// Field name; `None` for keywords.
     pub field: Option<String>,

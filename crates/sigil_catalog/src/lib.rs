@@ -51,6 +51,7 @@
 mod analytics;
 mod attack;
 mod build;
+mod cache;
 mod catalog;
 mod coverage;
 mod error;
@@ -69,6 +70,7 @@ pub mod text;
 mod view;
 
 pub use analytics::{CO_FIRED_KEEP, CoFiredEvent, CoFiredEvents, IndicatorQuery};
+pub use cache::{CACHE_DIR_ENV, CacheOutcome, CatalogCache};
 pub use catalog::{Catalog, CatalogOptions, FailedFile, MatchedBy, SourceInfo};
 pub use error::{Error, Result};
 pub use events::{EventFieldUse, EventPage, ProviderSummary, RecordKindPage, searches_every_event};

@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use sigil_diagnostics::FileDiagnostic;
 
 use crate::indicator::Indicator;
 
 /// What kind of Sigma document a page shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleKind {
     /// A detection rule.
@@ -36,7 +36,7 @@ impl RuleKind {
 }
 
 /// One catalog page. Field order is the JSON key order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RulePage {
     /// The rule's `id`, if it has one.
     pub id: Option<String>,
@@ -141,7 +141,7 @@ impl RulePage {
 }
 
 /// A rule's logsource.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogsourceInfo {
     /// `product`.
     pub product: Option<String>,
@@ -165,7 +165,7 @@ impl LogsourceInfo {
 }
 
 /// One ATT&CK row: a tactic and the rule's techniques placed under it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttackRow {
     /// Display name (`Command & Control`).
     pub tactic: String,
@@ -178,7 +178,7 @@ pub struct AttackRow {
 }
 
 /// A technique on a page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TechniqueRef {
     /// Current id (`T1219.002`).
     pub id: String,
@@ -191,7 +191,7 @@ pub struct TechniqueRef {
 }
 
 /// ATT&CK tags that do not make rows, and problems with tags.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttackOther {
     /// Group ids (`G0032`).
     pub groups: Vec<String>,
@@ -208,7 +208,7 @@ pub struct AttackOther {
 }
 
 /// A described Windows event a rule can fire on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRef {
     /// Provider display name (`Sysmon`, `Security-Auditing`).
     pub provider: String,
@@ -225,7 +225,7 @@ pub struct EventRef {
 }
 
 /// A Sigma field and the event field it reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldMapping {
     /// Field as written in the rule.
     pub sigma: String,
@@ -234,7 +234,7 @@ pub struct FieldMapping {
 }
 
 /// How the event coverage was computed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coverage {
     /// `windows / process_creation`.
     pub logsource: String,
@@ -260,7 +260,7 @@ pub struct Coverage {
 }
 
 /// Why a rule has no described event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CoverageGap {
     /// Not a Windows logsource (linux, macos, aws, or no product and no route, like webserver or proxy): sigil
@@ -296,7 +296,7 @@ impl CoverageGap {
 }
 
 /// One stage: the condition (stage 0) or a search identifier (1..n).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
     /// 0 for the condition, then 1.. in file order.
     pub stage: usize,
@@ -305,7 +305,7 @@ pub struct Stage {
     /// The condition as written, or the search as YAML (`selection:\n    Image|endswith: ...`).
     pub text: String,
     /// How the stage joins the condition: the term that uses it (`1 of selection_*`, `not 1 of filter_*`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub join: Vec<String>,
     /// The logic inside the stage: `and` (a map), `or` (a list of maps), `keywords` or `all keywords`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -321,12 +321,12 @@ pub struct Stage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tree: Option<ConditionTree>,
     /// Stages 1..n: the field items.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<StageItem>,
 }
 
 /// One `field|modifiers: values` entry of a stage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageItem {
     /// Field name; `None` for keywords.
     pub field: Option<String>,
@@ -340,7 +340,7 @@ pub struct StageItem {
 }
 
 /// The condition as a tree, for renderers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ConditionTree {
     /// A search identifier.
@@ -377,7 +377,7 @@ pub enum ConditionTree {
 }
 
 /// A related rule (`related:`), resolved when it is in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelatedRule {
     /// The id written.
     pub id: String,
@@ -391,7 +391,7 @@ pub struct RelatedRule {
 }
 
 /// A link to another page, or an unresolved reference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleLink {
     /// The id or name as written (or the linking page's id for back-links).
     pub reference: String,
@@ -402,7 +402,7 @@ pub struct RuleLink {
 }
 
 /// A correlation rule's settings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationInfo {
     /// `event_count`, `value_count`, `temporal`, ...
     #[serde(rename = "type")]
@@ -424,7 +424,7 @@ pub struct CorrelationInfo {
 }
 
 /// One correlation alias.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AliasInfo {
     /// The alias name used in `group-by`.
     pub name: String,
@@ -433,7 +433,7 @@ pub struct AliasInfo {
 }
 
 /// A filter rule's targets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterInfo {
     /// Whether the filter applies to every rule with a matching logsource (`rules: any`).
     pub any: bool,
@@ -444,7 +444,7 @@ pub struct FilterInfo {
 }
 
 /// Regression test data of a rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Regression {
     /// The `regression_tests_path` attribute as written.
     pub path: Option<String>,
@@ -475,5 +475,25 @@ impl Serialize for SourceCounts {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Counts;
+        impl<'de> serde::de::Visitor<'de> for Counts {
+            type Value = SourceCounts;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of source names to counts")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SourceCounts, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry::<String, usize>()? {
+                    out.push(entry);
+                }
+                Ok(SourceCounts(out))
+            }
+        }
+        d.deserialize_map(Counts)
     }
 }

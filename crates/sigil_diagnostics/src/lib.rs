@@ -16,10 +16,10 @@ use std::fmt;
 use std::io::{self, Write};
 
 use owo_colors::OwoColorize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How bad a finding is. Errors make `sigil check` exit 1; warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth fixing, but the input is still usable as written.
@@ -40,7 +40,7 @@ impl fmt::Display for Severity {
 /// A place in a source file: 1-based line and column (in characters) plus the byte offset when known.
 ///
 /// Invariant: `line == 0` iff the position is unknown; then `column == 0` too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct Position {
     /// 1-based line; 0 when unknown.
     pub line: u32,
@@ -76,7 +76,7 @@ impl Position {
 /// A byte range `start..end` in a file's text (after a UTF-8 byte order mark, which is not part of the text).
 ///
 /// Invariant: `start <= end`; both fall on character boundaries of the text they were computed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct Span {
     /// Byte offset of the first byte.
     pub start: usize,
@@ -198,7 +198,7 @@ fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
 }
 
 /// A secondary place a diagnostic refers to, e.g. "first defined here" for a duplicate id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
     /// The file the label points into; `None` for the diagnostic's own file.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -215,7 +215,7 @@ pub struct Label {
 }
 
 /// One replacement of a byte range of the file text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edit {
     /// The bytes replaced (empty for an insertion).
     pub span: Span,
@@ -224,7 +224,7 @@ pub struct Edit {
 }
 
 /// A safe, mechanical correction: applying its edits changes nothing but the offending text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fix {
     /// What the fix does, e.g. "replace with 'endswith'".
     pub message: String,
@@ -279,6 +279,22 @@ impl Serialize for Code {
     }
 }
 
+/// Codes read back (from the catalog cache) are interned: each distinct code text is allocated once for the
+/// life of the process, so a [`Code`] stays a `&'static str` however often it is deserialised.
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        let text = String::deserialize(d)?;
+        let mut interned = INTERNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(found) = interned.iter().find(|c| **c == text) {
+            return Ok(Code(found));
+        }
+        let leaked: &'static str = Box::leak(text.into_boxed_str());
+        interned.push(leaked);
+        Ok(Code(leaked))
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0)
@@ -286,7 +302,7 @@ impl fmt::Display for Code {
 }
 
 /// One finding about user input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// What kind of finding it is.
     pub code: Code,
@@ -303,7 +319,7 @@ pub struct Diagnostic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// Related places ("first defined here").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<Label>,
     /// A safe correction, applied by `sigil check --fix` and offered as an editor quick fix.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -372,7 +388,7 @@ impl Diagnostic {
 }
 
 /// A diagnostic attached to the file it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDiagnostic {
     /// The file, as shown to users.
     pub file: String,
@@ -393,7 +409,7 @@ pub struct FileDiagnostic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// As [`Diagnostic::labels`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<Label>,
     /// As [`Diagnostic::fix`].
     #[serde(skip_serializing_if = "Option::is_none")]
