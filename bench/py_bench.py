@@ -71,11 +71,18 @@ print(json.dumps({"per_batch": full, "per_call": none, "rows": batches[0].num_ro
 '''
 
 
-def run_py(python, code, req):
+def run_py(python, code, req, timeout=None):
+    """Runs one step in its own Python process; None when it did not finish within `timeout` seconds."""
     # Spark's Python workers must run the interpreter that has the sigil package, not whatever `python3` is first
     # on PATH.
     env = dict(os.environ, PYSPARK_PYTHON=python, PYSPARK_DRIVER_PYTHON=python)
-    p = subprocess.run([python, "-c", code], input=json.dumps(req), capture_output=True, text=True, env=env)
+    try:
+        p = subprocess.run([python, "-c", code], input=json.dumps(req), capture_output=True, text=True, env=env,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # subprocess.run kills the Python driver; its JVM child goes with it when the gateway's pipe closes.
+        print(f"  step did not finish within {timeout} s", file=sys.stderr, flush=True)
+        return None
     if p.returncode != 0:
         sys.stderr.write(p.stderr[-3000:])
         raise SystemExit("a step failed")
@@ -91,6 +98,7 @@ def main():
     ap.add_argument("--sigil", help="sigil binary (default: build target/release/sigil)")
     ap.add_argument("--python", default=sys.executable, help="python with pyspark, pyarrow and sigil")
     ap.add_argument("--work", help="folder for generated files (default: temporary)")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds a Spark step may take (default 900)")
     ap.add_argument("--driver-memory", default="8g",
                     help="Spark driver heap (default 8g: planning the converted single query of ~2,000 rules needs "
                          "more than 2g, which thrashed in full GCs for minutes)")
@@ -118,17 +126,22 @@ def main():
     with open(out) as f:
         rows.append(("sigil hunt (all cores)", base, sum(1 for _ in f), "detections"))
 
-    r = run_py(args.python, STEP, {"step": "package", "path": parquet, "rules": args.rules, "memory": args.driver_memory})
-    rows.append(("Spark local[2] + sigil package", r["seconds"], r["rows"], "detections"))
+    print(f"  sigil hunt: {base:.1f} s, {rows[0][2]} detections", file=sys.stderr, flush=True)
+    r = run_py(args.python, STEP, {"step": "package", "path": parquet, "rules": args.rules, "memory": args.driver_memory},
+               args.timeout)
+    rows.append(("Spark local[2] + sigil package", r and r["seconds"], r and r["rows"], "detections"))
     q = subprocess.run([sigil, "convert", "--target", "spark", "--single-query", "--rules", args.rules, "--format", "json"],
                        capture_output=True, text=True, check=True)
     r = run_py(args.python, STEP, {"step": "sql", "path": parquet, "query": json.loads(q.stdout)["query"],
-                                     "memory": args.driver_memory})
-    rows.append(("Spark local[2] SQL, single query", r["seconds"], r["rows"], "events matching >= 1 rule"))
+                                     "memory": args.driver_memory}, args.timeout)
+    rows.append(("Spark local[2] SQL, single query", r and r["seconds"], r and r["rows"], "events matching >= 1 rule"))
 
     print(f"\n{args.events:,} events, rules from {args.rules}\n")
     print(f"{'engine':34} {'seconds':>8} {'events/s':>11} {'vs hunt':>8} {'rows':>8}  what")
     for name, secs, n, what in rows:
+        if secs is None:
+            print(f"{name:34} did not finish within {args.timeout} s (heap {args.driver_memory})")
+            continue
         print(f"{name:34} {secs:8.1f} {args.events / secs:11,.0f} {secs / base:7.1f}x {n:8}  {what}")
 
     b = run_py(args.python, BOUNDARY, {"path": parquet, "rules": args.rules, "batches": 20})
