@@ -132,7 +132,7 @@ def check_corpus(sigil, folders):
 def strip_timings(value):
     """`value` without keys that hold times (they differ run to run)."""
     if isinstance(value, dict):
-        return {k: strip_timings(v) for k, v in value.items() if not re.search(r"(^|_)(seconds|secs|time|elapsed|loaded)", k)}
+        return {k: strip_timings(v) for k, v in value.items() if not re.search(r"(^|_)(seconds?|secs|time|elapsed|loaded)($|_)", k)}
     if isinstance(value, list):
         return [strip_timings(v) for v in value]
     return value
