@@ -38,6 +38,12 @@ pub fn load_rules(paths: &[std::path::PathBuf]) -> sigil_rule::RuleSet {
     }
 }
 
+/// Like [`load_rules`], for commands that run the rules (`sigil hunt`): a file's errors are found the same way,
+/// the checks that can only warn are not run (see [`sigil_check::RUN_LINTER`]).
+pub fn load_rules_to_run(paths: &[std::path::PathBuf]) -> sigil_rule::RuleSet {
+    if paths.is_empty() { load_rules(paths) } else { sigil_check::load_to_run(paths) }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -268,7 +268,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(n) => n,
         None => 0,
     };
-    let mut set = crate::bundled::load_rules(&rule_paths);
+    let mut set = crate::bundled::load_rules_to_run(&rule_paths);
     for d in sigil_check::drop_duplicates(&mut set) {
         warn(&d.to_string());
     }

@@ -3,7 +3,7 @@
 use sigil_diagnostics::Position;
 use sigil_rule::modifiers::ExpectedValue;
 use sigil_rule::yaml::Node;
-use sigil_rule::{Detection, Document, Expr, FieldItem, Modifier, ValueKind, codes, compile_regex, parse_network};
+use sigil_rule::{Detection, Document, Expr, FieldItem, Modifier, ValueKind, check_regex, codes, parse_network};
 
 use crate::context::{DocContext, Reporter};
 
@@ -231,9 +231,8 @@ pub(crate) fn bad_regex(cx: &DocContext<'_>, r: &mut Reporter<'_>) {
     let mut found = Vec::new();
     each_value(cx, |item, kind, pos, expected| {
         if let (ExpectedValue::Regex, ValueKind::String(s)) = (expected, kind)
-            && let Err(e) = compile_regex(&s.raw, &item.modifiers)
+            && let Err(e) = check_regex(&s.raw, &item.modifiers)
         {
-            let e = e.to_string();
             let first = e.lines().last().unwrap_or("invalid regular expression").trim().to_string();
             found.push((pos, format!("regular expression does not compile: {first}")));
         }

@@ -20,13 +20,13 @@ pub mod registry;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use sigil_diagnostics::Diagnostic;
+use sigil_diagnostics::{Diagnostic, Severity};
 use sigil_rule::{Limits, Linter};
 pub use sigil_rule::{LoadOptions, RuleFile, RuleSet, discover, is_rule_file};
 
 pub use config::{Config, ConfigError, Selection};
 use context::{DocContext, Reporter, SetContext, SetReporter};
-use registry::{REGISTRY, Run};
+use registry::{Check, REGISTRY, Run};
 
 /// The linter, for [`sigil_rule::LoadOptions::linter`].
 pub const LINTER: Linter = Linter { file: lint_file, set: lint_set };
@@ -41,10 +41,15 @@ pub fn lint_file(file: &mut RuleFile) {
 
 /// The findings of the document checks on one parsed file.
 pub fn lint_parsed(source: &str, parsed: &sigil_rule::ParsedFile) -> Vec<Diagnostic> {
+    lint_parsed_by(source, parsed, |_| true)
+}
+
+/// The findings of the document checks that `wanted` selects, in registry order per document.
+fn lint_parsed_by(source: &str, parsed: &sigil_rule::ParsedFile, wanted: impl Fn(&Check) -> bool) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for (doc, node) in parsed.documents.iter().zip(&parsed.nodes) {
         let cx = DocContext::new(source, doc, node, &parsed.diagnostics);
-        for check in REGISTRY {
+        for check in REGISTRY.iter().filter(|c| wanted(c)) {
             if let Run::Document(run) = check.run {
                 run(&cx, &mut Reporter::new(check, &mut found));
             }
@@ -52,6 +57,21 @@ pub fn lint_parsed(source: &str, parsed: &sigil_rule::ParsedFile) -> Vec<Diagnos
     }
     found
 }
+
+/// The linter of commands that run rules rather than report on them (`sigil hunt`): only the document checks
+/// whose findings are errors, since an error is what stops a file's rules from running, and no check across
+/// the set (those findings never stop a rule). A file gets the same errors, in the same order, as with
+/// [`LINTER`]; warnings are left out. `sigil check` and the catalog keep the full [`LINTER`].
+pub const RUN_LINTER: Linter = Linter { file: lint_file_errors, set: no_set_checks };
+
+/// The document checks of [`RUN_LINTER`]: like [`lint_file`], with the error checks only.
+fn lint_file_errors(file: &mut RuleFile) {
+    let found = lint_parsed_by(&file.source, &file.parsed, |c| c.severity == Severity::Error);
+    file.parsed.diagnostics.extend(found);
+    file.parsed.diagnostics.sort_by_key(|d| d.position);
+}
+
+fn no_set_checks(_: &mut RuleSet) {}
 
 /// Runs every check across the set, adding findings to each file's `set_diagnostics`.
 pub fn lint_set(set: &mut RuleSet) {
@@ -172,6 +192,12 @@ pub fn add_filters(set: &mut RuleSet, paths: &[PathBuf]) -> Vec<String> {
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
     let opts = LoadOptions { linter: Some(LINTER), ..opts.clone() };
     sigil_rule::load(paths, &opts)
+}
+
+/// Loads rules to run them (see [`RUN_LINTER`]): what makes a file an error is found as by [`load`], the
+/// checks that can only warn are not run.
+pub fn load_to_run(paths: &[PathBuf]) -> RuleSet {
+    sigil_rule::load(paths, &LoadOptions { linter: Some(RUN_LINTER), ..LoadOptions::default() })
 }
 
 /// Parses and lints in-memory rule texts `(file name, YAML)`, checks across them included.

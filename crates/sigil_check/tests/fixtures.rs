@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sigil_check::registry::REGISTRY;
+use sigil_check::registry::{REGISTRY, Run};
 use sigil_check::{LoadOptions, load};
 use sigil_diagnostics::{Diagnostic, apply_fixes};
 
@@ -208,4 +208,31 @@ fn loading_without_the_linter_keeps_only_parser_diagnostics() {
     let codes: Vec<&str> = linted.diagnostics().iter().map(|d| d.code.0).collect();
     assert_eq!(codes, ["SG204", "SG301"]);
     assert!(linted.files[0].parsed.nodes.is_empty(), "nodes are dropped after linting");
+}
+
+/// `load_to_run` (what `sigil hunt` loads with) finds, for every fixture, exactly the errors of the full linter,
+/// in the same order (the first one is what hunt reports for a skipped file), and none of its warnings or set
+/// findings.
+#[test]
+fn loading_to_run_finds_the_same_errors_as_checking() {
+    let mut with_errors = 0;
+    for fixture in fixtures() {
+        let checked = load(std::slice::from_ref(&fixture), &LoadOptions::default());
+        let to_run = sigil_check::load_to_run(std::slice::from_ref(&fixture));
+        assert_eq!(checked.files.len(), to_run.files.len(), "{}", fixture.display());
+        for (full, run) in checked.files.iter().zip(&to_run.files) {
+            let errors: Vec<&Diagnostic> = full.parsed.diagnostics.iter().filter(|d| d.is_error()).collect();
+            let found: Vec<&Diagnostic> = run.parsed.diagnostics.iter().filter(|d| d.is_error()).collect();
+            assert_eq!(found, errors, "{}", full.display_path);
+            // Warnings left are the parser's own (it does not know which command loads).
+            for d in run.parsed.diagnostics.iter().filter(|d| !d.is_error()) {
+                let check = REGISTRY.iter().find(|c| c.code == d.code).unwrap();
+                assert!(matches!(check.run, Run::Parser), "{}: {d:?}", run.display_path);
+            }
+            assert!(run.set_diagnostics.is_empty(), "{}: {:?}", run.display_path, run.set_diagnostics);
+            assert_eq!(full.parsed.has_errors(), run.parsed.has_errors());
+            with_errors += usize::from(run.parsed.has_errors());
+        }
+    }
+    assert!(with_errors > 30, "the fixtures should exercise many error checks, found {with_errors}");
 }

@@ -37,7 +37,7 @@ pub use condition::{Condition, Expr, Pattern, Quantifier};
 pub use load::{Linter, LoadOptions, RuleFile, RuleSet, discover, is_rule_file, load, load_texts};
 pub use model::*;
 pub use modifiers::Modifier;
-pub use parse::{REGEX_SIZE_LIMIT, compile_regex, is_date, is_uuid, parse_network};
+pub use parse::{REGEX_SIZE_LIMIT, check_regex, compile_regex, is_date, is_uuid, parse_network};
 pub use sigil_diagnostics::LineIndex;
 use sigil_diagnostics::{Diagnostic, Position, Span};
 pub use yaml::Limits;

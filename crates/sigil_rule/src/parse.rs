@@ -669,6 +669,59 @@ pub fn compile_regex(pattern: &str, modifiers: &[Modifier]) -> Result<regex::Reg
         .build()
 }
 
+/// Checks a `re` value as [`compile_regex`] would build it, failing exactly when that fails and with the same
+/// error text, but without building the regex when building cannot fail: the pattern is parsed with the regex
+/// crate's own parser and options (a syntax error is its error, word for word), and only a pattern whose
+/// compiled form could come near [`REGEX_SIZE_LIMIT`] is built to find out. The engine builds each regex when
+/// it is first used.
+///
+/// # Errors
+/// The regex crate's error text, as `compile_regex(..)` would give it.
+pub fn check_regex(pattern: &str, modifiers: &[Modifier]) -> Result<(), String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(modifiers.contains(&Modifier::ReIgnoreCase))
+        .multi_line(modifiers.contains(&Modifier::ReMultiline))
+        .dot_matches_new_line(modifiers.contains(&Modifier::ReDotAll))
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())?;
+    if nfa_units(&hir).saturating_mul(BYTES_PER_UNIT) <= REGEX_SIZE_LIMIT as u64 / BOUND_MARGIN {
+        return Ok(());
+    }
+    compile_regex(pattern, modifiers).map(drop).map_err(|e| e.to_string())
+}
+
+/// Bytes of compiled program per unit of [`nfa_units`], generously: a unit is one state of the regex crate's
+/// Thompson NFA with one byte-range transition (a few dozen bytes).
+const BYTES_PER_UNIT: u64 = 64;
+/// How far below the size limit a pattern's bound must stay to be accepted without building it.
+const BOUND_MARGIN: u64 = 4;
+
+/// An upper bound of the states of a pattern's compiled program: every literal byte and every byte range of the
+/// UTF-8 sequences of its classes, with repetitions multiplied out (`x{2,5}` compiles to five copies of `x`).
+/// It over-counts (the compiler shares common suffixes); only its being an upper bound matters.
+fn nfa_units(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(l) => l.0.len() as u64 + 1,
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .map(|r| 4 * regex_syntax::utf8::Utf8Sequences::new(r.start(), r.end()).count() as u64)
+            .fold(1, u64::saturating_add),
+        HirKind::Class(Class::Bytes(c)) => c.ranges().len() as u64 + 1,
+        HirKind::Repetition(r) => {
+            let copies = r.max.unwrap_or(r.min.saturating_add(1)).max(r.min).max(1);
+            nfa_units(&r.sub).saturating_mul(u64::from(copies)).saturating_add(1)
+        }
+        HirKind::Capture(c) => nfa_units(&c.sub).saturating_add(2),
+        HirKind::Concat(hs) | HirKind::Alternation(hs) => {
+            hs.iter().map(nfa_units).fold(hs.len() as u64 + 1, u64::saturating_add)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,6 +743,35 @@ mod tests {
         assert!(is_uuid("74a2b202-73e0-4693-9a3a-9d36146d0775"));
         assert!(!is_uuid("74a2b20273e046939a3a9d36146d0775"));
         assert!(!is_uuid("not-a-uuid"));
+    }
+
+    /// `check_regex` accepts and rejects what `compile_regex` does, with the same text, on both sides of the
+    /// bound under which it does not build the regex.
+    #[test]
+    fn check_regex_agrees_with_building() {
+        let cases: &[(&str, &[Modifier])] = &[
+            (r"\\(?:cmd|powershell)\.exe$", &[]),
+            ("a(b", &[]),
+            ("[z-a]", &[]),
+            (r"\p{NoSuchClass}", &[]),
+            (r"(?-u:\xFF)", &[]),
+            ("(?i)ünïcödé+", &[Modifier::ReIgnoreCase]),
+            (r"^.*\n", &[Modifier::ReMultiline, Modifier::ReDotAll]),
+            (r"\w{1,64}", &[]),
+            (r"\w{1,64}", &[Modifier::ReIgnoreCase]),
+            // Far over the limit: reported through the build the bound cannot skip.
+            (r"(\w{1,100}){1,100}", &[]),
+            // A million bytes of literal: over the bound, yet the regex crate builds it (a literal search).
+            ("(a{1000}){1000}", &[]),
+            ("a{1001}", &[]),
+        ];
+        for (pattern, modifiers) in cases {
+            let built = compile_regex(pattern, modifiers).map(drop).map_err(|e| e.to_string());
+            assert_eq!(check_regex(pattern, modifiers), built, "{pattern} {modifiers:?}");
+        }
+        let too_big = check_regex(r"(\w{1,100}){1,100}", &[]).unwrap_err();
+        assert!(too_big.contains("size limit"), "the size limit is still enforced: {too_big}");
+        assert!(check_regex("a(b", &[]).is_err());
     }
 
     #[test]
