@@ -84,6 +84,18 @@ impl Family {
         }
     }
 
+    /// The name pages show: `Sigma`, `Splunk`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Sigma => "Sigma",
+            Family::Splunk => "Splunk",
+            Family::Elastic => "Elastic",
+            Family::Sentinel => "Sentinel",
+            Family::Chronicle => "Chronicle",
+            Family::Panther => "Panther",
+        }
+    }
+
     /// The family named `name` (ASCII case-insensitive).
     pub fn from_name(name: &str) -> Option<Family> {
         Family::ALL.into_iter().find(|f| f.as_str().eq_ignore_ascii_case(name))
