@@ -33,9 +33,11 @@ pub struct Args {
     /// The query language.
     #[arg(long, short, value_enum)]
     target: TargetArg,
-    /// Rule files or folders (default: the rules bundled with sigil).
-    #[arg(long, short, num_args = 1.., value_name = "PATH")]
-    rules: Vec<PathBuf>,
+    /// Rule files or folders, each optionally named NAME=PATH (default: the rules bundled with sigil). Sigma
+    /// rules only: inputs recognised as another family (`splunk=PATH`, an Elastic checkout) are skipped with one
+    /// line counting them, and an error (exit 2) when no Sigma rule is left.
+    #[arg(long, short, num_args = 1.., value_name = "[NAME=]PATH")]
+    rules: Vec<String>,
     /// The table or view holding the exported events (any table expression, e.g. file('events.parquet')); for
     /// esql, splunk and kusto the index or table name.
     #[arg(long, default_value = "events", value_name = "NAME")]
@@ -102,13 +104,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.single_query && !target.is_sql() {
         anyhow::bail!("--single-query is for the SQL targets (clickhouse, spark, duckdb), not {}", target.name());
     }
-    for w in crate::hunt::check_rule_paths(&args.rules)? {
+    let inputs = crate::rule_inputs::RuleInputs::split(&args.rules);
+    inputs.require_sigma("convert")?;
+    if let Some(line) = inputs.skipped_line("convert") {
+        eprintln!("warning: {line}");
+    }
+    let rule_paths = inputs.sigma;
+    for w in crate::hunt::check_rule_paths(&rule_paths)? {
         eprintln!("warning: {w}");
     }
     let knowledge = crate::hunt::load_knowledge(&args.mapping)?;
     let placeholders = crate::hunt::load_placeholders(args.placeholders.as_deref())?;
     let opts = sigil_convert::ConvertOptions { table: args.table.clone(), placeholders };
-    let set = crate::bundled::load_rules(&args.rules);
+    let set = crate::bundled::load_rules(&rule_paths);
     // Nothing the user gave is overwritten: not a rule file, nor a --mapping or --placeholders file.
     if let Some(out) = &args.output
         && let Ok(out_abs) = std::fs::canonicalize(out)

@@ -75,7 +75,8 @@ pub struct Args {
     paths: Vec<PathBuf>,
     /// Rule files or folders, each optionally named NAME=PATH; `NAME=dir/rules*` is expanded by sigil. Takes
     /// every path after it: put event paths first. A path that holds no rule is an error. Default: the rules
-    /// bundled with sigil.
+    /// bundled with sigil. Sigma rules only: inputs recognised as another family (`splunk=PATH`, an Elastic
+    /// checkout) are skipped with one line counting them, and an error (exit 2) when no Sigma rule is left.
     #[arg(long, short, num_args = 1.., value_name = "[NAME=]PATH")]
     rules: Vec<String>,
     /// Output format: the detections (table, jsonl, csv) or the summary as one JSON object (json).
@@ -241,8 +242,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let placeholders = load_placeholders(args.placeholders.as_deref())?;
 
     // Rules.
-    let rule_paths: Vec<PathBuf> =
-        sigil_catalog::SourceSpec::parse_all(&args.rules).into_iter().flat_map(|s| s.paths).collect();
+    // Rules of other families are set apart with one line; with none of Sigma there is nothing to hunt with.
+    let inputs = crate::rule_inputs::RuleInputs::split(&args.rules);
+    inputs.require_sigma("hunt")?;
+    if let Some(line) = inputs.skipped_line("hunt") {
+        warn(&line);
+    }
+    let rule_paths = inputs.sigma;
     for w in check_rule_paths(&rule_paths)? {
         warn(&w);
     }

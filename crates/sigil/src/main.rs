@@ -16,6 +16,7 @@ mod explain;
 mod export;
 mod help;
 mod hunt;
+mod rule_inputs;
 mod serve;
 mod show;
 mod site;

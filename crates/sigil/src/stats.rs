@@ -68,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let tactics: Vec<Count> = s.by_tactic.iter().filter(|c| c.count > 0).cloned().collect();
     section(&mut out, "By tactic", "Tactic", &tactics, usize::MAX)?;
     section(&mut out, "By technique", "Technique", &s.by_technique, top)?;
+    families_disagree(&mut out, &catalog, top)?;
 
     writeln!(out, "\nMost shared indicators")?;
     let mut t = table(&["Field", "Kind", "Value", "Rules", "By source"]);
@@ -127,6 +128,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     out.flush()?;
     crate::catalog_args::done_with(catalog);
     Ok(ExitCode::SUCCESS)
+}
+
+/// With several rule families that tag ATT&CK: the techniques some cover and others do not, rules per family,
+/// one family alone first (the web catalog's `/attack/disagreements`).
+fn families_disagree(out: &mut dyn Write, catalog: &sigil_catalog::Catalog, top: usize) -> std::io::Result<()> {
+    let fa = catalog.attack_by_family();
+    if !fa.compares() {
+        return Ok(());
+    }
+    let list = fa.disagreements(&sigil_catalog::DisagreementOrder::Families, None);
+    let parents = fa.techniques.iter().filter(|t| !t.id.contains('.')).count();
+    writeln!(out, "\nATT&CK techniques where rule families disagree: {} of {parents}", list.len())?;
+    let labels: Vec<String> = fa.families.iter().map(|f| sigil_catalog::family_label(f)).collect();
+    let mut heads: Vec<&str> = vec!["Technique"];
+    heads.extend(labels.iter().map(String::as_str));
+    heads.push("Covered by");
+    let mut t = table(&heads);
+    for d in list.iter().take(top) {
+        let mut row = vec![sanitize(&format!("{} {}", d.id, d.name)).into_owned()];
+        row.extend(d.counts.iter().map(usize::to_string));
+        row.push(d.label.clone());
+        t.add_row(row);
+    }
+    writeln!(out, "{t}")?;
+    more(out, list.len(), top)
 }
 
 fn section(out: &mut dyn Write, heading: &str, column: &str, counts: &[Count], top: usize) -> std::io::Result<()> {

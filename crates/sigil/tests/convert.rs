@@ -208,3 +208,19 @@ fn export_writes_the_layout_and_refuses_to_overwrite_an_input() {
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     assert!(std::fs::read(&pq).unwrap().starts_with(b"PAR1"));
 }
+
+#[test]
+fn convert_takes_sigma_named_rules_and_skips_other_families() {
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let sigma = format!("sigma={repo}/examples/rules/proc_creation_win_whoami_system.yml");
+    let elastic = format!("{repo}/crates/sigil_families/tests/fixtures/elastic");
+    let out = sigil(&["convert", "--target", "duckdb", "--rules", &sigma, &elastic]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("--rules: 4 Elastic rules not converted: sigil convert reads Sigma rules only"), "{err}");
+    assert!(err.contains("1 of 1 rules converted"), "{err}");
+    assert!(text(&out.stdout).contains("whoami"), "{}", text(&out.stdout));
+    let out = sigil(&["convert", "--target", "duckdb", "--rules", &elastic]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no Sigma rules to use"), "{}", text(&out.stderr));
+}

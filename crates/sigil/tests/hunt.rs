@@ -724,3 +724,30 @@ filter:
     assert!(stderr.contains("names rule 'missing_rule', which is not loaded"), "{stderr}");
     assert!(stderr.contains("not_a_filter.yml: 1 document(s) that are not filters ignored"), "{stderr}");
 }
+
+#[test]
+fn rules_of_other_families_are_skipped_with_one_line() {
+    let repo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let events = repo.join("examples/events/sample.jsonl");
+    let fixtures = repo.join("crates/sigil_families/tests/fixtures");
+    let sigma = format!("sigma={}", repo.join("examples/rules").display());
+    // A folder of Elastic rules named as Splunk: the files decide; each family counted on one line.
+    let elastic = format!("splunk={}", fixtures.join("elastic").display());
+    let sentinel = fixtures.join("sentinel");
+    let out = run(&[events.to_str().unwrap(), "--rules", &sigma, &elastic, sentinel.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("--rules:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("4 Elastic rules, 2 Sentinel rules not run: sigil hunt reads Sigma rules only"), "{err}");
+    assert!(!err.contains("broken.toml") && !err.contains("mesh_shell"), "no error per file: {err}");
+    assert!(text(&out.stdout).contains("MeshAgent"), "the Sigma rules ran");
+    // Nothing but other families: an error, exit 2.
+    let out = run(&[events.to_str().unwrap(), "--rules", sentinel.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no Sigma rules to use; --rules: 2 Sentinel rules not run"),
+        "{}",
+        text(&out.stderr)
+    );
+}

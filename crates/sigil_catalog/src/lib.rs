@@ -57,6 +57,7 @@ mod coverage;
 mod error;
 mod events;
 mod family;
+mod family_attack;
 mod fasthash;
 mod indicator;
 pub mod markdown;
@@ -75,6 +76,7 @@ pub use catalog::{Catalog, CatalogOptions, FailedFile, MatchedBy, SourceInfo};
 pub use error::{Error, Result};
 pub use events::{EventFieldUse, EventPage, ProviderSummary, RecordKindPage, searches_every_event};
 pub use family::{CrossFamily, FamilyCount, QueryInfo};
+pub use family_attack::{DisagreementOrder, FamilyAttack, TechniqueFamilies, family_label};
 pub use indicator::{Indicator, IndicatorKey, Kind};
 pub use page::{
     AliasInfo, AttackOther, AttackRow, ConditionTree, CorrelationInfo, Coverage, CoverageGap, EventRef, FieldMapping,

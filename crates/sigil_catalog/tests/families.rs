@@ -130,3 +130,89 @@ fn event_pages_count_only_specific_rules() {
         e.rules.iter().filter_map(|r| c.by_key(r.key.as_deref()?)).map(|p| p.family.as_str()).collect();
     assert!(fams.contains("splunk") && fams.contains("sigma") && fams.contains("elastic"), "{fams:?}");
 }
+
+/// The bundled examples with the Elastic and Sentinel test rules (no corpus needed).
+fn small_catalog() -> Catalog {
+    let examples = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rules"));
+    let sources = vec![
+        SourceSpec::new("sigma", vec![examples]),
+        SourceSpec::new("team-a", vec![fixtures("elastic")]),
+        SourceSpec::new("team-b", vec![fixtures("sentinel")]),
+    ];
+    Catalog::load(&sources, &CatalogOptions::default()).unwrap()
+}
+
+#[test]
+fn attack_by_family_counts_rules_per_family_and_finds_disagreements() {
+    use sigil_catalog::DisagreementOrder;
+    let c = small_catalog();
+    let fa = c.attack_by_family();
+    assert_eq!(fa.families, ["sigma", "elastic", "sentinel"], "families that tag ATT&CK, in catalog order");
+    // The MeshAgent technique: one rule of each family, through the sub-technique.
+    let t1219 = fa.technique("T1219").unwrap();
+    assert_eq!(t1219.counts, [1, 1, 1]);
+    assert_eq!((t1219.label.as_str(), t1219.disagrees()), ("all families", false));
+    assert_eq!(fa.technique("T1219.002").unwrap().counts, [1, 1, 1], "sub-techniques are counted too");
+    // Brute force: a Sigma and a Sentinel rule, no Elastic one.
+    let t1110 = fa.technique("T1110").unwrap();
+    assert_eq!(t1110.counts, [2, 0, 1], "the burst correlation and its base rule");
+    assert_eq!(t1110.label, "Sigma and Sentinel, not Elastic");
+    assert_eq!(t1110.missing_from, ["elastic"]);
+    // whoami: Sigma alone.
+    assert_eq!(fa.technique("T1033").unwrap().label, "Sigma only");
+    // The disagreements: parents only, never one all families cover; sortable and filterable.
+    let all = fa.disagreements(&DisagreementOrder::Id, None);
+    assert!(all.iter().all(|t| !t.id.contains('.') && t.disagrees()));
+    assert!(all.iter().any(|t| t.id == "T1110") && all.iter().all(|t| t.id != "T1219"));
+    let ids: Vec<&str> = all.iter().map(|t| t.id.as_str()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted);
+    let by_rules = fa.disagreements(&DisagreementOrder::Rules, None);
+    assert!(by_rules.windows(2).all(|w| w[0].rules >= w[1].rules));
+    let missing_elastic = fa.disagreements(&DisagreementOrder::Families, Some("missing:elastic"));
+    assert!(missing_elastic.iter().all(|t| t.missing_from.contains(&"elastic".to_string())));
+    assert!(missing_elastic.windows(2).all(|w| w[0].covered_by.len() <= w[1].covered_by.len()));
+    let sentinel = fa.disagreements(&DisagreementOrder::Family("sentinel".into()), Some("covered:sentinel"));
+    assert_eq!(sentinel.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["T1110"]);
+    assert_eq!(
+        DisagreementOrder::from_name("elastic", &fa.families),
+        Some(DisagreementOrder::Family("elastic".into()))
+    );
+    assert_eq!(DisagreementOrder::from_name("splunk", &fa.families), None, "a family not compared");
+    // One family alone: nothing to compare.
+    let sigma_only = Catalog::load(
+        &[SourceSpec::new("s", vec![PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rules"))])],
+        &CatalogOptions::default(),
+    )
+    .unwrap();
+    let fa = sigma_only.attack_by_family();
+    assert!(!fa.compares());
+    assert!(fa.disagreements(&DisagreementOrder::Id, None).is_empty());
+}
+
+#[test]
+fn attack_disagreements_across_the_real_families() {
+    if !common::corpus_available("attack_disagreements_across_the_real_families") {
+        return;
+    }
+    let c = catalog();
+    let fa = c.attack_by_family();
+    for f in ["sigma", "splunk", "chronicle", "panther", "elastic", "sentinel"] {
+        assert!(fa.families.iter().any(|x| x == f), "{f} tags ATT&CK: {:?}", fa.families);
+    }
+    let splunk_pages =
+        c.pages().iter().filter(|p| p.family == "splunk" && p.techniques.iter().any(|t| t == "T1560.001"));
+    let t = fa.technique("T1560.001").unwrap();
+    assert_eq!(t.count_of(&fa.families, "splunk"), splunk_pages.count());
+    assert_eq!(t.rules, t.counts.iter().sum::<usize>());
+    let d = fa.disagreements(&sigil_catalog::DisagreementOrder::Families, None);
+    assert!(!d.is_empty());
+    assert_eq!(d[0].covered_by.len(), 1, "one family alone first");
+    assert!(d[0].label.ends_with(" only"), "{}", d[0].label);
+    eprintln!(
+        "{} of {} parent techniques disagree",
+        d.len(),
+        fa.techniques.iter().filter(|t| !t.id.contains('.')).count()
+    );
+}

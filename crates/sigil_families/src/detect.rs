@@ -85,6 +85,29 @@ pub fn detect(path: &Path) -> Option<Family> {
     votes.into_iter().max_by_key(|(_, n)| *n).map(|(f, _)| f)
 }
 
+/// The family of one rule input (`--rules [NAME=]PATH`): recognised from the files ([`detect`]); when no file is
+/// recognised, the family `name` names (`splunk=PATH`), else Sigma (whose loader then says what is wrong).
+pub fn input_family(name: Option<&str>, path: &Path) -> Family {
+    detect(path).or_else(|| name.and_then(Family::from_name)).unwrap_or(Family::Sigma)
+}
+
+/// How many files under `path` (a file or a folder, walked as [`detect`] walks it) are rules of `family`.
+pub fn count_rule_files(path: &Path, family: Family) -> usize {
+    let walk = walkdir::WalkDir::new(path).into_iter().filter_entry(|e| {
+        e.depth() == 0
+            || !(e.file_type().is_dir()
+                && e.file_name().to_str().is_some_and(|n| n.starts_with('.') || NOT_RULES.contains(&n)))
+    });
+    walk.filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy();
+            ["yml", "yaml", "toml", "yaral"].iter().any(|x| name.ends_with(x))
+                && std::fs::read_to_string(e.path()).is_ok_and(|t| detect_text(&name, &t) == Some(family))
+        })
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +122,19 @@ mod tests {
         assert_eq!(detect_text("x.txt", "rule a {\n events:\n condition:\n}"), Some(Family::Chronicle));
         assert_eq!(detect_text("a.toml", "[package]\n"), None);
         assert_eq!(detect_text("a.yml", "key: value\n"), None);
+    }
+
+    #[test]
+    fn inputs_by_files_then_by_name() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        // The files decide, whatever the name.
+        assert_eq!(input_family(Some("sigma"), &fixtures.join("elastic")), Family::Elastic);
+        assert_eq!(input_family(None, &fixtures.join("sentinel/mesh_shell.yaml")), Family::Sentinel);
+        // Nothing recognised (a missing path): the name, else Sigma.
+        assert_eq!(input_family(Some("splunk"), &fixtures.join("nothing-here")), Family::Splunk);
+        assert_eq!(input_family(Some("team"), &fixtures.join("nothing-here")), Family::Sigma);
+        // Recognised, not loaded: broken.toml (bad TOML with a `[rule]` line) counts as an Elastic file.
+        assert_eq!(count_rule_files(&fixtures.join("elastic"), Family::Elastic), 4);
+        assert_eq!(count_rule_files(&fixtures.join("elastic"), Family::Sigma), 0);
     }
 }

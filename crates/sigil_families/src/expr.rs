@@ -43,10 +43,29 @@ pub(crate) struct Lexing {
 
 /// Splits `text` into tokens; errors name the byte offset.
 pub(crate) fn lex(text: &str, how: &Lexing) -> Result<Vec<Tok>, String> {
+    Ok(lex_spanned(text, how, false)?.into_iter().map(|(_, t)| t).collect())
+}
+
+/// [`lex`] with each token's byte range. `tolerant` (for highlighting whole queries, not only the clauses the
+/// parsers read) never fails: an unterminated string runs to the end, and a character no token starts with
+/// becomes a one-character word.
+pub(crate) fn lex_spanned(
+    text: &str,
+    how: &Lexing,
+    tolerant: bool,
+) -> Result<Vec<(std::ops::Range<usize>, Tok)>, String> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut out = Vec::new();
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
     let mut i = 0;
-    while let Some(&(at, c)) = chars.get(i) {
+    loop {
+        let here = chars.get(i).map_or(text.len(), |(at, _)| *at);
+        if ranges.len() < out.len() {
+            ranges.push(start..here);
+        }
+        let Some(&(at, c)) = chars.get(i) else { break };
+        start = at;
         if c.is_whitespace() {
             i += 1;
             continue;
@@ -81,6 +100,9 @@ pub(crate) fn lex(text: &str, how: &Lexing) -> Result<Vec<Tok>, String> {
             let mut s = String::new();
             loop {
                 let Some(&(_, d)) = chars.get(i) else {
+                    if tolerant {
+                        break;
+                    }
                     return Err(format!("unterminated string starting at offset {at}"));
                 };
                 if triple {
@@ -105,6 +127,10 @@ pub(crate) fn lex(text: &str, how: &Lexing) -> Result<Vec<Tok>, String> {
                         Some('t') => s.push('\t'),
                         Some('r') => s.push('\r'),
                         Some(e) => s.push(e),
+                        None if tolerant => {
+                            i += 1;
+                            break;
+                        }
                         None => return Err(format!("unterminated string starting at offset {at}")),
                     }
                     i += 2;
@@ -121,6 +147,9 @@ pub(crate) fn lex(text: &str, how: &Lexing) -> Result<Vec<Tok>, String> {
             i += 1;
             loop {
                 let Some(&(_, d)) = chars.get(i) else {
+                    if tolerant {
+                        break;
+                    }
                     return Err(format!("unterminated back-quoted text starting at offset {at}"));
                 };
                 i += 1;
@@ -153,11 +182,15 @@ pub(crate) fn lex(text: &str, how: &Lexing) -> Result<Vec<Tok>, String> {
             i += 1;
         }
         if word.is_empty() {
-            return Err(format!("unexpected '{c}' at offset {at}"));
+            if !tolerant {
+                return Err(format!("unexpected '{c}' at offset {at}"));
+            }
+            word.push(c);
+            i += 1;
         }
         out.push(Tok::Word(word));
     }
-    Ok(out)
+    Ok(ranges.into_iter().zip(out).collect())
 }
 
 /// Boolean keywords of a language.

@@ -4,7 +4,7 @@
 use crate::expr::{self, Cursor, Keywords, Lexing, Tok};
 use crate::{Extraction, Op, Predicate};
 
-const LEX: Lexing = Lexing {
+pub(crate) const LEX: Lexing = Lexing {
     ops: &["==", "=~", "!=", "!~", ">=", "<=", ">", "<", "!"],
     stops: "|;",
     escapes: true,

@@ -36,6 +36,7 @@
 pub mod detect;
 pub mod eql;
 mod expr;
+pub mod highlight;
 pub mod kql;
 pub mod kusto;
 mod load;
@@ -45,7 +46,7 @@ pub mod yaral;
 
 use serde::Serialize;
 
-pub use detect::detect;
+pub use detect::{count_rule_files, detect, input_family};
 pub use load::{LoadError, Loaded, load};
 pub use mapping::{MappedIndicator, Mappings};
 
@@ -81,6 +82,18 @@ impl Family {
             Family::Sentinel => "sentinel",
             Family::Chronicle => "chronicle",
             Family::Panther => "panther",
+        }
+    }
+
+    /// The name pages show: `Sigma`, `Splunk`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Sigma => "Sigma",
+            Family::Splunk => "Splunk",
+            Family::Elastic => "Elastic",
+            Family::Sentinel => "Sentinel",
+            Family::Chronicle => "Chronicle",
+            Family::Panther => "Panther",
         }
     }
 
@@ -131,6 +144,22 @@ impl Language {
             Language::Yaral => "yaral",
             Language::Python => "python",
         }
+    }
+
+    /// The language named `name` ([`Language::as_str`]).
+    pub fn from_name(name: &str) -> Option<Language> {
+        [
+            Language::Spl,
+            Language::Eql,
+            Language::Kuery,
+            Language::Esql,
+            Language::Lucene,
+            Language::Kusto,
+            Language::Yaral,
+            Language::Python,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == name)
     }
 }
 

@@ -168,7 +168,7 @@ pub struct Parsed {
     pub extraction: Extraction,
 }
 
-const LEX: Lexing = Lexing {
+pub(crate) const LEX: Lexing = Lexing {
     ops: &["!=", ">=", "<=", "==", "=", "<", ">"],
     stops: "",
     escapes: true,

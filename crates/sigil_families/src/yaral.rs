@@ -101,7 +101,7 @@ fn meta_pairs(t: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-const LEX: Lexing = Lexing {
+pub(crate) const LEX: Lexing = Lexing {
     ops: &["!=", ">=", "<=", "=", "<", ">"],
     stops: "",
     escapes: true,

@@ -50,6 +50,7 @@ pub fn routes() -> Router<Shared> {
         )
         .route("/attack", get(attack))
         .route("/attack/navigator.json", get(navigator))
+        .route("/attack/disagreements", get(disagreements))
         .route("/attack/{technique}", get(technique))
         .route("/indicators", get(indicators))
         .route("/events", get(events))
@@ -161,7 +162,7 @@ struct ApiIndex {
 }
 
 async fn index() -> Response {
-    let endpoints: [(&str, &str); 12] = [
+    let endpoints: [(&str, &str); 13] = [
         (
             "/api/rules",
             "search: q, tactic, technique, level, status, product, category, service, author, source, regression, kind, sort, page, per_page",
@@ -170,6 +171,10 @@ async fn index() -> Response {
         ("/api/rules/sigma/{file_stem}", "one rule by file stem"),
         ("/api/attack", "the ATT&CK matrix with rule counts"),
         ("/api/attack/navigator.json", "ATT&CK Navigator layer (format 4.5)"),
+        (
+            "/api/attack/disagreements",
+            "techniques some rule families cover and others do not (sort=, only=covered:F|missing:F)",
+        ),
         ("/api/attack/{technique}", "a technique and its rules (tactic= to restrict)"),
         ("/api/indicators", "field, kind, value: an indicator's rules, or matching indicators"),
         ("/api/events", "providers"),
@@ -484,6 +489,35 @@ async fn navigator(State(app): State<Shared>) -> Response {
     r.headers_mut()
         .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"sigil-attack-layer.json\""));
     r
+}
+
+/// `/api/attack/disagreements`: the families compared and, per technique some cover and others do not, the
+/// rules of each family.
+#[derive(Serialize)]
+struct DisagreementsAnswer<'a> {
+    families: &'a [String],
+    order: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    only: Option<&'a str>,
+    techniques: Vec<&'a sigil_catalog::TechniqueFamilies>,
+}
+
+async fn disagreements(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
+    let p = match parse(q) {
+        Ok(p) => p,
+        Err(e) => return bad_query(&e),
+    };
+    let (order, only) = match crate::pages::disagreement_args(&app, p.get("sort"), p.get("only")) {
+        Ok(args) => args,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, &msg),
+    };
+    let fa = app.attack_by_family();
+    ok(&DisagreementsAnswer {
+        families: &fa.families,
+        order: order.name(),
+        only: only.as_deref(),
+        techniques: fa.disagreements(&order, only.as_deref()),
+    })
 }
 
 async fn technique(

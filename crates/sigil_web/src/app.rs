@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
-use sigil_catalog::{Catalog, CoFiredEvents, RulePage};
+use sigil_catalog::{Catalog, CoFiredEvents, FamilyAttack, RulePage};
 use sigil_knowledge::Attack;
 
 /// Shared, immutable state of the web catalog.
@@ -16,6 +16,8 @@ use sigil_knowledge::Attack;
 pub struct App {
     catalog: Catalog,
     matrix: Matrix,
+    /// ATT&CK coverage compared across the catalog's rule families (computed by the catalog).
+    by_family: FamilyAttack,
     /// Full provider name → the name used in URLs (the display name when it leads back to the provider).
     provider_slugs: HashMap<String, String>,
     asset_version: String,
@@ -44,6 +46,7 @@ impl App {
     /// Wraps a catalog and precomputes the heat map.
     pub fn new(catalog: Catalog) -> App {
         let matrix = Matrix::build(&catalog);
+        let by_family = catalog.attack_by_family();
         let events = catalog.knowledge().event_catalog();
         let provider_slugs = events
             .providers()
@@ -56,6 +59,7 @@ impl App {
         App {
             catalog,
             matrix,
+            by_family,
             provider_slugs,
             asset_version: crate::assets::version(),
             site_name: "sigil".to_string(),
@@ -101,6 +105,11 @@ impl App {
     /// The heat map data.
     pub fn matrix(&self) -> &Matrix {
         &self.matrix
+    }
+
+    /// ATT&CK coverage by rule family: per technique the rules of each family, and where families disagree.
+    pub fn attack_by_family(&self) -> &FamilyAttack {
+        &self.by_family
     }
 
     /// A short hash of the bundled assets, appended to their URLs.

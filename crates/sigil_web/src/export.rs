@@ -198,6 +198,12 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
     }
     w.page("404.html", Ok(pages::error(app, &links0, 404, "Not found", "There is no page at this address.")))?;
     w.page("attack.html", pages::attack(app, &links0))?;
+    if app.attack_by_family().compares() {
+        w.page(
+            "attack/disagreements.html",
+            pages::attack_disagreements(app, &Links::static_at(1), &sigil_catalog::DisagreementOrder::Families, None),
+        )?;
+    }
     w.page("indicators.html", pages::indicators(app, &links0, &IndicatorQuery::default()))?;
     w.page("events.html", pages::events(app, &links0))?;
     w.page("stats.html", pages::stats(app, &links0))?;

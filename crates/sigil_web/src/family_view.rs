@@ -54,8 +54,8 @@ pub(crate) fn family_view(app: &App, links: &Links, p: &RulePage) -> FamilyView 
     };
     let query = p.query.as_ref().map(|q| QueryView {
         language: q.language.clone(),
-        html: highlight::escape(&q.text),
-        expanded_html: q.expanded.as_deref().map(highlight::escape),
+        html: highlight::query(&q.text, &q.language),
+        expanded_html: q.expanded.as_deref().map(|e| highlight::query(e, &q.language)),
         note: q.note.clone(),
         data_sources: q.data_sources.join(", "),
         rule_type: q.rule_type.clone(),

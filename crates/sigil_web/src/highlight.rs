@@ -36,6 +36,26 @@ fn span(out: &mut String, class: &str, text: &str) {
     out.push_str("</span>");
 }
 
+/// Highlights a query in its language (`spl`, `eql`, `kuery`, `esql`, `kusto`, `yaral`) as HTML, with the
+/// spans the language's own lexer in `sigil_families` gives; escaped text only for a language it does not
+/// highlight (Python).
+pub(crate) fn query(text: &str, language: &str) -> String {
+    let Some(lang) = sigil_families::Language::from_name(language) else { return escape(text) };
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut at = 0;
+    for s in sigil_families::highlight::spans(text, lang) {
+        // Spans are ordered and within the text; anything else would be a lexer bug: fall back to plain text.
+        let (Some(before), Some(inner)) = (text.get(at..s.range.start), text.get(s.range.clone())) else {
+            return escape(text);
+        };
+        escape_into(&mut out, before);
+        span(&mut out, s.class, inner);
+        at = s.range.end;
+    }
+    escape_into(&mut out, text.get(at..).unwrap_or_default());
+    out
+}
+
 /// Highlights YAML text as HTML (to be placed inside `<pre><code>`).
 pub(crate) fn yaml(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);
@@ -181,6 +201,58 @@ mod tests {
         // Text is preserved: stripping the tags and unescaping gives the input back.
         let stripped = strip_tags(&h).replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'");
         assert_eq!(stripped.replace("&quot;", "\"").replace("&amp;", "&"), y);
+    }
+
+    fn unescape(s: &str) -> String {
+        strip_tags(s)
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&#39;", "'")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    }
+
+    #[test]
+    fn queries_of_every_family_highlight_as_their_language() {
+        // Real rules from ../shared/corpus/families where present, the fixtures written for the tests otherwise.
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/families");
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sigil_families/tests/fixtures");
+        use sigil_families::Family;
+        let mut cases: Vec<(Family, std::path::PathBuf, &[&str])> = vec![
+            (Family::Elastic, fixtures.join("elastic"), &["k", "f", "o", "s"]),
+            (Family::Sentinel, fixtures.join("sentinel"), &["k", "f", "o", "s", "c"]),
+        ];
+        if shared.is_dir() {
+            cases.push((Family::Splunk, shared.join("splunk"), &["k", "f", "o", "s", "m", "n", "p"]));
+            cases.push((Family::Chronicle, shared.join("chronicle"), &["k", "f", "o", "s", "c"]));
+        } else if std::env::var("SIGIL_REQUIRE_CORPUS").is_ok_and(|v| v == "1") {
+            panic!("SIGIL_REQUIRE_CORPUS is set but {} is missing", shared.display());
+        }
+        for (family, dir, want) in cases {
+            let loaded = sigil_families::load(family, std::slice::from_ref(&dir));
+            assert!(!loaded.rules.is_empty(), "{}", dir.display());
+            let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+            for r in loaded.rules.iter().take(300) {
+                let html = query(&r.query, r.language.as_str());
+                assert_eq!(unescape(&html), r.query, "text unchanged: {}", r.path.display());
+                assert!(!html.contains("<script"), "escaped");
+                for class in ["k", "f", "o", "s", "m", "n", "p", "c", "v"] {
+                    if html.contains(&format!("<span class=\"{class}\">")) {
+                        seen.insert(class.to_string());
+                    }
+                }
+            }
+            for class in want {
+                assert!(seen.contains(*class), "{}: no `{class}` span in {seen:?}", dir.display());
+            }
+        }
+        // Escaping inside spans.
+        let html = query("x == \"<b>&\"", "kusto");
+        assert_eq!(
+            html,
+            "<span class=\"f\">x</span> <span class=\"o\">==</span> <span class=\"s\">&quot;&lt;b&gt;&amp;&quot;</span>"
+        );
+        assert_eq!(query("a <b>", "python"), "a &lt;b&gt;");
     }
 
     fn strip_tags(s: &str) -> String {

@@ -114,6 +114,15 @@ impl Links {
         format!("{}#tactic-{}", self.attack(), encode_segment(shortname))
     }
 
+    /// Techniques some rule families cover and others do not.
+    pub fn attack_disagreements(&self) -> String {
+        if self.is_static() {
+            format!("{}attack/disagreements.html", self.root)
+        } else {
+            format!("{}attack/disagreements", self.root)
+        }
+    }
+
     /// A technique page.
     pub fn technique(&self, id: &str) -> String {
         if self.is_static() {

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use askama::Template;
-use sigil_catalog::{Facet, IndicatorQuery, Kind, NoteList, RulePage, ViewLink};
+use sigil_catalog::{DisagreementOrder, Facet, IndicatorQuery, Kind, NoteList, RulePage, ViewLink, family_label};
 
 use crate::app::{App, LEGEND, heat_class};
 use crate::highlight;
@@ -515,6 +515,8 @@ pub(crate) struct CellView {
     pub class: &'static str,
     pub href: Option<String>,
     pub subs: Vec<String>,
+    /// When families disagree on the technique: (`2/3 families`, `Sigma and Splunk, not Elastic`).
+    pub gap: Option<(String, String)>,
 }
 
 pub(crate) struct ColumnView {
@@ -539,6 +541,8 @@ struct AttackTemplate {
     columns: Vec<ColumnView>,
     /// Family filter links (label, href, active) when the catalog holds several families.
     families: Vec<(String, String, bool)>,
+    /// The disagreements view, when several families tag ATT&CK and the whole map is shown.
+    disagreements_href: Option<String>,
 }
 
 /// The ATT&CK heat map (`/attack`).
@@ -563,6 +567,13 @@ fn attack_of(app: &App, links: &Links, m: &crate::app::Matrix, family: Option<&s
             .collect()
     } else {
         Vec::new()
+    };
+    let by_family = app.attack_by_family();
+    let compared = by_family.families.len();
+    // Where families disagree is marked on the map of every family only (a one-family map has no one to differ).
+    let gap = |id: &str| {
+        let t = by_family.technique(id).filter(|t| family.is_none() && t.disagrees())?;
+        Some((format!("{}/{compared} families", t.covered_by.len()), t.label.clone()))
     };
     let columns = m
         .columns
@@ -593,6 +604,7 @@ fn attack_of(app: &App, links: &Links, m: &crate::app::Matrix, family: Option<&s
                         .filter(|(_, _, n)| *n > 0)
                         .map(|(id, _, n)| format!("{} ({n})", id.get(id.len().saturating_sub(3)..).unwrap_or(id)))
                         .collect(),
+                    gap: if cell.count > 0 { gap(&cell.id) } else { None },
                 })
                 .collect(),
         })
@@ -609,6 +621,144 @@ fn attack_of(app: &App, links: &Links, m: &crate::app::Matrix, family: Option<&s
         navigator_href: links.navigator(),
         columns,
         families,
+        disagreements_href: (by_family.compares() && family.is_none()).then(|| links.attack_disagreements()),
+    }
+    .render()?)
+}
+
+/// One row of the disagreements view.
+pub(crate) struct DisagreementRow {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+    pub counts: Vec<usize>,
+    pub rules: usize,
+    pub label: String,
+}
+
+/// A sortable column head: (label, href when sortable here, `aria-sort` value when sorted by it).
+pub(crate) struct SortHead {
+    pub label: String,
+    pub href: Option<String>,
+    pub sorted: Option<&'static str>,
+    pub numeric: bool,
+}
+
+#[derive(Template)]
+#[template(path = "attack_disagreements.html")]
+struct DisagreementsTemplate {
+    chrome: Chrome,
+    attack_href: String,
+    families: String,
+    total: usize,
+    shown: usize,
+    heads: Vec<SortHead>,
+    rows: Vec<DisagreementRow>,
+    /// Filter links (label, href, active); server only.
+    filters: Vec<(String, String, bool)>,
+    filter_label: Option<String>,
+}
+
+/// The order and filter of the disagreements view from `sort=` and `only=`: `sort` is `id`, `rules`, `families`
+/// (fewest covering families first, the default) or a family name (most rules of that family first); `only` is
+/// `covered:FAMILY` or `missing:FAMILY`.
+///
+/// # Errors
+/// What is wrong with a value, in words (a bad request).
+pub fn disagreement_args(
+    app: &App,
+    sort: Option<&str>,
+    only: Option<&str>,
+) -> Result<(DisagreementOrder, Option<String>), String> {
+    let fa = app.attack_by_family();
+    let order = match sort {
+        None => DisagreementOrder::Families,
+        Some(s) => DisagreementOrder::from_name(s, &fa.families)
+            .ok_or_else(|| format!("cannot sort by '{s}': id, rules, families or a family of this catalog"))?,
+    };
+    let only = match only {
+        None => None,
+        Some(o) => match o.split_once(':') {
+            Some(("covered" | "missing", f)) if fa.families.iter().any(|x| x == f) => Some(o.to_string()),
+            _ => {
+                return Err(format!(
+                    "'{o}' is not a filter: covered:FAMILY or missing:FAMILY, with a family of this catalog"
+                ));
+            }
+        },
+    };
+    Ok((order, only))
+}
+
+/// Techniques some rule families cover and others do not (`/attack/disagreements`): per technique the rules of
+/// each family, in `order`, restricted by `only` ([`disagreement_args`]). The static site has the default view.
+pub fn attack_disagreements(app: &App, links: &Links, order: &DisagreementOrder, only: Option<&str>) -> PageResult {
+    let fa = app.attack_by_family();
+    let server = links.mode() == crate::links::Mode::Server;
+    let list = fa.disagreements(order, only);
+    let href = |sort: &str, only: Option<&str>| {
+        let mut pairs = vec![("sort", sort)];
+        if let Some(o) = only {
+            pairs.push(("only", o));
+        }
+        format!("{}?{}", links.attack_disagreements(), crate::query::build(pairs))
+    };
+    let head = |label: String, key: &str, numeric: bool| SortHead {
+        label,
+        href: server.then(|| href(key, only)),
+        sorted: (order.name() == key).then_some(if matches!(key, "id" | "families") {
+            "ascending"
+        } else {
+            "descending"
+        }),
+        numeric,
+    };
+    let mut heads = vec![head("Technique".to_string(), "id", false)];
+    heads.extend(fa.families.iter().map(|f| head(family_label(f), f, true)));
+    heads.push(head("All".to_string(), "rules", true));
+    heads.push(head("Covered by".to_string(), "families", false));
+    let filters = if server {
+        std::iter::once(("all".to_string(), href(order.name(), None), only.is_none()))
+            .chain(fa.families.iter().flat_map(|f| {
+                let label = family_label(f);
+                let covered = format!("covered:{f}");
+                let missing = format!("missing:{f}");
+                [
+                    (format!("{label} covers"), href(order.name(), Some(&covered)), only == Some(covered.as_str())),
+                    (format!("not {label}"), href(order.name(), Some(&missing)), only == Some(missing.as_str())),
+                ]
+            }))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let filter_label = only.and_then(|o| o.split_once(':')).map(|(k, f)| match k {
+        "covered" => format!("covered by {}", family_label(f)),
+        _ => format!("not covered by {}", family_label(f)),
+    });
+    let rows: Vec<DisagreementRow> = list
+        .iter()
+        .map(|t| DisagreementRow {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            href: links.technique(&t.id),
+            counts: t.counts.clone(),
+            rules: t.rules,
+            label: t.label.clone(),
+        })
+        .collect();
+    let mut chrome = Chrome::new(app, links, "Where rule families disagree", Section::Attack);
+    chrome.description = Some("ATT&CK techniques some rule families cover and others do not".to_string());
+    Ok(DisagreementsTemplate {
+        chrome,
+        attack_href: links.attack(),
+        families: fa.families.iter().map(|f| family_label(f)).collect::<Vec<_>>().join(", "),
+        total: fa.techniques.iter().filter(|t| !t.id.contains('.')).count(),
+        shown: rows.len(),
+        heads,
+        rows,
+        filters,
+        filter_label,
     }
     .render()?)
 }
@@ -640,6 +790,11 @@ struct TechniqueTemplate {
     all_href: String,
     search_href: String,
     mitre_href: String,
+    /// Rules per family (family, rules, href of the family's rules) and in words, when several families are
+    /// compared: counted over every tactic.
+    by_family: Vec<(String, usize, String)>,
+    family_label: Option<String>,
+    disagreements_href: String,
     subs: Vec<SubView>,
     rows: Vec<RuleRow>,
 }
@@ -699,6 +854,19 @@ pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> Pa
         .and_then(|pid| attack.technique(pid))
         .map(|p| LinkView { label: format!("{} {}", p.id, p.name), href: links.technique(p.id) });
     let mitre_href = format!("https://attack.mitre.org/techniques/{}/", t.id.replace('.', "/"));
+    let fa = app.attack_by_family();
+    let entry = fa.technique(t.id).filter(|_| fa.compares());
+    let by_family = entry.map_or_else(Vec::new, |e| {
+        fa.families
+            .iter()
+            .zip(&e.counts)
+            .map(|(f, n)| {
+                let q = crate::query::build([("technique", t.id), ("family", f.as_str())]);
+                (family_label(f), *n, links.search(&q))
+            })
+            .collect()
+    });
+    let family_label = entry.map(|e| e.label.clone());
     let chrome = Chrome::new(app, links, format!("{} {}", t.id, t.display), Section::Attack);
     Ok(TechniqueTemplate {
         chrome,
@@ -712,6 +880,9 @@ pub fn technique(app: &App, links: &Links, id: &str, tactic: Option<&str>) -> Pa
         all_href: links.technique(t.id),
         search_href: links.facet("technique", t.id),
         mitre_href,
+        by_family,
+        family_label,
+        disagreements_href: links.attack_disagreements(),
         subs,
         rows,
     }

@@ -50,6 +50,7 @@ pub fn routes(app: Shared) -> Router {
         .route("/rules/{a}/{b}", get(rule_by_path))
         .route("/rules/{a}/{b}/", get(rule_by_path))
         .route("/attack", get(attack))
+        .route("/attack/disagreements", get(attack_disagreements))
         .route("/attack/{technique}", get(technique))
         .route("/indicators", get(indicators))
         .route("/events", get(events))
@@ -371,6 +372,19 @@ async fn attack(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
         return respond(&app, pages::attack_family(&app, &links, f));
     }
     respond_cached(&app, Cached::Attack, || pages::attack(&app, &links))
+}
+
+async fn attack_disagreements(State(app): State<Shared>, RawQuery(q): RawQuery) -> Response {
+    let p = match params(q) {
+        Ok(p) => p,
+        Err(e) => return query_error(&app, &e),
+    };
+    let (order, only) = match pages::disagreement_args(&app, p.get("sort"), p.get("only")) {
+        Ok(args) => args,
+        Err(msg) => return page_error(&app, StatusCode::BAD_REQUEST, &msg),
+    };
+    let links = Links::server(app.asset_version());
+    respond(&app, pages::attack_disagreements(&app, &links, &order, only.as_deref()))
 }
 
 /// A family name from a query string: ASCII letters only (`splunk`), else ignored.

@@ -542,3 +542,46 @@ async fn static_search_ranks_like_the_server_and_loads_little() {
     assert!(text_of(&c, "#result-count").await.contains("for “mimikatz”"));
     c.close().await.unwrap();
 }
+
+/// The pages rules of other families add (the heat map's disagreement marks and list, a technique's table by
+/// family, a highlighted query) pass axe and fit a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn family_pages_fit_and_pass_axe() {
+    let Some(d) = driver() else { return };
+    let axe = axe_source();
+    let fixtures = common::repo().join("crates/sigil_families/tests/fixtures");
+    let sources = vec![
+        sigil_catalog::SourceSpec::new("sigma", vec![common::repo().join("examples/rules")]),
+        sigil_catalog::SourceSpec::new("elastic", vec![fixtures.join("elastic")]),
+        sigil_catalog::SourceSpec::new("sentinel", vec![fixtures.join("sentinel")]),
+    ];
+    let catalog = sigil_catalog::Catalog::load(&sources, &sigil_catalog::CatalogOptions::default()).unwrap();
+    let app = Arc::new(App::new(catalog));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(sigil_web::server::serve(app, listener, std::future::pending()));
+    let c = browser(&d).await;
+    let pages = [
+        "/attack",
+        "/attack/disagreements",
+        "/attack/disagreements?sort=sentinel&only=missing:elastic",
+        "/attack/T1110",
+        "/rules/0b6f7a8e-6b1f-4c39-9a53-0d1c1c0a9e11",
+    ];
+    for width in [390u32, 1400] {
+        c.set_window_size(width, 900).await.unwrap();
+        for p in pages {
+            c.goto(&format!("{base}{p}")).await.unwrap();
+            let sw = js_number(&c, "document.documentElement.scrollWidth").await;
+            shot(&c, &format!("fam-w{width}{}", p.replace(['/', '?', '=', '&', ':'], "_"))).await;
+            assert!(sw <= f64::from(width), "{p} at {width} px scrolls sideways: scrollWidth {sw}");
+            if let Some(axe) = &axe {
+                let v = axe_violations(&c, axe).await;
+                assert!(v.is_empty(), "{p} at {width} px: accessibility violations:\n{}", v.join("\n"));
+            }
+        }
+    }
+    c.goto(&format!("{base}/attack/disagreements")).await.unwrap();
+    assert!(text_of(&c, "#disagreement-table").await.contains("Sigma and Sentinel, not Elastic"));
+    c.close().await.unwrap();
+}

@@ -91,3 +91,50 @@ fn stats_search_and_heat_map_by_family() {
     let m = text(element(&only, "div", "matrix").unwrap());
     assert!(m.contains("T1110") || m.contains("Brute Force"));
 }
+
+#[test]
+fn heat_map_marks_and_lists_where_families_disagree() {
+    // The map marks a technique one family lacks, in text (not colour alone), and links to the list.
+    let all = page("/attack");
+    let m = element(&all, "div", "matrix").unwrap();
+    assert!(m.contains("≠ 2/3 families"), "T1110: Sigma and Sentinel");
+    assert!(m.contains("Sigma and Sentinel, not Elastic"), "the title and screen-reader text name the families");
+    assert!(all.contains("href=\"/attack/disagreements\""));
+    // The list: rules per family, sortable, filterable.
+    let html = page("/attack/disagreements");
+    let rows = table_rows(&html, "disagreement-table");
+    let brute = rows.iter().find(|r| r[0].starts_with("T1110")).unwrap();
+    assert_eq!(&brute[1..], ["2", "0", "1", "3", "Sigma and Sentinel, not Elastic"], "{rows:?}");
+    assert!(rows.iter().all(|r| !r[0].starts_with("T1219 ")), "all three families cover T1219: {rows:?}");
+    assert!(html.contains("aria-sort=\"ascending\""), "sorted by families by default");
+    let by_rules = table_rows(&page("/attack/disagreements?sort=rules"), "disagreement-table");
+    let n: Vec<usize> = by_rules.iter().map(|r| r[4].parse().unwrap()).collect();
+    assert!(n.windows(2).all(|w| w[0] >= w[1]), "{n:?}");
+    let only = table_rows(&page("/attack/disagreements?only=covered:sentinel"), "disagreement-table");
+    assert_eq!(only.len(), 1, "{only:?}");
+    let r = reqwest::blocking::get(format!("{}/attack/disagreements?sort=bogus", base())).unwrap();
+    assert_eq!(r.status(), 400);
+    // The technique page counts per family; the API answers the same.
+    let t = page("/attack/T1110");
+    assert_eq!(text(element(&t, "strong", "family-agreement").unwrap()), "Sigma and Sentinel, not Elastic");
+    let fam = table_rows(&t, "family-technique-table");
+    assert_eq!(fam, [vec!["Sigma", "2"], vec!["Elastic", "0"], vec!["Sentinel", "1"]]);
+    let api: serde_json::Value =
+        reqwest::blocking::get(format!("{}/api/attack/disagreements?only=missing:elastic", base()))
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(api["families"], serde_json::json!(["sigma", "elastic", "sentinel"]));
+    assert_eq!(api["only"], "missing:elastic");
+    let t = api["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1110").unwrap();
+    assert_eq!(t["counts"], serde_json::json!([2, 0, 1]));
+}
+
+#[test]
+fn query_text_is_highlighted_as_its_language() {
+    let html = page("/rules/0b6f7a8e-6b1f-4c39-9a53-0d1c1c0a9e11");
+    let q = element(&html, "pre", "query-text").unwrap();
+    assert!(q.contains("<span class=\"k\">"), "{q}");
+    assert!(q.contains("<span class=\"f\">process.parent.name</span>"), "{q}");
+    assert!(q.contains("<span class=\"s\">&quot;meshagent.exe&quot;</span>"), "{q}");
+}
