@@ -218,27 +218,6 @@ impl EventCatalog {
     }
 }
 
-/// The embedded event schemas, parsed on first use; `None` only if they failed to parse (see
-/// [`crate::Knowledge::builtin`] for the error).
-pub fn builtin() -> Option<&'static EventCatalog> {
-    crate::builtin_events().ok()
-}
-
-/// [`EventCatalog::event`] on the embedded tables.
-pub fn event(provider: &str, id: u32) -> Option<&'static EventSchema> {
-    builtin()?.event(provider, id)
-}
-
-/// [`EventCatalog::events`] on the embedded tables.
-pub fn events() -> &'static [EventSchema] {
-    builtin().map_or(&[], |c| c.events())
-}
-
-/// [`EventCatalog::providers`] on the embedded tables.
-pub fn providers() -> &'static [Provider] {
-    builtin().map_or(&[], |c| c.providers())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
