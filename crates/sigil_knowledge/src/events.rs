@@ -5,8 +5,8 @@
 //! and then by event id.
 //!
 //! ```
-//! use sigil_knowledge::events;
-//! let e = events::event("Microsoft-Windows-Security-Auditing", 4688).unwrap();
+//! let k = sigil_knowledge::Knowledge::builtin().unwrap();
+//! let e = k.event_catalog().event("Microsoft-Windows-Security-Auditing", 4688).unwrap();
 //! assert_eq!(e.provider_display, "Security-Auditing");
 //! assert_eq!(e.title, "A new process has been created.");
 //! assert!(e.has_field("ParentProcessName"));
