@@ -34,7 +34,7 @@ pub fn load_rules(paths: &[std::path::PathBuf]) -> sigil_rule::RuleSet {
         let refs: Vec<(&str, &str)> = named.iter().map(|(n, t)| (n.as_str(), *t)).collect();
         sigil_check::load_texts(&refs)
     } else {
-        sigil_check::load(paths, &sigil_check::LoadOptions::default())
+        sigil_check::load(paths, &sigil_rule::LoadOptions::default())
     }
 }
 

@@ -144,7 +144,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if changed > 0 {
             set = crate::bundled::load_rules(&args.paths);
         }
-        eprintln!("sigil: applied {fixes} fix(es) in {changed} file(s)");
+        eprintln!(
+            "sigil: applied {} in {}",
+            sigil_printer::text::count(fixes as u64, "fix", "fixes"),
+            sigil_printer::text::count_s(changed as u64, "file")
+        );
     }
     let mut report = set.report();
     report.diagnostics.retain(|d| selection.is_enabled(d.code) && (!args.quiet || d.severity == Severity::Error));

@@ -54,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let knowledge = sigil_knowledge::Knowledge::builtin().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let load = |paths: &[PathBuf]| sigil_check::load(paths, &sigil_check::LoadOptions::default());
+    let load = |paths: &[PathBuf]| sigil_check::load(paths, &sigil_rule::LoadOptions::default());
     let new_set = load(&args.new);
     for f in new_set.files.iter().filter(|f| f.parsed.has_errors()) {
         eprintln!("warning: {}: skipped, the file has errors (run 'sigil check')", f.display_path);

@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let knowledge = crate::hunt::load_knowledge(&args.mapping)?;
     let as_file = PathBuf::from(&args.rule);
     let set = if as_file.is_file() {
-        sigil_check::load(std::slice::from_ref(&as_file), &sigil_check::LoadOptions::default())
+        sigil_check::load(std::slice::from_ref(&as_file), &sigil_rule::LoadOptions::default())
     } else {
         crate::bundled::load_rules(&args.rules)
     };

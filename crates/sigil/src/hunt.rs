@@ -11,12 +11,13 @@ use std::sync::Mutex;
 
 use anyhow::Context as _;
 use owo_colors::OwoColorize as _;
-use sigil_engine::hunt::{HuntSink, HuntStats};
 use sigil_engine::{Detection, Engine, EngineOptions, HuntOptions, SortKey, TimeSorter, TimeWindow};
+use sigil_engine::{HuntSink, HuntStats};
 use sigil_events::{Event, ReadError};
 use sigil_printer::summary::{ComputerCount, KindCount, Summary};
+use sigil_printer::table::TimeZoneChoice;
 use sigil_printer::text::{count, count_s};
-use sigil_printer::{Printer, PrinterOptions, TimeZoneChoice};
+use sigil_printer::{Printer, PrinterOptions};
 use sigil_rule::Level;
 
 use crate::term::ColorChoice;
@@ -154,10 +155,10 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     filters: Vec<PathBuf>,
     /// Events listed in a correlation alert (the rest are counted).
-    #[arg(long, value_name = "N", default_value_t = sigil_engine::hunt::DEFAULT_MAX_CORRELATION_EVENTS)]
+    #[arg(long, value_name = "N", default_value_t = sigil_engine::DEFAULT_MAX_CORRELATION_EVENTS)]
     max_correlation_events: usize,
     /// Detections held in correlation windows at most; past it new ones are not counted (with a warning).
-    #[arg(long, value_name = "N", default_value_t = sigil_engine::hunt::DEFAULT_MAX_CORRELATION_STATE)]
+    #[arg(long, value_name = "N", default_value_t = sigil_engine::DEFAULT_MAX_CORRELATION_STATE)]
     max_correlation_state: usize,
     /// Add to each detection why it fired: the selections that matched and, per field, the rule's value after
     /// modifiers that matched and the event's value (JSONL key `explanation`; in the table, `why=` first among
@@ -621,10 +622,10 @@ pub(crate) fn load_knowledge(mapping: &[PathBuf]) -> anyhow::Result<sigil_knowle
 }
 
 /// The `--placeholders` file's values, or none.
-pub(crate) fn load_placeholders(path: Option<&Path>) -> anyhow::Result<sigil_engine::Placeholders> {
+pub(crate) fn load_placeholders(path: Option<&Path>) -> anyhow::Result<sigil_ir::Placeholders> {
     match path {
         Some(p) => sigil_engine::load_placeholders(p).map_err(|e| anyhow::anyhow!("--placeholders: {e}")),
-        None => Ok(sigil_engine::Placeholders::new()),
+        None => Ok(sigil_ir::Placeholders::new()),
     }
 }
 
@@ -638,7 +639,7 @@ pub(crate) fn check_rule_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<String>>
         if !path.exists() {
             anyhow::bail!("--rules {}: no such file or folder", path.display());
         }
-        if path.is_dir() && !sigil_check::discover(std::slice::from_ref(path)).iter().any(|(_, r)| r.is_ok()) {
+        if path.is_dir() && !sigil_rule::discover(std::slice::from_ref(path)).iter().any(|(_, r)| r.is_ok()) {
             let (events, _) = sigil_events::discover(std::slice::from_ref(path));
             if !events.is_empty() {
                 anyhow::bail!(

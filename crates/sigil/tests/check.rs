@@ -160,7 +160,7 @@ fn fix_rewrites_only_the_fixed_bytes_and_diff_previews() {
 
     let fixed = sigil().args(["check", "--fix", "--format", "json"]).arg(&rules).output().unwrap();
     assert_eq!(fixed.status.code(), Some(0), "{}", String::from_utf8_lossy(&fixed.stdout));
-    assert!(String::from_utf8_lossy(&fixed.stderr).contains("applied 4 fix(es) in 3 file(s)"));
+    assert!(String::from_utf8_lossy(&fixed.stderr).contains("applied 4 fixes in 3 files"));
     assert_eq!(codes_in(&fixed.stdout), ["SG212"], "only the unfixable warning is left");
     for (name, old) in &before {
         let new = std::fs::read_to_string(rules.join(name)).unwrap();

@@ -722,7 +722,7 @@ filter:
     assert!(stderr.contains("filter 'Not the tools folder'"), "{stderr}");
     assert!(stderr.contains("removed 2 detections of 1 rule"), "{stderr}");
     assert!(stderr.contains("names rule 'missing_rule', which is not loaded"), "{stderr}");
-    assert!(stderr.contains("not_a_filter.yml: 1 document(s) that are not filters ignored"), "{stderr}");
+    assert!(stderr.contains("not_a_filter.yml: 1 document that is not a filter ignored"), "{stderr}");
 }
 
 #[test]

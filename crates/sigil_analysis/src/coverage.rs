@@ -278,8 +278,9 @@ pub fn assess_rule(rule: &Rule, path: &str, knowledge: &Knowledge, profile: &Log
             (needed, ids)
         })
         .collect();
-    let needed = needed_fields(&ir.condition, &searches);
-    let ids = required_ids(&ir.condition, &searches);
+    let condition = ir.condition();
+    let needed = needed_fields(&condition, &searches);
+    let ids = required_ids(&condition, &searches);
 
     // Headers the routes select.
     let mut selected = 0u64;

@@ -218,7 +218,7 @@ fn fingerprint(rule: &Rule, ir: &sigil_ir::RuleIr, knowledge: &Knowledge) -> Str
         low(&ls.product),
         low(&ls.category),
         low(&ls.service),
-        cond_text(&ir.condition, &searches)
+        cond_text(&ir.condition(), &searches)
     )
 }
 

@@ -7,8 +7,8 @@ use sigil_diagnostics::FileDiagnostic;
 use sigil_knowledge::Knowledge;
 use sigil_rule::Document;
 use sigil_rule::RuleFile;
-use sigil_rule::model::{Correlation, Logsource, Meta};
 use sigil_rule::yaml::serde_json_lite::Json;
+use sigil_rule::{Correlation, Logsource, Meta};
 
 use crate::attack;
 use crate::coverage;

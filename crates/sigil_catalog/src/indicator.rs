@@ -14,8 +14,8 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sigil_rule::model::{FieldItem, StrPart, ValueKind};
-use sigil_rule::{Modifier, escape};
+use sigil_rule::{FieldItem, StrPart, ValueKind};
+use sigil_rule::{escape, modifiers::Modifier};
 
 use crate::page::SourceCounts;
 

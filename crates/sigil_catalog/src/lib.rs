@@ -67,7 +67,7 @@ mod shapes;
 mod source;
 mod stages;
 mod stats;
-pub mod text;
+mod text;
 mod view;
 
 pub use analytics::{CO_FIRED_KEEP, CoFiredEvent, CoFiredEvents, IndicatorQuery};
@@ -89,7 +89,10 @@ pub use shapes::{
 };
 pub use source::{SourceSpec, default_name};
 pub use stats::{CorpusStats, Count, NoEvent, SharedIndicator, TOP_INDICATORS};
-pub use text::{Expansion, Segment, TextIndex, highlight, shard_key, snippet, terms_of};
+pub use text::{
+    Expansion, FIELD_WEIGHTS, MAX_EXPANSIONS, SNIPPET_CHARS, Segment, TextIndex, highlight, shard_key, snippet,
+    snippet_of, terms_of,
+};
 pub use view::{
     AttackView, BROAD_EVENTS, CorrelationView, EventRow, EventsView, FilterView, INDICATORS_INTRO, IndicatorGroup,
     IndicatorValue, MetaRow, NoteList, PageView, RelatedView, StageView, ViewLink,

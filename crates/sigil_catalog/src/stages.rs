@@ -7,9 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use sigil_rule::model::{Detection, FieldItem, SearchBody, ValueKind};
 use sigil_rule::normalize::search_yaml;
-use sigil_rule::{Expr, Modifier, Pattern, Quantifier};
+use sigil_rule::{Detection, FieldItem, SearchBody, ValueKind};
+use sigil_rule::{Expr, Pattern, Quantifier, modifiers::Modifier};
 
 use crate::indicator::{self, Indicator};
 use crate::page::{ConditionTree, Stage, StageItem};

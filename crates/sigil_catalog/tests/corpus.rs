@@ -8,7 +8,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use sigil_catalog::{Facet, Kind, RuleKind, SearchQuery, markdown};
-use sigil_rule::{Document, Modifier, SearchBody, ValueKind};
+use sigil_rule::{Document, SearchBody, ValueKind, modifiers::Modifier};
 
 #[test]
 fn every_rule_gets_a_page() {

@@ -138,7 +138,7 @@ fn check_correlation(c: &CorrelationRule) -> Vec<Diagnostic> {
                 .with_help("use type temporal with the expression, or temporal_ordered without a condition"),
             );
         }
-        if let Ok(expr) = sigil_rule::condition::parse_expr(text) {
+        if let Ok(expr) = sigil_rule::parse_expr(text) {
             let mut has_not = false;
             expr.walk(&mut |e| match e {
                 Expr::Ident { name, .. } if !referenced(name) => out.push(Diagnostic::error(

@@ -3,7 +3,9 @@
 use sigil_diagnostics::Position;
 use sigil_rule::modifiers::ExpectedValue;
 use sigil_rule::yaml::Node;
-use sigil_rule::{Detection, Document, Expr, FieldItem, Modifier, ValueKind, check_regex, codes, parse_network};
+use sigil_rule::{
+    Detection, Document, Expr, FieldItem, ValueKind, check_regex, codes, modifiers::Modifier, parse_network,
+};
 
 use crate::context::{DocContext, Reporter};
 

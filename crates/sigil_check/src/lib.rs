@@ -3,12 +3,12 @@
 //! check in its family's module ([`metadata`], [`detection`], [`references`]).
 //!
 //! Loading is `sigil_rule`'s ([`sigil_rule::load()`]); this crate plugs in as its [`LINTER`], so [`load`] here
-//! is "load and lint". [`config`] reads `--select`/`--ignore` and `sigil.toml`; [`fix`] applies the safe fixes
+//! is "load and lint". [`Config`] reads `--select`/`--ignore` and `sigil.toml`; [`fix`] applies the safe fixes
 //! checks attach to their findings, preserving the rest of each file byte for byte.
 
 #![warn(missing_docs, unreachable_pub)]
 
-pub mod config;
+mod config;
 pub mod context;
 mod correlation;
 pub mod detection;
@@ -21,10 +21,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sigil_diagnostics::{Diagnostic, Severity};
-use sigil_rule::{Limits, Linter};
-pub use sigil_rule::{LoadOptions, RuleFile, RuleSet, discover, is_rule_file};
+use sigil_rule::{Linter, LoadOptions, RuleFile, RuleSet, yaml::Limits};
 
-pub use config::{Config, ConfigError, Selection};
+pub use config::{Config, ConfigError, FILE_NAME, Selection};
 use context::{DocContext, Reporter, SetContext, SetReporter};
 use registry::{Check, REGISTRY, Run};
 
@@ -172,12 +171,10 @@ pub fn add_filters(set: &mut RuleSet, paths: &[PathBuf]) -> Vec<String> {
     for mut f in loaded.files {
         let before = f.parsed.documents.len();
         f.parsed.documents.retain(|d| matches!(d, sigil_rule::Document::Filter(_)));
-        if f.parsed.documents.len() < before {
-            problems.push(format!(
-                "{}: {} document(s) that are not filters ignored (--filters takes filter rules)",
-                f.display_path,
-                before - f.parsed.documents.len()
-            ));
+        let dropped = before - f.parsed.documents.len();
+        if dropped > 0 {
+            let what = if dropped == 1 { "document that is not a filter" } else { "documents that are not filters" };
+            problems.push(format!("{}: {dropped} {what} ignored (--filters takes filter rules)", f.display_path));
         }
         set.files.push(f);
     }

@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sigil_check::{LoadOptions, load};
+use sigil_check::load;
+use sigil_rule::LoadOptions;
 use sigil_rule::{Document, normalize};
 
 fn shared(rel: &str) -> Option<PathBuf> {

@@ -15,9 +15,10 @@
 
 use std::path::{Path, PathBuf};
 
+use sigil_check::load;
 use sigil_check::registry::{REGISTRY, Run};
-use sigil_check::{LoadOptions, load};
 use sigil_diagnostics::{Diagnostic, apply_fixes};
+use sigil_rule::LoadOptions;
 
 fn resources() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("resources/test")

@@ -6,7 +6,7 @@
 //! over the table [`export::export`] writes.
 //!
 //! - [`convert`] gives, per rule, a query or the reason it cannot be expressed (never a silent drop), with the
-//!   field renames the rule's routes applied ([`sigil_ir::FieldRename`]).
+//!   field renames the rule's routes applied ([`sigil_ir::RuleIr::renames`]).
 //! - [`single_query`] gives one statement that scans the table once for a whole rule set.
 //! - Text targets (Elasticsearch Lucene / query DSL / ES|QL, Splunk SPL, Kusto) render the same IR, routing and
 //!   field mappings as query texts (`lucene.rs`, `dsl.rs`, `esql.rs`, `splunk.rs`, `kusto.rs`, shared walk in
@@ -141,24 +141,7 @@ pub struct ConvertedRule {
     /// Notes on a converted rule (an unrouted logsource read on every event, ...).
     pub notes: Vec<String>,
     /// Field renames the rule's routes applied.
-    pub renamed: Vec<Rename>,
-}
-
-/// A [`FieldRename`] for output.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Rename {
-    /// The route that renamed, as its channels/providers and event ids (`Security 4688`).
-    pub route: String,
-    /// The field as the rule names it.
-    pub sigma_field: String,
-    /// The field of the events (and of the query) it became.
-    pub event_field: String,
-}
-
-impl From<FieldRename> for Rename {
-    fn from(r: FieldRename) -> Rename {
-        Rename { route: r.route, sigma_field: r.sigma_field, event_field: r.event_field }
-    }
+    pub renamed: Vec<FieldRename>,
 }
 
 /// A detection rule ready to be rendered: its lowered IR and its routes.
@@ -186,47 +169,13 @@ impl<'a> Found<'a> {
     }
 }
 
-/// The route as a short text: its channels or providers and event ids.
-pub fn route_label(route: &Route) -> String {
-    let mut s = if !route.channels().is_empty() {
-        route.channels().join("|")
-    } else if !route.providers().is_empty() {
-        route.providers().join("|")
-    } else if !route.kinds().is_empty() {
-        route.kinds().join("|")
-    } else {
-        "any channel".to_string()
-    };
-    if !route.event_ids().is_empty() {
-        let ids: Vec<String> = route.event_ids().iter().map(u32::to_string).collect();
-        s.push(' ');
-        s.push_str(&ids.join(","));
-    }
-    s
-}
-
-/// The renames the routes apply to the fields a rule reads (pySigma's field-mapping tracking).
-pub fn renames(ir: &RuleIr, routes: &[Route]) -> Vec<FieldRename> {
-    let mut out = Vec::new();
-    for r in routes {
-        for f in ir.fields() {
-            if let Some(mapped) = r.map_field(f)
-                && mapped != f
-            {
-                out.push(FieldRename { route: route_label(r), sigma_field: f.to_string(), event_field: mapped.into() });
-            }
-        }
-    }
-    out
-}
-
 fn rule_key(rule: &Rule) -> String {
     rule.meta.id.clone().or_else(|| rule.meta.name.clone()).unwrap_or_else(|| rule.meta.title.clone())
 }
 
 /// Walks a rule set: per document, either a prepared rule or the unsupported entry.
 fn prepare<'a>(
-    set: &'a sigil_check::RuleSet,
+    set: &'a sigil_rule::RuleSet,
     knowledge: &'a Knowledge,
     opts: &ConvertOptions,
 ) -> Vec<(ConvertedRule, Found<'a>)> {
@@ -283,7 +232,7 @@ fn prepare<'a>(
                             let routes =
                                 knowledge.routes(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
                             match routes {
-                                Some(rs) => e.renamed = renames(&ir, rs).into_iter().map(Rename::from).collect(),
+                                Some(rs) => e.renamed = ir.renames(rs),
                                 None => e.notes.push(format!(
                                     "logsource {} has no route in the mapping tables: the query reads every event \
                                      (as sigil hunt --all-logsources)",
@@ -309,7 +258,7 @@ fn logsource_text(ls: &sigil_rule::Logsource) -> String {
 /// Converts every rule of a set: one entry per detection or correlation rule (and per rule file with errors),
 /// in file order.
 pub fn convert(
-    set: &sigil_check::RuleSet,
+    set: &sigil_rule::RuleSet,
     knowledge: &Knowledge,
     target: Target,
     opts: &ConvertOptions,
@@ -388,7 +337,7 @@ pub fn convert(
 /// One statement for the whole rule set: every row that matches at least one rule, with `sigil_rules`, the ids
 /// of the rules it matched. Rules that cannot be expressed are left out of it and listed in the entries.
 pub fn single_query(
-    set: &sigil_check::RuleSet,
+    set: &sigil_rule::RuleSet,
     knowledge: &Knowledge,
     target: Target,
     opts: &ConvertOptions,

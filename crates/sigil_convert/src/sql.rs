@@ -327,7 +327,7 @@ pub(crate) fn rule_predicate(d: Dialect, ir: &RuleIr, mapper: &dyn FieldMapper) 
             Ok(join(groups, " OR ", "FALSE"))
         })
         .collect::<R<Vec<_>>>()?;
-    Ok(cond(&ir.condition, &searches))
+    Ok(cond(&ir.condition(), &searches))
 }
 
 fn join(mut parts: Vec<String>, sep: &str, empty: &str) -> String {

@@ -125,7 +125,7 @@ pub(crate) fn rule_predicate<L: Lang>(l: &L, ir: &RuleIr, mapper: &dyn FieldMapp
         }
         searches.push(Some(l.or(groups)));
     }
-    Ok(cond(l, &ir.condition, &mut searches))
+    Ok(cond(l, &ir.condition(), &mut searches))
 }
 
 /// The condition tree; each search is rendered once and moved into place. A condition that names a search twice
@@ -167,7 +167,7 @@ fn names_twice(c: &Cond, seen: &mut Vec<usize>) -> bool {
 
 /// [`rule_predicate`] that renders a search again for each use when the condition names it twice.
 pub(crate) fn rule_predicate_cloned<L: Lang>(l: &L, ir: &RuleIr, mapper: &dyn FieldMapper) -> R<L::Out> {
-    if !names_twice(&ir.condition, &mut Vec::new()) {
+    if !names_twice(&ir.condition(), &mut Vec::new()) {
         return rule_predicate(l, ir, mapper);
     }
     fn go<L: Lang>(l: &L, c: &Cond, ir: &RuleIr, mapper: &dyn FieldMapper) -> R<L::Out> {
@@ -189,7 +189,7 @@ pub(crate) fn rule_predicate_cloned<L: Lang>(l: &L, ir: &RuleIr, mapper: &dyn Fi
             Cond::Const(b) => l.constant(*b),
         })
     }
-    go(l, &ir.condition, ir, mapper)
+    go(l, &ir.condition(), ir, mapper)
 }
 
 /// The rule over all its routes: `(route AND rule-through-route) OR …`, or the rule alone when unrouted.

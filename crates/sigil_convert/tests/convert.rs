@@ -5,7 +5,7 @@
 
 use sigil_convert::{ConvertOptions, Target};
 
-fn set(texts: &[(&str, &str)]) -> sigil_check::RuleSet {
+fn set(texts: &[(&str, &str)]) -> sigil_rule::RuleSet {
     sigil_check::load_texts(texts)
 }
 

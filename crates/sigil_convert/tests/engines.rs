@@ -3,54 +3,33 @@
 //!
 //! Engines: ClickHouse (chdb, embedded), DuckDB and Spark (local mode), all driven by one Python process per test
 //! binary (`engines.py`). Python is `$SIGIL_PYTHON`, else the repository's `.venv/bin/python` (which `.ci/run`
-//! creates), else `python3`. An engine whose module is missing is skipped with a message, unless
+//! creates), else `python3` ([`sigil_testutil::python`]). An engine whose module is missing is skipped with a message, unless
 //! `SIGIL_REQUIRE_ENGINES=1`, where that fails the test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Value as Json, json};
 use sigil_convert::{ConvertOptions, Target};
 use sigil_engine::{Engine, EngineOptions};
 use sigil_events::ReadOptions;
+use sigil_testutil::LineDriver;
+
+/// Makes a missing engine an error rather than a skip.
+const REQUIRE: &str = "SIGIL_REQUIRE_ENGINES";
 
 struct Driver {
-    _child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    line: LineDriver,
     available: Vec<Target>,
 }
 
 impl Driver {
     fn request(&mut self, req: &Json) -> Json {
-        writeln!(self.stdin, "{req}").unwrap();
-        self.stdin.flush().unwrap();
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        assert!(!line.is_empty(), "the engine driver exited (see stderr)");
-        let v: Json = serde_json::from_str(&line).unwrap();
-        if let Some(e) = v.get("error") {
-            panic!("engine driver: {e}");
-        }
-        v
+        self.line.ask(req)
     }
-}
-
-fn require() -> bool {
-    std::env::var("SIGIL_REQUIRE_ENGINES").is_ok_and(|v| v == "1")
-}
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("SIGIL_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() { venv } else { PathBuf::from("python3") }
 }
 
 /// The one driver process of this test binary.
@@ -58,31 +37,19 @@ fn driver() -> &'static Mutex<Option<Driver>> {
     static DRIVER: OnceLock<Mutex<Option<Driver>>> = OnceLock::new();
     DRIVER.get_or_init(|| {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engines.py");
-        let child = Command::new(python())
-            .arg(&script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn();
-        let mut child = match child {
-            Ok(c) => c,
-            Err(e) => {
-                assert!(!require(), "SIGIL_REQUIRE_ENGINES=1 but python ({}) cannot run: {e}", python().display());
-                println!("skipped: python ({}) cannot run: {e}", python().display());
+        let line = match LineDriver::spawn(&script) {
+            Ok(l) => l,
+            Err(why) => {
+                sigil_testutil::skip(REQUIRE, &why);
                 return Mutex::new(None);
             }
         };
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut d = Driver { _child: child, stdin, stdout, available: Vec::new() };
+        let mut d = Driver { line, available: Vec::new() };
         let probe = d.request(&json!({"op": "probe"}));
         for t in Target::ALL {
             match probe["engines"][t.name()].as_str() {
                 None => d.available.push(t),
-                Some(why) => {
-                    assert!(!require(), "SIGIL_REQUIRE_ENGINES=1 but {} is unavailable: {why}", t.name());
-                    println!("skipped {}: {why} (set SIGIL_REQUIRE_ENGINES=1 to make this an error)", t.name());
-                }
+                Some(why) => sigil_testutil::skip(REQUIRE, &format!("{} is unavailable: {why}", t.name())),
             }
         }
         Mutex::new(Some(d))
@@ -92,7 +59,7 @@ fn driver() -> &'static Mutex<Option<Driver>> {
 type Pairs = BTreeSet<(String, i64)>;
 
 /// What `sigil hunt` selects: (rule key, event index), events numbered in the order `sigil export` writes them.
-fn engine_pairs(set: &sigil_check::RuleSet, inputs: &[PathBuf]) -> Pairs {
+fn engine_pairs(set: &sigil_rule::RuleSet, inputs: &[PathBuf]) -> Pairs {
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
     let opts = EngineOptions { all_logsources: true, ..EngineOptions::default() };
     let (engine, _report) = Engine::build(set, knowledge, &opts);
@@ -127,7 +94,7 @@ fn rows_to_indexes(rows: &Json) -> Vec<i64> {
 /// compares with the hunting engine. Returns per target the number of rules compared.
 fn differential(
     label: &str,
-    set: &sigil_check::RuleSet,
+    set: &sigil_rule::RuleSet,
     inputs: &[PathBuf],
     min_rate: f64,
     per_rule: bool,
@@ -259,17 +226,7 @@ fn differential(
 }
 
 fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if dir.join("sigmahq-regression/regression_data").is_dir() && dir.join("sigmahq").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("SIGIL_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "SIGIL_REQUIRE_CORPUS=1 but {} has no corpus",
-        dir.display()
-    );
-    println!("skipped: {} not found (set SIGIL_REQUIRE_CORPUS=1 to make this an error)", dir.display());
-    None
+    sigil_testutil::corpus(&["sigmahq-regression/regression_data", "sigmahq"])
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -314,7 +271,7 @@ fn sigmahq_regression_samples() {
         })
         .collect();
     assert!(picked.len() > 100, "only {} rules with samples found", picked.len());
-    let set = sigil_check::load(&picked, &sigil_check::LoadOptions::default());
+    let set = sigil_check::load(&picked, &sigil_rule::LoadOptions::default());
     // Spark: the single query only (EXPLAIN of 200 statements alone takes minutes in local mode); the per-rule
     // Spark queries are checked in the edge-case test.
     let summary = differential("sigmahq-regression", &set, &samples, 0.99, true, false);
@@ -347,7 +304,7 @@ fn sigmahq_all_rules_single_query() {
     .map(|f| corpus.join("sigmahq").join(f))
     .filter(|p| p.is_dir())
     .collect();
-    let set = sigil_check::load(&folders, &sigil_check::LoadOptions::default());
+    let set = sigil_check::load(&folders, &sigil_rule::LoadOptions::default());
     assert!(set.files.len() > 2000, "only {} rule files", set.files.len());
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
     for t in Target::ALL {
@@ -700,7 +657,7 @@ fn non_windows_samples() {
         .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| !windows_re.is_match(&t)))
         .collect();
     assert!(all.len() > 500, "only {} non-Windows rules", all.len());
-    let full = sigil_check::load(&all, &sigil_check::LoadOptions::default());
+    let full = sigil_check::load(&all, &sigil_rule::LoadOptions::default());
     let expected = engine_pairs(&full, &inputs);
     let fired: BTreeSet<&str> = expected.iter().map(|(k, _)| k.as_str()).collect();
     // The samples make rules of many record kinds fire (SOURCES.md lists them); the comparison is only worth
@@ -726,7 +683,7 @@ fn non_windows_samples() {
     let extra = dir.path().join("windows_any.yml");
     std::fs::write(&extra, windows).unwrap();
     picked.push(extra);
-    let set = sigil_check::load(&picked, &sigil_check::LoadOptions::default());
+    let set = sigil_check::load(&picked, &sigil_rule::LoadOptions::default());
     let summary = differential("non-windows", &set, &inputs, 0.99, true, false);
     for (t, n) in summary {
         assert!(n >= 100, "{}: only {n} rules compared", t.name());
@@ -738,7 +695,7 @@ type Alerts = BTreeSet<(String, Vec<String>, i64, i64, String)>;
 
 struct AlertSink(Mutex<Alerts>);
 
-impl sigil_engine::hunt::HuntSink for AlertSink {
+impl sigil_engine::HuntSink for AlertSink {
     fn detections(&self, detections: &[sigil_engine::Detection<'_>]) {
         let mut out = self.0.lock().unwrap();
         for d in detections {
@@ -857,8 +814,7 @@ fn correlations_as_sql() {
     let (engine, report) = Engine::build(&set, knowledge, &EngineOptions::default());
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     let sink = AlertSink(Mutex::new(Alerts::new()));
-    sigil_engine::hunt::hunt(&engine, std::slice::from_ref(&events), &sigil_engine::HuntOptions::default(), &sink)
-        .unwrap();
+    sigil_engine::hunt(&engine, std::slice::from_ref(&events), &sigil_engine::HuntOptions::default(), &sink).unwrap();
     let expected = sink.0.into_inner().unwrap();
     // Every correlation fires at least once, so each form is exercised with a positive case.
     for (i, (_, title)) in CORRELATIONS.iter().enumerate() {

@@ -370,8 +370,8 @@ fn sigmahq() -> Option<PathBuf> {
     None
 }
 
-fn load_rules(paths: &[PathBuf]) -> sigil_check::RuleSet {
-    sigil_check::load(paths, &sigil_check::LoadOptions::default())
+fn load_rules(paths: &[PathBuf]) -> sigil_rule::RuleSet {
+    sigil_check::load(paths, &sigil_rule::LoadOptions::default())
 }
 
 /// A fixed set of SigmaHQ rules covering the modifiers (paths relative to the corpus).

@@ -1,38 +1,23 @@
-//! Rule → compiled rule: searches as item matchers, the condition as a boolean tree over them, and the literals
-//! the prefilter needs.
+//! Rule → compiled rule: the rule's IR ([`sigil_ir::lower_rule`], the same the query converters render) with
+//! its searches as item matchers, and the literals the prefilter needs.
 
-use sigil_rule::{Detection, Expr, FilterRule, Level, Quantifier, Rule, SearchBody};
+use sigil_ir::{Cond, Item, Placeholders, RuleError, RuleIr, ValueSpec, lower_rule};
+use sigil_rule::{FilterRule, Level, Rule};
 
 use crate::fold::fold;
-use crate::ir::{Item, LowerError, Placeholders, ValueSpec, lower_item};
 use crate::matcher::{FieldMap, ItemMatcher, MatcherError};
 use crate::prepared::Prepared;
 
 /// Why a rule could not be compiled; the rule is skipped and reported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
-    /// The rule could not be lowered to the IR (an unresolved placeholder, a modifier combination the IR refuses).
+    /// The rule could not be lowered to the IR (an unresolved placeholder, a modifier combination the IR refuses,
+    /// a condition naming no search, no condition).
     #[error(transparent)]
-    Lower(#[from] LowerError),
+    Lower(#[from] RuleError),
     /// A value could not become a matcher (a regular expression that does not compile).
     #[error(transparent)]
     Matcher(#[from] MatcherError),
-    /// The condition names a search identifier the detection does not define.
-    #[error("the condition names '{0}', which the detection does not define")]
-    UnknownIdentifier(String),
-    /// The detection has no `condition`.
-    #[error("the detection has no condition")]
-    NoCondition,
-}
-
-/// A rule's condition, over search indexes.
-#[derive(Debug, Clone)]
-pub(crate) enum Cond {
-    Search(u16),
-    Not(Box<Cond>),
-    And(Box<[Cond]>),
-    Or(Box<[Cond]>),
-    Const(bool),
 }
 
 #[derive(Debug, Clone)]
@@ -76,12 +61,14 @@ pub struct RuleInfo {
 pub struct CompiledRule {
     /// What the rule says about itself.
     pub info: RuleInfo,
+    /// The lowered rule the matchers were built from: its searches (the rule's, then those of the meta filters
+    /// that apply), the rule's condition and each filter's (each must hold to keep a detection), in the order
+    /// given. Converters render the same IR.
+    pub ir: RuleIr,
     /// Sigma field names the rule reads, indexed by the rule-local index the matchers use.
     pub(crate) fields: Vec<String>,
+    /// One matcher per search of [`CompiledRule::ir`], in the same order.
     searches: Vec<SearchMatcher>,
-    condition: Cond,
-    /// The conditions of the meta filters that apply (each must hold to keep a detection), in the order given.
-    filters: Box<[Cond]>,
     /// Folded literals of which at least one occurs in every event the rule matches; `None` when no such set is
     /// known (the rule is then evaluated on every event of its routes).
     pub(crate) required: Option<Vec<ReqLit>>,
@@ -92,11 +79,6 @@ pub struct CompiledRule {
     pub(crate) keywords: bool,
     /// Fields shown as the detection's key fields (the rule's non-filter fields, in rule order).
     pub(crate) key_fields: Vec<u16>,
-    /// The lowered items, search by search, for converters and for explaining a rule.
-    pub items: Vec<(String, Vec<Vec<Item>>)>,
-    /// The modifiers of each item as written (`contains`, `all`, ...), parallel to [`CompiledRule::items`]: the
-    /// lowered items have them applied, an explanation names them.
-    pub(crate) modifiers: Vec<Vec<Vec<Box<[&'static str]>>>>,
 }
 
 impl CompiledRule {
@@ -104,33 +86,30 @@ impl CompiledRule {
     pub(crate) fn shell(info: RuleInfo) -> CompiledRule {
         CompiledRule {
             info,
+            ir: RuleIr { searches: Vec::new(), detection: Cond::Const(false), filters: Vec::new() },
             fields: Vec::new(),
             searches: Vec::new(),
-            condition: Cond::Const(false),
-            filters: Box::new([]),
             required: Some(Vec::new()),
             event_ids: None,
             keywords: false,
             key_fields: Vec::new(),
-            items: Vec::new(),
-            modifiers: Vec::new(),
         }
     }
 
     /// Whether this is the identity of a correlation rule (raised by [`crate::hunt()`] after the last event).
     pub fn is_correlation(&self) -> bool {
-        self.searches.is_empty() && matches!(self.condition, Cond::Const(false))
+        self.searches.is_empty() && matches!(self.ir.detection, Cond::Const(false))
     }
 
     /// Whether the prepared event matches, reading fields through `map` (rule-local index → interned id): the
     /// rule's condition and every filter's. When the rule's own condition holds but a filter removes the event,
     /// calls `removed` with the (local) index of each filter that did.
     pub(crate) fn matches_filtered(&self, ev: &Prepared, map: FieldMap<'_>, removed: &mut dyn FnMut(usize)) -> bool {
-        if !self.eval(&self.condition, ev, map) {
+        if !self.eval(&self.ir.detection, ev, map) {
             return false;
         }
         let mut kept = true;
-        for (i, f) in self.filters.iter().enumerate() {
+        for (i, f) in self.ir.filters.iter().enumerate() {
             if !self.eval(f, ev, map) {
                 removed(i);
                 kept = false;
@@ -139,14 +118,15 @@ impl CompiledRule {
         kept
     }
 
-    /// Whether search `i` (an index into [`CompiledRule::items`]) matches, by the very matcher the hunt uses.
+    /// Whether search `i` (an index into the searches of [`CompiledRule::ir`]) matches, by the very matcher the
+    /// hunt uses.
     pub(crate) fn search_matches(&self, i: usize, ev: &Prepared, map: FieldMap<'_>) -> bool {
         self.searches.get(i).is_some_and(|s| s.matches(ev, map))
     }
 
     fn eval(&self, c: &Cond, ev: &Prepared, map: FieldMap<'_>) -> bool {
         match c {
-            Cond::Search(i) => self.searches.get(*i as usize).is_some_and(|s| s.matches(ev, map)),
+            Cond::Search(i) => self.searches.get(*i).is_some_and(|s| s.matches(ev, map)),
             Cond::Not(inner) => !self.eval(inner, ev, map),
             Cond::And(items) => items.iter().all(|x| self.eval(x, ev, map)),
             Cond::Or(items) => items.iter().any(|x| self.eval(x, ev, map)),
@@ -170,8 +150,8 @@ impl CompiledRule {
     }
 }
 
-/// Compiles a rule, with the meta filters that apply to it (their conditions are AND-ed to the rule's, as
-/// pySigma does).
+/// Compiles a rule, with the meta filters that apply to it (each filter's condition must hold beside the rule's,
+/// as pySigma applies them): lowers it with [`sigil_ir::lower_rule`], then builds a matcher per search.
 ///
 /// # Errors
 /// A [`CompileError`] when a value cannot be lowered (unresolved placeholder, ...) or a matcher cannot be built.
@@ -181,29 +161,51 @@ pub fn compile_rule(
     filters: &[&FilterRule],
     placeholders: &Placeholders,
 ) -> Result<CompiledRule, CompileError> {
-    let mut b = Builder {
-        fields: Vec::new(),
-        searches: Vec::new(),
-        required: Vec::new(),
-        ids: Vec::new(),
-        items: Vec::new(),
-        modifiers: Vec::new(),
-        key: Vec::new(),
-    };
-    let condition = b.detection(&rule.detection, placeholders, "")?;
-    // Filters stay apart from the rule's own condition, so the hunt can tell which filter removed a detection.
+    let ir = lower_rule(rule, filters, placeholders)?;
+    let mut fields: Vec<String> = Vec::new();
+    let mut key: Vec<u16> = Vec::new();
+    let mut searches = Vec::with_capacity(ir.searches.len());
+    // Per search: its required literal set and the EventID values it requires.
+    let mut required: Vec<ReqSet> = Vec::with_capacity(ir.searches.len());
+    let mut ids: Vec<Option<Vec<u32>>> = Vec::with_capacity(ir.searches.len());
+    for s in &ir.searches {
+        // Key fields are the rule's own, not those of its `filter*` searches or of meta filters.
+        let is_filter = s.filter.is_some() || s.name.starts_with("filter");
+        let mut compiled: Vec<Box<[ItemMatcher]>> = Vec::with_capacity(s.groups.len());
+        for g in &s.groups {
+            let mut ms = Vec::with_capacity(g.len());
+            for item in g {
+                ms.push(ItemMatcher::new(item, &mut |name| {
+                    let i = field_index(&mut fields, name);
+                    if !is_filter && !key.contains(&i) {
+                        key.push(i);
+                    }
+                    i
+                })?);
+            }
+            // Cheap items first: AND is commutative, and most events fail on the first item.
+            ms.sort_by_key(ItemMatcher::cost);
+            compiled.push(ms.into());
+        }
+        required.push(group_required(&s.groups, &fields));
+        ids.push(s.groups.iter().map(|g| g.iter().find_map(item_ids)).collect::<Option<Vec<_>>>().map(|sets| {
+            let mut all: Vec<u32> = sets.into_iter().flatten().collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        }));
+        searches.push(match compiled.len() {
+            1 => SearchMatcher::All(compiled.into_iter().next().unwrap_or_default()),
+            _ => SearchMatcher::Any(compiled.into()),
+        });
+    }
     // The prefilter's literals and event ids come from the rule's condition alone: every event the filtered rule
     // matches also matches that, so they stay sound.
-    let mut filter_conds = Vec::new();
-    for (i, f) in filters.iter().enumerate() {
-        filter_conds.push(b.detection(&f.detection, placeholders, &format!("_filter{i}_"))?);
-    }
-    let required = required_literals(&condition, &b.required);
-    let event_ids = b
-        .fields
+    let required = required_literals(&ir.detection, &required);
+    let event_ids = fields
         .iter()
         .position(|f| f == "EventID")
-        .and_then(|i| required_ids(&condition, &b.ids).map(|ids| (i as u16, ids)));
+        .and_then(|i| required_ids(&ir.detection, &ids).map(|ids| (i as u16, ids)));
     let info = RuleInfo {
         id: rule.meta.id.clone(),
         name: rule.meta.name.clone(),
@@ -213,138 +215,16 @@ pub fn compile_rule(
         path: path.to_string(),
         logsource: rule.logsource.clone(),
     };
-    Ok(CompiledRule {
-        info,
-        fields: b.fields,
-        searches: b.searches,
-        condition,
-        filters: filter_conds.into(),
-        required,
-        event_ids,
-        keywords: b.items.iter().any(|(_, groups)| groups.iter().flatten().any(|i| i.field.is_none())),
-        key_fields: b.key,
-        items: b.items,
-        modifiers: b.modifiers,
-    })
+    Ok(CompiledRule { info, keywords: ir.has_keywords(), ir, fields, searches, required, event_ids, key_fields: key })
 }
 
-struct Builder {
-    fields: Vec<String>,
-    searches: Vec<SearchMatcher>,
-    /// Per search: its required literal set.
-    required: Vec<ReqSet>,
-    /// Per search: the EventID values it requires.
-    ids: Vec<Option<Vec<u32>>>,
-    items: Vec<(String, Vec<Vec<Item>>)>,
-    modifiers: Vec<Vec<Vec<Box<[&'static str]>>>>,
-    key: Vec<u16>,
-}
-
-impl Builder {
-    fn field_index(fields: &mut Vec<String>, name: &str) -> u16 {
-        if let Some(i) = fields.iter().position(|f| f == name) {
-            return i as u16;
-        }
-        fields.push(name.to_string());
-        (fields.len() - 1) as u16
+/// The rule-local index of a field, added on first use.
+fn field_index(fields: &mut Vec<String>, name: &str) -> u16 {
+    if let Some(i) = fields.iter().position(|f| f == name) {
+        return i as u16;
     }
-
-    fn detection(&mut self, det: &Detection, placeholders: &Placeholders, prefix: &str) -> Result<Cond, CompileError> {
-        let base = self.searches.len();
-        let names: Vec<&str> = det.searches.iter().map(|s| s.name.as_str()).collect();
-        for s in &det.searches {
-            let groups: Vec<&[sigil_rule::FieldItem]> = match &s.body {
-                SearchBody::AllOf(items) => vec![items.as_slice()],
-                SearchBody::AnyOf(groups) => groups.iter().map(Vec::as_slice).collect(),
-                SearchBody::Keywords(item) => vec![std::slice::from_ref(item)],
-            };
-            let is_filter = s.name.starts_with("filter") || !prefix.is_empty();
-            let mut lowered: Vec<Vec<Item>> = Vec::with_capacity(groups.len());
-            let mut compiled: Vec<Box<[ItemMatcher]>> = Vec::with_capacity(groups.len());
-            let mut modifiers = Vec::with_capacity(groups.len());
-            for g in groups {
-                modifiers.push(g.iter().map(|fi| fi.modifiers.iter().map(|m| m.name()).collect()).collect());
-                let mut items = Vec::with_capacity(g.len());
-                let mut ms = Vec::with_capacity(g.len());
-                for fi in g {
-                    let item = lower_item(fi, placeholders)?;
-                    let fields = &mut self.fields;
-                    let key = &mut self.key;
-                    let m = ItemMatcher::new(&item, &mut |name| {
-                        let i = Builder::field_index(fields, name);
-                        if !is_filter && !key.contains(&i) {
-                            key.push(i);
-                        }
-                        i
-                    })
-                    .map_err(CompileError::Matcher)?;
-                    items.push(item);
-                    ms.push(m);
-                }
-                // Cheap items first: AND is commutative, and most events fail on the first item.
-                ms.sort_by_key(ItemMatcher::cost);
-                lowered.push(items);
-                compiled.push(ms.into());
-            }
-            let required = group_required(&lowered, &self.fields);
-            self.required.push(required);
-            self.ids.push(lowered.iter().map(|g| g.iter().find_map(item_ids)).collect::<Option<Vec<_>>>().map(
-                |sets| {
-                    let mut all: Vec<u32> = sets.into_iter().flatten().collect();
-                    all.sort_unstable();
-                    all.dedup();
-                    all
-                },
-            ));
-            self.items.push((format!("{prefix}{}", s.name), lowered));
-            self.modifiers.push(modifiers);
-            self.searches.push(match compiled.len() {
-                1 => SearchMatcher::All(compiled.into_iter().next().unwrap_or_default()),
-                _ => SearchMatcher::Any(compiled.into()),
-            });
-        }
-        let mut conds = Vec::with_capacity(det.conditions.len());
-        for c in &det.conditions {
-            conds.push(cond(&c.expr, &names, base)?);
-        }
-        match conds.len() {
-            0 => Err(CompileError::NoCondition),
-            1 => Ok(conds.pop().unwrap_or(Cond::Const(false))),
-            _ => Ok(Cond::Or(conds.into())),
-        }
-    }
-}
-
-fn cond(e: &Expr, names: &[&str], base: usize) -> Result<Cond, CompileError> {
-    Ok(match e {
-        Expr::Ident { name, .. } => {
-            let i =
-                names.iter().position(|n| n == name).ok_or_else(|| CompileError::UnknownIdentifier(name.clone()))?;
-            Cond::Search((base + i) as u16)
-        }
-        Expr::Selector { quantifier, pattern, .. } => {
-            let picked: Vec<Cond> = names
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| pattern.matches(n))
-                .map(|(i, _)| Cond::Search((base + i) as u16))
-                .collect();
-            // The parser reports a pattern that selects nothing; should one get here, it matches nothing.
-            if picked.is_empty() {
-                Cond::Const(false)
-            } else if picked.len() == 1 {
-                picked.into_iter().next().unwrap_or(Cond::Const(false))
-            } else {
-                match quantifier {
-                    Quantifier::One => Cond::Or(picked.into()),
-                    Quantifier::All => Cond::And(picked.into()),
-                }
-            }
-        }
-        Expr::Not(inner) => Cond::Not(Box::new(cond(inner, names, base)?)),
-        Expr::And(items) => Cond::And(items.iter().map(|x| cond(x, names, base)).collect::<Result<_, _>>()?),
-        Expr::Or(items) => Cond::Or(items.iter().map(|x| cond(x, names, base)).collect::<Result<_, _>>()?),
-    })
+    fields.push(name.to_string());
+    (fields.len() - 1) as u16
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -409,7 +289,7 @@ fn item_required(item: &Item, fields: &[String]) -> ReqSet {
                 .parts
                 .iter()
                 .filter_map(|x| match x {
-                    crate::ir::Part::Literal(s) => Some(fold(s)),
+                    sigil_ir::Part::Literal(s) => Some(fold(s)),
                     _ => None,
                 })
                 .max_by_key(String::len)?;
@@ -484,7 +364,7 @@ fn item_ids(item: &Item) -> Option<Vec<u32>> {
 
 fn required_ids(c: &Cond, searches: &[Option<Vec<u32>>]) -> Option<Vec<u32>> {
     match c {
-        Cond::Search(i) => searches.get(*i as usize).cloned().flatten(),
+        Cond::Search(i) => searches.get(*i).cloned().flatten(),
         Cond::Not(_) | Cond::Const(true) => None,
         Cond::Const(false) => Some(Vec::new()),
         Cond::And(items) => items.iter().filter_map(|x| required_ids(x, searches)).min_by_key(Vec::len),
@@ -502,7 +382,7 @@ fn required_ids(c: &Cond, searches: &[Option<Vec<u32>>]) -> Option<Vec<u32>> {
 
 fn required_literals(c: &Cond, searches: &[ReqSet]) -> ReqSet {
     match c {
-        Cond::Search(i) => searches.get(*i as usize).cloned().flatten(),
+        Cond::Search(i) => searches.get(*i).cloned().flatten(),
         Cond::Not(_) | Cond::Const(true) => None,
         Cond::Const(false) => Some(Vec::new()),
         Cond::And(items) => best(items.iter().map(|x| required_literals(x, searches))),

@@ -241,7 +241,7 @@ impl Correlation {
             if corr.kind == CorrelationType::TemporalOrdered {
                 return Err(CorrelationError::OrderedExpression);
             }
-            let parsed = sigil_rule::condition::parse_expr(text).map_err(|_| CorrelationError::NoCondition)?;
+            let parsed = sigil_rule::parse_expr(text).map_err(|_| CorrelationError::NoCondition)?;
             expression = Some(resolve_expr(&parsed, &names)?);
             condition_text = vec![text.clone()];
         } else if comparisons.is_empty() && corr.kind.is_temporal() {

@@ -12,9 +12,9 @@ use sigil_events::Event;
 
 use crate::compile::CompiledRule;
 use crate::engine::{Engine, Match, RuleRoute, conditions_hold, logsource_text};
-use crate::ir::{CmpOp, Item, Position, ValueSpec};
 use crate::matcher::ItemMatcher;
 use crate::prepared::{Atom, AtomKind, Prepared};
+use sigil_ir::{CmpOp, Item, Position, ValueSpec};
 
 /// Longest event value quoted in an explanation, in characters; longer values are cut with `…`.
 const MAX_VALUE_CHARS: usize = 400;
@@ -153,15 +153,14 @@ impl Engine {
         let filter_titles = self.rule_filter_titles(rule);
         let removed_by = removed.iter().filter_map(|i| filter_titles.get(*i).cloned()).collect();
         let mut selections = Vec::new();
-        for (i, (name, groups)) in rule.items.iter().enumerate() {
-            if name.starts_with("_filter") {
+        for (i, search) in rule.ir.searches.iter().enumerate() {
+            if search.filter.is_some() {
                 continue;
             }
             let sel_matched = rule.search_matches(i, &ev, map);
-            let mods = rule.modifiers.get(i);
             let mut items = Vec::new();
-            for (g, group) in groups.iter().enumerate() {
-                let group_mods = mods.and_then(|m| m.get(g));
+            for (g, group) in search.groups.iter().enumerate() {
+                let group_mods = search.modifiers.get(g);
                 let explained: Vec<Vec<ItemExplanation>> = group
                     .iter()
                     .enumerate()
@@ -180,7 +179,7 @@ impl Engine {
                     items.push(first);
                 }
             }
-            selections.push(SelectionExplanation { selection: name.clone(), matched: sel_matched, items });
+            selections.push(SelectionExplanation { selection: search.name.clone(), matched: sel_matched, items });
         }
         let routing = Routing::Routed(match rr.route.and_then(|r| self.routes.get(r as usize)) {
             Some(route) => route_text(route),
@@ -427,7 +426,7 @@ fn value_text(v: &ValueSpec) -> String {
         ValueSpec::Number(n) => crate::number_text(*n),
         ValueSpec::Patterns { alternatives, .. } => match alternatives.as_slice() {
             [one] => one.to_sigma(),
-            many => format!("[{}]", many.iter().map(crate::ir::Pattern::to_sigma).collect::<Vec<_>>().join(", ")),
+            many => format!("[{}]", many.iter().map(sigil_ir::Pattern::to_sigma).collect::<Vec<_>>().join(", ")),
         },
         ValueSpec::Regex { pattern, ignore_case, multi_line, dot_all } => {
             let flags: String = [(*ignore_case, 'i'), (*multi_line, 'm'), (*dot_all, 's')]

@@ -6,10 +6,11 @@
 //!
 //! The stages:
 //!
-//! 1. [`ir::lower_item`] applies every modifier of a detection item to its values (the backend-neutral lowered
-//!    form, also meant for query converters).
-//! 2. [`compile_rule`] builds matchers from the lowered items and a boolean tree from the condition, and computes
-//!    the literals the prefilter needs. A rule is compiled once.
+//! 1. [`sigil_ir::lower_rule`] lowers a rule: every modifier of a detection item applied to its values, the
+//!    condition resolved, the meta filters that apply beside it (the backend-neutral IR the query converters
+//!    render too, so the two cannot disagree).
+//! 2. [`compile_rule`] builds a matcher per search of that IR and computes the literals the prefilter needs. A
+//!    rule is compiled once.
 //! 3. [`Engine::build`] compiles a whole rule set and attaches each rule to the routes of its logsource.
 //! 4. [`Engine::matches`] picks the rules the event's channel, provider and event id select, prepares the event
 //!    once (text, folded text, field slots of the fields those rules read), finds the candidates in one pass for
@@ -65,23 +66,23 @@ mod correlate;
 mod engine;
 mod explain;
 mod fold;
-pub mod hunt;
+mod hunt;
 mod literals;
 mod matcher;
 mod placeholders;
 mod prepared;
-pub mod sort;
+mod sort;
 
 pub use compile::{CompileError, CompiledRule, RuleInfo, compile_rule};
 pub use correlate::{CorrelatedEvent, CorrelationAlert, CorrelationDetail, CorrelationError, number_text};
 pub use engine::{BuildReport, Engine, EngineOptions, FilterInfo, Match, Scratch, SkipReason, SkippedRule, Unrouted};
 pub use explain::{Explanation, ItemExplanation, Routing, SelectionExplanation, explain_rule_text};
 pub use hunt::{
-    Detection, HuntError, HuntOptions, HuntSink, HuntStats, TimeWindow, hunt, hunt_batches, jsonl_batches, max_jobs,
+    DEFAULT_MAX_CORRELATION_EVENTS, DEFAULT_MAX_CORRELATION_STATE, Detection, HuntError, HuntOptions, HuntSink,
+    HuntStats, TimeWindow, hunt, hunt_batches, jsonl_batches, max_jobs,
 };
 pub use matcher::{MatcherError, regex_failures};
 pub use placeholders::{PlaceholderError, load_placeholders, parse_placeholders};
-/// The lowered IR now lives in its own crate, shared with the query converters; re-exported under its old path.
-pub use sigil_ir as ir;
-pub use sigil_ir::Placeholders;
+// The lowered IR lives in its own crate (`sigil_ir`, its one public path), shared with the query converters.
+use sigil_ir as ir;
 pub use sort::{SortKey, TimeSorter};

@@ -65,7 +65,7 @@ pub fn parse_placeholders(origin: &str, text: &str) -> Result<Placeholders, Plac
         column: node.map_or(1, |n| n.pos.column),
         message,
     };
-    let docs = sigil_rule::yaml::parse_documents(text, &sigil_rule::Limits::default()).map_err(|e| {
+    let docs = sigil_rule::yaml::parse_documents(text, &sigil_rule::yaml::Limits::default()).map_err(|e| {
         PlaceholderError::Format {
             path: origin.to_string(),
             line: e.pos.line,

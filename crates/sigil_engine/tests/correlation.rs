@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use sigil_engine::hunt::HuntSink;
+use sigil_engine::HuntSink;
 use sigil_engine::{CorrelationDetail, Detection, Engine, EngineOptions, HuntOptions, HuntStats};
 use sigil_events::{Batch, Event, Value};
 
@@ -61,7 +61,7 @@ fn engine(yaml: &str) -> Engine {
 
 fn run_batches(engine: &Engine, batches: Vec<Batch>, opts: &HuntOptions) -> (Vec<Seen>, HuntStats) {
     let sink = Collect::default();
-    let stats = sigil_engine::hunt::hunt_batches(engine, batches, opts, &sink).unwrap();
+    let stats = sigil_engine::hunt_batches(engine, batches, opts, &sink).unwrap();
     (sink.seen.into_inner().unwrap(), stats)
 }
 

@@ -69,7 +69,7 @@ fn cases(root: &Path) -> Vec<Case> {
             continue;
         }
         let text = std::fs::read_to_string(&entry).unwrap();
-        let docs = sigil_rule::yaml::parse_documents(&text, &sigil_rule::Limits::default()).unwrap();
+        let docs = sigil_rule::yaml::parse_documents(&text, &sigil_rule::yaml::Limits::default()).unwrap();
         let doc: &Node = &docs[0];
         let Some(rule_id) = doc
             .get("rule_metadata")

@@ -3,8 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sigil_engine::{Engine, EngineOptions, Placeholders};
+use sigil_engine::{Engine, EngineOptions};
 use sigil_events::{Event, Value};
+use sigil_ir::Placeholders;
 
 fn build(yaml: &str, opts: &EngineOptions) -> Engine {
     let set = sigil_rule::load_texts(&[("t.yml", yaml)], &Default::default());
@@ -451,7 +452,7 @@ fn timed(secs: i64, fields: &[(&str, Value)]) -> Event {
 
 /// Runs a rule file over events through the whole pipeline; returns the titles of the alerts, in output order.
 fn hunt_titles(yaml: &str, events: Vec<Event>) -> Vec<String> {
-    use sigil_engine::hunt::HuntSink;
+    use sigil_engine::HuntSink;
     struct Collect(std::sync::Mutex<Vec<String>>);
     impl HuntSink for Collect {
         fn detections(&self, d: &[sigil_engine::Detection<'_>]) {
@@ -468,7 +469,7 @@ fn hunt_titles(yaml: &str, events: Vec<Event>) -> Vec<String> {
     let engine = build(yaml, &EngineOptions::default());
     let batch = sigil_events::Batch { source: std::path::Path::new("mem").into(), seq: 0, events, errors: vec![] };
     let sink = Collect(std::sync::Mutex::new(Vec::new()));
-    sigil_engine::hunt::hunt_batches(&engine, vec![batch], &sigil_engine::HuntOptions::default(), &sink).unwrap();
+    sigil_engine::hunt_batches(&engine, vec![batch], &sigil_engine::HuntOptions::default(), &sink).unwrap();
     sink.0.into_inner().unwrap()
 }
 

@@ -33,22 +33,22 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
-pub mod detect;
+mod detect;
 pub mod eql;
 mod expr;
 pub mod highlight;
 pub mod kql;
 pub mod kusto;
 mod load;
-pub mod mapping;
+mod mapping;
 pub mod spl;
 pub mod yaral;
 
 use serde::Serialize;
 
-pub use detect::{count_rule_files, detect, input_family};
+pub use detect::{count_rule_files, detect, detect_text, input_family};
 pub use load::{LoadError, Loaded, load};
-pub use mapping::{MappedIndicator, Mappings};
+pub use mapping::{LogsourceHint, MappedIndicator, Mappings, SourceRow};
 
 /// A detection-rule family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -5,9 +5,10 @@
 //! modifiers already turned into `*`, encodings already applied, `windash`, `base64offset` and placeholders
 //! already expanded into alternatives. The hunting engine (`sigil_engine`) builds matchers from it; the query
 //! converters (`sigil_convert`) render the same items as SQL, Lucene, SPL or KQL. [`lower_rule`] lowers a whole
-//! rule (its searches and its condition, with the meta filters that apply to it), and [`FieldRename`] records
-//! which logsource route renamed which field when a converter or the engine applies a route's field mapping
-//! (pySigma's processing-item tracking).
+//! rule (its searches and its condition, with the meta filters that apply to it): the engine compiles its
+//! matchers from that [`RuleIr`] and the converters render it. [`RuleIr::renames`] records which logsource route
+//! renames which field when a converter or the engine applies a route's field mapping (pySigma's processing-item
+//! tracking).
 //!
 //! Semantics follow the Sigma 2.1 modifiers appendix; where it is silent, pySigma 1.x (the reference
 //! implementation) decides, and the deviations are documented on the item they concern.
@@ -17,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use sigil_rule::{FieldItem, Modifier, SigmaString, StrPart, ValueKind};
+use sigil_rule::{FieldItem, SigmaString, StrPart, ValueKind, modifiers::Modifier};
 
 mod rule;
 pub use rule::{Cond, FieldRename, RuleError, RuleIr, Search, filter_applies, lower_rule};

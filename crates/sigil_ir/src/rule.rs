@@ -1,5 +1,11 @@
 //! A whole rule lowered: searches as OR-of-AND groups of [`Item`]s and the condition as a boolean tree over them.
+//!
+//! The hunting engine (`sigil_engine`) compiles its matchers from a [`RuleIr`] and the query converters
+//! (`sigil_convert`) render the same [`RuleIr`], so the two cannot disagree on what a rule means.
 
+use std::borrow::Cow;
+
+use sigil_knowledge::Route;
 use sigil_rule::{Detection, Expr, FilterRule, Quantifier, Rule, SearchBody};
 
 use crate::{Item, LowerError, Placeholders, lower_item};
@@ -27,18 +33,61 @@ pub struct Search {
     pub name: String,
     /// The groups, any of which matches; each is an AND of its items.
     pub groups: Vec<Vec<Item>>,
+    /// The modifiers of each item as written (`contains`, `all`, ...), parallel to [`Search::groups`]: the
+    /// lowered items have them applied, an explanation of a match names them.
+    pub modifiers: Vec<Vec<Box<[&'static str]>>>,
+    /// The meta filter the search comes from (an index into the filters given to [`lower_rule`]); `None` for a
+    /// search of the rule itself.
+    pub filter: Option<usize>,
 }
 
-/// A rule lowered for converters: every item lowered, the condition resolved, meta filters AND-ed in.
+/// A rule lowered for the engine and the converters: every item lowered, the condition resolved, the conditions
+/// of the meta filters that apply beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleIr {
-    /// Every search of the detection (and of the meta filters applied), in definition order.
+    /// Every search of the detection, then those of the meta filters applied, in definition order.
     pub searches: Vec<Search>,
-    /// The condition, with `x of` quantifiers expanded and filter conditions AND-ed in.
-    pub condition: Cond,
+    /// The rule's own condition, with `x of` quantifiers expanded.
+    pub detection: Cond,
+    /// The condition of each meta filter applied, in the order given to [`lower_rule`]; each must hold too. Kept
+    /// apart so that the hunt can tell which filter removed a detection.
+    pub filters: Vec<Cond>,
 }
 
 impl RuleIr {
+    /// The whole condition: the rule's own AND-ed with every filter's (as pySigma applies meta filters). Borrowed
+    /// when no filter applies.
+    pub fn condition(&self) -> Cow<'_, Cond> {
+        if self.filters.is_empty() {
+            return Cow::Borrowed(&self.detection);
+        }
+        let mut all = Vec::with_capacity(self.filters.len() + 1);
+        all.push(self.detection.clone());
+        all.extend(self.filters.iter().cloned());
+        Cow::Owned(Cond::And(all))
+    }
+
+    /// The renames the routes apply to the fields the rule reads (pySigma's field-mapping tracking), route by
+    /// route in the order given, fields in first-use order.
+    pub fn renames(&self, routes: &[Route]) -> Vec<FieldRename> {
+        let fields = self.fields();
+        let mut out = Vec::new();
+        for r in routes {
+            for f in &fields {
+                if let Some(mapped) = r.map_field(f)
+                    && mapped != *f
+                {
+                    out.push(FieldRename {
+                        route: route_label(r),
+                        sigma_field: (*f).to_string(),
+                        event_field: mapped.into(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Every Sigma field the rule reads (items and `fieldref` targets), in first-use order.
     pub fn fields(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
@@ -65,16 +114,35 @@ impl RuleIr {
 }
 
 /// A Sigma field that a logsource route maps to another event field: what pySigma's processing pipelines record
-/// as "field name mapping applied", kept so that a converted query (and `sigil convert --format json`) can say
-/// which route renamed what.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// as "field name mapping applied", kept so that a converted query (and `sigil convert --format json`, where it
+/// is serialised as is) can say which route renamed what.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct FieldRename {
     /// The route, as its channels/providers and event ids (`Security 4688`).
     pub route: String,
     /// The field as the rule names it.
     pub sigma_field: String,
-    /// The event field it is mapped to.
+    /// The event field (and the field of a converted query) it is mapped to.
     pub event_field: String,
+}
+
+/// The route as a short text: its channels, providers or record kinds, and its event ids (`Security 4688`).
+fn route_label(route: &Route) -> String {
+    let mut s = if !route.channels().is_empty() {
+        route.channels().join("|")
+    } else if !route.providers().is_empty() {
+        route.providers().join("|")
+    } else if !route.kinds().is_empty() {
+        route.kinds().join("|")
+    } else {
+        "any channel".to_string()
+    };
+    if !route.event_ids().is_empty() {
+        let ids: Vec<String> = route.event_ids().iter().map(u32::to_string).collect();
+        s.push(' ');
+        s.push_str(&ids.join(","));
+    }
+    s
 }
 
 /// Why a rule could not be lowered.
@@ -91,28 +159,25 @@ pub enum RuleError {
     NoCondition,
 }
 
-/// Lowers a rule with the meta filters that apply to it (their conditions are AND-ed to the rule's, as pySigma
-/// and the hunting engine do).
+/// Lowers a rule with the meta filters that apply to it (see [`filter_applies`]); each filter's condition must
+/// hold beside the rule's, as pySigma and the hunting engine apply them ([`RuleIr::condition`]).
 ///
 /// # Errors
 /// A [`LowerError`] (as [`RuleError`]) when a value cannot be lowered, or a condition naming no search.
 pub fn lower_rule(rule: &Rule, filters: &[&FilterRule], placeholders: &Placeholders) -> Result<RuleIr, RuleError> {
     let mut searches = Vec::new();
-    let mut condition = detection(&rule.detection, placeholders, "", &mut searches)?;
-    if !filters.is_empty() {
-        let mut all = vec![condition];
-        for (i, f) in filters.iter().enumerate() {
-            all.push(detection(&f.detection, placeholders, &format!("_filter{i}_"), &mut searches)?);
-        }
-        condition = Cond::And(all);
+    let own = detection(&rule.detection, placeholders, None, &mut searches)?;
+    let mut filter_conds = Vec::with_capacity(filters.len());
+    for (i, f) in filters.iter().enumerate() {
+        filter_conds.push(detection(&f.detection, placeholders, Some(i), &mut searches)?);
     }
-    Ok(RuleIr { searches, condition })
+    Ok(RuleIr { searches, detection: own, filters: filter_conds })
 }
 
 fn detection(
     det: &Detection,
     placeholders: &Placeholders,
-    prefix: &str,
+    filter: Option<usize>,
     out: &mut Vec<Search>,
 ) -> Result<Cond, RuleError> {
     let base = out.len();
@@ -124,10 +189,16 @@ fn detection(
             SearchBody::Keywords(item) => vec![std::slice::from_ref(item)],
         };
         let mut lowered = Vec::with_capacity(groups.len());
+        let mut modifiers = Vec::with_capacity(groups.len());
         for g in groups {
             lowered.push(g.iter().map(|fi| lower_item(fi, placeholders)).collect::<Result<Vec<_>, _>>()?);
+            modifiers.push(g.iter().map(|fi| fi.modifiers.iter().map(|m| m.name()).collect()).collect());
         }
-        out.push(Search { name: format!("{prefix}{}", s.name), groups: lowered });
+        let name = match filter {
+            Some(i) => format!("_filter{i}_{}", s.name),
+            None => s.name.clone(),
+        };
+        out.push(Search { name, groups: lowered, modifiers, filter });
     }
     let mut conds = Vec::with_capacity(det.conditions.len());
     for c in &det.conditions {
@@ -207,11 +278,34 @@ mod tests {
         assert_eq!(ir.searches.len(), 3);
         assert_eq!(ir.searches[1].groups.len(), 2);
         assert_eq!(
-            ir.condition,
+            ir.detection,
             Cond::And(vec![Cond::Or(vec![Cond::Search(0), Cond::Search(1)]), Cond::Not(Box::new(Cond::Search(2)))])
         );
+        assert!(matches!(ir.condition(), Cow::Borrowed(_)));
+        assert_eq!(ir.searches[0].modifiers, [vec![Box::from(["endswith"])]]);
+        assert_eq!(ir.searches[1].modifiers, [vec![Box::from(["contains"])], vec![Box::from([])]]);
+        assert!(ir.searches.iter().all(|s| s.filter.is_none()));
         assert_eq!(ir.fields(), ["Image", "CommandLine", "User"]);
         assert!(!ir.has_keywords());
+    }
+
+    #[test]
+    fn renames_name_the_route_and_skip_unmapped_fields() {
+        let docs = parse(
+            "title: t\nlogsource: {product: windows, category: process_creation}\n\
+             detection:\n  sel: {Image|endswith: '\\a.exe', CommandLine|contains: x, NoSuchField: y}\n  condition: sel\n",
+        );
+        let sigil_rule::Document::Rule(r) = &docs[0] else { panic!() };
+        let ir = lower_rule(r, &[], &Placeholders::new()).unwrap();
+        let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
+        let routes = knowledge.routes(Some("windows"), Some("process_creation"), None).unwrap();
+        let renames = ir.renames(routes);
+        // Security 4688 calls the image NewProcessName; Sysmon 1 keeps the Sigma names.
+        let image = renames.iter().find(|r| r.sigma_field == "Image").unwrap();
+        assert_eq!((image.route.as_str(), image.event_field.as_str()), ("Security 4688", "NewProcessName"));
+        assert!(renames.iter().all(|r| r.sigma_field != "NoSuchField" && r.sigma_field != r.event_field));
+        assert!(!renames.iter().any(|r| r.route.starts_with("Microsoft-Windows-Sysmon")), "{renames:?}");
+        assert!(ir.renames(&[]).is_empty());
     }
 
     #[test]
@@ -225,7 +319,10 @@ mod tests {
         assert!(filter_applies(f, r));
         let ir = lower_rule(r, &[f], &Placeholders::new()).unwrap();
         assert_eq!(ir.searches[1].name, "_filter0_selection");
-        assert_eq!(ir.condition, Cond::And(vec![Cond::Search(0), Cond::Not(Box::new(Cond::Search(1)))]));
+        assert_eq!((ir.searches[0].filter, ir.searches[1].filter), (None, Some(0)));
+        assert_eq!(ir.detection, Cond::Search(0));
+        assert_eq!(ir.filters, [Cond::Not(Box::new(Cond::Search(1)))]);
+        assert_eq!(ir.condition().into_owned(), Cond::And(vec![Cond::Search(0), Cond::Not(Box::new(Cond::Search(1)))]));
         let mut other = f.clone();
         other.logsource.category = Some("file_event".into());
         assert!(!filter_applies(&other, r));

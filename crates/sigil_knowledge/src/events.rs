@@ -5,8 +5,8 @@
 //! and then by event id.
 //!
 //! ```
-//! use sigil_knowledge::events;
-//! let e = events::event("Microsoft-Windows-Security-Auditing", 4688).unwrap();
+//! let k = sigil_knowledge::Knowledge::builtin().unwrap();
+//! let e = k.event_catalog().event("Microsoft-Windows-Security-Auditing", 4688).unwrap();
 //! assert_eq!(e.provider_display, "Security-Auditing");
 //! assert_eq!(e.title, "A new process has been created.");
 //! assert!(e.has_field("ParentProcessName"));
@@ -216,27 +216,6 @@ impl EventCatalog {
         let index = events.binary_search_by_key(&id, |e| e.id).ok()?;
         events.get(index)
     }
-}
-
-/// The embedded event schemas, parsed on first use; `None` only if they failed to parse (see
-/// [`crate::Knowledge::builtin`] for the error).
-pub fn builtin() -> Option<&'static EventCatalog> {
-    crate::builtin_events().ok()
-}
-
-/// [`EventCatalog::event`] on the embedded tables.
-pub fn event(provider: &str, id: u32) -> Option<&'static EventSchema> {
-    builtin()?.event(provider, id)
-}
-
-/// [`EventCatalog::events`] on the embedded tables.
-pub fn events() -> &'static [EventSchema] {
-    builtin().map_or(&[], |c| c.events())
-}
-
-/// [`EventCatalog::providers`] on the embedded tables.
-pub fn providers() -> &'static [Provider] {
-    builtin().map_or(&[], |c| c.providers())
 }
 
 #[cfg(test)]

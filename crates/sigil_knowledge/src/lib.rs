@@ -31,14 +31,14 @@
 
 pub mod attack;
 mod error;
-pub mod events;
-pub mod logsource;
+mod events;
+mod logsource;
 mod tsv;
 
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
-pub use attack::{Attack, AttackTag, Lookup, Tactic, Technique};
+use attack::Attack;
 pub use error::{Error, Result};
 pub use events::{EventCatalog, EventSchema, Field, Provider};
 pub use logsource::{Condition, LogSource, LogSourceKey, Route};
@@ -199,7 +199,6 @@ mod tests {
         assert!(k.events().len() > 1000);
         assert!(k.logsources().count() > 60);
         assert!(std::ptr::eq(k.attack(), attack::builtin().unwrap()));
-        assert!(std::ptr::eq(k.event_catalog(), events::builtin().unwrap()));
     }
 
     #[test]
@@ -207,8 +206,5 @@ mod tests {
         assert_eq!(attack::technique("T1219.002").unwrap().display, "Remote Access Tools: Remote Desktop Software");
         assert_eq!(attack::tactic("command-and-control").unwrap().display, "Command & Control");
         assert_eq!(attack::tactics().len(), 15);
-        assert_eq!(events::event("Sysmon", 1).unwrap().title, "Process creation");
-        assert!(!events::providers().is_empty());
-        assert!(logsource::routes(Some("windows"), Some("process_creation"), None).is_some());
     }
 }

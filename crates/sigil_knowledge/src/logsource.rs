@@ -560,17 +560,6 @@ impl Logsources {
     }
 }
 
-/// [`crate::Knowledge::routes`] on the embedded tables; `None` for unmapped logsources (or if the tables failed
-/// to parse, see [`crate::Knowledge::builtin`]).
-pub fn routes(product: Option<&str>, category: Option<&str>, service: Option<&str>) -> Option<&'static [Route]> {
-    crate::Knowledge::builtin().ok()?.routes(product, category, service)
-}
-
-/// [`crate::Knowledge::events_for`] on the embedded tables.
-pub fn events_for(logsource: &LogSource<'_>, fields_used: &[&str]) -> Vec<&'static EventSchema> {
-    crate::Knowledge::builtin().map_or_else(|_| Vec::new(), |k| k.events_for(logsource, fields_used))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use lsp_types::{
 };
 use sigil_diagnostics::{Diagnostic, LineIndex, Severity, Span};
 use sigil_knowledge::attack::{self, AttackTag, Lookup};
-use sigil_rule::Modifier;
+use sigil_rule::modifiers::Modifier;
 
 /// Why the server stopped abnormally.
 #[derive(Debug, thiserror::Error)]

@@ -33,10 +33,9 @@ pub mod text;
 use std::io::Write as _;
 
 use sigil_engine::Detection;
+use table::TimeZoneChoice;
 
 pub use record::{CorrelationRecord, DetectionRecord};
-pub use summary::Summary;
-pub use table::TimeZoneChoice;
 
 /// An output format for detections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

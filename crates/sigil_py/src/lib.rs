@@ -15,6 +15,7 @@
 //! the texts are a few MB for all of SigmaHQ, and compiling takes about a second, paid once per worker process.
 
 #![deny(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,7 +35,12 @@ mod py;
 pub enum SpecError {
     /// A path given does not exist or cannot be read.
     #[error("{path}: {message}")]
-    Path { path: String, message: String },
+    Path {
+        /// The path as given.
+        path: String,
+        /// What went wrong with it.
+        message: String,
+    },
     /// A folder given as rules holds no rule file, or no rule at all was given.
     #[error("{0}")]
     NoRules(String),
@@ -97,7 +103,7 @@ impl Spec {
                 "min_level {l:?}: expected informational, low, medium, high or critical"
             )));
         }
-        let set = sigil_check::load(rules, &sigil_check::LoadOptions::default());
+        let set = sigil_check::load(rules, &sigil_rule::LoadOptions::default());
         let texts: Vec<(String, String)> =
             set.files.iter().map(|f| (f.path.display().to_string(), f.source.to_string())).collect();
         if texts.is_empty() {
@@ -130,7 +136,7 @@ impl Spec {
             Some((origin, text)) => {
                 sigil_engine::parse_placeholders(origin, text).map_err(|e| SpecError::Invalid(e.to_string()))?
             }
-            None => sigil_engine::Placeholders::default(),
+            None => sigil_ir::Placeholders::default(),
         };
         let refs: Vec<(&str, &str)> = self.rules.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
         let mut set = sigil_check::load_texts(&refs);
@@ -185,8 +191,11 @@ impl Spec {
 /// An engine with what it was compiled from.
 #[derive(Debug)]
 pub struct Compiled {
+    /// What the engine was compiled from (its pickled form).
     pub spec: Spec,
+    /// The compiled engine.
     pub engine: Engine,
+    /// What compiling found (rules skipped, logsources without route, ...).
     pub report: BuildReport,
     /// Duplicate rules dropped, as `sigil hunt` warns of them.
     pub warnings: Vec<String>,

@@ -13,7 +13,9 @@ use sigil_events::{ReadError, ReadOptions, Source};
 /// file and the chunk, record, line or value; reading goes on after it).
 #[derive(Debug)]
 pub enum Item {
+    /// A batch of events in the layout of `sigil export`.
     Batch(RecordBatch),
+    /// A part of the input that could not be read.
     Error(ReadError),
 }
 

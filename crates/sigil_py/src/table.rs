@@ -34,7 +34,12 @@ pub enum TableError {
     Missing(&'static str),
     /// A column has a type that cannot be read as the layout's.
     #[error("column '{column}': {message}")]
-    Type { column: &'static str, message: String },
+    Type {
+        /// The column's name.
+        column: &'static str,
+        /// What is wrong with its type.
+        message: String,
+    },
     /// The hunt could not start (no worker thread).
     #[error(transparent)]
     Hunt(#[from] sigil_engine::HuntError),

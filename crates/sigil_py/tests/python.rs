@@ -11,58 +11,33 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Value as Json, json};
 use sigil_engine::{Detection, Engine, EngineOptions, HuntOptions, HuntSink};
 use sigil_events::ReadError;
+use sigil_testutil::{LineDriver, python};
 
-struct Driver {
-    _child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
+/// Makes a missing Python package an error rather than a skip.
+const REQUIRE: &str = "SIGIL_REQUIRE_ENGINES";
 
-fn require() -> bool {
-    std::env::var("SIGIL_REQUIRE_ENGINES").is_ok_and(|v| v == "1")
-}
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("SIGIL_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() { venv } else { PathBuf::from("python3") }
-}
-
-fn skip(why: &str) -> Mutex<Option<Driver>> {
-    assert!(!require(), "SIGIL_REQUIRE_ENGINES=1 but {why}");
-    println!("skipped: {why} (set SIGIL_REQUIRE_ENGINES=1 to make this an error)");
+fn skip(why: &str) -> Mutex<Option<LineDriver>> {
+    sigil_testutil::skip(REQUIRE, why);
     Mutex::new(None)
 }
 
 /// The one driver process of this test binary.
-fn driver() -> &'static Mutex<Option<Driver>> {
-    static DRIVER: OnceLock<Mutex<Option<Driver>>> = OnceLock::new();
+fn driver() -> &'static Mutex<Option<LineDriver>> {
+    static DRIVER: OnceLock<Mutex<Option<LineDriver>>> = OnceLock::new();
     DRIVER.get_or_init(|| {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drive.py");
-        let child = Command::new(python())
-            .arg(&script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn();
-        let mut child = match child {
-            Ok(c) => c,
-            Err(e) => return skip(&format!("python ({}) cannot run: {e}", python().display())),
+        let mut d = match LineDriver::spawn(&script) {
+            Ok(d) => d,
+            Err(why) => return skip(&why),
         };
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut d = Driver { _child: child, stdin, stdout };
-        let probe = ask(&mut d, &json!({"op": "probe"}));
+        let probe = d.ask(&json!({"op": "probe"}));
         let missing = probe["missing"].as_object().unwrap();
         if !missing.is_empty() {
             return skip(&format!("python ({}) lacks {}", python().display(), Json::Object(missing.clone())));
@@ -71,34 +46,14 @@ fn driver() -> &'static Mutex<Option<Driver>> {
     })
 }
 
-fn ask(d: &mut Driver, req: &Json) -> Json {
-    writeln!(d.stdin, "{req}").unwrap();
-    d.stdin.flush().unwrap();
-    let mut line = String::new();
-    d.stdout.read_line(&mut line).unwrap();
-    assert!(!line.is_empty(), "the Python driver exited (see stderr)");
-    let v: Json = serde_json::from_str(&line).unwrap();
-    if let Some(e) = v.get("error") {
-        panic!("python: {e}");
-    }
-    v
-}
-
 /// Runs one request, or `None` when the tests are skipped.
 fn request(req: &Json) -> Option<Json> {
     let mut guard = driver().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let d = guard.as_mut()?;
-    Some(ask(d, req))
+    Some(guard.as_mut()?.ask(req))
 }
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if dir.join("sigmahq-regression").is_dir() {
-        return Some(dir.canonicalize().unwrap());
-    }
-    assert!(std::env::var("SIGIL_REQUIRE_CORPUS").map_or(true, |v| v != "1"), "SIGIL_REQUIRE_CORPUS=1 but no corpus");
-    println!("skipped: no corpus at {}", dir.display());
-    None
+    sigil_testutil::corpus(&["sigmahq-regression"])
 }
 
 /// (rule path, rule title, source, record id).
@@ -124,7 +79,7 @@ impl HuntSink for Collect {
 
 /// What `sigil hunt INPUTS --rules RULES` finds: the same loader, duplicate dropping, routing and hunt.
 fn hunt(rules: &Path, inputs: &[PathBuf]) -> Pairs {
-    let mut set = sigil_check::load(&[rules.to_path_buf()], &sigil_check::LoadOptions::default());
+    let mut set = sigil_check::load(&[rules.to_path_buf()], &sigil_rule::LoadOptions::default());
     sigil_check::drop_duplicates(&mut set);
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
     let (engine, _) = Engine::build(&set, knowledge, &EngineOptions::default());
@@ -241,7 +196,7 @@ fn spark_correlates_after_a_shuffle_by_group_as_sigil_hunt_does() {
     let parquet = dir.path().join("logons.parquet");
     sigil_convert::export::export(std::slice::from_ref(&jsonl), &parquet, &Default::default()).unwrap();
 
-    let mut set = sigil_check::load(std::slice::from_ref(&rules), &sigil_check::LoadOptions::default());
+    let mut set = sigil_check::load(std::slice::from_ref(&rules), &sigil_rule::LoadOptions::default());
     sigil_check::drop_duplicates(&mut set);
     let (engine, _) = Engine::build(&set, sigil_knowledge::Knowledge::builtin().unwrap(), &EngineOptions::default());
     struct Alerts(Mutex<BTreeSet<(String, i64)>>);

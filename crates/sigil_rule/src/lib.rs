@@ -25,22 +25,20 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod codes;
-pub mod condition;
-pub mod load;
-pub mod model;
+mod condition;
+mod load;
+mod model;
 pub mod modifiers;
 pub mod normalize;
 mod parse;
 pub mod yaml;
 
-pub use condition::{Condition, Expr, Pattern, Quantifier};
-pub use load::{Linter, LoadOptions, RuleFile, RuleSet, discover, is_rule_file, load, load_texts};
+pub use condition::{Condition, ConditionError, Expr, Pattern, Quantifier, parse_expr};
+pub use load::{Linter, LoadOptions, RuleFile, RuleSet, WalkError, discover, is_rule_file, load, load_texts};
 pub use model::*;
-pub use modifiers::Modifier;
 pub use parse::{REGEX_SIZE_LIMIT, check_regex, compile_regex, is_date, is_uuid, parse_network};
-pub use sigil_diagnostics::LineIndex;
-use sigil_diagnostics::{Diagnostic, Position, Span};
-pub use yaml::Limits;
+use sigil_diagnostics::{Diagnostic, LineIndex, Position, Span};
+use yaml::Limits;
 use yaml::{Node, NodeValue};
 
 /// The documents of one file and the diagnostics found in it.

@@ -372,7 +372,7 @@ impl Builder<'_> {
                         let pos = self.inner_pos(k.pos, offset);
                         let mut d = Diagnostic::error(codes::UNKNOWN_MODIFIER, pos, format!("unknown modifier '{m}'"));
                         // The modifier's bytes, when the key is written literally (plain or quoted without escapes).
-                        let span = crate::LineIndex::new(self.source)
+                        let span = sigil_diagnostics::LineIndex::new(self.source)
                             .offset(pos)
                             .map(|start| Span::new(start, start + m.len()))
                             .filter(|sp| sp.slice(self.source) == Some(m));

@@ -1,4 +1,5 @@
 use super::*;
+use crate::modifiers::Modifier;
 
 const MESHAGENT: &str = r"title: Remote Access Tool - MeshAgent Command Execution via MeshCentral
 id: 74a2b202-73e0-4693-9a3a-9d36146d0775

@@ -271,6 +271,11 @@ fn options(limits: &Limits) -> Options {
     let mut o = Options::default();
     o.budget = Some(budget);
     o.duplicate_keys = DuplicateKeyPolicy::Error;
+    // The Sigma specification says rules are YAML 1.2 (sigma-rules-specification.md, "Yaml File"), whose core
+    // schema has only `true`/`false` as booleans: a bare `yes`, `no`, `on`, `off`, `y` or `n` is a string. This
+    // follows the specification where pySigma (PyYAML, YAML 1.1) differs: there `yes`/`no`/`on`/`off` (any case)
+    // are booleans, `y`/`n` are strings. SigmaHQ has no bare value of either kind.
+    o.strict_booleans = true;
     o.alias_limits = alias_limits;
     o.with_snippet = false;
     o
@@ -311,6 +316,17 @@ mod tests {
         let mut docs = parse_documents(text, &Limits::default()).unwrap();
         assert_eq!(docs.len(), 1);
         docs.remove(0)
+    }
+
+    #[test]
+    fn only_true_and_false_are_booleans_as_in_yaml_1_2() {
+        let n = one("a: [true, False, TRUE, yes, No, on, OFF, y, n, 'true']\n");
+        let items = n.as_map().unwrap()[0].1.as_seq().unwrap();
+        let values: Vec<&NodeValue> = items.iter().map(|i| &i.value).collect();
+        assert_eq!(values[..3], [&NodeValue::Bool(true), &NodeValue::Bool(false), &NodeValue::Bool(true)]);
+        for (i, text) in ["yes", "No", "on", "OFF", "y", "n", "true"].iter().enumerate() {
+            assert_eq!(values[i + 3], &NodeValue::String((*text).to_string()), "{text}");
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on bad fixtures
 
 use proptest::prelude::*;
-use sigil_rule::condition::parse_expr;
-use sigil_rule::model::{SigmaString, escape};
+use sigil_rule::parse_expr;
+use sigil_rule::{SigmaString, escape};
 
 /// YAML-ish fragments that reach deep into the parser more often than random bytes do.
 fn rule_like() -> impl Strategy<Value = String> {
@@ -38,7 +38,7 @@ proptest! {
 
     #[test]
     fn parser_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        let _ = sigil_rule::parse_bytes(&bytes, &sigil_rule::Limits::default());
+        let _ = sigil_rule::parse_bytes(&bytes, &sigil_rule::yaml::Limits::default());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use sigil_catalog::{Catalog, CoFiredEvents, FamilyAttack, RulePage};
-use sigil_knowledge::Attack;
+use sigil_knowledge::attack::Attack;
 
 /// Shared, immutable state of the web catalog.
 #[derive(Debug)]

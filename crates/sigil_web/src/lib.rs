@@ -35,7 +35,7 @@ pub mod api;
 mod app;
 mod assets;
 pub mod explain;
-pub mod export;
+mod export;
 mod family_view;
 mod highlight;
 pub mod links;
@@ -49,5 +49,5 @@ mod view;
 
 pub use app::{App, Cell, Column, Matrix, heat_class};
 
-pub use export::{ExportOptions, ExportSummary, write_site};
+pub use export::{ExportError, ExportOptions, ExportSummary, STATIC_LIST_PAGE, write_site};
 pub use highlight::escape;

@@ -155,7 +155,7 @@ pub fn files(app: &App) -> Vec<(String, Vec<u8>)> {
         "sources": catalog.sources().len(),
         "values": values,
         "shards": shard_of,
-        "max_expansions": sigil_catalog::text::MAX_EXPANSIONS,
+        "max_expansions": sigil_catalog::MAX_EXPANSIONS,
     });
     out.push(wrap("meta", &meta));
 
