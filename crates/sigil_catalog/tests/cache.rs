@@ -2,6 +2,8 @@
 //! deleted file, mapping file) or to the cache file itself (corrupt, truncated, garbage) makes the next load
 //! rebuild instead of using it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on bad fixtures
+
 mod common;
 
 use std::path::PathBuf;

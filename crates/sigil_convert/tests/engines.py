@@ -71,7 +71,7 @@ class Spark:
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.driver.memory", "2g")
+            .config("spark.driver.memory", "4g")
             .config("spark.sql.codegen.wholeStage", "false")
             .getOrCreate()
         )
