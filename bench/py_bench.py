@@ -84,8 +84,10 @@ def run_py(python, code, req, timeout=None):
         print(f"  step did not finish within {timeout} s", file=sys.stderr, flush=True)
         return None
     if p.returncode != 0:
-        sys.stderr.write(p.stderr[-3000:])
-        raise SystemExit("a step failed")
+        # A JVM failure is a long stack trace; its cause is the first line naming an Error or Exception.
+        cause = next((l for l in p.stderr.splitlines() if "Error" in l or "Exception" in l), p.stderr[-500:])
+        print(f"  step failed: {cause[:300]}", file=sys.stderr, flush=True)
+        return {"failed": cause[:120]}
     out = json.loads(p.stdout.strip().splitlines()[-1])
     print(f"  done: {out}", file=sys.stderr, flush=True)
     return out
@@ -124,27 +126,32 @@ def main():
                    check=True, stderr=subprocess.DEVNULL)
     base = time.perf_counter() - t0
     with open(out) as f:
-        rows.append(("sigil hunt (all cores)", base, sum(1 for _ in f), "detections"))
+        rows.append(("sigil hunt (all cores)", {"seconds": base, "rows": sum(1 for _ in f)}, "detections"))
 
-    print(f"  sigil hunt: {base:.1f} s, {rows[0][2]} detections", file=sys.stderr, flush=True)
+    print(f"  sigil hunt: {base:.1f} s, {rows[0][1]['rows']} detections", file=sys.stderr, flush=True)
     r = run_py(args.python, STEP, {"step": "package", "path": parquet, "rules": args.rules, "memory": args.driver_memory},
                args.timeout)
-    rows.append(("Spark local[2] + sigil package", r and r["seconds"], r and r["rows"], "detections"))
+    rows.append(("Spark local[2] + sigil package", r, "detections"))
     q = subprocess.run([sigil, "convert", "--target", "spark", "--single-query", "--rules", args.rules, "--format", "json"],
                        capture_output=True, text=True, check=True)
     r = run_py(args.python, STEP, {"step": "sql", "path": parquet, "query": json.loads(q.stdout)["query"],
                                      "memory": args.driver_memory}, args.timeout)
-    rows.append(("Spark local[2] SQL, single query", r and r["seconds"], r and r["rows"], "events matching >= 1 rule"))
+    rows.append(("Spark local[2] SQL, single query", r, "events matching >= 1 rule"))
 
     print(f"\n{args.events:,} events, rules from {args.rules}\n")
     print(f"{'engine':34} {'seconds':>8} {'events/s':>11} {'vs hunt':>8} {'rows':>8}  what")
-    for name, secs, n, what in rows:
-        if secs is None:
+    for name, r, what in rows:
+        if r is None:
             print(f"{name:34} did not finish within {args.timeout} s (heap {args.driver_memory})")
-            continue
-        print(f"{name:34} {secs:8.1f} {args.events / secs:11,.0f} {secs / base:7.1f}x {n:8}  {what}")
+        elif "failed" in r:
+            print(f"{name:34} failed: {r['failed']}")
+        else:
+            secs, n = r["seconds"], r["rows"]
+            print(f"{name:34} {secs:8.1f} {args.events / secs:11,.0f} {secs / base:7.1f}x {n:8}  {what}")
 
     b = run_py(args.python, BOUNDARY, {"path": parquet, "rules": args.rules, "batches": 20})
+    if "failed" in b:
+        raise SystemExit(f"the boundary step failed: {b['failed']}")
     print(f"\nPython boundary: match_arrow of {b['rows']:,} events {b['per_batch'] * 1e3:.1f} ms; of an empty batch "
           f"{b['per_call'] * 1e6:.0f} µs per call = {b['per_call'] / b['per_batch']:.2%} of a full batch")
 
