@@ -20,6 +20,7 @@ Needs a Python with pyspark, pyarrow and the sigil package (`pip install ./crate
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,10 @@ import json, sys, time
 req = json.load(sys.stdin)
 from pyspark.sql import SparkSession
 sp = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-      .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", req["memory"]).getOrCreate())
+      .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", req["memory"])
+      # Catalyst recurses over the expression tree of the converted single query (~7.5 MB of SQL for the Windows
+      # rules): the default thread stack overflows while parsing it.
+      .config("spark.driver.extraJavaOptions", "-Xss512m").getOrCreate())
 sp.sparkContext.setLogLevel("ERROR")
 events = sp.read.parquet(req["path"])
 if req["step"] == "package":
@@ -76,16 +80,22 @@ def run_py(python, code, req, timeout=None):
     # Spark's Python workers must run the interpreter that has the sigil package, not whatever `python3` is first
     # on PATH.
     env = dict(os.environ, PYSPARK_PYTHON=python, PYSPARK_DRIVER_PYTHON=python)
+    # Its own process group, so that a step past its time is stopped with the JVM it started.
+    proc = subprocess.Popen([python, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
     try:
-        p = subprocess.run([python, "-c", code], input=json.dumps(req), capture_output=True, text=True, env=env,
-                           timeout=timeout)
+        stdout, stderr = proc.communicate(json.dumps(req), timeout=timeout)
     except subprocess.TimeoutExpired:
-        # subprocess.run kills the Python driver; its JVM child goes with it when the gateway's pipe closes.
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         print(f"  step did not finish within {timeout} s", file=sys.stderr, flush=True)
         return None
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     if p.returncode != 0:
         # A JVM failure is a long stack trace; its cause is the first line naming an Error or Exception.
-        cause = next((l for l in p.stderr.splitlines() if "Error" in l or "Exception" in l), p.stderr[-500:])
+        lines = p.stderr.splitlines()
+        cause = next((l for l in lines if "java.lang." in l and ("Error" in l or "Exception" in l)), None) or next(
+            (l for l in lines if ("Error" in l or "Exception" in l) and "raise " not in l), p.stderr[-500:])
         print(f"  step failed: {cause[:300]}", file=sys.stderr, flush=True)
         return {"failed": cause[:120]}
     out = json.loads(p.stdout.strip().splitlines()[-1])
