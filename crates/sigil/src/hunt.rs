@@ -607,7 +607,7 @@ fn build_summary(
     s
 }
 
-fn parse_input_kind(s: &str) -> Result<sigil_events::InputKind, String> {
+fn parse_input_kind(s: &str) -> Result<sigil_events::InputKind, sigil_events::UnknownInputKind> {
     sigil_events::InputKind::parse(s)
 }
 /// Every `--rules` path must exist and hold at least one rule file: a folder of events given after `--rules`

@@ -235,6 +235,7 @@ pub(crate) fn bad_regex(cx: &DocContext<'_>, r: &mut Reporter<'_>) {
         if let (ExpectedValue::Regex, ValueKind::String(s)) = (expected, kind)
             && let Err(e) = check_regex(&s.raw, &item.modifiers)
         {
+            let e = e.to_string();
             let first = e.lines().last().unwrap_or("invalid regular expression").trim().to_string();
             found.push((pos, format!("regular expression does not compile: {first}")));
         }

@@ -160,8 +160,8 @@ pub use error::{ParseError, ReadError, Result};
 pub use event::Event;
 pub use formats::RecordKind;
 pub use source::{
-    Batch, InputKind, ReadSummary, SkipReason, Skipped, Source, SourceKind, SourceStats, discover, from_bytes,
-    from_reader, open, read_all,
+    Batch, InputKind, ReadSummary, SkipReason, Skipped, Source, SourceKind, SourceStats, UnknownInputKind, discover,
+    from_bytes, from_reader, open, read_all,
 };
 pub use value::{CompactString, Value};
 

@@ -115,6 +115,11 @@ pub enum InputKind {
     Records(&'static RecordKind),
 }
 
+/// A `--input-kind` name that is neither a format nor a record kind; its message lists the accepted names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown input kind `{0}`; expected one of: {names}", names = InputKind::names().join(", "))]
+pub struct UnknownInputKind(pub String);
+
 impl InputKind {
     /// Parse a format name (`evtx`, `json`, `jsonl`, `auditd`, `syslog`, `access`, `w3c`,
     /// `zeek`, `santa`) or a record kind name (`aws.cloudtrail`, `okta.system`, …; also the
@@ -123,7 +128,7 @@ impl InputKind {
     /// # Errors
     ///
     /// The message lists the accepted names.
-    pub fn parse(name: &str) -> Result<InputKind, String> {
+    pub fn parse(name: &str) -> Result<InputKind, UnknownInputKind> {
         if let Some(f) = SourceKind::ALL.iter().find(|f| f.name().eq_ignore_ascii_case(name)) {
             return Ok(InputKind::Format(*f));
         }
@@ -138,7 +143,7 @@ impl InputKind {
         };
         match RecordKind::by_name(alias) {
             Some(kind) => Ok(InputKind::Records(kind)),
-            None => Err(format!("unknown input kind `{name}`; expected one of: {}", InputKind::names().join(", "))),
+            None => Err(UnknownInputKind(name.to_string())),
         }
     }
 

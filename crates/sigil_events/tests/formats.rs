@@ -320,5 +320,5 @@ fn unknown_content_is_an_error_naming_the_file() {
     let opts = ReadOptions::default().with_input_kind(Some(InputKind::parse("syslog").unwrap()));
     let (kind, events, errors) = read_with(&path, &opts);
     assert_eq!((kind, events.len(), errors.len()), (SourceKind::Syslog, 0, 2));
-    assert!(InputKind::parse("nope").unwrap_err().contains("aws.cloudtrail"));
+    assert!(InputKind::parse("nope").unwrap_err().to_string().contains("aws.cloudtrail"));
 }

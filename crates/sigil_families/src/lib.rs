@@ -48,7 +48,7 @@ use serde::Serialize;
 
 pub use detect::{count_rule_files, detect, detect_text, input_family};
 pub use load::{LoadError, Loaded, load};
-pub use mapping::{LogsourceHint, MappedIndicator, Mappings, SourceRow};
+pub use mapping::{LogsourceHint, MappedIndicator, MappingError, Mappings, SourceRow};
 
 /// A detection-rule family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -403,7 +403,7 @@ fn sentinel(path: &Path, text: String) -> Result<Option<FamilyRule>, String> {
 // ---- Chronicle ----------------------------------------------------------------------------------------
 
 fn chronicle(path: &Path, text: String) -> Result<Option<FamilyRule>, String> {
-    let parsed = crate::yaral::parse(&text)?;
+    let parsed = crate::yaral::parse(&text).map_err(|e| e.to_string())?;
     let mut r = base(Family::Chronicle, path, String::new(), Language::Yaral);
     let get = |k: &str| parsed.meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     r.title = get("rule_name").unwrap_or_else(|| parsed.name.clone());

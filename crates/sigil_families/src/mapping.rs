@@ -108,8 +108,13 @@ pub struct LogsourceHint {
     pub ids: Vec<u32>,
 }
 
-fn family_of(name: &str, file: &str) -> Result<Family, String> {
-    Family::from_name(name).ok_or_else(|| format!("{file}: unknown family '{name}'"))
+/// A mapping table that does not parse or names an unknown family; the message names the table file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MappingError(String);
+
+fn family_of(name: &str, file: &str) -> Result<Family, MappingError> {
+    Family::from_name(name).ok_or_else(|| MappingError(format!("{file}: unknown family '{name}'")))
 }
 
 impl Mappings {
@@ -117,8 +122,8 @@ impl Mappings {
     ///
     /// # Errors
     /// When a table does not parse (a build defect the tests catch).
-    pub fn builtin() -> Result<&'static Mappings, String> {
-        static TABLES: OnceLock<Result<Mappings, String>> = OnceLock::new();
+    pub fn builtin() -> Result<&'static Mappings, MappingError> {
+        static TABLES: OnceLock<Result<Mappings, MappingError>> = OnceLock::new();
         TABLES.get_or_init(|| Mappings::parse(FIELDS.1, SOURCES.1)).as_ref().map_err(Clone::clone)
     }
 
@@ -126,15 +131,15 @@ impl Mappings {
     ///
     /// # Errors
     /// A table that does not parse or names an unknown family.
-    pub fn parse(fields: &str, sources: &str) -> Result<Mappings, String> {
-        let f: FieldFile = toml::from_str(fields).map_err(|e| format!("{}: {e}", FIELDS.0))?;
-        let s: SourceFile = toml::from_str(sources).map_err(|e| format!("{}: {e}", SOURCES.0))?;
+    pub fn parse(fields: &str, sources: &str) -> Result<Mappings, MappingError> {
+        let f: FieldFile = toml::from_str(fields).map_err(|e| MappingError(format!("{}: {e}", FIELDS.0)))?;
+        let s: SourceFile = toml::from_str(sources).map_err(|e| MappingError(format!("{}: {e}", SOURCES.0)))?;
         let mut m = Mappings::default();
         for g in f.field {
             let fam = family_of(&g.family, FIELDS.0)?;
             for r in g.rows {
                 if m.fields.insert((fam, r.from.clone()), r.clone()).is_some() {
-                    return Err(format!("{}: {} field {} is listed twice", FIELDS.0, g.family, r.from));
+                    return Err(MappingError(format!("{}: {} field {} is listed twice", FIELDS.0, g.family, r.from)));
                 }
             }
         }

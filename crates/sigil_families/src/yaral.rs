@@ -21,15 +21,20 @@ pub struct Rule {
     pub extraction: Extraction,
 }
 
+/// Why a YARA-L file is not a rule: it has no `rule <name> {` header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct YaralError(&'static str);
+
 /// Splits a rule file into name, meta and events and reads the events' predicates.
 ///
 /// # Errors
 /// When the text has no `rule name {` header.
-pub fn parse(text: &str) -> Result<Rule, String> {
+pub fn parse(text: &str) -> Result<Rule, YaralError> {
     let body = strip_block_comments(text);
-    let header = body.find("rule ").ok_or("no `rule <name> {` header")?;
+    let header = body.find("rule ").ok_or(YaralError("no `rule <name> {` header"))?;
     let after = body.get(header + 5..).unwrap_or_default();
-    let brace = after.find('{').ok_or("no `{` after the rule name")?;
+    let brace = after.find('{').ok_or(YaralError("no `{` after the rule name"))?;
     let name = after.get(..brace).unwrap_or_default().trim().to_string();
     let inner = after.get(brace + 1..).unwrap_or_default();
     let sections = sections(inner);

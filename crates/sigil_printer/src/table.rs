@@ -36,12 +36,17 @@ pub enum TimeZoneChoice {
     Zone(jiff::tz::TimeZone, String),
 }
 
+/// A `--tz` value that is no time zone sigil knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown time zone '{0}': use UTC, local, an offset such as +02:00, or a name such as Europe/Berlin")]
+pub struct UnknownTimeZone(pub String);
+
 impl TimeZoneChoice {
     /// Parses `UTC` (or `Z`), `local`, `±HH:MM` (or `±HH`) or an IANA time zone name.
     ///
     /// # Errors
     /// A message naming what is accepted when `s` is none of these.
-    pub fn parse(s: &str) -> Result<TimeZoneChoice, String> {
+    pub fn parse(s: &str) -> Result<TimeZoneChoice, UnknownTimeZone> {
         let t = s.trim();
         if t.eq_ignore_ascii_case("utc") || t == "Z" || t == "+00:00" {
             return Ok(TimeZoneChoice::Utc);
@@ -56,9 +61,7 @@ impl TimeZoneChoice {
         }
         match jiff::tz::TimeZone::get(t) {
             Ok(tz) => Ok(TimeZoneChoice::Zone(tz, t.to_string())),
-            Err(_) => Err(format!(
-                "unknown time zone '{s}': use UTC, local, an offset such as +02:00, or a name such as Europe/Berlin"
-            )),
+            Err(_) => Err(UnknownTimeZone(s.to_string())),
         }
     }
 

@@ -676,19 +676,20 @@ pub fn compile_regex(pattern: &str, modifiers: &[Modifier]) -> Result<regex::Reg
 /// it is first used.
 ///
 /// # Errors
-/// The regex crate's error text, as `compile_regex(..)` would give it.
-pub fn check_regex(pattern: &str, modifiers: &[Modifier]) -> Result<(), String> {
+/// The regex crate's error, as `compile_regex(..)` would give it (a syntax error as [`regex::Error::Syntax`] with
+/// the same text).
+pub fn check_regex(pattern: &str, modifiers: &[Modifier]) -> Result<(), regex::Error> {
     let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(modifiers.contains(&Modifier::ReIgnoreCase))
         .multi_line(modifiers.contains(&Modifier::ReMultiline))
         .dot_matches_new_line(modifiers.contains(&Modifier::ReDotAll))
         .build()
         .parse(pattern)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| regex::Error::Syntax(e.to_string()))?;
     if nfa_units(&hir).saturating_mul(BYTES_PER_UNIT) <= REGEX_SIZE_LIMIT as u64 / BOUND_MARGIN {
         return Ok(());
     }
-    compile_regex(pattern, modifiers).map(drop).map_err(|e| e.to_string())
+    compile_regex(pattern, modifiers).map(drop)
 }
 
 /// Bytes of compiled program per unit of [`nfa_units`], generously: a unit is one state of the regex crate's
@@ -767,9 +768,9 @@ mod tests {
         ];
         for (pattern, modifiers) in cases {
             let built = compile_regex(pattern, modifiers).map(drop).map_err(|e| e.to_string());
-            assert_eq!(check_regex(pattern, modifiers), built, "{pattern} {modifiers:?}");
+            assert_eq!(check_regex(pattern, modifiers).map_err(|e| e.to_string()), built, "{pattern} {modifiers:?}");
         }
-        let too_big = check_regex(r"(\w{1,100}){1,100}", &[]).unwrap_err();
+        let too_big = check_regex(r"(\w{1,100}){1,100}", &[]).unwrap_err().to_string();
         assert!(too_big.contains("size limit"), "the size limit is still enforced: {too_big}");
         assert!(check_regex("a(b", &[]).is_err());
     }
