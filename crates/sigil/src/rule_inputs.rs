@@ -24,6 +24,12 @@ impl RuleInputs {
             // `SourceSpec` names an unnamed input after its folder; only an explicit `NAME=` is a hint.
             let named = args.iter().any(|a| a.split_once('=').is_some_and(|(n, _)| n == spec.name));
             for path in spec.paths {
+                // A path that does not exist stays with the Sigma inputs, whose loader names it as missing:
+                // `splunk=/typo` must not read as "0 Splunk rules not run".
+                if !path.exists() {
+                    out.sigma.push(path);
+                    continue;
+                }
                 match sigil_families::input_family(named.then_some(spec.name.as_str()), &path) {
                     Family::Sigma => out.sigma.push(path),
                     family => {
@@ -101,5 +107,12 @@ mod tests {
         // Sigma alone: nothing to say.
         let sigma = RuleInputs::split(&[examples]);
         assert!(sigma.skipped_line("hunt").is_none() && sigma.require_sigma("hunt").is_ok());
+    }
+
+    #[test]
+    fn a_missing_path_named_after_a_family_stays_for_the_sigma_loader_to_report() {
+        let inputs = RuleInputs::split(&["splunk=/no/such/folder".to_string()]);
+        assert_eq!(inputs.sigma, [PathBuf::from("/no/such/folder")]);
+        assert!(inputs.skipped.is_empty());
     }
 }
