@@ -30,6 +30,8 @@ use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 
 use crate::error::{ReadError, error_chain};
+use crate::event::Event;
+use crate::evtx_direct::Templates;
 use crate::flatten::{Builder, Fallback};
 use crate::source::{FileCtx, Sink};
 
@@ -511,10 +513,13 @@ fn process_chunk(
             });
         }
     };
-    // Render every record first, into one buffer, so that one deserializer parses them all
-    // (see `Builder::parse_many`); records that fail to render keep their place as errors.
-    let mut slots: Vec<Result<(u64, Fallback, usize, usize), ReadError>> = Vec::new();
-    let mut joined = Vec::with_capacity(2 * data_len_hint(&chunk));
+    // Records are decoded straight into events where `evtx_direct` can (one template per
+    // chunk compiled once); the others are rendered, into one buffer, so that one deserializer
+    // parses them all (see `Builder::parse_many`). Records that fail keep their place as errors.
+    let chunk_data: &[u8] = chunk.data;
+    let mut templates = Templates::default();
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut joined = Vec::with_capacity(data_len_hint(&chunk));
     for record in chunk.iter() {
         // Past the cut of a truncated chunk: counted already, neither read nor reported.
         let record = match record {
@@ -522,6 +527,12 @@ fn process_chunk(
             Err(err) if !error_before_cut(whole, valid, &err) => continue,
             other => other,
         };
+        if let Ok(record) = &record
+            && let Some(event) = templates.event(chunk_data, record, b, ctx.opts)
+        {
+            slots.push(Slot::Direct(event));
+            continue;
+        }
         let rendered = record.and_then(|record| {
             let fallback = Fallback { record_id: Some(record.event_record_id), timestamp: Some(record.timestamp) };
             record.into_json_bytes().map(|rendered| (rendered, fallback))
@@ -530,25 +541,29 @@ fn process_chunk(
             Ok((rendered, fallback)) => {
                 let start = joined.len();
                 joined.extend_from_slice(&rendered.data);
-                slots.push(Ok((rendered.event_record_id, fallback, start, joined.len())));
+                slots.push(Slot::Json(rendered.event_record_id, fallback, start, joined.len()));
                 joined.push(b'\n');
             }
-            Err(err) => slots.push(Err(record_error(ctx.path, number, &err))),
+            Err(err) => slots.push(Slot::Error(record_error(ctx.path, number, &err))),
         }
     }
     let mut out = Vec::with_capacity(slots.len());
-    let fallbacks = slots.iter().filter_map(|slot| slot.as_ref().ok().map(|&(_, fallback, _, _)| fallback));
+    let fallbacks = slots.iter().filter_map(|slot| match slot {
+        Slot::Json(_, fallback, _, _) => Some(*fallback),
+        _ => None,
+    });
     if b.parse_many(&joined, ctx.opts, fallbacks, &mut out) {
         // One event per rendered record, as each renders to one object.
         let mut events = out.drain(..);
         for slot in slots {
             match slot {
-                Ok(_) => {
+                Slot::Direct(event) => sink.event(event),
+                Slot::Json(..) => {
                     if let Some(event) = events.next() {
                         sink.event(event);
                     }
                 }
-                Err(err) => sink.error(err),
+                Slot::Error(err) => sink.error(err),
             }
         }
         return;
@@ -556,8 +571,12 @@ fn process_chunk(
     out.clear();
     for slot in slots {
         let (record_id, fallback, start, end) = match slot {
-            Ok(slot) => slot,
-            Err(err) => {
+            Slot::Json(record_id, fallback, start, end) => (record_id, fallback, start, end),
+            Slot::Direct(event) => {
+                sink.event(event);
+                continue;
+            }
+            Slot::Error(err) => {
                 sink.error(err);
                 continue;
             }
@@ -577,6 +596,14 @@ fn process_chunk(
             sink.event(event);
         }
     }
+}
+
+/// A record of a chunk, in order: decoded directly, rendered to `joined[start..end]` for the
+/// JSON path, or lost.
+enum Slot {
+    Direct(Event),
+    Json(u64, Fallback, usize, usize),
+    Error(ReadError),
 }
 
 /// The bytes of records in a chunk, from its header.

@@ -285,6 +285,18 @@ impl Builder {
         true
     }
 
+    /// Flatten the one object `d` yields (as [`Builder::parse_with_fallback`] does a JSON text),
+    /// from any serde data source: the direct EVTX decoder feeds its records through here.
+    pub(crate) fn parse_from<'de, D: Deserializer<'de>>(
+        &mut self,
+        d: D,
+        opts: &ReadOptions,
+        fallback: Fallback,
+        out: &mut Vec<Event>,
+    ) -> Result<(), D::Error> {
+        TopSeed { b: self, opts, fallback, out }.deserialize(d)
+    }
+
     pub(crate) fn parse_object_value(
         &mut self,
         json: &serde_json::Value,

@@ -127,6 +127,7 @@
 mod error;
 mod event;
 mod evtx;
+mod evtx_direct;
 mod flatten;
 mod formats;
 mod json;

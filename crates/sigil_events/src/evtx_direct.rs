@@ -1,0 +1,1275 @@
+//! EVTX records decoded straight into the flat [`Event`], without rendering them to JSON text
+//! and parsing that again.
+//!
+//! A record is one instance of a template: the template definition (a BinXML fragment in the
+//! chunk) gives the layout, the instance the typed substitution values, of which one is usually
+//! a nested instance (`EventData`/`UserData` of its own template). Each template definition is
+//! parsed once per chunk ([`Templates`]) and compiled into a [`Shape`]: the JSON layout the evtx
+//! crate's renderer gives its instances (which members, under which keys, which substitution
+//! feeds each value, how empty and NULL values show). Per record, only the substitution values
+//! are decoded; a serde [`Deserializer`] walks the shape with them and feeds the visitors that
+//! flatten rendered JSON (`Builder::parse_from`), so the flattening rules (field names, order,
+//! types, `System` clean-ups, timestamps) are the JSON path's own, and the shapes mirror the
+//! renderer's layout.
+//!
+//! The shapes follow the crate's compiled JSON lane (`binxml/compiled.rs` of evtx 0.15) for the
+//! layouts real event templates use. Anything this module does not handle with certainty gives
+//! `None`, and the caller renders that record through JSON as before: a record that is not a
+//! single template instance, a template with CDATA, entity or character references, processing
+//! instructions, static text in elements, placeholder-named `Data`, repeated `Data` names in a
+//! row; a value that is an array, a float, a size, an ANSI string, a handle, a BinXML fragment
+//! that is not one template instance, a UTF-16 string with an unpaired surrogate, or whose size
+//! does not fit its type; any parse error. Substitution values are decoded here rather than by
+//! the crate, which decodes nested instances only while rendering them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fmt::Write as _;
+
+use evtx::EvtxRecord;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::ReadOptions;
+use crate::event::Event;
+use crate::flatten::{Builder, Fallback};
+
+/// Deepest element nesting a template may have here; real ones nest four or five levels.
+const MAX_NESTING: usize = 32;
+/// Deepest nesting of template instances in values; real records nest one.
+const MAX_INSTANCE_NESTING: usize = 4;
+/// Template definition header: next-template offset, GUID, data size.
+const TEMPLATE_HEADER: usize = 24;
+
+/// The compiled templates of one chunk, by definition offset (`None`: not for the fast path).
+#[derive(Default)]
+pub(crate) struct Templates {
+    compiled: HashMap<u32, Option<Compiled>>,
+    out: Vec<Event>,
+    /// Records decoded here and records left to the JSON path.
+    pub(crate) direct: u64,
+    pub(crate) fallback: u64,
+}
+
+type Cache = HashMap<u32, Option<Compiled>>;
+
+/// A template compiled to its JSON layout: `{"<name>": <value>}` at the top of a record.
+struct Compiled {
+    name: Box<str>,
+    value: Shape,
+    /// Substitutions the layout reads: an instance must have at least this many values.
+    slots: usize,
+}
+
+/// How a part of the rendered record is built from the substitution values.
+#[derive(Debug)]
+enum Shape {
+    /// `null`.
+    Null,
+    /// A static string.
+    Static(Box<str>),
+    /// The value of `slot`; when it is empty, `""` if `empty_str`, else `null`; a nested
+    /// instance is `{"<its root>": <its value>}`.
+    Leaf { slot: u16, empty_str: bool },
+    /// An element with attributes and at most a substitution as content: the value alone when
+    /// no attribute has text, else `{"#attributes": {...}, "#text": value}`; `null` when
+    /// neither has anything.
+    Elem { attrs: Box<[Attr]>, content: Option<u16> },
+    /// An object: static attributes with text, then members. `left_out`: when every member
+    /// depends on a value, those values; all NULL make the element `null`.
+    Object { attrs: Box<[(Box<str>, Box<str>)]>, members: Box<[Member]>, left_out: Option<Box<[u16]>> },
+    /// Unnamed `Data` children of `EventData`/`UserData`: `{"#text": value}` for one,
+    /// `{"#text": [values]}` for more (empty values are `""`).
+    Positional { slots: Box<[u16]> },
+}
+
+#[derive(Debug)]
+enum Attr {
+    Static(Box<str>, Box<str>),
+    Slot(Box<str>, u16),
+}
+
+#[derive(Debug)]
+enum Member {
+    /// A child element, left out when `depends` is NULL.
+    Element { key: Box<str>, depends: Option<u16>, shape: Shape },
+    /// A substitution among the children: a nested instance keyed by its root's name (with a
+    /// `_N` suffix counted after the static members `names`), left out when empty.
+    Slot { slot: u16, names: Box<[(Box<str>, u32)]> },
+}
+
+/// A decoded substitution value.
+#[derive(Debug)]
+enum Val<'a> {
+    Null,
+    /// UTF-16LE text up to its first NUL, free of unpaired surrogates.
+    Str(&'a [u8]),
+    UInt(u64),
+    Int(i64),
+    Bool(bool),
+    /// Hex bytes, GUIDs, SIDs, times and hex numbers, as the renderer writes them.
+    Text(String),
+    Nested(Instance<'a>),
+}
+
+/// A template instance: its definition's offset and its values.
+#[derive(Debug)]
+struct Instance<'a> {
+    def: u32,
+    values: Vec<Val<'a>>,
+}
+
+impl Val<'_> {
+    /// `is_optional_empty` of the crate.
+    fn is_empty(&self) -> bool {
+        match self {
+            Val::Null => true,
+            Val::Str(s) => s.is_empty(),
+            Val::Text(t) => t.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+fn is_null(value: Option<&Val<'_>>) -> bool {
+    matches!(value, Some(Val::Null))
+}
+
+impl Templates {
+    /// The event of `record`, decoded directly; `None` when the record must take the JSON path.
+    pub(crate) fn event(
+        &mut self,
+        chunk_data: &[u8],
+        record: &EvtxRecord<'_>,
+        b: &mut Builder,
+        opts: &ReadOptions,
+    ) -> Option<Event> {
+        let event = self.try_event(chunk_data, record, b, opts);
+        if event.is_some() {
+            self.direct += 1;
+        } else {
+            self.fallback += 1;
+        }
+        event
+    }
+
+    fn try_event(
+        &mut self,
+        chunk_data: &[u8],
+        record: &EvtxRecord<'_>,
+        b: &mut Builder,
+        opts: &ReadOptions,
+    ) -> Option<Event> {
+        let start = usize::try_from(record.binxml_offset).ok()?;
+        let len = usize::try_from(record.binxml_size).ok()?;
+        let instance = parse_instance(chunk_data, start, start.checked_add(len)?, 0)?;
+        if !prepare(&mut self.compiled, chunk_data, &instance) {
+            return None;
+        }
+        let compiled = self.compiled.get(&instance.def)?.as_ref()?;
+        let fallback = Fallback { record_id: Some(record.event_record_id), timestamp: Some(record.timestamp) };
+        self.out.clear();
+        let ctx = Ctx { cache: &self.compiled, values: &instance.values };
+        b.parse_from(RootDe { ctx, compiled }, opts, fallback, &mut self.out).ok()?;
+        let event = self.out.pop()?;
+        self.out.is_empty().then_some(event)
+    }
+}
+
+/// Compile the templates of `instance` and of the instances nested in it; whether all compiled
+/// and each instance has the values its layout reads.
+fn prepare(cache: &mut Cache, chunk: &[u8], instance: &Instance<'_>) -> bool {
+    let compiled = cache.entry(instance.def).or_insert_with(|| compile(chunk, instance.def));
+    if compiled.as_ref().is_none_or(|c| instance.values.len() < c.slots) {
+        return false;
+    }
+    instance.values.iter().all(|value| match value {
+        Val::Nested(nested) => prepare(cache, chunk, nested),
+        _ => true,
+    })
+}
+
+fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    data.get(at..at.checked_add(4)?).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes)
+}
+
+fn u16_at(data: &[u8], at: usize) -> Option<u16> {
+    data.get(at..at.checked_add(2)?).and_then(|b| b.try_into().ok()).map(u16::from_le_bytes)
+}
+
+fn utf16_units(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    bytes.chunks_exact(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+}
+
+/// The template instance that is the whole BinXML stream `chunk[start..end]` (after a fragment
+/// header, and before an optional end-of-stream token).
+fn parse_instance(chunk: &[u8], start: usize, end: usize, depth: usize) -> Option<Instance<'_>> {
+    if depth > MAX_INSTANCE_NESTING {
+        return None;
+    }
+    let stream = chunk.get(start..end)?;
+    let mut at = match stream {
+        [0x0f, _, _, _, 0x0c, _, ..] => start + 5,
+        [0x0c, ..] => start + 1,
+        _ => return None,
+    };
+    // Unknown byte, template id, definition offset.
+    let def = u32_at(chunk, at + 5)?;
+    at += 9;
+    // The definition follows inline the first time the chunk uses the template.
+    if usize::try_from(def).ok()? == at {
+        let size = usize::try_from(u32_at(chunk, at + 20)?).ok()?;
+        at = at.checked_add(TEMPLATE_HEADER)?.checked_add(size)?;
+    }
+    let count = usize::try_from(u32_at(chunk, at)?).ok()?;
+    at += 4;
+    let descriptors = chunk.get(at..at.checked_add(count.checked_mul(4)?)?)?;
+    at += descriptors.len();
+    let mut values = Vec::with_capacity(count);
+    for descriptor in descriptors.chunks_exact(4) {
+        let size = usize::from(u16::from_le_bytes([descriptor[0], descriptor[1]]));
+        let next = at.checked_add(size)?;
+        if next > end {
+            return None;
+        }
+        values.push(parse_value(chunk, descriptor[2], at, next, depth)?);
+        at = next;
+    }
+    match chunk.get(at..end)? {
+        [] | [0x00, ..] => Some(Instance { def, values }),
+        _ => None,
+    }
+}
+
+/// A substitution value of type `ty` in `chunk[start..end]`, decoded as the crate decodes and
+/// renders it; `None` for the types and sizes left to the JSON path.
+fn parse_value(chunk: &[u8], ty: u8, start: usize, end: usize, depth: usize) -> Option<Val<'_>> {
+    let bytes = chunk.get(start..end)?;
+    let int = |n: usize| -> Option<u64> {
+        (bytes.len() == n).then(|| bytes.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    };
+    let value = match ty {
+        0x00 => Val::Null,
+        0x01 => {
+            if bytes.len() % 2 != 0 {
+                return None;
+            }
+            let units = bytes.chunks_exact(2).position(|u| u == [0, 0]).unwrap_or(bytes.len() / 2);
+            let text = &bytes[..units * 2];
+            if char::decode_utf16(utf16_units(text)).any(|c| c.is_err()) {
+                return None;
+            }
+            Val::Str(text)
+        }
+        0x03 => Val::Int(i64::from(int(1)? as u8 as i8)),
+        0x04 => Val::UInt(int(1)?),
+        0x05 => Val::Int(i64::from(int(2)? as u16 as i16)),
+        0x06 => Val::UInt(int(2)?),
+        0x07 => Val::Int(i64::from(int(4)? as u32 as i32)),
+        0x08 => Val::UInt(int(4)?),
+        0x09 => Val::Int(int(8)? as i64),
+        0x0a => Val::UInt(int(8)?),
+        // Windows writes bitmasks into some booleans: those stay integers.
+        0x0d => match int(4)? as u32 as i32 {
+            0 => Val::Bool(false),
+            1 => Val::Bool(true),
+            raw => Val::Int(i64::from(raw)),
+        },
+        0x0e => {
+            let mut text = String::with_capacity(bytes.len() * 2);
+            for b in bytes {
+                let _ = write!(text, "{b:02X}");
+            }
+            Val::Text(text)
+        }
+        0x0f => Val::Text(guid_text(bytes.try_into().ok()?)),
+        0x11 => Val::Text(filetime_text(int(8)?)),
+        0x12 => Val::Text(systime_text(bytes.try_into().ok()?)),
+        0x13 => Val::Text(sid_text(bytes)?),
+        0x14 => Val::Text(format!("0x{:x}", int(4)?)),
+        0x15 => Val::Text(format!("0x{:x}", int(8)?)),
+        0x21 if !bytes.is_empty() => Val::Nested(parse_instance(chunk, start, end, depth + 1)?),
+        _ => return None,
+    };
+    Some(value)
+}
+
+/// `{d1-d2-d3-d4[0..2]-d4[2..8]}` in lowercase, with data1-3 little-endian.
+fn guid_text(b: &[u8; 16]) -> String {
+    format!(
+        "{{{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
+        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+    )
+}
+
+/// `S-R-A-S1-...`: revision, 48-bit big-endian authority, little-endian sub-authorities. A SID
+/// whose size does not match its sub-authority count is left to the JSON path.
+fn sid_text(bytes: &[u8]) -> Option<String> {
+    let &[revision, count, a0, a1, a2, a3, a4, a5, ref subs @ ..] = bytes else { return None };
+    if subs.len() != usize::from(count) * 4 {
+        return None;
+    }
+    let authority = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
+    let mut text = format!("S-{revision}-{authority}");
+    for sub in subs.chunks_exact(4) {
+        let _ = write!(text, "-{}", u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]));
+    }
+    Some(text)
+}
+
+/// A date and time as the renderer writes it: seven fractional digits, years modulo 10,000.
+fn datetime_text(year: u64, month: u64, day: u64, hour: u64, minute: u64, second: u64, ticks: u64) -> String {
+    format!("{:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{ticks:07}Z", year % 10_000)
+}
+
+/// A FILETIME (100 ns ticks since 1601), as rendered; past `i64::MAX` it renders as zeros.
+fn filetime_text(ft: u64) -> String {
+    const TICKS_PER_SEC: u64 = 10_000_000;
+    const TICKS_PER_DAY: u64 = 86_400 * TICKS_PER_SEC;
+    if ft > i64::MAX as u64 {
+        return datetime_text(0, 0, 0, 0, 0, 0, 0);
+    }
+    let (days, ticks) = (ft / TICKS_PER_DAY, ft % TICKS_PER_DAY);
+    // Howard Hinnant's `civil_from_days`, counted from 0000-03-01 (584,694 days before 1601).
+    let z = days + 584_694;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = era * 400 + yoe + u64::from(month <= 2);
+    let secs = ticks / TICKS_PER_SEC;
+    datetime_text(year, month, day, secs / 3_600, secs / 60 % 60, secs % 60, ticks % TICKS_PER_SEC)
+}
+
+/// A SYSTEMTIME, as rendered: one Windows would not take renders as 1601-01-01.
+fn systime_text(b: &[u8; 16]) -> String {
+    let f = |i: usize| u64::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]]));
+    let (year, month, day, hour, minute, second, ms) = (f(0), f(1), f(3), f(4), f(5), f(6), f(7));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let valid = (1601..=30827).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=days).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
+        && ms < 1_000;
+    if !valid {
+        return datetime_text(1601, 1, 1, 0, 0, 0, 0);
+    }
+    datetime_text(year, month, day, hour, minute, second, ms * 10_000)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Template definitions
+// ---------------------------------------------------------------------------------------------
+
+/// A template's element tree, as parsed from its definition.
+struct Element {
+    name: String,
+    dependency: Option<u16>,
+    attrs: Vec<(String, Vec<Node>)>,
+    children: Vec<Node>,
+}
+
+enum Node {
+    Element(usize),
+    Text(String),
+    Slot(u16),
+}
+
+impl Node {
+    fn is_nonempty_text(&self) -> bool {
+        matches!(self, Node::Text(t) if !t.is_empty())
+    }
+}
+
+/// Parse and compile the template defined at `def_offset` of the chunk.
+fn compile(chunk: &[u8], def_offset: u32) -> Option<Compiled> {
+    let (elements, root) = parse_template(chunk, usize::try_from(def_offset).ok()?)?;
+    let mut c = Compiler { elements: &elements, slots: 0 };
+    let root_el = elements.get(root)?;
+    let value = c.value(root, is_container(&root_el.name))?;
+    Some(Compiled { name: root_el.name.as_str().into(), value, slots: c.slots })
+}
+
+/// The name stored at `offset` of the chunk: link (6 bytes), character count, UTF-16 text.
+fn name_at(chunk: &[u8], offset: usize) -> Option<String> {
+    let count = usize::from(u16_at(chunk, offset.checked_add(6)?)?);
+    let start = offset.checked_add(8)?;
+    let bytes = chunk.get(start..start.checked_add(count * 2)?)?;
+    String::from_utf16(&utf16_units(bytes).collect::<Vec<_>>()).ok()
+}
+
+/// The template's elements (index 0 is not special) and its root element.
+fn parse_template(chunk: &[u8], def: usize) -> Option<(Vec<Element>, usize)> {
+    let size = usize::try_from(u32_at(chunk, def.checked_add(20)?)?).ok()?;
+    let mut at = def.checked_add(TEMPLATE_HEADER)?;
+    let end = at.checked_add(size)?;
+    if end > chunk.len() {
+        return None;
+    }
+    let mut elements: Vec<Element> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut root = None;
+    // The attribute being read (its values go there), between an element start and its close.
+    let mut in_attr = false;
+    // Reads a name reference at `at`, skipping the name when it is stored inline.
+    let name_ref = |at: &mut usize| -> Option<String> {
+        let offset = usize::try_from(u32_at(chunk, *at)?).ok()?;
+        *at += 4;
+        let name = name_at(chunk, offset)?;
+        if offset == *at {
+            let count = usize::from(u16_at(chunk, offset + 6)?);
+            *at = at.checked_add(10 + 2 * count)?;
+        }
+        Some(name)
+    };
+    while at < end {
+        let token = *chunk.get(at)?;
+        at += 1;
+        match token {
+            0x00 => break,
+            0x0f => at += 3,
+            0x01 | 0x41 => {
+                let dependency = u16_at(chunk, at)?;
+                at += 2 + 4;
+                let name = name_ref(&mut at)?;
+                if token & 0x40 != 0 {
+                    at += 4;
+                }
+                if open.len() >= MAX_NESTING {
+                    return None;
+                }
+                let index = elements.len();
+                elements.push(Element {
+                    name,
+                    dependency: (dependency != 0xffff).then_some(dependency),
+                    attrs: Vec::new(),
+                    children: Vec::new(),
+                });
+                match open.last() {
+                    Some(&parent) => elements.get_mut(parent)?.children.push(Node::Element(index)),
+                    None if root.is_none() => root = Some(index),
+                    None => return None,
+                }
+                open.push(index);
+                in_attr = false;
+            }
+            0x06 | 0x46 => {
+                let name = name_ref(&mut at)?;
+                let element = elements.get_mut(*open.last()?)?;
+                if !element.children.is_empty() {
+                    return None;
+                }
+                element.attrs.push((name, Vec::new()));
+                in_attr = true;
+            }
+            0x02 => in_attr = false,
+            0x03 | 0x04 => {
+                open.pop()?;
+                in_attr = false;
+            }
+            0x05 | 0x45 => {
+                // Only static UTF-16 text.
+                if *chunk.get(at)? != 0x01 {
+                    return None;
+                }
+                let count = usize::from(u16_at(chunk, at + 1)?);
+                let bytes = chunk.get(at + 3..at + 3 + 2 * count)?;
+                at += 3 + 2 * count;
+                let text = String::from_utf16(&utf16_units(bytes).collect::<Vec<_>>()).ok()?;
+                push_node(&mut elements, &open, in_attr, Node::Text(text))?;
+            }
+            0x0d | 0x0e => {
+                let id = u16_at(chunk, at)?;
+                at += 3;
+                push_node(&mut elements, &open, in_attr, Node::Slot(id))?;
+            }
+            _ => return None,
+        }
+    }
+    if !open.is_empty() || at > end {
+        return None;
+    }
+    Some((elements, root?))
+}
+
+fn push_node(elements: &mut [Element], open: &[usize], in_attr: bool, node: Node) -> Option<()> {
+    let element = elements.get_mut(*open.last()?)?;
+    if in_attr {
+        element.attrs.last_mut()?.1.push(node);
+    } else {
+        element.children.push(node);
+    }
+    Some(())
+}
+
+fn is_container(name: &str) -> bool {
+    name == "EventData" || name == "UserData"
+}
+
+/// How `NameCounts` of the crate numbers repeated names: none the first time, then `_1`, `_2`, ...
+#[derive(Default)]
+struct Counts(Vec<(String, u32)>);
+
+impl Counts {
+    fn next(&mut self, name: &str) -> u32 {
+        if let Some(entry) = self.0.iter_mut().find(|(seen, _)| seen == name) {
+            entry.1 += 1;
+            return entry.1 - 1;
+        }
+        self.0.push((name.to_owned(), 1));
+        0
+    }
+}
+
+fn suffixed(name: &str, suffix: u32) -> Box<str> {
+    if suffix == 0 { name.into() } else { format!("{name}_{suffix}").into() }
+}
+
+struct Compiler<'t> {
+    elements: &'t [Element],
+    /// One past the highest substitution read.
+    slots: usize,
+}
+
+impl<'t> Compiler<'t> {
+    fn el(&self, id: usize) -> Option<&'t Element> {
+        self.elements.get(id)
+    }
+
+    fn slot(&mut self, id: u16) -> u16 {
+        self.slots = self.slots.max(usize::from(id) + 1);
+        id
+    }
+
+    /// Whether what an element renders to varies by instance (`subtree_varies`).
+    fn varies(&self, element: &Element) -> bool {
+        element.attrs.iter().any(|(_, value)| value.iter().any(|n| matches!(n, Node::Slot(_))))
+            || element.children.iter().any(|node| match node {
+                Node::Slot(_) => true,
+                Node::Element(id) => {
+                    self.el(*id).is_none_or(|child| child.dependency.is_some() || self.varies(child))
+                }
+                Node::Text(_) => false,
+            })
+    }
+
+    /// The value of element `id` (`compile_element_value`).
+    fn value(&mut self, id: usize, container: bool) -> Option<Shape> {
+        let element = self.el(id)?;
+        if !self.varies(element) {
+            return self.static_value(element);
+        }
+        let slot_attrs = element.attrs.iter().any(|(_, value)| value.iter().any(|n| matches!(n, Node::Slot(_))));
+        let static_attr_text = element.attrs.iter().any(|(_, value)| {
+            !value.iter().any(|n| matches!(n, Node::Slot(_))) && value.iter().any(Node::is_nonempty_text)
+        });
+        match element.children.as_slice() {
+            [Node::Slot(slot)] => {
+                let slot = self.slot(*slot);
+                if !slot_attrs && !static_attr_text {
+                    // A data container holding a value re-enters the flattening rules.
+                    (!container).then_some(Shape::Leaf { slot, empty_str: false })
+                } else {
+                    self.elem(element, Some(slot))
+                }
+            }
+            [] => slot_attrs.then(|| self.elem(element, None))?,
+            children => {
+                let has_element = children.iter().any(|n| matches!(n, Node::Element(_)));
+                let has_text = children.iter().any(Node::is_nonempty_text);
+                // Static text, alone or mixed with values, takes the JSON path.
+                if !has_element || has_text || slot_attrs {
+                    return None;
+                }
+                self.object(element, container)
+            }
+        }
+    }
+
+    /// A placeholder-free element: `null`, its attributes, or its text. Attributes with text,
+    /// and children, take the JSON path.
+    fn static_value(&mut self, element: &Element) -> Option<Shape> {
+        let attrs = self.static_attrs(element)?;
+        match (element.children.as_slice(), attrs.is_empty()) {
+            ([], true) => Some(Shape::Null),
+            ([], false) => Some(Shape::Object { attrs, members: Box::new([]), left_out: None }),
+            // `try_leaf_value_plain`, or the text as the value when no attribute has any.
+            ([Node::Text(text)], true) if text.is_empty() => Some(Shape::Null),
+            ([Node::Text(text)], true) => Some(Shape::Static(text.as_str().into())),
+            _ => None,
+        }
+    }
+
+    /// Static attributes that have text, as `#attributes` members.
+    fn static_attrs(&self, element: &Element) -> Option<Box<[(Box<str>, Box<str>)]>> {
+        let mut out = Vec::new();
+        for (name, value) in &element.attrs {
+            if !value.iter().any(Node::is_nonempty_text) {
+                continue;
+            }
+            out.push((name.as_str().into(), static_text(value)?.into()));
+        }
+        Some(out.into_boxed_slice())
+    }
+
+    /// `JOp::Elem`: attributes each static or one substitution, content one substitution.
+    fn elem(&mut self, element: &Element, content: Option<u16>) -> Option<Shape> {
+        let mut attrs = Vec::with_capacity(element.attrs.len());
+        for (name, value) in &element.attrs {
+            let slots = value.iter().filter(|n| matches!(n, Node::Slot(_))).count();
+            match (slots, value.as_slice()) {
+                (0, _) => {
+                    if value.iter().any(Node::is_nonempty_text) {
+                        attrs.push(Attr::Static(name.as_str().into(), static_text(value)?.into()));
+                    }
+                }
+                (1, [Node::Slot(slot)]) => {
+                    let slot = self.slot(*slot);
+                    attrs.push(Attr::Slot(name.as_str().into(), slot));
+                }
+                _ => return None,
+            }
+        }
+        Some(Shape::Elem { attrs: attrs.into_boxed_slice(), content })
+    }
+
+    /// An element whose children are elements (`compile_object_body`).
+    fn object(&mut self, element: &Element, container: bool) -> Option<Shape> {
+        let attrs = self.static_attrs(element)?;
+        let child_ids: Vec<usize> = element
+            .children
+            .iter()
+            .filter_map(|n| match n {
+                Node::Element(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let children: Vec<&'t Element> = child_ids.iter().map(|id| self.el(*id)).collect::<Option<_>>()?;
+        let all_depend = !children.is_empty() && children.iter().all(|c| c.dependency.is_some());
+        if all_depend && children.len() < element.children.len() {
+            return None;
+        }
+        let left_out = (all_depend && attrs.is_empty())
+            .then(|| children.iter().filter_map(|c| c.dependency).collect::<Box<[u16]>>());
+
+        let data = |c: &Element| c.name == "Data";
+        let mut flatten_named = false;
+        let mut dependent_data = false;
+        if container {
+            for child in children.iter().filter(|c| data(c)) {
+                dependent_data |= child.dependency.is_some();
+                if let Some((_, value)) = child.attrs.iter().find(|(name, _)| name == "Name") {
+                    if value.iter().any(|n| matches!(n, Node::Slot(_))) {
+                        return None;
+                    }
+                    flatten_named |= value.iter().any(Node::is_nonempty_text);
+                }
+            }
+        }
+        if container && dependent_data {
+            return None;
+        }
+        let positional: Vec<usize> = if container && !flatten_named {
+            child_ids.iter().zip(&children).filter(|(_, c)| data(c)).map(|(id, _)| *id).collect()
+        } else {
+            Vec::new()
+        };
+        let mut positional_done = false;
+        let mut names = Counts::default();
+        let mut data_names = Counts::default();
+        let mut members = Vec::new();
+        let mut seen_slot = false;
+        let mut dependent_before = false;
+        let mut index = 0;
+        for node in &element.children {
+            let (id, child) = match node {
+                Node::Element(id) => {
+                    let child = children.get(index)?;
+                    index += 1;
+                    (*id, *child)
+                }
+                Node::Slot(slot) => {
+                    // One substitution after all static members, none of which may be left
+                    // out: its key's `_N` suffix and comma are decided at compile time.
+                    if seen_slot || dependent_before || container && !positional.is_empty() {
+                        return None;
+                    }
+                    seen_slot = true;
+                    let slot = self.slot(*slot);
+                    let names = names.0.iter().map(|(n, c)| (n.as_str().into(), *c)).collect();
+                    members.push(Member::Slot { slot, names });
+                    continue;
+                }
+                Node::Text(_) => continue,
+            };
+            let index = index - 1;
+            if seen_slot {
+                return None;
+            }
+            if container && data(child) {
+                if flatten_named {
+                    let Some((_, name)) = child.attrs.iter().find(|(n, _)| n == "Name") else { continue };
+                    if !name.iter().any(Node::is_nonempty_text) {
+                        continue;
+                    }
+                    let name = static_text(name)?;
+                    // Data of one name in a row are an array: the JSON path writes it.
+                    let next_same = children.get(index + 1).is_some_and(|next| {
+                        data(next)
+                            && next
+                                .attrs
+                                .iter()
+                                .find(|(n, _)| n == "Name")
+                                .and_then(|(_, v)| static_text(v))
+                                .is_some_and(|n| n == name)
+                    });
+                    if next_same {
+                        return None;
+                    }
+                    let suffix = data_names.next(&name);
+                    let shape = self.data_value(id)?;
+                    members.push(Member::Element { key: suffixed(&name, suffix), depends: None, shape });
+                } else if !positional_done && !positional.is_empty() {
+                    positional_done = true;
+                    let slots = positional
+                        .iter()
+                        .map(|&id| match self.data_value(id)? {
+                            Shape::Leaf { slot, .. } => Some(slot),
+                            _ => None,
+                        })
+                        .collect::<Option<Box<[u16]>>>()?;
+                    members.push(Member::Element { key: "Data".into(), depends: None, shape: Shape::Positional { slots } });
+                }
+                continue;
+            }
+            let suffix = names.next(&child.name);
+            if suffix > 0
+                && (child.dependency.is_some()
+                    || children[..index].iter().any(|c| c.name == child.name && c.dependency.is_some()))
+            {
+                return None;
+            }
+            let shape = self.value(id, is_container(&child.name))?;
+            dependent_before |= child.dependency.is_some();
+            members.push(Member::Element { key: suffixed(&child.name, suffix), depends: child.dependency, shape });
+        }
+        Some(Shape::Object { attrs, members: members.into_boxed_slice(), left_out })
+    }
+
+    /// A `Data` element's value: its one substitution, `""` when empty (`compile_data_value`).
+    fn data_value(&mut self, id: usize) -> Option<Shape> {
+        let element = self.el(id)?;
+        if !self.varies(element) {
+            return None;
+        }
+        match element.children.as_slice() {
+            [Node::Slot(slot)] => Some(Shape::Leaf { slot: self.slot(*slot), empty_str: true }),
+            _ => None,
+        }
+    }
+}
+
+/// The text of a static attribute value.
+fn static_text(value: &[Node]) -> Option<String> {
+    let mut out = String::new();
+    for node in value {
+        match node {
+            Node::Text(t) => out.push_str(t),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes with values, as a serde data source for the flattening visitors
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub(crate) struct DirectError(String);
+
+impl fmt::Display for DirectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DirectError {}
+
+impl de::Error for DirectError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        DirectError(msg.to_string())
+    }
+}
+
+fn unsupported() -> DirectError {
+    DirectError("a value the direct decoder leaves to the JSON path".into())
+}
+
+/// The compiled templates and the values of the instance being read.
+#[derive(Clone, Copy)]
+struct Ctx<'s, 'a> {
+    cache: &'s Cache,
+    values: &'s [Val<'a>],
+}
+
+impl<'s, 'a> Ctx<'s, 'a> {
+    fn value(&self, slot: u16) -> Option<&'s Val<'a>> {
+        self.values.get(usize::from(slot))
+    }
+
+    /// The compiled template of a nested instance and a context with its values.
+    fn nested(&self, instance: &'s Instance<'a>) -> Result<(&'s Compiled, Ctx<'s, 'a>), DirectError> {
+        let compiled = self.cache.get(&instance.def).and_then(Option::as_ref).ok_or_else(unsupported)?;
+        Ok((compiled, Ctx { cache: self.cache, values: &instance.values }))
+    }
+}
+
+macro_rules! forward_any {
+    () => {
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+        }
+    };
+}
+
+/// `{"<root name>": <value>}` of an instance: a record, or a nested instance as a leaf value.
+struct RootDe<'s, 'a> {
+    ctx: Ctx<'s, 'a>,
+    compiled: &'s Compiled,
+}
+
+impl<'de> Deserializer<'de> for RootDe<'_, '_> {
+    type Error = DirectError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DirectError> {
+        visitor.visit_map(RootMap { de: Some(self) })
+    }
+    forward_any!();
+}
+
+struct RootMap<'s, 'a> {
+    de: Option<RootDe<'s, 'a>>,
+}
+
+impl<'de> MapAccess<'de> for RootMap<'_, '_> {
+    type Error = DirectError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DirectError> {
+        match &self.de {
+            Some(de) => seed.deserialize(Key(&de.compiled.name)).map(Some),
+            None => Ok(None),
+        }
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DirectError> {
+        let de = self.de.take().ok_or_else(unsupported)?;
+        seed.deserialize(ShapeDe { shape: &de.compiled.value, ctx: de.ctx })
+    }
+}
+
+/// A shape with an instance's values.
+struct ShapeDe<'s, 'a> {
+    shape: &'s Shape,
+    ctx: Ctx<'s, 'a>,
+}
+
+impl<'de> Deserializer<'de> for ShapeDe<'_, '_> {
+    type Error = DirectError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DirectError> {
+        let ctx = self.ctx;
+        match self.shape {
+            Shape::Null => visitor.visit_unit(),
+            Shape::Static(text) => visitor.visit_str(text),
+            Shape::Leaf { slot, empty_str } => match ctx.value(*slot) {
+                Some(Val::Nested(instance)) => {
+                    let (compiled, ctx) = ctx.nested(instance)?;
+                    RootDe { ctx, compiled }.deserialize_any(visitor)
+                }
+                value => ValueDe { value, empty_str: *empty_str }.deserialize_any(visitor),
+            },
+            Shape::Elem { attrs, content } => {
+                let present = attrs.iter().any(|a| match a {
+                    Attr::Static(..) => true,
+                    Attr::Slot(_, slot) => ctx.value(*slot).is_some_and(|v| !v.is_empty()),
+                });
+                let content = content.and_then(|slot| ctx.value(slot)).filter(|v| !v.is_empty());
+                match (present, content) {
+                    (false, None) => visitor.visit_unit(),
+                    (false, Some(v)) => ValueDe { value: Some(v), empty_str: false }.deserialize_any(visitor),
+                    (true, content) => visitor.visit_map(ElemMap { ctx, attrs, content, step: 0 }),
+                }
+            }
+            Shape::Object { attrs, members, left_out } => {
+                if left_out.as_ref().is_some_and(|deps| deps.iter().all(|d| is_null(ctx.value(*d)))) {
+                    return visitor.visit_unit();
+                }
+                visitor.visit_map(ObjectMap { ctx, attrs, members, attrs_done: attrs.is_empty(), next: 0, pending: None })
+            }
+            Shape::Positional { slots } => visitor.visit_map(PositionalMap { ctx, slots, done: false }),
+        }
+    }
+
+    forward_any!();
+}
+
+/// A key, or a static string.
+struct Key<'a>(&'a str);
+
+impl<'de> Deserializer<'de> for Key<'_> {
+    type Error = DirectError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DirectError> {
+        visitor.visit_str(self.0)
+    }
+    forward_any!();
+}
+
+/// One scalar substitution value, as the renderer writes it into JSON and sonic-rs reads it
+/// back (non-negative integers as `u64`); when it is empty, `""` or `null`.
+struct ValueDe<'s, 'a> {
+    value: Option<&'s Val<'a>>,
+    empty_str: bool,
+}
+
+impl<'de> Deserializer<'de> for ValueDe<'_, '_> {
+    type Error = DirectError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DirectError> {
+        let Some(value) = self.value.filter(|v| !v.is_empty()) else {
+            return if self.empty_str { visitor.visit_str("") } else { visitor.visit_unit() };
+        };
+        match value {
+            Val::Null => visitor.visit_unit(),
+            Val::Str(units) => {
+                let text: Result<String, _> = char::decode_utf16(utf16_units(units)).collect();
+                visitor.visit_string(text.map_err(|_| unsupported())?)
+            }
+            Val::UInt(v) => visitor.visit_u64(*v),
+            Val::Int(v) if *v >= 0 => visitor.visit_u64(v.unsigned_abs()),
+            Val::Int(v) => visitor.visit_i64(*v),
+            Val::Bool(v) => visitor.visit_bool(*v),
+            Val::Text(text) => visitor.visit_str(text),
+            // An element where the renderer takes only text: the JSON path's tree walker.
+            Val::Nested(_) => Err(unsupported()),
+        }
+    }
+    forward_any!();
+}
+
+/// `{"#attributes": {...}, "#text": value}` of a [`Shape::Elem`].
+struct ElemMap<'s, 'a> {
+    ctx: Ctx<'s, 'a>,
+    attrs: &'s [Attr],
+    content: Option<&'s Val<'a>>,
+    step: u8,
+}
+
+impl<'de> MapAccess<'de> for ElemMap<'_, '_> {
+    type Error = DirectError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DirectError> {
+        let key = match (self.step, self.content) {
+            (0, _) => "#attributes",
+            (1, Some(_)) => "#text",
+            _ => return Ok(None),
+        };
+        seed.deserialize(Key(key)).map(Some)
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DirectError> {
+        self.step += 1;
+        if self.step == 1 {
+            seed.deserialize(AttrsDe { ctx: self.ctx, attrs: self.attrs })
+        } else {
+            seed.deserialize(ValueDe { value: self.content, empty_str: false })
+        }
+    }
+}
+
+/// The `#attributes` object of a [`Shape::Elem`]: the static ones and the substitutions that
+/// are not empty.
+struct AttrsDe<'s, 'a> {
+    ctx: Ctx<'s, 'a>,
+    attrs: &'s [Attr],
+}
+
+impl<'de> Deserializer<'de> for AttrsDe<'_, '_> {
+    type Error = DirectError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DirectError> {
+        visitor.visit_map(AttrsMap { ctx: self.ctx, attrs: self.attrs.iter(), pending: None })
+    }
+    forward_any!();
+}
+
+struct AttrsMap<'s, 'a> {
+    ctx: Ctx<'s, 'a>,
+    attrs: std::slice::Iter<'s, Attr>,
+    pending: Option<&'s Attr>,
+}
+
+impl<'de> MapAccess<'de> for AttrsMap<'_, '_> {
+    type Error = DirectError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DirectError> {
+        for attr in self.attrs.by_ref() {
+            let name = match attr {
+                Attr::Static(name, _) => name,
+                Attr::Slot(name, slot) => {
+                    if self.ctx.value(*slot).is_none_or(|v| v.is_empty()) {
+                        continue;
+                    }
+                    name
+                }
+            };
+            self.pending = Some(attr);
+            return seed.deserialize(Key(name)).map(Some);
+        }
+        Ok(None)
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DirectError> {
+        match self.pending.take() {
+            Some(Attr::Static(_, text)) => seed.deserialize(Key(text)),
+            Some(Attr::Slot(_, slot)) => seed.deserialize(ValueDe { value: self.ctx.value(*slot), empty_str: false }),
+            None => Err(unsupported()),
+        }
+    }
+}
+
+/// The members of a [`Shape::Object`].
+struct ObjectMap<'s, 'a> {
+    ctx: Ctx<'s, 'a>,
+    attrs: &'s [(Box<str>, Box<str>)],
+    members: &'s [Member],
+    attrs_done: bool,
+    next: usize,
+    /// The nested instance of the member whose key was read, for a substitution member.
+    pending: Option<(&'s Compiled, Ctx<'s, 'a>)>,
+}
+
+impl<'de> MapAccess<'de> for ObjectMap<'_, '_> {
+    type Error = DirectError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DirectError> {
+        if !self.attrs_done {
+            return seed.deserialize(Key("#attributes")).map(Some);
+        }
+        while let Some(member) = self.members.get(self.next) {
+            match member {
+                Member::Element { key, depends, .. } => {
+                    if depends.is_some_and(|d| is_null(self.ctx.value(d))) {
+                        self.next += 1;
+                        continue;
+                    }
+                    return seed.deserialize(Key(key)).map(Some);
+                }
+                Member::Slot { slot, names } => match self.ctx.value(*slot) {
+                    None => {
+                        self.next += 1;
+                    }
+                    Some(v) if v.is_empty() => {
+                        self.next += 1;
+                    }
+                    Some(Val::Nested(instance)) => {
+                        let (compiled, ctx) = self.ctx.nested(instance)?;
+                        self.pending = Some((compiled, ctx));
+                        let count = names.iter().find(|(n, _)| *n == compiled.name).map_or(0, |(_, c)| *c);
+                        if count == 0 {
+                            return seed.deserialize(Key(&compiled.name)).map(Some);
+                        }
+                        return seed.deserialize(Key(&format!("{}_{count}", compiled.name))).map(Some);
+                    }
+                    Some(_) => return Err(unsupported()),
+                },
+            }
+        }
+        Ok(None)
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DirectError> {
+        if !self.attrs_done {
+            self.attrs_done = true;
+            return seed.deserialize(StaticAttrsDe(self.attrs));
+        }
+        let member = self.members.get(self.next).ok_or_else(unsupported)?;
+        self.next += 1;
+        match member {
+            Member::Element { shape, .. } => seed.deserialize(ShapeDe { shape, ctx: self.ctx }),
+            Member::Slot { .. } => {
+                let (compiled, ctx) = self.pending.take().ok_or_else(unsupported)?;
+                seed.deserialize(ShapeDe { shape: &compiled.value, ctx })
+            }
+        }
+    }
+}
+
+/// Static `#attributes`.
+struct StaticAttrsDe<'s>(&'s [(Box<str>, Box<str>)]);
+
+impl<'de> Deserializer<'de> for StaticAttrsDe<'_> {
+    type Error = DirectError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DirectError> {
+        visitor.visit_map(StaticAttrsMap { attrs: self.0, next: 0 })
+    }
+    forward_any!();
+}
+
+struct StaticAttrsMap<'s> {
+    attrs: &'s [(Box<str>, Box<str>)],
+    next: usize,
+}
+
+impl<'de> MapAccess<'de> for StaticAttrsMap<'_> {
+    type Error = DirectError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DirectError> {
+        match self.attrs.get(self.next) {
+            Some((name, _)) => seed.deserialize(Key(name)).map(Some),
+            None => Ok(None),
+        }
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DirectError> {
+        let (_, text) = self.attrs.get(self.next).ok_or_else(unsupported)?;
+        self.next += 1;
+        seed.deserialize(Key(text))
+    }
+}
+
+/// `{"#text": value}` or `{"#text": [values]}` of unnamed `Data` elements.
+struct PositionalMap<'s, 'a> {
+    ctx: Ctx<'s, 'a>,
+    slots: &'s [u16],
+    done: bool,
+}
+
+impl<'de> MapAccess<'de> for PositionalMap<'_, '_> {
+    type Error = DirectError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DirectError> {
+        if self.done {
+            return Ok(None);
+        }
+        seed.deserialize(Key("#text")).map(Some)
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DirectError> {
+        self.done = true;
+        match self.slots {
+            [slot] => seed.deserialize(ValueDe { value: self.ctx.value(*slot), empty_str: true }),
+            slots => seed.deserialize(PositionalSeq { ctx: self.ctx, slots, next: 0 }),
+        }
+    }
+}
+
+struct PositionalSeq<'s, 'a> {
+    ctx: Ctx<'s, 'a>,
+    slots: &'s [u16],
+    next: usize,
+}
+
+impl<'de> Deserializer<'de> for PositionalSeq<'_, '_> {
+    type Error = DirectError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DirectError> {
+        visitor.visit_seq(self)
+    }
+    forward_any!();
+}
+
+impl<'de> SeqAccess<'de> for PositionalSeq<'_, '_> {
+    type Error = DirectError;
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DirectError> {
+        let Some(slot) = self.slots.get(self.next) else { return Ok(None) };
+        self.next += 1;
+        seed.deserialize(ValueDe { value: self.ctx.value(*slot), empty_str: true }).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use evtx::{EvtxParser, ParserSettings};
+
+    use super::*;
+    use crate::testutil::regression_corpus;
+
+    /// An event as comparable text: fields with their values' types, time and record id.
+    fn describe(event: &Event) -> String {
+        let fields: Vec<String> = event.fields().map(|(name, value)| format!("{name}={value:?}")).collect();
+        format!("{:?} {:?} {}", event.timestamp(), event.record_id(), fields.join(" | "))
+    }
+
+    #[derive(Default, Debug)]
+    struct Tally {
+        direct: u64,
+        fallback: u64,
+        mismatches: Vec<String>,
+    }
+
+    /// For every record of the EVTX `bytes`: the direct event, when there is one, equals the one
+    /// the JSON path gives.
+    fn compare(name: &str, bytes: Vec<u8>, tally: &mut Tally) {
+        let settings = Arc::new(ParserSettings::new().indent(false).validate_checksums(false).num_threads(1));
+        let Ok(mut parser) = EvtxParser::from_buffer(bytes) else { return };
+        let opts = ReadOptions::default();
+        let mut b = Builder::default();
+        for chunk in parser.chunks() {
+            let Ok(mut data) = chunk else { continue };
+            let Ok(mut chunk) = data.parse(Arc::clone(&settings)) else { continue };
+            let chunk_data: &[u8] = chunk.data;
+            let mut templates = Templates::default();
+            for record in chunk.iter() {
+                let Ok(record) = record else { continue };
+                let direct = templates.event(chunk_data, &record, &mut b, &opts);
+                let id = record.event_record_id;
+                let fallback = Fallback { record_id: Some(id), timestamp: Some(record.timestamp) };
+                let mut out = Vec::new();
+                let json = record.into_json_bytes().map_err(|e| e.to_string()).and_then(|rendered| {
+                    b.parse_with_fallback(&rendered.data, &opts, fallback, &mut out)
+                });
+                match (direct, json, out.as_slice()) {
+                    (None, ..) => {}
+                    (Some(direct), Ok(()), [event]) => {
+                        let (want, got) = (describe(event), describe(&direct));
+                        if want != got {
+                            tally.mismatches.push(format!("{name} record {id}:\n json:   {want}\n direct: {got}"));
+                        }
+                    }
+                    (Some(_), json, _) => {
+                        tally.mismatches.push(format!("{name} record {id}: direct event, JSON path {json:?}"));
+                    }
+                }
+            }
+            tally.direct += templates.direct;
+            tally.fallback += templates.fallback;
+        }
+    }
+
+    fn evtx_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(walkdir::DirEntry::into_path)
+            .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("evtx")))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Every record of every regression `.evtx` (and of the files named in `SIGIL_EVTX_EQUIV`,
+    /// e.g. `bench/gen_evtx.py` output, whose records use templates defined by earlier records)
+    /// decodes directly to the event the JSON path gives, and most records take the direct path.
+    #[test]
+    fn direct_events_equal_json_events() {
+        let Some(corpus) = regression_corpus() else { return };
+        let mut files = evtx_files(&corpus);
+        assert!(files.len() > 100, "{} files", files.len());
+        files.extend(std::env::var_os("SIGIL_EVTX_EQUIV").iter().flat_map(std::env::split_paths));
+        let mut tally = Tally::default();
+        for file in &files {
+            compare(&file.display().to_string(), std::fs::read(file).unwrap(), &mut tally);
+        }
+        eprintln!("direct path: {} records, JSON path: {} records", tally.direct, tally.fallback);
+        assert!(tally.mismatches.is_empty(), "{} mismatches:\n{}", tally.mismatches.len(), tally.mismatches.join("\n"));
+        assert!(tally.direct > 9 * tally.fallback, "direct {} vs fallback {}", tally.direct, tally.fallback);
+    }
+}
