@@ -52,6 +52,9 @@ pub(crate) struct Templates {
 
 type Cache = HashMap<u32, Option<Compiled>>;
 
+/// Static attributes with text: names and values.
+type StaticAttrs = Box<[(Box<str>, Box<str>)]>;
+
 /// A template compiled to its JSON layout: `{"<name>": <value>}` at the top of a record.
 struct Compiled {
     name: Box<str>,
@@ -197,7 +200,7 @@ fn u16_at(data: &[u8], at: usize) -> Option<u16> {
 }
 
 fn utf16_units(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    bytes.chunks_exact(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+    bytes.as_chunks::<2>().0.iter().map(|pair| u16::from_le_bytes(*pair))
 }
 
 /// The template instance that is the whole BinXML stream `chunk[start..end]` (after a fragment
@@ -225,13 +228,13 @@ fn parse_instance(chunk: &[u8], start: usize, end: usize, depth: usize) -> Optio
     let descriptors = chunk.get(at..at.checked_add(count.checked_mul(4)?)?)?;
     at += descriptors.len();
     let mut values = Vec::with_capacity(count);
-    for descriptor in descriptors.chunks_exact(4) {
-        let size = usize::from(u16::from_le_bytes([descriptor[0], descriptor[1]]));
+    for &[lo, hi, ty, _] in descriptors.as_chunks::<4>().0 {
+        let size = usize::from(u16::from_le_bytes([lo, hi]));
         let next = at.checked_add(size)?;
         if next > end {
             return None;
         }
-        values.push(parse_value(chunk, descriptor[2], at, next, depth)?);
+        values.push(parse_value(chunk, ty, at, next, depth)?);
         at = next;
     }
     match chunk.get(at..end)? {
@@ -253,8 +256,8 @@ fn parse_value(chunk: &[u8], ty: u8, start: usize, end: usize, depth: usize) -> 
             if bytes.len() % 2 != 0 {
                 return None;
             }
-            let units = bytes.chunks_exact(2).position(|u| u == [0, 0]).unwrap_or(bytes.len() / 2);
-            let text = &bytes[..units * 2];
+            let units = bytes.as_chunks::<2>().0.iter().position(|u| *u == [0, 0]).unwrap_or(bytes.len() / 2);
+            let text = bytes.get(..units * 2)?;
             if char::decode_utf16(utf16_units(text)).any(|c| c.is_err()) {
                 return None;
             }
@@ -295,9 +298,10 @@ fn parse_value(chunk: &[u8], ty: u8, start: usize, end: usize, depth: usize) -> 
 
 /// `{d1-d2-d3-d4[0..2]-d4[2..8]}` in lowercase, with data1-3 little-endian.
 fn guid_text(b: &[u8; 16]) -> String {
+    let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15] = *b;
     format!(
-        "{{{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
-        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+        "{{{b3:02x}{b2:02x}{b1:02x}{b0:02x}-{b5:02x}{b4:02x}-{b7:02x}{b6:02x}-{b8:02x}{b9:02x}-\
+         {b10:02x}{b11:02x}{b12:02x}{b13:02x}{b14:02x}{b15:02x}}}"
     )
 }
 
@@ -310,8 +314,8 @@ fn sid_text(bytes: &[u8]) -> Option<String> {
     }
     let authority = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
     let mut text = format!("S-{revision}-{authority}");
-    for sub in subs.chunks_exact(4) {
-        let _ = write!(text, "-{}", u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]));
+    for sub in subs.as_chunks::<4>().0 {
+        let _ = write!(text, "-{}", u32::from_le_bytes(*sub));
     }
     Some(text)
 }
@@ -344,8 +348,11 @@ fn filetime_text(ft: u64) -> String {
 
 /// A SYSTEMTIME, as rendered: one Windows would not take renders as 1601-01-01.
 fn systime_text(b: &[u8; 16]) -> String {
-    let f = |i: usize| u64::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]]));
-    let (year, month, day, hour, minute, second, ms) = (f(0), f(1), f(3), f(4), f(5), f(6), f(7));
+    let mut fields = [0u64; 8];
+    for (field, pair) in fields.iter_mut().zip(b.as_chunks::<2>().0) {
+        *field = u64::from(u16::from_le_bytes(*pair));
+    }
+    let [year, month, _, day, hour, minute, second, ms] = fields;
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days = match month {
         2 if leap => 29,
@@ -410,7 +417,8 @@ fn name_at(chunk: &[u8], offset: usize) -> Option<String> {
 /// unpaired surrogate, or a control character, quote or backslash, which the renderer writes
 /// into JSON keys unescaped (the JSON path then loses or changes the record).
 fn utf16_text(bytes: &[u8]) -> Option<String> {
-    let text = char::decode_utf16(utf16_units(bytes).take_while(|&unit| unit != 0)).collect::<Result<String, _>>().ok()?;
+    let text =
+        char::decode_utf16(utf16_units(bytes).take_while(|&unit| unit != 0)).collect::<Result<String, _>>().ok()?;
     (!text.chars().any(|c| c.is_control() || c == '"' || c == '\\')).then_some(text)
 }
 
@@ -562,9 +570,7 @@ impl<'t> Compiler<'t> {
         element.attrs.iter().any(|(_, value)| value.iter().any(|n| matches!(n, Node::Slot(_))))
             || element.children.iter().any(|node| match node {
                 Node::Slot(_) => true,
-                Node::Element(id) => {
-                    self.el(*id).is_none_or(|child| child.dependency.is_some() || self.varies(child))
-                }
+                Node::Element(id) => self.el(*id).is_none_or(|child| child.dependency.is_some() || self.varies(child)),
                 Node::Text(_) => false,
             })
     }
@@ -617,7 +623,7 @@ impl<'t> Compiler<'t> {
     }
 
     /// Static attributes that have text, as `#attributes` members.
-    fn static_attrs(&self, element: &Element) -> Option<Box<[(Box<str>, Box<str>)]>> {
+    fn static_attrs(&self, element: &Element) -> Option<StaticAttrs> {
         let mut out = Vec::new();
         for (name, value) in &element.attrs {
             if !value.iter().any(Node::is_nonempty_text) {
@@ -754,14 +760,18 @@ impl<'t> Compiler<'t> {
                             _ => None,
                         })
                         .collect::<Option<Box<[u16]>>>()?;
-                    members.push(Member::Element { key: "Data".into(), depends: None, shape: Shape::Positional { slots } });
+                    members.push(Member::Element {
+                        key: "Data".into(),
+                        depends: None,
+                        shape: Shape::Positional { slots },
+                    });
                 }
                 continue;
             }
             let suffix = names.next(&child.name);
             if suffix > 0
                 && (child.dependency.is_some()
-                    || children[..index].iter().any(|c| c.name == child.name && c.dependency.is_some()))
+                    || children.iter().take(index).any(|c| c.name == child.name && c.dependency.is_some()))
             {
                 return None;
             }
@@ -919,7 +929,14 @@ impl<'de> Deserializer<'de> for ShapeDe<'_, '_> {
                 if left_out.as_ref().is_some_and(|deps| deps.iter().all(|d| is_null(ctx.value(*d)))) {
                     return visitor.visit_unit();
                 }
-                visitor.visit_map(ObjectMap { ctx, attrs, members, attrs_done: attrs.is_empty(), next: 0, pending: None })
+                visitor.visit_map(ObjectMap {
+                    ctx,
+                    attrs,
+                    members,
+                    attrs_done: attrs.is_empty(),
+                    next: 0,
+                    pending: None,
+                })
             }
             Shape::Positional { slots } => visitor.visit_map(PositionalMap { ctx, slots, done: false }),
         }
@@ -1230,16 +1247,18 @@ mod tests {
                 let id = record.event_record_id;
                 let fallback = Fallback { record_id: Some(id), timestamp: Some(record.timestamp) };
                 let mut out = Vec::new();
-                let json = record.into_json_bytes().map_err(|e| e.to_string()).and_then(|rendered| {
-                    b.parse_with_fallback(&rendered.data, &opts, fallback, &mut out)
-                });
+                let json = record
+                    .into_json_bytes()
+                    .map_err(|e| e.to_string())
+                    .and_then(|rendered| b.parse_with_fallback(&rendered.data, &opts, fallback, &mut out));
                 match (direct, json, out.as_slice()) {
                     (None, ..) => {}
                     (Some(direct), Ok(()), [event]) => {
                         let (want, got) = (describe(event), describe(&direct));
                         if want != got {
                             // The first field that differs.
-                            let (w, g): (Vec<&str>, Vec<&str>) = (want.split(" | ").collect(), got.split(" | ").collect());
+                            let (w, g): (Vec<&str>, Vec<&str>) =
+                                (want.split(" | ").collect(), got.split(" | ").collect());
                             let at = w.iter().zip(&g).position(|(a, b)| a != b).unwrap_or(w.len().min(g.len()));
                             tally.mismatches.push(format!(
                                 "{name} record {id}, field {at}:\n json:   {:?}\n direct: {:?}",
