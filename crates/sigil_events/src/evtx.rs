@@ -1,5 +1,7 @@
 //! EVTX input: chunks are read in record order on the caller's thread, and each chunk is
-//! parsed, rendered to JSON and flattened as one unit of work.
+//! parsed and turned into events as one unit of work: each record decoded straight into its
+//! event by `evtx_direct` where it can, else rendered to JSON by the evtx
+//! crate and flattened.
 //!
 //! Why not `EvtxParser::records_json*`: those run their own pipeline on rayon and block the
 //! calling thread on a channel, which can deadlock when the caller is itself a rayon worker

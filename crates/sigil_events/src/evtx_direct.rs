@@ -22,7 +22,6 @@
 //! does not fit its type; any parse error. Substitution values are decoded here rather than by
 //! the crate, which decodes nested instances only while rendering them.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fmt::Write as _;
 
@@ -43,14 +42,34 @@ const TEMPLATE_HEADER: usize = 24;
 /// The compiled templates of one chunk, by definition offset (`None`: not for the fast path).
 #[derive(Default)]
 pub(crate) struct Templates {
-    compiled: HashMap<u32, Option<Compiled>>,
+    compiled: Cache,
     out: Vec<Event>,
     /// Records decoded here and records left to the JSON path.
     pub(crate) direct: u64,
     pub(crate) fallback: u64,
 }
 
-type Cache = HashMap<u32, Option<Compiled>>;
+/// Compiled templates by definition offset (a chunk uses a handful: a list beats hashing).
+#[derive(Default)]
+struct Cache(Vec<(u32, Option<Compiled>)>);
+
+impl Cache {
+    fn get(&self, def: u32) -> Option<&Compiled> {
+        self.0.iter().find(|(at, _)| *at == def).and_then(|(_, compiled)| compiled.as_ref())
+    }
+
+    /// The template defined at `def`, compiled on first use.
+    fn compile(&mut self, chunk: &[u8], def: u32) -> Option<&Compiled> {
+        let index = match self.0.iter().position(|(at, _)| *at == def) {
+            Some(index) => index,
+            None => {
+                self.0.push((def, compile(chunk, def)));
+                self.0.len() - 1
+            }
+        };
+        self.0.get(index).and_then(|(_, compiled)| compiled.as_ref())
+    }
+}
 
 /// Static attributes with text: names and values.
 type StaticAttrs = Box<[(Box<str>, Box<str>)]>;
@@ -109,8 +128,13 @@ enum Val<'a> {
     UInt(u64),
     Int(i64),
     Bool(bool),
-    /// Hex bytes, GUIDs, SIDs, times and hex numbers, as the renderer writes them.
-    Text(String),
+    Binary(&'a [u8]),
+    Guid([u8; 16]),
+    FileTime(u64),
+    SysTime([u8; 16]),
+    /// A SID whose size matches its sub-authority count.
+    Sid(&'a [u8]),
+    Hex(u64),
     Nested(Instance<'a>),
 }
 
@@ -126,8 +150,7 @@ impl Val<'_> {
     fn is_empty(&self) -> bool {
         match self {
             Val::Null => true,
-            Val::Str(s) => s.is_empty(),
-            Val::Text(t) => t.is_empty(),
+            Val::Str(s) | Val::Binary(s) => s.is_empty(),
             _ => false,
         }
     }
@@ -168,7 +191,7 @@ impl Templates {
         if !prepare(&mut self.compiled, chunk_data, &instance) {
             return None;
         }
-        let compiled = self.compiled.get(&instance.def)?.as_ref()?;
+        let compiled = self.compiled.get(instance.def)?;
         let fallback = Fallback { record_id: Some(record.event_record_id), timestamp: Some(record.timestamp) };
         self.out.clear();
         let ctx = Ctx { cache: &self.compiled, values: &instance.values };
@@ -181,8 +204,7 @@ impl Templates {
 /// Compile the templates of `instance` and of the instances nested in it; whether all compiled
 /// and each instance has the values its layout reads.
 fn prepare(cache: &mut Cache, chunk: &[u8], instance: &Instance<'_>) -> bool {
-    let compiled = cache.entry(instance.def).or_insert_with(|| compile(chunk, instance.def));
-    if compiled.as_ref().is_none_or(|c| instance.values.len() < c.slots) {
+    if cache.compile(chunk, instance.def).is_none_or(|c| instance.values.len() < c.slots) {
         return false;
     }
     instance.values.iter().all(|value| match value {
@@ -256,12 +278,7 @@ fn parse_value(chunk: &[u8], ty: u8, start: usize, end: usize, depth: usize) -> 
             if bytes.len() % 2 != 0 {
                 return None;
             }
-            let units = bytes.as_chunks::<2>().0.iter().position(|u| *u == [0, 0]).unwrap_or(bytes.len() / 2);
-            let text = bytes.get(..units * 2)?;
-            if char::decode_utf16(utf16_units(text)).any(|c| c.is_err()) {
-                return None;
-            }
-            Val::Str(text)
+            Val::Str(bytes.get(..first_nul_unit(bytes))?)
         }
         0x03 => Val::Int(i64::from(int(1)? as u8 as i8)),
         0x04 => Val::UInt(int(1)?),
@@ -277,56 +294,133 @@ fn parse_value(chunk: &[u8], ty: u8, start: usize, end: usize, depth: usize) -> 
             1 => Val::Bool(true),
             raw => Val::Int(i64::from(raw)),
         },
-        0x0e => {
-            let mut text = String::with_capacity(bytes.len() * 2);
-            for b in bytes {
-                let _ = write!(text, "{b:02X}");
-            }
-            Val::Text(text)
-        }
-        0x0f => Val::Text(guid_text(bytes.try_into().ok()?)),
-        0x11 => Val::Text(filetime_text(int(8)?)),
-        0x12 => Val::Text(systime_text(bytes.try_into().ok()?)),
-        0x13 => Val::Text(sid_text(bytes)?),
-        0x14 => Val::Text(format!("0x{:x}", int(4)?)),
-        0x15 => Val::Text(format!("0x{:x}", int(8)?)),
+        0x0e => Val::Binary(bytes),
+        0x0f => Val::Guid(bytes.try_into().ok()?),
+        0x11 => Val::FileTime(int(8)?),
+        0x12 => Val::SysTime(bytes.try_into().ok()?),
+        0x13 => match bytes {
+            [_, count, _, _, _, _, _, _, subs @ ..] if subs.len() == usize::from(*count) * 4 => Val::Sid(bytes),
+            _ => return None,
+        },
+        0x14 => Val::Hex(int(4)?),
+        0x15 => Val::Hex(int(8)?),
         0x21 if !bytes.is_empty() => Val::Nested(parse_instance(chunk, start, end, depth + 1)?),
         _ => return None,
     };
     Some(value)
 }
 
-/// `{d1-d2-d3-d4[0..2]-d4[2..8]}` in lowercase, with data1-3 little-endian.
-fn guid_text(b: &[u8; 16]) -> String {
-    let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15] = *b;
-    format!(
-        "{{{b3:02x}{b2:02x}{b1:02x}{b0:02x}-{b5:02x}{b4:02x}-{b7:02x}{b6:02x}-{b8:02x}{b9:02x}-\
-         {b10:02x}{b11:02x}{b12:02x}{b13:02x}{b14:02x}{b15:02x}}}"
-    )
+/// Short ASCII text built on the stack: hex numbers, GUIDs, times.
+struct Buf {
+    bytes: [u8; 40],
+    len: usize,
 }
 
-/// `S-R-A-S1-...`: revision, 48-bit big-endian authority, little-endian sub-authorities. A SID
-/// whose size does not match its sub-authority count is left to the JSON path.
-fn sid_text(bytes: &[u8]) -> Option<String> {
-    let &[revision, count, a0, a1, a2, a3, a4, a5, ref subs @ ..] = bytes else { return None };
-    if subs.len() != usize::from(count) * 4 {
-        return None;
+impl Buf {
+    fn new() -> Buf {
+        Buf { bytes: [0; 40], len: 0 }
     }
+
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    /// `value` in `width` decimal digits (its lowest ones), zero-padded.
+    fn digits(&mut self, value: u64, width: u32) {
+        for place in (0..width).rev() {
+            self.push(b'0' + (value / 10u64.pow(place) % 10) as u8);
+        }
+    }
+
+    fn hex_byte(&mut self, byte: u8, digits: &[u8; 16]) {
+        self.push(hex_digit(byte >> 4, digits));
+        self.push(hex_digit(byte & 0xf, digits));
+    }
+
+    fn as_str(&self) -> &str {
+        self.bytes.get(..self.len).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
+    }
+}
+
+const LOWER: &[u8; 16] = b"0123456789abcdef";
+const UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+fn hex_digit(nibble: u8, digits: &[u8; 16]) -> u8 {
+    digits.get(usize::from(nibble)).copied().unwrap_or(b'0')
+}
+
+/// `0x` and lowercase hex digits, no leading zeros.
+fn hex_text(value: u64) -> Buf {
+    let mut buf = Buf::new();
+    buf.push(b'0');
+    buf.push(b'x');
+    let digits = (64 - value.leading_zeros()).div_ceil(4).max(1);
+    for place in (0..digits).rev() {
+        buf.push(hex_digit(((value >> (4 * place)) & 0xf) as u8, LOWER));
+    }
+    buf
+}
+
+/// Uppercase hex digits of every byte.
+fn binary_text(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        text.push(char::from(hex_digit(b >> 4, UPPER)));
+        text.push(char::from(hex_digit(b & 0xf, UPPER)));
+    }
+    text
+}
+
+/// Where the first NUL unit of UTF-16LE `bytes` starts (a `00 00` at an even offset), or
+/// their length.
+fn first_nul_unit(bytes: &[u8]) -> usize {
+    bytes.as_chunks::<2>().0.iter().position(|unit| *unit == [0, 0]).map_or(bytes.len(), |units| units * 2)
+}
+
+/// `{d1-d2-d3-d4[0..2]-d4[2..8]}` in lowercase, with data1-3 little-endian.
+fn guid_text(b: &[u8; 16]) -> Buf {
+    let mut buf = Buf::new();
+    buf.push(b'{');
+    for (i, at) in [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15].into_iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            buf.push(b'-');
+        }
+        buf.hex_byte(b.get(at).copied().unwrap_or_default(), LOWER);
+    }
+    buf.push(b'}');
+    buf
+}
+
+/// `S-R-A-S1-...`: revision, 48-bit big-endian authority, little-endian sub-authorities.
+fn sid_text(bytes: &[u8]) -> String {
+    let &[revision, _, a0, a1, a2, a3, a4, a5, ref subs @ ..] = bytes else { return "S-?".into() };
     let authority = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
     let mut text = format!("S-{revision}-{authority}");
     for sub in subs.as_chunks::<4>().0 {
         let _ = write!(text, "-{}", u32::from_le_bytes(*sub));
     }
-    Some(text)
+    text
 }
 
 /// A date and time as the renderer writes it: seven fractional digits, years modulo 10,000.
-fn datetime_text(year: u64, month: u64, day: u64, hour: u64, minute: u64, second: u64, ticks: u64) -> String {
-    format!("{:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{ticks:07}Z", year % 10_000)
+fn datetime_text(year: u64, month: u64, day: u64, hour: u64, minute: u64, second: u64, ticks: u64) -> Buf {
+    let mut buf = Buf::new();
+    for (value, width, sep) in
+        [(year, 4, b'-'), (month, 2, b'-'), (day, 2, b'T'), (hour, 2, b':'), (minute, 2, b':'), (second, 2, b'.')]
+    {
+        buf.digits(value, width);
+        buf.push(sep);
+    }
+    buf.digits(ticks, 7);
+    buf.push(b'Z');
+    buf
 }
 
 /// A FILETIME (100 ns ticks since 1601), as rendered; past `i64::MAX` it renders as zeros.
-fn filetime_text(ft: u64) -> String {
+fn filetime_text(ft: u64) -> Buf {
     const TICKS_PER_SEC: u64 = 10_000_000;
     const TICKS_PER_DAY: u64 = 86_400 * TICKS_PER_SEC;
     if ft > i64::MAX as u64 {
@@ -347,7 +441,7 @@ fn filetime_text(ft: u64) -> String {
 }
 
 /// A SYSTEMTIME, as rendered: one Windows would not take renders as 1601-01-01.
-fn systime_text(b: &[u8; 16]) -> String {
+fn systime_text(b: &[u8; 16]) -> Buf {
     let mut fields = [0u64; 8];
     for (field, pair) in fields.iter_mut().zip(b.as_chunks::<2>().0) {
         *field = u64::from(u16::from_le_bytes(*pair));
@@ -371,6 +465,28 @@ fn systime_text(b: &[u8; 16]) -> String {
         return datetime_text(1601, 1, 1, 0, 0, 0, 0);
     }
     datetime_text(year, month, day, hour, minute, second, ms * 10_000)
+}
+
+/// A UTF-16LE string handed to `visitor`: ASCII text (most) copied byte by byte, short text
+/// from the stack; an unpaired surrogate, which the renderer escapes its own way, is an error
+/// (the record then takes the JSON path).
+fn visit_utf16<'de, V: Visitor<'de>>(units: &[u8], visitor: V) -> Result<V::Value, DirectError> {
+    let pairs = units.as_chunks::<2>().0;
+    let ascii = pairs.iter().fold(0u8, |acc, &[lo, hi]| acc | hi | (lo & 0x80)) == 0;
+    if ascii && pairs.len() <= 64 {
+        let mut buf = [0u8; 64];
+        for (slot, &[lo, _]) in buf.iter_mut().zip(pairs) {
+            *slot = lo;
+        }
+        let text = buf.get(..pairs.len()).and_then(|b| std::str::from_utf8(b).ok()).ok_or_else(unsupported)?;
+        return visitor.visit_str(text);
+    }
+    let text = if ascii {
+        String::from_utf8(pairs.iter().map(|&[lo, _]| lo).collect()).map_err(|_| unsupported())?
+    } else {
+        char::decode_utf16(utf16_units(units)).collect::<Result<String, _>>().map_err(|_| unsupported())?
+    };
+    visitor.visit_string(text)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -846,7 +962,7 @@ impl<'s, 'a> Ctx<'s, 'a> {
 
     /// The compiled template of a nested instance and a context with its values.
     fn nested(&self, instance: &'s Instance<'a>) -> Result<(&'s Compiled, Ctx<'s, 'a>), DirectError> {
-        let compiled = self.cache.get(&instance.def).and_then(Option::as_ref).ok_or_else(unsupported)?;
+        let compiled = self.cache.get(instance.def).ok_or_else(unsupported)?;
         Ok((compiled, Ctx { cache: self.cache, values: &instance.values }))
     }
 }
@@ -971,15 +1087,17 @@ impl<'de> Deserializer<'de> for ValueDe<'_, '_> {
         };
         match value {
             Val::Null => visitor.visit_unit(),
-            Val::Str(units) => {
-                let text: Result<String, _> = char::decode_utf16(utf16_units(units)).collect();
-                visitor.visit_string(text.map_err(|_| unsupported())?)
-            }
+            Val::Str(units) => visit_utf16(units, visitor),
             Val::UInt(v) => visitor.visit_u64(*v),
             Val::Int(v) if *v >= 0 => visitor.visit_u64(v.unsigned_abs()),
             Val::Int(v) => visitor.visit_i64(*v),
             Val::Bool(v) => visitor.visit_bool(*v),
-            Val::Text(text) => visitor.visit_str(text),
+            Val::Binary(bytes) => visitor.visit_string(binary_text(bytes)),
+            Val::Guid(guid) => visitor.visit_str(guid_text(guid).as_str()),
+            Val::FileTime(ft) => visitor.visit_str(filetime_text(*ft).as_str()),
+            Val::SysTime(st) => visitor.visit_str(systime_text(st).as_str()),
+            Val::Sid(sid) => visitor.visit_string(sid_text(sid)),
+            Val::Hex(v) => visitor.visit_str(hex_text(*v).as_str()),
             // An element where the renderer takes only text: the JSON path's tree walker.
             Val::Nested(_) => Err(unsupported()),
         }
