@@ -520,6 +520,15 @@ fn process_chunk(
     // parses them all (see `Builder::parse_many`). Records that fail keep their place as errors.
     let chunk_data: &[u8] = chunk.data;
     let mut templates = Templates::default();
+    // A whole chunk whose records all decode directly skips the crate's record iterator.
+    if whole.is_none()
+        && let Some(events) = templates.chunk_events(&chunk, b, ctx.opts)
+    {
+        for event in events {
+            sink.event(event);
+        }
+        return;
+    }
     let mut slots: Vec<Slot> = Vec::new();
     let mut joined = Vec::with_capacity(data_len_hint(&chunk));
     for record in chunk.iter() {

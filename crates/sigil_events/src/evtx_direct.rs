@@ -25,7 +25,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use evtx::EvtxRecord;
+use evtx::{EvtxChunk, EvtxRecord, EvtxRecordHeader};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::ReadOptions;
@@ -160,7 +160,62 @@ fn is_null(value: Option<&Val<'_>>) -> bool {
     matches!(value, Some(Val::Null))
 }
 
+/// A record of a chunk, as the evtx crate's walk over an undamaged chunk finds it.
+struct RawRecord {
+    id: u64,
+    timestamp: jiff::Timestamp,
+    /// The BinXML stream, `chunk[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+/// The records of `chunk`, walked as the evtx crate walks them (from the chunk header, each
+/// right after the one before, up to the free space or the header's last record id), but only
+/// while every record header reads: `None` at the first that does not, where the crate would
+/// report an error and resynchronise (the caller then takes the crate's walk).
+fn walk_records(chunk: &EvtxChunk<'_>) -> Option<Vec<RawRecord>> {
+    let data = chunk.data;
+    let live_end = usize::try_from(chunk.header.free_space_offset).ok()?.min(data.len());
+    let mut records = Vec::with_capacity(64);
+    let mut at = 512usize;
+    while at < live_end {
+        let header = EvtxRecordHeader::from_bytes_at(data, at).ok()?;
+        let size = usize::try_from(header.record_data_size().ok()?).ok()?;
+        let start = at + 24;
+        let end = start.checked_add(size)?;
+        if end > data.len() {
+            return None;
+        }
+        records.push(RawRecord { id: header.event_record_id, timestamp: header.timestamp, start, end });
+        if header.event_record_id == chunk.header.last_event_record_id {
+            break;
+        }
+        at = at.checked_add(usize::try_from(header.data_size).ok()?)?;
+    }
+    Some(records)
+}
+
 impl Templates {
+    /// The events of a whole chunk when every record of it is found by a clean walk and
+    /// decodes directly: the evtx crate's record iterator, which builds each record's content
+    /// for its renderer, is then not needed at all. `None`: the caller takes the crate's
+    /// iterator (and still decodes what it can with [`Templates::event`]).
+    pub(crate) fn chunk_events(
+        &mut self,
+        chunk: &EvtxChunk<'_>,
+        b: &mut Builder,
+        opts: &ReadOptions,
+    ) -> Option<Vec<Event>> {
+        let records = walk_records(chunk)?;
+        let mut events = Vec::with_capacity(records.len());
+        for record in &records {
+            let fallback = Fallback { record_id: Some(record.id), timestamp: Some(record.timestamp) };
+            events.push(self.decode(chunk.data, record.start, record.end, fallback, b, opts)?);
+        }
+        self.direct += events.len() as u64;
+        Some(events)
+    }
+
     /// The event of `record`, decoded directly; `None` when the record must take the JSON path.
     pub(crate) fn event(
         &mut self,
@@ -186,13 +241,26 @@ impl Templates {
         opts: &ReadOptions,
     ) -> Option<Event> {
         let start = usize::try_from(record.binxml_offset).ok()?;
-        let len = usize::try_from(record.binxml_size).ok()?;
-        let instance = parse_instance(chunk_data, start, start.checked_add(len)?, 0)?;
+        let end = start.checked_add(usize::try_from(record.binxml_size).ok()?)?;
+        let fallback = Fallback { record_id: Some(record.event_record_id), timestamp: Some(record.timestamp) };
+        self.decode(chunk_data, start, end, fallback, b, opts)
+    }
+
+    /// The event of the record whose BinXML stream is `chunk_data[start..end]`.
+    fn decode(
+        &mut self,
+        chunk_data: &[u8],
+        start: usize,
+        end: usize,
+        fallback: Fallback,
+        b: &mut Builder,
+        opts: &ReadOptions,
+    ) -> Option<Event> {
+        let instance = parse_instance(chunk_data, start, end, 0)?;
         if !prepare(&mut self.compiled, chunk_data, &instance) {
             return None;
         }
         let compiled = self.compiled.get(instance.def)?;
-        let fallback = Fallback { record_id: Some(record.event_record_id), timestamp: Some(record.timestamp) };
         self.out.clear();
         let ctx = Ctx { cache: &self.compiled, values: &instance.values };
         b.parse_from(RootDe { ctx, compiled }, opts, fallback, &mut self.out).ok()?;
@@ -620,6 +688,10 @@ fn parse_template(chunk: &[u8], def: usize) -> Option<(Vec<Element>, usize)> {
             }
             0x0d | 0x0e => {
                 let id = u16_at(chunk, at)?;
+                // The declared value type must be one the crate knows, or it rejects the record.
+                if !matches!(*chunk.get(at + 2)?, 0x00..=0x15 | 0x20 | 0x21 | 0x23 | 0x81..=0x95) {
+                    return None;
+                }
                 at += 3;
                 push_node(&mut elements, &open, in_attr, Node::Slot(id))?;
             }
@@ -1342,6 +1414,8 @@ mod tests {
 
     #[derive(Default, Debug)]
     struct Tally {
+        /// Chunks read by the whole-chunk walk.
+        whole_chunks: u64,
         direct: u64,
         fallback: u64,
         mismatches: Vec<String>,
@@ -1358,10 +1432,30 @@ mod tests {
             let Ok(mut data) = chunk else { continue };
             let Ok(mut chunk) = data.parse(Arc::clone(&settings)) else { continue };
             let chunk_data: &[u8] = chunk.data;
+            // The whole-chunk walk: when it gives the chunk's events, the crate's iterator must
+            // give exactly as many records, none of them an error, each equal to its event.
+            let whole = Templates::default().chunk_events(&chunk, &mut b, &opts);
+            tally.whole_chunks += u64::from(whole.is_some());
+            tally.direct += whole.as_ref().map_or(0, |events| events.len() as u64);
+            let mut whole = whole.map(Vec::into_iter);
             let mut templates = Templates::default();
             for record in chunk.iter() {
-                let Ok(record) = record else { continue };
-                let direct = templates.event(chunk_data, &record, &mut b, &opts);
+                let Ok(record) = record else {
+                    if whole.is_some() {
+                        tally.mismatches.push(format!("{name}: whole-chunk events, but {record:?}"));
+                    }
+                    continue;
+                };
+                let direct = match &mut whole {
+                    Some(events) => {
+                        let event = events.next();
+                        if event.is_none() {
+                            tally.mismatches.push(format!("{name}: the crate finds more records"));
+                        }
+                        event
+                    }
+                    None => templates.event(chunk_data, &record, &mut b, &opts),
+                };
                 let id = record.event_record_id;
                 let fallback = Fallback { record_id: Some(id), timestamp: Some(record.timestamp) };
                 let mut out = Vec::new();
@@ -1389,6 +1483,9 @@ mod tests {
                         tally.mismatches.push(format!("{name} record {id}: direct event, JSON path {json:?}"));
                     }
                 }
+            }
+            if whole.is_some_and(|mut rest| rest.next().is_some()) {
+                tally.mismatches.push(format!("{name}: the crate finds fewer records"));
             }
             tally.direct += templates.direct;
             tally.fallback += templates.fallback;
@@ -1419,7 +1516,10 @@ mod tests {
         for file in &files {
             compare(&file.display().to_string(), std::fs::read(file).unwrap(), &mut tally);
         }
-        eprintln!("direct path: {} records, JSON path: {} records", tally.direct, tally.fallback);
+        eprintln!(
+            "direct path: {} records, JSON path: {} records; {} chunks read whole",
+            tally.direct, tally.fallback, tally.whole_chunks
+        );
         assert!(tally.mismatches.is_empty(), "{} mismatches:\n{}", tally.mismatches.len(), tally.mismatches.join("\n"));
         assert!(tally.direct > 9 * tally.fallback, "direct {} vs fallback {}", tally.direct, tally.fallback);
     }
@@ -1460,7 +1560,10 @@ mod tests {
             file.extend_from_slice(&bad);
             compare(&format!("round {round}"), file, &mut tally);
         }
-        eprintln!("damaged: direct path {} records, JSON path {}", tally.direct, tally.fallback);
+        eprintln!(
+            "damaged: direct path {} records, JSON path {}; {} chunks read whole",
+            tally.direct, tally.fallback, tally.whole_chunks
+        );
         assert!(tally.mismatches.is_empty(), "{} mismatches:\n{}", tally.mismatches.len(), tally.mismatches.join("\n"));
         assert!(tally.direct > 0 && tally.fallback > 0, "{tally:?}");
     }
