@@ -1530,10 +1530,13 @@ mod tests {
     #[test]
     fn damaged_templates_and_records_never_panic_nor_differ() {
         let Some(corpus) = regression_corpus() else { return };
-        let file = std::fs::read(corpus.join(crate::testutil::SYSMON_1_EVTX)).unwrap();
-        let chunk = &file[4096..4096 + 65536];
-        let free = u32::from_le_bytes(chunk[48..52].try_into().unwrap()) as usize;
-        assert!(free > 600 && free <= chunk.len());
+        // Sysmon (EventData), Security (EventData, other System attributes), WMI (UserData,
+        // which takes the JSON path).
+        let samples = [
+            crate::testutil::SYSMON_1_EVTX,
+            "regression_data/rules/windows/builtin/security/win_security_explicit_credential_local_logon/e3c6d245-7b8f-4e2a-c17f-a9d0e5b38f62.evtx",
+            "regression_data/rules/windows/builtin/wmi/win_wmi_activity_nteventlogfile_cleareventlog/d4f1a2b3-7c8e-4d5f-b6a9-1e0c2d3f4e5b.evtx",
+        ];
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = move || {
             state ^= state << 13;
@@ -1542,23 +1545,29 @@ mod tests {
             state
         };
         let mut tally = Tally::default();
-        for round in 0..1000 {
-            let mut bad = chunk.to_vec();
-            if round % 5 == 4 {
-                // Cut: the records end early, the rest is zeros.
-                let at = 512 + next() as usize % (free - 512);
-                bad[at..free].fill(0);
-            } else {
-                for _ in 0..1 + next() % 4 {
-                    // Mostly the first record, which holds the template definitions.
-                    let span = if round % 2 == 0 { 2500 } else { free - 512 };
-                    let at = 512 + next() as usize % span;
-                    bad[at] ^= 1 << (next() % 8);
+        for sample in samples {
+            let file = std::fs::read(corpus.join(sample)).unwrap();
+            let chunk = &file[4096..4096 + 65536];
+            let free = u32::from_le_bytes(chunk[48..52].try_into().unwrap()) as usize;
+            assert!(free > 600 && free <= chunk.len(), "{sample}");
+            for round in 0..400 {
+                let mut bad = chunk.to_vec();
+                if round % 5 == 4 {
+                    // Cut: the records end early, the rest is zeros.
+                    let at = 512 + next() as usize % (free - 512);
+                    bad[at..free].fill(0);
+                } else {
+                    for _ in 0..1 + next() % 4 {
+                        // Mostly the first record, which holds the template definitions.
+                        let span = if round % 2 == 0 { 2500.min(free - 512) } else { free - 512 };
+                        let at = 512 + next() as usize % span;
+                        bad[at] ^= 1 << (next() % 8);
+                    }
                 }
+                let mut file = file[..4096].to_vec();
+                file.extend_from_slice(&bad);
+                compare(&format!("{sample} round {round}"), file, &mut tally);
             }
-            let mut file = file[..4096].to_vec();
-            file.extend_from_slice(&bad);
-            compare(&format!("round {round}"), file, &mut tally);
         }
         eprintln!(
             "damaged: direct path {} records, JSON path {}; {} chunks read whole",
