@@ -397,9 +397,14 @@ impl Buf {
     }
 
     /// `value` in `width` decimal digits (its lowest ones), zero-padded.
-    fn digits(&mut self, value: u64, width: u32) {
-        for place in (0..width).rev() {
-            self.push(b'0' + (value / 10u64.pow(place) % 10) as u8);
+    fn digits(&mut self, mut value: u64, width: usize) {
+        let end = self.len + width;
+        if let Some(slots) = self.bytes.get_mut(self.len..end) {
+            for slot in slots.iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+            self.len = end;
         }
     }
 
@@ -451,12 +456,23 @@ fn first_nul_unit(bytes: &[u8]) -> usize {
 /// `{d1-d2-d3-d4[0..2]-d4[2..8]}` in lowercase, with data1-3 little-endian.
 fn guid_text(b: &[u8; 16]) -> Buf {
     let mut buf = Buf::new();
+    let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15] = *b;
     buf.push(b'{');
-    for (i, at) in [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15].into_iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            buf.push(b'-');
-        }
-        buf.hex_byte(b.get(at).copied().unwrap_or_default(), LOWER);
+    for byte in [b3, b2, b1, b0] {
+        buf.hex_byte(byte, LOWER);
+    }
+    buf.push(b'-');
+    buf.hex_byte(b5, LOWER);
+    buf.hex_byte(b4, LOWER);
+    buf.push(b'-');
+    buf.hex_byte(b7, LOWER);
+    buf.hex_byte(b6, LOWER);
+    buf.push(b'-');
+    buf.hex_byte(b8, LOWER);
+    buf.hex_byte(b9, LOWER);
+    buf.push(b'-');
+    for byte in [b10, b11, b12, b13, b14, b15] {
+        buf.hex_byte(byte, LOWER);
     }
     buf.push(b'}');
     buf
