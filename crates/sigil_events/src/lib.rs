@@ -112,8 +112,9 @@
 //! # Performance
 //!
 //! Measured on the SigmaHQ regression samples made into one 1,000-chunk log
-//! (`bench/gen_evtx.py`), one core: about 4.5 µs CPU per EVTX record (0.89× the 5.1 µs of
-//! the evtx crate parsing each record, rendering it to JSON and sigil flattening that JSON);
+//! (`bench/gen_evtx.py`), one core: about 4.5 µs CPU per EVTX record (0.84× the 5.3 µs, in
+//! the same run, of the evtx crate parsing each record, rendering it to JSON and sigil
+//! flattening that JSON);
 //! about 2.6 µs per line of 1 KB JSONL (`bench/gen_jsonl.py`). EVTX records are decoded
 //! straight from their BinXML into the event (`evtx_direct`): each template definition of a
 //! chunk is parsed once and compiled into the layout the crate's JSON renderer gives its
