@@ -129,8 +129,8 @@ enum StrMatcher {
         suffix: Box<str>,
         middle: Box<[memmem::Finder<'static>]>,
     },
-    /// Patterns with `?`.
-    Regex(LazyRegex),
+    /// Patterns with `?` (boxed: far larger than the other variants).
+    Regex(Box<LazyRegex>),
 }
 
 impl StrMatcher {
@@ -149,7 +149,7 @@ impl StrMatcher {
             let mut builder = regex::RegexBuilder::new(&re);
             builder.size_limit(sigil_rule::REGEX_SIZE_LIMIT);
             // Made here, not by the rule parser: build it now so a failure is the rule's compile error.
-            return LazyRegex::eager(&re, builder).map(StrMatcher::Regex);
+            return LazyRegex::eager(&re, builder).map(|r| StrMatcher::Regex(Box::new(r)));
         }
         let parts = p.parts.as_slice();
         Ok(match parts {
@@ -216,18 +216,21 @@ impl StrMatcher {
 }
 
 /// Several patterns OR-ed, sorted into buckets that can be tested together.
+///
+/// Kept compact (boxed slices, one `memmem::Finder` — about 300 bytes — only for sets of a few substrings): a
+/// large rule set holds tens of thousands of these for the whole hunt.
 #[derive(Debug, Clone, Default)]
 struct StrSet {
     any: bool,
-    exact: Vec<Box<str>>,
+    exact: Box<[Box<str>]>,
     exact_set: Option<FxHashSet<Box<str>>>,
-    prefixes: Vec<Box<str>>,
-    suffixes: Vec<Box<str>>,
-    contains: Vec<memmem::Finder<'static>>,
+    prefixes: Box<[Box<str>]>,
+    suffixes: Box<[Box<str>]>,
+    contains: Box<[memmem::Finder<'static>]>,
     /// Many substrings: one automaton, built on first use.
-    contains_many: Vec<Box<[u8]>>,
+    contains_many: Box<[Box<[u8]>]>,
     contains_ac: OnceLock<Option<AhoCorasick>>,
-    other: Vec<StrMatcher>,
+    other: Box<[StrMatcher]>,
 }
 
 /// From this many substrings of one field on, one Aho-Corasick pass beats a `memmem` search per substring.
@@ -249,24 +252,36 @@ impl StrSet {
     }
 
     fn new(patterns: &[Pattern], cased: bool) -> Result<StrSet, MatcherError> {
-        let mut set = StrSet::default();
+        let mut any = false;
+        let (mut exact, mut prefixes, mut suffixes, mut contains, mut other) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in patterns {
             match StrMatcher::new(p, cased)? {
-                StrMatcher::Any => set.any = true,
-                StrMatcher::Exact(s) => set.exact.push(s),
-                StrMatcher::Prefix(s) => set.prefixes.push(s),
-                StrMatcher::Suffix(s) => set.suffixes.push(s),
-                StrMatcher::Contains(f) => set.contains.push(f),
-                other => set.other.push(other),
+                StrMatcher::Any => any = true,
+                StrMatcher::Exact(s) => exact.push(s),
+                StrMatcher::Prefix(s) => prefixes.push(s),
+                StrMatcher::Suffix(s) => suffixes.push(s),
+                StrMatcher::Contains(f) => contains.push(Box::<[u8]>::from(f.needle())),
+                other_matcher => other.push(other_matcher),
             }
         }
-        if set.exact.len() >= HASH_THRESHOLD {
-            set.exact_set = Some(std::mem::take(&mut set.exact).into_iter().collect());
-        }
-        if set.contains.len() >= AC_THRESHOLD {
-            set.contains_many = set.contains.drain(..).map(|f| f.needle().into()).collect();
-        }
-        Ok(set)
+        let exact_set = (exact.len() >= HASH_THRESHOLD).then(|| std::mem::take(&mut exact).into_iter().collect());
+        let (contains, contains_many) = if contains.len() >= AC_THRESHOLD {
+            (Box::default(), contains.into_boxed_slice())
+        } else {
+            (contains.iter().map(|n| memmem::Finder::new(n).into_owned()).collect(), Box::default())
+        };
+        Ok(StrSet {
+            any,
+            exact: exact.into(),
+            exact_set,
+            prefixes: prefixes.into(),
+            suffixes: suffixes.into(),
+            contains,
+            contains_many,
+            contains_ac: OnceLock::new(),
+            other: other.into(),
+        })
     }
 
     #[inline]
@@ -288,11 +303,23 @@ enum ValueMatcher {
     Exists(bool),
     Bool(bool),
     Number(f64),
-    Strings { set: StrSet, cased: bool },
-    Regex(LazyRegex),
+    /// Boxed: a set is much larger than the other variants, which are most values.
+    Strings {
+        set: Box<StrSet>,
+        cased: bool,
+    },
+    Regex(Box<LazyRegex>),
     Cidr(ipnet::IpNet),
-    Compare { part: Option<TimePart>, op: CmpOp, value: f64 },
-    FieldRef { field: u16, position: Position, cased: bool },
+    Compare {
+        part: Option<TimePart>,
+        op: CmpOp,
+        value: f64,
+    },
+    FieldRef {
+        field: u16,
+        position: Position,
+        cased: bool,
+    },
 }
 
 impl ValueMatcher {
@@ -349,7 +376,7 @@ impl ItemMatcher {
                         merged_cased = Some(*cased);
                         continue;
                     }
-                    ValueMatcher::Strings { set: StrSet::new(alternatives, *cased)?, cased: *cased }
+                    ValueMatcher::Strings { set: Box::new(StrSet::new(alternatives, *cased)?), cased: *cased }
                 }
                 ValueSpec::Regex { pattern, ignore_case, multi_line, dot_all } => {
                     let mut b = regex::RegexBuilder::new(pattern);
@@ -358,7 +385,7 @@ impl ItemMatcher {
                         .dot_matches_new_line(*dot_all)
                         .size_limit(sigil_rule::REGEX_SIZE_LIMIT)
                         .dfa_size_limit(sigil_rule::REGEX_SIZE_LIMIT);
-                    ValueMatcher::Regex(LazyRegex::new(pattern, b, *ignore_case, *multi_line, *dot_all)?)
+                    ValueMatcher::Regex(Box::new(LazyRegex::new(pattern, b, *ignore_case, *multi_line, *dot_all)?))
                 }
                 ValueSpec::Cidr(net) => ValueMatcher::Cidr(*net),
                 ValueSpec::Compare { part, op, value } => ValueMatcher::Compare { part: *part, op: *op, value: *value },
@@ -369,7 +396,7 @@ impl ItemMatcher {
             values.push(m);
         }
         if let Some(cased) = merged_cased {
-            values.push(ValueMatcher::Strings { set: StrSet::new(&merged, cased)?, cased });
+            values.push(ValueMatcher::Strings { set: Box::new(StrSet::new(&merged, cased)?), cased });
         }
         values.sort_by_key(ValueMatcher::cost);
         Ok(ItemMatcher {
