@@ -583,7 +583,18 @@ impl Engine {
     /// Appends to `out` every rule that matches `event` (each rule at most once). Returns whether any rule's
     /// logsource selects the event at all (`false`: no rule could have matched it).
     pub fn matches(&self, event: &Event, scratch: &mut Scratch, out: &mut Vec<Match>) -> bool {
-        let Some(bucket) = self.bucket_for(event, scratch) else { return false };
+        // The bucket stays in the scratch (taken out while in use): no reference count touched per event, which
+        // every worker would otherwise do on the same shared bucket.
+        if !self.select_bucket(event, scratch) {
+            return false;
+        }
+        let Some(last) = scratch.last.take() else { return false };
+        let selected = self.match_in(&last.4, event, scratch, out);
+        scratch.last = Some(last);
+        selected
+    }
+
+    fn match_in(&self, bucket: &Bucket, event: &Event, scratch: &mut Scratch, out: &mut Vec<Match>) -> bool {
         if bucket.entries.is_empty() {
             return false;
         }
@@ -681,29 +692,29 @@ impl Engine {
         out
     }
 
-    fn bucket_for(&self, event: &Event, scratch: &mut Scratch) -> Option<Arc<Bucket>> {
+    /// Puts the bucket of the event's header in `scratch.last` (kept from the previous event when the header is
+    /// the same: logs come in runs). `false` when there is none.
+    fn select_bucket(&self, event: &Event, scratch: &mut Scratch) -> bool {
         let kind = event.kind().map(|k| k.name);
         let channel = event.channel();
         let provider = event.provider();
         let raw_id = event.event_id();
-        if let Some((i, c, p, k, b)) = &scratch.last
+        if let Some((i, c, p, k, _)) = &scratch.last
             && *i == raw_id
             && *k == kind
             && **c == *channel.unwrap_or("\u{0}")
             && **p == *provider.unwrap_or("\u{0}")
         {
-            return Some(Arc::clone(b));
+            return true;
         }
         let id = raw_id.and_then(|i| u32::try_from(i).ok());
-        let bucket = self.lookup_bucket(kind, channel, provider, id, scratch)?;
-        scratch.last = Some((
-            raw_id,
-            channel.unwrap_or("\u{0}").into(),
-            provider.unwrap_or("\u{0}").into(),
-            kind,
-            Arc::clone(&bucket),
-        ));
-        Some(bucket)
+        let Some(bucket) = self.lookup_bucket(kind, channel, provider, id, scratch) else {
+            scratch.last = None;
+            return false;
+        };
+        scratch.last =
+            Some((raw_id, channel.unwrap_or("\u{0}").into(), provider.unwrap_or("\u{0}").into(), kind, bucket));
+        true
     }
 
     fn lookup_bucket(

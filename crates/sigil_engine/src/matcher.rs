@@ -224,8 +224,8 @@ struct StrSet {
     any: bool,
     exact: Box<[Box<str>]>,
     exact_set: Option<FxHashSet<Box<str>>>,
-    prefixes: Box<[Box<str>]>,
-    suffixes: Box<[Box<str>]>,
+    prefixes: Affixes,
+    suffixes: Affixes,
     contains: Box<[memmem::Finder<'static>]>,
     /// Many substrings: one automaton, built on first use.
     contains_many: Box<[Box<[u8]>]>,
@@ -275,8 +275,8 @@ impl StrSet {
             any,
             exact: exact.into(),
             exact_set,
-            prefixes: prefixes.into(),
-            suffixes: suffixes.into(),
+            prefixes: Affixes::new(prefixes, false),
+            suffixes: Affixes::new(suffixes, true),
             contains,
             contains_many,
             contains_ac: OnceLock::new(),
@@ -289,12 +289,75 @@ impl StrSet {
         self.any
             || self.exact.iter().any(|s| hay == &**s)
             || self.exact_set.as_ref().is_some_and(|s| s.contains(hay))
-            || self.suffixes.iter().any(|s| hay.ends_with(&**s))
-            || self.prefixes.iter().any(|s| hay.starts_with(&**s))
+            || self.suffixes.matches(hay.as_bytes())
+            || self.prefixes.matches(hay.as_bytes())
             || self.contains.iter().any(|f| f.find(hay.as_bytes()).is_some())
             || (!self.contains_many.is_empty() && self.many_contains(hay))
             || self.other.iter().any(|m| m.matches(hay))
     }
+}
+
+/// Prefixes (or suffixes) of a set, each with its first (last) eight bytes as a number: most are told apart from
+/// the value by one integer comparison, without a call to `memcmp`.
+#[derive(Debug, Clone, Default)]
+struct Affixes {
+    /// `(up to 8 bytes at the affix's end that touches the value's end, as little-endian, length)`.
+    keys: Box<[(u64, u32)]>,
+    texts: Box<[Box<str>]>,
+    suffix: bool,
+}
+
+impl Affixes {
+    fn new(texts: Vec<Box<str>>, suffix: bool) -> Affixes {
+        let keys = texts
+            .iter()
+            .map(|t| {
+                let b = t.as_bytes();
+                let k = b.len().min(8);
+                let part = if suffix { b.get(b.len() - k..) } else { b.get(..k) };
+                (le_bytes(part.unwrap_or_default()), b.len() as u32)
+            })
+            .collect();
+        Affixes { keys, texts: texts.into(), suffix }
+    }
+
+    #[inline]
+    fn matches(&self, hay: &[u8]) -> bool {
+        if self.texts.is_empty() {
+            return false;
+        }
+        let Some(edge) = (if self.suffix { hay.last_chunk::<8>() } else { hay.first_chunk::<8>() }) else {
+            // A value shorter than eight bytes: compare plainly.
+            return self
+                .texts
+                .iter()
+                .any(|t| if self.suffix { hay.ends_with(t.as_bytes()) } else { hay.starts_with(t.as_bytes()) });
+        };
+        let edge = u64::from_le_bytes(*edge);
+        self.keys.iter().zip(self.texts.iter()).any(|(&(key, len), text)| {
+            let len = len as usize;
+            if len > hay.len() {
+                return false;
+            }
+            let k = len.min(8) as u32;
+            // The `k` bytes at the edge: the high ones of a suffix's last eight, the low ones of a prefix's first.
+            let bytes = if k == 0 {
+                0
+            } else if self.suffix {
+                edge >> (8 * (8 - k))
+            } else {
+                edge & (u64::MAX >> (8 * (8 - k)))
+            };
+            bytes == key
+                && (len <= 8
+                    || if self.suffix { hay.ends_with(text.as_bytes()) } else { hay.starts_with(text.as_bytes()) })
+        })
+    }
+}
+
+/// Up to eight bytes as a little-endian number.
+fn le_bytes(b: &[u8]) -> u64 {
+    b.iter().rev().fold(0u64, |acc, x| (acc << 8) | u64::from(*x))
 }
 
 #[derive(Debug, Clone)]
@@ -623,6 +686,40 @@ mod tests {
         for hay in ["ax", "bx", "xc", "hij", ""] {
             assert!(!s.matches(hay), "{hay}");
         }
+    }
+
+    #[test]
+    fn affixes_agree_with_starts_and_ends_with() {
+        let texts =
+            ["", "e", ".exe", "\\cmd.exe", "12345678", "123456789", "\\windows\\system32\\", "\u{e4}rger", "xx\u{e4}"];
+        let hays = [
+            "",
+            "e",
+            "a.exe",
+            "c:\\windows\\system32\\cmd.exe",
+            "12345678",
+            "123456789",
+            "0123456789",
+            "\u{e4}rger",
+            "\u{e4}rgerxx\u{e4}",
+            "\\windows\\system32\\",
+            "short",
+            "exactly8",
+        ];
+        let owned = |v: &[&str]| v.iter().map(|t| Box::<str>::from(*t)).collect::<Vec<_>>();
+        for suffix in [false, true] {
+            // Each affix alone, and all together.
+            let mut sets: Vec<Vec<&str>> = texts.iter().map(|t| vec![*t]).collect();
+            sets.push(texts.iter().skip(1).copied().collect());
+            for set in &sets {
+                let a = Affixes::new(owned(set), suffix);
+                for hay in hays {
+                    let want = set.iter().any(|t| if suffix { hay.ends_with(t) } else { hay.starts_with(t) });
+                    assert_eq!(a.matches(hay.as_bytes()), want, "{set:?} {hay:?} suffix={suffix}");
+                }
+            }
+        }
+        assert!(!Affixes::new(Vec::new(), true).matches(b"anything"));
     }
 
     #[test]
