@@ -395,6 +395,10 @@ impl Engine {
         report.unrouted = unrouted;
         report.compiled = engine.rules.len();
         engine.add_correlations(&correlation_docs, opts, &mut report);
+        // Held for the whole hunt: no room left for rules that will not come.
+        engine.rules.shrink_to_fit();
+        engine.rule_routes.shrink_to_fit();
+        engine.rule_filters.shrink_to_fit();
         (engine, report)
     }
 
