@@ -122,7 +122,8 @@ enum StrMatcher {
     Exact(Box<str>),
     Prefix(Box<str>),
     Suffix(Box<str>),
-    Contains(memmem::Finder<'static>),
+    /// `*x*` (a set keeps its substrings apart and searches them together).
+    Contains(Box<str>),
     /// `a*b*c` with `*` only: prefix, suffix and the middle pieces in order (leftmost search is exact for `*`).
     Glob {
         prefix: Box<str>,
@@ -158,9 +159,7 @@ impl StrMatcher {
             [Part::Literal(s)] => StrMatcher::Exact(lit(s)),
             [Part::Literal(s), Part::AnyRun] => StrMatcher::Prefix(lit(s)),
             [Part::AnyRun, Part::Literal(s)] => StrMatcher::Suffix(lit(s)),
-            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => {
-                StrMatcher::Contains(memmem::Finder::new(lit(s).as_bytes()).into_owned())
-            }
+            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => StrMatcher::Contains(lit(s)),
             _ => {
                 let mut prefix: Box<str> = "".into();
                 let mut suffix: Box<str> = "".into();
@@ -192,7 +191,7 @@ impl StrMatcher {
             StrMatcher::Exact(s) => hay == &**s,
             StrMatcher::Prefix(s) => hay.starts_with(&**s),
             StrMatcher::Suffix(s) => hay.ends_with(&**s),
-            StrMatcher::Contains(f) => f.find(hay.as_bytes()).is_some(),
+            StrMatcher::Contains(s) => memmem::find(hay.as_bytes(), s.as_bytes()).is_some(),
             StrMatcher::Glob { prefix, suffix, middle } => {
                 let h = hay.as_bytes();
                 if h.len() < prefix.len() + suffix.len()
@@ -261,7 +260,7 @@ impl StrSet {
                 StrMatcher::Exact(s) => exact.push(s),
                 StrMatcher::Prefix(s) => prefixes.push(s),
                 StrMatcher::Suffix(s) => suffixes.push(s),
-                StrMatcher::Contains(f) => contains.push(Box::<[u8]>::from(f.needle())),
+                StrMatcher::Contains(s) => contains.push(Box::<[u8]>::from(s.as_bytes())),
                 other_matcher => other.push(other_matcher),
             }
         }
