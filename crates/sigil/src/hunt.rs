@@ -289,6 +289,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         all_logsources: args.all_logsources,
         placeholders,
         no_prefilter: false,
+        // The lowered searches are only read to explain a detection.
+        lean: !args.explain,
     };
     let (engine, report) = Engine::build(&set, &knowledge, &opts);
     let loaded = started.elapsed();

@@ -122,27 +122,42 @@ impl LiteralSet {
     pub(crate) fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(u32, usize)) {
         let long = !self.anchors.is_empty();
         let any_short = self.short.iter().any(Option::is_some);
-        let full = hay.len().saturating_sub(ANCHOR - 1);
-        for at in 0..full {
-            let Some(w) = window(hay, at) else { break };
-            if long {
-                let h = (w.wrapping_mul(0x9E37_79B1) >> self.shift) as usize;
-                if self.bits.get(h / 64).is_some_and(|word| word & (1 << (h % 64)) != 0) {
-                    self.verify(hay, at, w, &mut f);
+        // `windows` walks every 4-byte window without a bounds check per position.
+        let windows = hay.windows(ANCHOR).map(|w| w.iter().rev().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)));
+        match (long, any_short) {
+            // The common case, kept tight: one hash and one bit test per position.
+            (true, false) => {
+                for (at, w) in windows.enumerate() {
+                    if self.anchor_bit(w) {
+                        self.verify(hay, at, w, &mut f);
+                    }
                 }
             }
-            if any_short {
-                self.short_at(at, w, 3, &mut f);
+            (_, true) => {
+                for (at, w) in windows.enumerate() {
+                    if long && self.anchor_bit(w) {
+                        self.verify(hay, at, w, &mut f);
+                    }
+                    self.short_at(at, w, 3, &mut f);
+                }
             }
+            (false, false) => {}
         }
         // The last positions, where fewer than four bytes are left: only short literals fit.
         if any_short {
-            for at in full..hay.len() {
+            for at in hay.len().saturating_sub(ANCHOR - 1)..hay.len() {
                 let rest = hay.get(at..).unwrap_or_default();
                 let w = rest.iter().rev().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
                 self.short_at(at, w, rest.len(), &mut f);
             }
         }
+    }
+
+    /// Whether an anchor may start with the window `w` (the bitmap of hashed anchors).
+    #[inline]
+    fn anchor_bit(&self, w: u32) -> bool {
+        let h = (w.wrapping_mul(0x9E37_79B1) >> self.shift) as usize;
+        self.bits.get(h / 64).is_some_and(|word| word & (1 << (h % 64)) != 0)
     }
 
     #[inline]

@@ -122,15 +122,16 @@ enum StrMatcher {
     Exact(Box<str>),
     Prefix(Box<str>),
     Suffix(Box<str>),
-    Contains(memmem::Finder<'static>),
+    /// `*x*` (a set keeps its substrings apart and searches them together).
+    Contains(Box<str>),
     /// `a*b*c` with `*` only: prefix, suffix and the middle pieces in order (leftmost search is exact for `*`).
     Glob {
         prefix: Box<str>,
         suffix: Box<str>,
         middle: Box<[memmem::Finder<'static>]>,
     },
-    /// Patterns with `?`.
-    Regex(LazyRegex),
+    /// Patterns with `?` (boxed: far larger than the other variants).
+    Regex(Box<LazyRegex>),
 }
 
 impl StrMatcher {
@@ -149,7 +150,7 @@ impl StrMatcher {
             let mut builder = regex::RegexBuilder::new(&re);
             builder.size_limit(sigil_rule::REGEX_SIZE_LIMIT);
             // Made here, not by the rule parser: build it now so a failure is the rule's compile error.
-            return LazyRegex::eager(&re, builder).map(StrMatcher::Regex);
+            return LazyRegex::eager(&re, builder).map(|r| StrMatcher::Regex(Box::new(r)));
         }
         let parts = p.parts.as_slice();
         Ok(match parts {
@@ -158,9 +159,7 @@ impl StrMatcher {
             [Part::Literal(s)] => StrMatcher::Exact(lit(s)),
             [Part::Literal(s), Part::AnyRun] => StrMatcher::Prefix(lit(s)),
             [Part::AnyRun, Part::Literal(s)] => StrMatcher::Suffix(lit(s)),
-            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => {
-                StrMatcher::Contains(memmem::Finder::new(lit(s).as_bytes()).into_owned())
-            }
+            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => StrMatcher::Contains(lit(s)),
             _ => {
                 let mut prefix: Box<str> = "".into();
                 let mut suffix: Box<str> = "".into();
@@ -192,7 +191,7 @@ impl StrMatcher {
             StrMatcher::Exact(s) => hay == &**s,
             StrMatcher::Prefix(s) => hay.starts_with(&**s),
             StrMatcher::Suffix(s) => hay.ends_with(&**s),
-            StrMatcher::Contains(f) => f.find(hay.as_bytes()).is_some(),
+            StrMatcher::Contains(s) => memmem::find(hay.as_bytes(), s.as_bytes()).is_some(),
             StrMatcher::Glob { prefix, suffix, middle } => {
                 let h = hay.as_bytes();
                 if h.len() < prefix.len() + suffix.len()
@@ -216,18 +215,21 @@ impl StrMatcher {
 }
 
 /// Several patterns OR-ed, sorted into buckets that can be tested together.
+///
+/// Kept compact (boxed slices, one `memmem::Finder` — about 300 bytes — only for sets of a few substrings): a
+/// large rule set holds tens of thousands of these for the whole hunt.
 #[derive(Debug, Clone, Default)]
 struct StrSet {
     any: bool,
-    exact: Vec<Box<str>>,
+    exact: Box<[Box<str>]>,
     exact_set: Option<FxHashSet<Box<str>>>,
-    prefixes: Vec<Box<str>>,
-    suffixes: Vec<Box<str>>,
-    contains: Vec<memmem::Finder<'static>>,
+    prefixes: Affixes,
+    suffixes: Affixes,
+    contains: Box<[memmem::Finder<'static>]>,
     /// Many substrings: one automaton, built on first use.
-    contains_many: Vec<Box<[u8]>>,
+    contains_many: Box<[Box<[u8]>]>,
     contains_ac: OnceLock<Option<AhoCorasick>>,
-    other: Vec<StrMatcher>,
+    other: Box<[StrMatcher]>,
 }
 
 /// From this many substrings of one field on, one Aho-Corasick pass beats a `memmem` search per substring.
@@ -249,24 +251,36 @@ impl StrSet {
     }
 
     fn new(patterns: &[Pattern], cased: bool) -> Result<StrSet, MatcherError> {
-        let mut set = StrSet::default();
+        let mut any = false;
+        let (mut exact, mut prefixes, mut suffixes, mut contains, mut other) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in patterns {
             match StrMatcher::new(p, cased)? {
-                StrMatcher::Any => set.any = true,
-                StrMatcher::Exact(s) => set.exact.push(s),
-                StrMatcher::Prefix(s) => set.prefixes.push(s),
-                StrMatcher::Suffix(s) => set.suffixes.push(s),
-                StrMatcher::Contains(f) => set.contains.push(f),
-                other => set.other.push(other),
+                StrMatcher::Any => any = true,
+                StrMatcher::Exact(s) => exact.push(s),
+                StrMatcher::Prefix(s) => prefixes.push(s),
+                StrMatcher::Suffix(s) => suffixes.push(s),
+                StrMatcher::Contains(s) => contains.push(Box::<[u8]>::from(s.as_bytes())),
+                other_matcher => other.push(other_matcher),
             }
         }
-        if set.exact.len() >= HASH_THRESHOLD {
-            set.exact_set = Some(std::mem::take(&mut set.exact).into_iter().collect());
-        }
-        if set.contains.len() >= AC_THRESHOLD {
-            set.contains_many = set.contains.drain(..).map(|f| f.needle().into()).collect();
-        }
-        Ok(set)
+        let exact_set = (exact.len() >= HASH_THRESHOLD).then(|| std::mem::take(&mut exact).into_iter().collect());
+        let (contains, contains_many) = if contains.len() >= AC_THRESHOLD {
+            (Box::default(), contains.into_boxed_slice())
+        } else {
+            (contains.iter().map(|n| memmem::Finder::new(n).into_owned()).collect(), Box::default())
+        };
+        Ok(StrSet {
+            any,
+            exact: exact.into(),
+            exact_set,
+            prefixes: Affixes::new(prefixes, false),
+            suffixes: Affixes::new(suffixes, true),
+            contains,
+            contains_many,
+            contains_ac: OnceLock::new(),
+            other: other.into(),
+        })
     }
 
     #[inline]
@@ -274,12 +288,75 @@ impl StrSet {
         self.any
             || self.exact.iter().any(|s| hay == &**s)
             || self.exact_set.as_ref().is_some_and(|s| s.contains(hay))
-            || self.suffixes.iter().any(|s| hay.ends_with(&**s))
-            || self.prefixes.iter().any(|s| hay.starts_with(&**s))
+            || self.suffixes.matches(hay.as_bytes())
+            || self.prefixes.matches(hay.as_bytes())
             || self.contains.iter().any(|f| f.find(hay.as_bytes()).is_some())
             || (!self.contains_many.is_empty() && self.many_contains(hay))
             || self.other.iter().any(|m| m.matches(hay))
     }
+}
+
+/// Prefixes (or suffixes) of a set, each with its first (last) eight bytes as a number: most are told apart from
+/// the value by one integer comparison, without a call to `memcmp`.
+#[derive(Debug, Clone, Default)]
+struct Affixes {
+    /// `(up to 8 bytes at the affix's end that touches the value's end, as little-endian, length)`.
+    keys: Box<[(u64, u32)]>,
+    texts: Box<[Box<str>]>,
+    suffix: bool,
+}
+
+impl Affixes {
+    fn new(texts: Vec<Box<str>>, suffix: bool) -> Affixes {
+        let keys = texts
+            .iter()
+            .map(|t| {
+                let b = t.as_bytes();
+                let k = b.len().min(8);
+                let part = if suffix { b.get(b.len() - k..) } else { b.get(..k) };
+                (le_bytes(part.unwrap_or_default()), b.len() as u32)
+            })
+            .collect();
+        Affixes { keys, texts: texts.into(), suffix }
+    }
+
+    #[inline]
+    fn matches(&self, hay: &[u8]) -> bool {
+        if self.texts.is_empty() {
+            return false;
+        }
+        let Some(edge) = (if self.suffix { hay.last_chunk::<8>() } else { hay.first_chunk::<8>() }) else {
+            // A value shorter than eight bytes: compare plainly.
+            return self
+                .texts
+                .iter()
+                .any(|t| if self.suffix { hay.ends_with(t.as_bytes()) } else { hay.starts_with(t.as_bytes()) });
+        };
+        let edge = u64::from_le_bytes(*edge);
+        self.keys.iter().zip(self.texts.iter()).any(|(&(key, len), text)| {
+            let len = len as usize;
+            if len > hay.len() {
+                return false;
+            }
+            let k = len.min(8) as u32;
+            // The `k` bytes at the edge: the high ones of a suffix's last eight, the low ones of a prefix's first.
+            let bytes = if k == 0 {
+                0
+            } else if self.suffix {
+                edge >> (8 * (8 - k))
+            } else {
+                edge & (u64::MAX >> (8 * (8 - k)))
+            };
+            bytes == key
+                && (len <= 8
+                    || if self.suffix { hay.ends_with(text.as_bytes()) } else { hay.starts_with(text.as_bytes()) })
+        })
+    }
+}
+
+/// Up to eight bytes as a little-endian number.
+fn le_bytes(b: &[u8]) -> u64 {
+    b.iter().rev().fold(0u64, |acc, x| (acc << 8) | u64::from(*x))
 }
 
 #[derive(Debug, Clone)]
@@ -288,11 +365,23 @@ enum ValueMatcher {
     Exists(bool),
     Bool(bool),
     Number(f64),
-    Strings { set: StrSet, cased: bool },
-    Regex(LazyRegex),
+    /// Boxed: a set is much larger than the other variants, which are most values.
+    Strings {
+        set: Box<StrSet>,
+        cased: bool,
+    },
+    Regex(Box<LazyRegex>),
     Cidr(ipnet::IpNet),
-    Compare { part: Option<TimePart>, op: CmpOp, value: f64 },
-    FieldRef { field: u16, position: Position, cased: bool },
+    Compare {
+        part: Option<TimePart>,
+        op: CmpOp,
+        value: f64,
+    },
+    FieldRef {
+        field: u16,
+        position: Position,
+        cased: bool,
+    },
 }
 
 impl ValueMatcher {
@@ -349,7 +438,7 @@ impl ItemMatcher {
                         merged_cased = Some(*cased);
                         continue;
                     }
-                    ValueMatcher::Strings { set: StrSet::new(alternatives, *cased)?, cased: *cased }
+                    ValueMatcher::Strings { set: Box::new(StrSet::new(alternatives, *cased)?), cased: *cased }
                 }
                 ValueSpec::Regex { pattern, ignore_case, multi_line, dot_all } => {
                     let mut b = regex::RegexBuilder::new(pattern);
@@ -358,7 +447,7 @@ impl ItemMatcher {
                         .dot_matches_new_line(*dot_all)
                         .size_limit(sigil_rule::REGEX_SIZE_LIMIT)
                         .dfa_size_limit(sigil_rule::REGEX_SIZE_LIMIT);
-                    ValueMatcher::Regex(LazyRegex::new(pattern, b, *ignore_case, *multi_line, *dot_all)?)
+                    ValueMatcher::Regex(Box::new(LazyRegex::new(pattern, b, *ignore_case, *multi_line, *dot_all)?))
                 }
                 ValueSpec::Cidr(net) => ValueMatcher::Cidr(*net),
                 ValueSpec::Compare { part, op, value } => ValueMatcher::Compare { part: *part, op: *op, value: *value },
@@ -369,7 +458,7 @@ impl ItemMatcher {
             values.push(m);
         }
         if let Some(cased) = merged_cased {
-            values.push(ValueMatcher::Strings { set: StrSet::new(&merged, cased)?, cased });
+            values.push(ValueMatcher::Strings { set: Box::new(StrSet::new(&merged, cased)?), cased });
         }
         values.sort_by_key(ValueMatcher::cost);
         Ok(ItemMatcher {
@@ -596,6 +685,40 @@ mod tests {
         for hay in ["ax", "bx", "xc", "hij", ""] {
             assert!(!s.matches(hay), "{hay}");
         }
+    }
+
+    #[test]
+    fn affixes_agree_with_starts_and_ends_with() {
+        let texts =
+            ["", "e", ".exe", "\\cmd.exe", "12345678", "123456789", "\\windows\\system32\\", "\u{e4}rger", "xx\u{e4}"];
+        let hays = [
+            "",
+            "e",
+            "a.exe",
+            "c:\\windows\\system32\\cmd.exe",
+            "12345678",
+            "123456789",
+            "0123456789",
+            "\u{e4}rger",
+            "\u{e4}rgerxx\u{e4}",
+            "\\windows\\system32\\",
+            "short",
+            "exactly8",
+        ];
+        let owned = |v: &[&str]| v.iter().map(|t| Box::<str>::from(*t)).collect::<Vec<_>>();
+        for suffix in [false, true] {
+            // Each affix alone, and all together.
+            let mut sets: Vec<Vec<&str>> = texts.iter().map(|t| vec![*t]).collect();
+            sets.push(texts.iter().skip(1).copied().collect());
+            for set in &sets {
+                let a = Affixes::new(owned(set), suffix);
+                for hay in hays {
+                    let want = set.iter().any(|t| if suffix { hay.ends_with(t) } else { hay.starts_with(t) });
+                    assert_eq!(a.matches(hay.as_bytes()), want, "{set:?} {hay:?} suffix={suffix}");
+                }
+            }
+        }
+        assert!(!Affixes::new(Vec::new(), true).matches(b"anything"));
     }
 
     #[test]

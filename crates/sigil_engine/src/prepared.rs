@@ -175,10 +175,11 @@ impl Prepared {
             self.names.clear();
         }
         for (name, value) in event.fields() {
-            if !self.names.contains_key(name) {
-                self.names.insert(name.into(), table.resolve(name));
-            }
-            let Some(info) = self.names.get(name) else { continue };
+            // One lookup for a name seen before (nearly every name, after the first events).
+            let info = match self.names.get(name) {
+                Some(info) => info,
+                None => self.names.entry(name.into()).or_insert_with(|| table.resolve(name)),
+            };
             if let Some(used) = used {
                 let is_used = |id: FieldId| used.get(id as usize / 64).is_some_and(|w| w & (1 << (id % 64)) != 0);
                 if !info.exact.is_some_and(is_used)

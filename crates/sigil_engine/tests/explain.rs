@@ -310,3 +310,33 @@ fn explaining_never_changes_what_the_hunt_detects() {
     assert!(plain.len() > 300, "only {} detections", plain.len());
     assert_eq!(plain, explained);
 }
+
+#[test]
+fn a_lean_engine_matches_alike_and_explains_without_selections() {
+    let yaml = rule(
+        "    sel:\n        CommandLine|contains: ' -enc '\n    filter:\n        User: SYSTEM\n    condition: sel and not filter",
+    );
+    let set = sigil_rule::load_texts(&[("t.yml", yaml.as_str())], &Default::default());
+    let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
+    let (full, _) = Engine::build(&set, knowledge, &EngineOptions::default());
+    let (lean, report) = Engine::build(&set, knowledge, &EngineOptions { lean: true, ..EngineOptions::default() });
+    assert_eq!(report.compiled, 1);
+    assert!(!full.rules()[0].ir.searches.is_empty());
+    assert!(lean.rules()[0].ir.searches.is_empty(), "the lowered searches are dropped");
+    let events = [
+        ev(&[("CommandLine", Value::from("powershell -ENC aGk=")), ("User", Value::from("bob"))]),
+        ev(&[("CommandLine", Value::from("powershell -enc aGk=")), ("User", Value::from("SYSTEM"))]),
+        ev(&[("CommandLine", Value::from("powershell -e aGk="))]),
+    ];
+    for (i, event) in events.iter().enumerate() {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        full.matches(event, &mut full.scratch(), &mut a);
+        lean.matches(event, &mut lean.scratch(), &mut b);
+        assert_eq!(a, b, "event {i}");
+        assert_eq!(a.len(), usize::from(i == 0), "event {i}");
+        // Routing and result stay; the per-selection detail needs the searches.
+        let (x, y) = (full.explain(0, event).unwrap(), lean.explain(0, event).unwrap());
+        assert_eq!((x.matched, &x.routing), (y.matched, &y.routing), "event {i}");
+        assert!(!x.selections.is_empty() && y.selections.is_empty(), "event {i}");
+    }
+}

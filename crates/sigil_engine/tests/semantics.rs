@@ -605,3 +605,35 @@ fn unrouted_logsources_say_why() {
     assert_eq!(report.unrouted.len(), 1);
     assert!(report.unrouted[0].why.as_deref().unwrap().contains("Defender"), "{:?}", report.unrouted[0]);
 }
+
+#[test]
+fn one_scratch_over_many_interleaved_headers_matches_like_a_fresh_one() {
+    // More distinct headers (channel, provider, event id) than a worker remembers, interleaved, so that remembered
+    // headers are replaced and found again: each event must still meet exactly the rules its own header selects.
+    let engine = build(
+        &rule("    sel:\n        EventID: [3, 7, 11, 19, 23]\n        Data|endswith: '.exe'\n    condition: sel"),
+        &EngineOptions::default(),
+    );
+    let mut shared = engine.scratch();
+    let mut seen = 0;
+    for round in 0..3 {
+        for id in 0..40i64 {
+            let channel = if id % 2 == 0 { "Security" } else { "Microsoft-Windows-Sysmon/Operational" };
+            let provider = format!("P{}", id % 5);
+            let data = if (id + round) % 3 == 0 { "c:\\x\\A.EXE" } else { "c:\\x\\a.dll" };
+            let event = ev(&[
+                ("Channel", s(channel)),
+                ("Provider_Name", s(&provider)),
+                ("EventID", Value::Int(id)),
+                ("Data", s(data)),
+            ]);
+            let mut out = Vec::new();
+            engine.matches(&event, &mut shared, &mut out);
+            let want = usize::from([3, 7, 11, 19, 23].contains(&id) && (id + round) % 3 == 0);
+            assert_eq!(out.len(), want, "round {round} id {id}");
+            assert_eq!(out.len(), count(&engine, &event), "round {round} id {id}");
+            seen += out.len();
+        }
+    }
+    assert!(seen > 0);
+}

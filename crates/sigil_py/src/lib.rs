@@ -146,6 +146,8 @@ impl Spec {
             all_logsources: self.all_logsources,
             placeholders,
             no_prefilter: false,
+            // Nothing here explains a detection.
+            lean: true,
         };
         let (engine, report) = Engine::build(&set, &knowledge, &opts);
         Ok((engine, report, warnings))

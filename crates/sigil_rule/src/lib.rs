@@ -138,6 +138,8 @@ pub fn parse_str_with_limits(text: &str, limits: &Limits) -> ParsedFile {
             kept.push(node);
         }
     }
+    // Most files hold one document; a pushed vector keeps room for four (large) ones.
+    documents.shrink_to_fit();
     let mut diagnostics = builder.diagnostics;
     if diagnostics.iter().any(|d| d.span.is_none()) {
         let index = LineIndex::new(text);

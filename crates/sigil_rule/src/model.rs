@@ -475,6 +475,9 @@ impl SigmaString {
         if !lit.is_empty() {
             parts.push(StrPart::Literal(lit));
         }
+        // A rule set holds hundreds of thousands of these; most have one or two parts, not the four a growing
+        // vector makes room for.
+        parts.shrink_to_fit();
         SigmaString { raw: raw.to_string(), parts }
     }
 
