@@ -3,13 +3,16 @@
 //! Every predicate reproduces the hunting engine's semantics (Sigma 2.1, pySigma where the specification is
 //! silent), not a loose approximation:
 //!
-//! - A field reads `fields['Name']` (a `Map(String, Nullable(String))`); absent and null both read as SQL `NULL`,
-//!   and `exists` asks the map for the key.
+//! - A field reads `fields['Name']` (a `Map(String, Nullable(String))`) when that key is there and is not a list;
+//!   otherwise the values the engine reads — a list's items from `lists`, the last key equal ignoring ASCII case
+//!   and spaces, the keys under a dotted prefix — as an array tested item by item (docs/convert.md, "Lists and
+//!   dotted prefixes"). `exists` asks for the key (or keys under it); `null` holds when it is absent or all its
+//!   values are null.
 //! - Case-insensitive strings compare the engine's fold of the literal (computed here, in Rust) with the target's
 //!   lower-casing of the value (`lowerUTF8` on ClickHouse, `lower` elsewhere); `cased` compares as written.
 //! - Wildcards become `LIKE` patterns (`%`, with `%`, `_` and `\` escaped), or an anchored regular expression when
-//!   the pattern has `?` (one character, as in the engine). A pattern that matches the empty string also matches
-//!   a present field whose value is null, as the engine reads null as `""`.
+//!   the pattern has `?` (one character, as in the engine). `*` and `''` also match a null value, as the engine
+//!   reads null as `""`.
 //! - Numbers compare as numbers, reading decimal and Windows hex (`0x1a2c`) text as the engine does.
 //! - `re` keeps the rule's regular expression and prefixes the flags (`(?ims)`; `(?iu)` on Spark, whose Java
 //!   regexes are ASCII-only case-insensitive without `u`).

@@ -42,7 +42,7 @@ class ClickHouse:
     def run(self, sql):
         res = self.s.query(
             sql + " SETTINGS max_query_size = 1000000000, max_ast_elements = 100000000, "
-            "max_expanded_ast_elements = 100000000",
+            "max_expanded_ast_elements = 100000000, max_parser_backtracks = 1000000000",
             "JSONCompactEachRow",
         )
         text = res.bytes().decode("utf-8") if hasattr(res, "bytes") else str(res)
