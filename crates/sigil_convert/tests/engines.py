@@ -34,6 +34,9 @@ class ClickHouse:
         from chdb import session
 
         self.s = session.Session()
+        # The parser's limits apply before a query's own SETTINGS clause is read (the single query over all rules).
+        for name in ("max_query_size", "max_parser_backtracks", "max_parser_depth"):
+            self.s.query(f"SET {name} = 1000000000")
 
     def load(self, path):
         self.s.query("DROP VIEW IF EXISTS events")

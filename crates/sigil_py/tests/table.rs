@@ -367,8 +367,8 @@ fn list_values_are_matched_item_by_item_through_the_layout() {
     .join("\n");
     let reader = read::from_bytes("l.jsonl", text.into_bytes(), 10, &ReadOptions::default()).unwrap();
     let batch = reader
-        .filter_map(|i| match i {
-            Item::Batch(b) => Some(b),
+        .map(|i| match i {
+            Item::Batch(b) => b,
             Item::Error(e) => panic!("{e}"),
         })
         .next()
