@@ -115,8 +115,8 @@ fn convert_single_query_json_and_sql() {
     let exact = sigil(&["convert", "-t", "spark", "-r", rules, "--single-query", "--exact-field-names"]);
     assert_eq!(exact.status.code(), Some(0), "{}", text(&exact.stderr));
     let exact = text(&exact.stdout);
-    assert!(sql.contains("map_filter(") && sql.contains("startswith(translate("), "{sql}");
-    assert!(!exact.contains("map_filter(") && !exact.contains("translate(") && exact.contains("lists"), "{exact}");
+    assert!(sql.contains("exists(map_keys(fields)") && sql.contains("startswith(translate("), "{sql}");
+    assert!(!exact.contains("map_keys(fields)") && !exact.contains("translate(") && exact.contains("lists"), "{exact}");
     assert!(exact.len() < sql.len());
     let out = sigil(&["convert", "-t", "splunk", "-r", rules, "--exact-field-names"]);
     assert_eq!(out.status.code(), Some(2));
