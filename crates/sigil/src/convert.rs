@@ -50,6 +50,12 @@ pub struct Args {
     /// One statement for the whole rule set instead of a query per rule.
     #[arg(long)]
     single_query: bool,
+    /// SQL targets: read each field under the rule's exact name only. By default a query reads a field as sigil
+    /// hunt does: the exact key, else a key differing only in ASCII case or spaces (`commandline`, `Threat Name`),
+    /// else every key under the name as a dotted prefix (`requestParameters.*`). With this flag the queries are
+    /// smaller and faster, and miss events whose keys are spelled differently.
+    #[arg(long)]
+    exact_field_names: bool,
     /// Write to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -101,6 +107,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if matches!(args.format, Format::Lucene | Format::Dsl) && !matches!(target, Target::Lucene | Target::EsDsl) {
         anyhow::bail!("--format lucene|dsl are for --target elasticsearch (got {})", target.name());
     }
+    if args.exact_field_names && !target.is_sql() {
+        anyhow::bail!("--exact-field-names is for the SQL targets (clickhouse, spark, duckdb), not {}", target.name());
+    }
     if args.single_query && !target.is_sql() {
         anyhow::bail!("--single-query is for the SQL targets (clickhouse, spark, duckdb), not {}", target.name());
     }
@@ -115,7 +124,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let knowledge = crate::hunt::load_knowledge(&args.mapping)?;
     let placeholders = crate::hunt::load_placeholders(args.placeholders.as_deref())?;
-    let opts = sigil_convert::ConvertOptions { table: args.table.clone(), placeholders };
+    let opts = sigil_convert::ConvertOptions {
+        table: args.table.clone(),
+        placeholders,
+        exact_field_names: args.exact_field_names,
+    };
     let set = crate::bundled::load_rules(&rule_paths);
     // Nothing the user gave is overwritten: not a rule file, nor a --mapping or --placeholders file.
     if let Some(out) = &args.output

@@ -111,6 +111,16 @@ fn convert_single_query_json_and_sql() {
     assert_eq!(out.status.code(), Some(0));
     let sql = text(&out.stdout);
     assert!(sql.starts_with("SELECT * FROM (") && sql.trim_end().ends_with(';') && sql.matches(';').count() == 1);
+    // --exact-field-names: no case/space or dotted-prefix fallback (smaller), lists still read; SQL targets only.
+    let exact = sigil(&["convert", "-t", "spark", "-r", rules, "--single-query", "--exact-field-names"]);
+    assert_eq!(exact.status.code(), Some(0), "{}", text(&exact.stderr));
+    let exact = text(&exact.stdout);
+    assert!(sql.contains("exists(map_keys(fields)") && sql.contains("startswith(translate("), "{sql}");
+    assert!(!exact.contains("map_keys(fields)") && !exact.contains("translate(") && exact.contains("lists"), "{exact}");
+    assert!(exact.len() < sql.len());
+    let out = sigil(&["convert", "-t", "splunk", "-r", rules, "--exact-field-names"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--exact-field-names is for the SQL targets"), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! | `event_id` | `Int64` | `EventID` read as a number (`"4688"` too) |
 //! | `fields` | `Map(Utf8, Utf8)` (values nullable) | every flattened field, as the engine names it, with its value as text |
 //! | `kind` | `Utf8` | the record kind of a non-Windows event (`aws.cloudtrail`, `linux.auditd`, `web.access`, `zeek.dns`, ...), as `sigil hunt --format jsonl` prints it; null for Windows events and JSON of no recognised shape |
+//! | `lists` | `Map(Utf8, List(Utf8))` (items nullable) | only the fields whose value is a list (a JSON array, the unnamed `Data` elements of a classic event): their items as text, nested lists flattened, as the engine reads them one by one; empty for most events |
 //!
 //! Why a map rather than one column per field: SigmaHQ rules read about 1,500 distinct fields across hundreds of
 //! event types, any event type holds a few dozen of them, and logs bring fields no list knows in advance. A map
@@ -24,9 +25,18 @@
 //!
 //! Values are text because the engine compares text: numbers render as JSON writes them (the engine reads
 //! numeric text as numbers, so `EventID: 4688` still matches), booleans as `true`/`false`, a JSON `null` as a
-//! null map value (the key is present: `exists` is true, `null` matches), and a list as its items joined by
-//! `", "` (the engine tests list items one by one; a converted query sees the joined text — see the README).
+//! null map value (the key is present: `exists` is true, `null` matches). A list keeps its key in `fields`, with
+//! its items joined by `", "` (for reading by eye and for tools that ignore `lists`; the key order of `fields` is
+//! the event's, which the converted queries' field-name fallback relies on), and its items in `lists` (an empty
+//! list is an empty array). The engine tests a list item by item: `CommandLine|contains: 'a, b'` does not match
+//! the list `["a", "b"]`, and `EventID: 4688` matches `[4624, 4688]`; the converted queries read `lists` for such
+//! keys, so they select the same events (docs/convert.md, "Lists and dotted prefixes").
 //! When an event has a field name twice, the last value is kept, as [`sigil_events::Event::get`] reads it.
+//!
+//! Why a second map rather than `Map(Utf8, List(Utf8))` for every value: most values are single texts (every
+//! field of a Windows event but the unnamed `Data`), and a map of texts is what every engine reads fastest and
+//! what a user writes by hand (`fields['Image']`); the query tests `lists` only when the key is in it. `lists`
+//! came after `kind` so that readers of the earlier layouts keep working.
 //!
 //! Parquet is written in row groups of [`ROW_GROUP_ROWS`] events with Snappy compression; memory stays bounded
 //! by one input batch plus one row group whatever the input size.
@@ -36,7 +46,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{Int64Builder, MapBuilder, MapFieldNames, StringBuilder, TimestampMicrosecondBuilder};
+use arrow_array::builder::{
+    Int64Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder, TimestampMicrosecondBuilder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
@@ -117,28 +129,51 @@ struct Row {
     event_id: Option<i64>,
     fields: Vec<(String, Option<String>)>,
     kind: Option<&'static str>,
+    /// The list-valued fields among `fields`: name and items (flattened, null items as `None`).
+    lists: Vec<(String, Vec<Option<String>>)>,
+}
+
+/// A list's items as the engine reads them: nested lists flattened, nulls kept as `None`, the rest as text.
+fn list_items(items: &[Value], out: &mut Vec<Option<String>>) {
+    for item in items {
+        match item {
+            Value::List(inner) => list_items(inner, out),
+            Value::Null => out.push(None),
+            v => out.push(Some(v.as_str_lossy().into_owned())),
+        }
+    }
 }
 
 fn row(event: &Event, source: &Arc<str>) -> Row {
     let mut fields: Vec<(String, Option<String>)> = Vec::with_capacity(event.len());
+    // Per entry of `fields`, the items when its (last) value is a list.
+    let mut items: Vec<Option<Vec<Option<String>>>> = Vec::with_capacity(event.len());
     let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(event.len());
     for (name, value) in event.fields() {
         let text = match value {
             Value::Null => None,
             v => Some(v.as_str_lossy().into_owned()),
         };
+        let list = value.as_list().map(|l| {
+            let mut out = Vec::with_capacity(l.len());
+            list_items(l, &mut out);
+            out
+        });
         match index.get(name) {
             Some(&i) => {
-                if let Some(slot) = fields.get_mut(i) {
+                if let (Some(slot), Some(l)) = (fields.get_mut(i), items.get_mut(i)) {
                     slot.1 = text;
+                    *l = list;
                 }
             }
             None => {
                 index.insert(name, fields.len());
                 fields.push((name.to_string(), text));
+                items.push(list);
             }
         }
     }
+    let lists = fields.iter().zip(items).filter_map(|((k, _), l)| Some((k.clone(), l?))).collect();
     Row {
         source: Arc::clone(source),
         record_id: event.record_id().and_then(|r| i64::try_from(r).ok()),
@@ -149,6 +184,7 @@ fn row(event: &Event, source: &Arc<str>) -> Row {
         event_id: event.event_id().and_then(|r| i64::try_from(r).ok()),
         fields,
         kind: event.kind().map(|k| k.name),
+        lists,
     }
 }
 
@@ -177,6 +213,7 @@ struct Builders {
     event_id: Int64Builder,
     fields: MapBuilder<StringBuilder, StringBuilder>,
     kind: StringBuilder,
+    lists: MapBuilder<StringBuilder, ListBuilder<StringBuilder>>,
 }
 
 impl Builders {
@@ -193,6 +230,11 @@ impl Builders {
             event_id: Int64Builder::new(),
             fields: MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new()),
             kind: StringBuilder::new(),
+            lists: MapBuilder::new(
+                Some(MapFieldNames { entry: "key_value".into(), key: "key".into(), value: "value".into() }),
+                StringBuilder::new(),
+                ListBuilder::new(StringBuilder::new()),
+            ),
         }
     }
 
@@ -211,6 +253,15 @@ impl Builders {
         }
         self.fields.append(true)?;
         self.kind.append_option(row.kind);
+        for (k, items) in row.lists {
+            self.lists.keys().append_value(k);
+            let values = self.lists.values();
+            for item in items {
+                values.values().append_option(item);
+            }
+            values.append(true);
+        }
+        self.lists.append(true)?;
         Ok(())
     }
 
@@ -226,14 +277,16 @@ impl Builders {
             Arc::new(self.event_id.finish()),
             Arc::new(self.fields.finish()),
             Arc::new(self.kind.finish()),
+            Arc::new(self.lists.finish()),
         ]
     }
 }
 
 /// The Arrow schema of the export.
 pub fn schema() -> Arc<Schema> {
-    let map_type = Builders::new().fields.finish();
-    let map_type = arrow_array::Array::data_type(&map_type).clone();
+    let mut empty = Builders::new();
+    let map_type = arrow_array::Array::data_type(&empty.fields.finish()).clone();
+    let lists_type = arrow_array::Array::data_type(&empty.lists.finish()).clone();
     Arc::new(Schema::new(vec![
         Field::new("event_index", DataType::Int64, false),
         Field::new("source", DataType::Utf8, false),
@@ -245,6 +298,7 @@ pub fn schema() -> Arc<Schema> {
         Field::new("event_id", DataType::Int64, true),
         Field::new("fields", map_type, false),
         Field::new("kind", DataType::Utf8, true),
+        Field::new("lists", lists_type, false),
     ]))
 }
 
@@ -304,6 +358,11 @@ impl RowSink for JsonlSink {
         for (k, v) in row.fields {
             fields.insert(k, v.map_or(serde_json::Value::Null, serde_json::Value::String));
         }
+        let mut lists = serde_json::Map::with_capacity(row.lists.len());
+        for (k, items) in row.lists {
+            let items = items.into_iter().map(|i| i.map_or(serde_json::Value::Null, serde_json::Value::String));
+            lists.insert(k, serde_json::Value::Array(items.collect()));
+        }
         let ts = row.timestamp.and_then(|t| jiff::Timestamp::from_microsecond(t).ok()).map(|t| t.to_string());
         let obj = serde_json::json!({
             "event_index": index,
@@ -316,6 +375,7 @@ impl RowSink for JsonlSink {
             "event_id": row.event_id,
             "fields": fields,
             "kind": row.kind,
+            "lists": lists,
         });
         let io = |source| ExportError::Io { path: self.path.clone(), source };
         serde_json::to_writer(&mut self.out, &obj).map_err(|e| io(std::io::Error::other(e)))?;

@@ -117,11 +117,15 @@ pub struct ConvertOptions {
     pub table: String,
     /// Values of `%placeholders%` (the `expand` modifier).
     pub placeholders: Placeholders,
+    /// SQL targets: read each field under the rule's exact name only, without `sigil hunt`'s fallbacks (a key
+    /// differing only in ASCII case or spaces, keys under a dotted prefix). Smaller, faster queries for tables
+    /// whose keys are spelled as the rules spell them; on other tables they can miss events `sigil hunt` finds.
+    pub exact_field_names: bool,
 }
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { table: "events".into(), placeholders: Placeholders::new() }
+        ConvertOptions { table: "events".into(), placeholders: Placeholders::new(), exact_field_names: false }
     }
 }
 
@@ -290,14 +294,14 @@ pub fn convert(
     let mut predicates: Vec<(&[String], Result<String, sql::Unsupported>)> = Vec::new();
     for (_, found) in &prepared {
         if let Found::Rule(p) = found {
-            predicates.push((&p.names, sql::rule_where(d, &p.ir, p.routes)));
+            predicates.push((&p.names, sql::rule_where(d, &p.ir, p.routes, opts.exact_field_names)));
         }
     }
     let mut out = Vec::with_capacity(prepared.len());
     for (e, found) in &prepared {
         let mut e = e.clone();
         match found {
-            Found::Rule(p) => match sql::rule_query(d, &opts.table, &p.ir, p.routes) {
+            Found::Rule(p) => match sql::rule_query(d, &opts.table, &p.ir, p.routes, opts.exact_field_names) {
                 Ok(q) => e.query = Some(q),
                 Err(u) => e.unsupported = Some(u.0),
             },
@@ -365,7 +369,7 @@ pub fn single_query(
         let p = found.rule();
         if let Some(p) = &p {
             // A rule goes into the statement only when each of its parts can be written.
-            if let Err(u) = sql::rule_where(d, &p.ir, p.routes) {
+            if let Err(u) = sql::rule_where(d, &p.ir, p.routes, opts.exact_field_names) {
                 e.unsupported = Some(u.0);
             }
         }
@@ -378,6 +382,6 @@ pub fn single_query(
     }
     let rules: Vec<sql::SingleRule<'_>> =
         usable.iter().map(|p| sql::SingleRule { id: p.id.clone(), ir: &p.ir, routes: p.routes }).collect();
-    let q = sql::single_query(d, &opts.table, &rules).unwrap_or_else(|u| format!("-- {}", u.0));
+    let q = sql::single_query(d, &opts.table, &rules, opts.exact_field_names).unwrap_or_else(|u| format!("-- {}", u.0));
     (q, entries)
 }

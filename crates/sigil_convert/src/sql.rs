@@ -3,13 +3,16 @@
 //! Every predicate reproduces the hunting engine's semantics (Sigma 2.1, pySigma where the specification is
 //! silent), not a loose approximation:
 //!
-//! - A field reads `fields['Name']` (a `Map(String, Nullable(String))`); absent and null both read as SQL `NULL`,
-//!   and `exists` asks the map for the key.
+//! - A field reads `fields['Name']` (a `Map(String, Nullable(String))`) when that key is there and is not a list;
+//!   otherwise the values the engine reads — a list's items from `lists`, the last key equal ignoring ASCII case
+//!   and spaces, the keys under a dotted prefix — as an array tested item by item (docs/convert.md, "Lists and
+//!   dotted prefixes"). `exists` asks for the key (or keys under it); `null` holds when it is absent or all its
+//!   values are null.
 //! - Case-insensitive strings compare the engine's fold of the literal (computed here, in Rust) with the target's
 //!   lower-casing of the value (`lowerUTF8` on ClickHouse, `lower` elsewhere); `cased` compares as written.
 //! - Wildcards become `LIKE` patterns (`%`, with `%`, `_` and `\` escaped), or an anchored regular expression when
-//!   the pattern has `?` (one character, as in the engine). A pattern that matches the empty string also matches
-//!   a present field whose value is null, as the engine reads null as `""`.
+//!   the pattern has `?` (one character, as in the engine). `*` and `''` also match a null value, as the engine
+//!   reads null as `""`.
 //! - Numbers compare as numbers, reading decimal and Windows hex (`0x1a2c`) text as the engine does.
 //! - `re` keeps the rule's regular expression and prefixes the flags (`(?ims)`; `(?iu)` on Spark, whose Java
 //!   regexes are ASCII-only case-insensitive without `u`).
@@ -114,12 +117,6 @@ impl Dialect {
         Ok(())
     }
 
-    /// The value of a field as a rule reads it: the key named exactly `name`, else the last key whose name differs
-    /// only in ASCII case and spaces (`sigil hunt`'s fallback, see [`Lookup`]); SQL `NULL` when there is neither.
-    pub(crate) fn field(self, name: &str) -> String {
-        self.field_by(name, Lookup::Loose)
-    }
-
     /// The value of a field looked up by `how`.
     pub(crate) fn field_by(self, name: &str, how: Lookup) -> String {
         let key = self.lit(name);
@@ -143,20 +140,146 @@ impl Dialect {
         }
     }
 
-    /// Whether the event has the field, by the same lookup as [`Dialect::field`].
-    fn has_field(self, name: &str) -> String {
+    /// Whether the event has the field as the engine reads it: the exact key, else a key equal to it ignoring
+    /// ASCII case and spaces, else keys under it as a dotted prefix (`requestParameters` has
+    /// `requestParameters.userName`); with `exact`, the exact key only.
+    fn has_field(self, name: &str, exact: bool) -> String {
         let key = self.lit(name);
-        let want = self.lit(&Lookup::Loose.fold(name));
-        let k = self.fold_key(Lookup::Loose, "k");
+        if exact {
+            return match self {
+                Dialect::ClickHouse => format!("mapContains(fields, {key})"),
+                Dialect::DuckDb => format!("map_contains(fields, {key})"),
+                Dialect::Spark => format!("map_contains_key(fields, {key})"),
+            };
+        }
+        let want = Lookup::Loose.fold(name);
+        let k = self.fold_key(Lookup::Loose, "sg_k");
+        let (eq, under) = (self.lit(&want), self.lit(&format!("{want}.")));
+        match self {
+            Dialect::ClickHouse => format!(
+                "(mapContains(fields, {key}) OR arrayExists(sg_k -> {k} = {eq} OR startsWith({k}, {under}), mapKeys(fields)))"
+            ),
+            Dialect::DuckDb => format!(
+                "(map_contains(fields, {key}) OR len(list_filter(map_keys(fields), lambda sg_k: {k} = {eq} OR starts_with({k}, {under}))) > 0)"
+            ),
+            Dialect::Spark => format!(
+                "(map_contains_key(fields, {key}) OR exists(map_keys(fields), sg_k -> {k} = {eq} OR startswith({k}, {under})))"
+            ),
+        }
+    }
+
+    /// Whether the field is read the fast way: the exact key holds one value (not a list). Every other case reads
+    /// [`Dialect::atoms`].
+    fn single(self, name: &str) -> String {
+        let key = self.lit(name);
+        match self {
+            Dialect::ClickHouse => format!("(mapContains(fields, {key}) AND NOT mapContains(lists, {key}))"),
+            Dialect::DuckDb => format!("(map_contains(fields, {key}) AND NOT map_contains(lists, {key}))"),
+            Dialect::Spark => format!("(map_contains_key(fields, {key}) AND NOT map_contains_key(lists, {key}))"),
+        }
+    }
+
+    /// The exact key's value (when [`Dialect::single`] holds).
+    fn scalar(self, name: &str) -> String {
+        format!("fields[{}]", self.lit(name))
+    }
+
+    /// The values the engine reads for a field, as an array of nullable texts (empty when the field is absent): the
+    /// keys it reads — the exact one, else the last equal ignoring ASCII case and spaces, else every key under it as
+    /// a dotted prefix, in the event's order — each as its list's items or its one value.
+    fn atoms(self, name: &str, exact: bool) -> String {
+        let key = self.lit(name);
+        let want = Lookup::Loose.fold(name);
+        let k = self.fold_key(Lookup::Loose, "sg_k");
+        let (eq, under) = (self.lit(&want), self.lit(&format!("{want}.")));
         match self {
             Dialect::ClickHouse => {
-                format!("(mapContains(fields, {key}) OR arrayExists(k -> {k} = {want}, mapKeys(fields)))")
+                let keys = if exact {
+                    format!("if(mapContains(fields, {key}), [{key}], CAST([], 'Array(String)'))")
+                } else {
+                    format!(
+                        "if(mapContains(fields, {key}), [{key}], if(arrayExists(sg_k -> {k} = {eq}, mapKeys(fields)), \
+                         [arrayLast(sg_k -> {k} = {eq}, mapKeys(fields))], arrayFilter(sg_k -> startsWith({k}, {under}), mapKeys(fields))))"
+                    )
+                };
+                format!(
+                    "arrayFlatten(arrayMap(sg_k -> if(mapContains(lists, sg_k), lists[sg_k], [fields[sg_k]]), {keys}))"
+                )
+            }
+            Dialect::DuckDb => {
+                let keys = if exact {
+                    format!("(CASE WHEN map_contains(fields, {key}) THEN [{key}] ELSE CAST([] AS VARCHAR[]) END)")
+                } else {
+                    format!(
+                        "(CASE WHEN map_contains(fields, {key}) THEN [{key}] \
+                         WHEN len(list_filter(map_keys(fields), lambda sg_k: {k} = {eq})) > 0 \
+                         THEN [list_extract(list_filter(map_keys(fields), lambda sg_k: {k} = {eq}), -1)] \
+                         ELSE list_filter(map_keys(fields), lambda sg_k: starts_with({k}, {under})) END)"
+                    )
+                };
+                format!(
+                    "flatten(list_transform({keys}, lambda sg_k: CASE WHEN map_contains(lists, sg_k) THEN lists[sg_k] ELSE [fields[sg_k]] END))"
+                )
+            }
+            Dialect::Spark => {
+                let keys = if exact {
+                    format!(
+                        "(CASE WHEN map_contains_key(fields, {key}) THEN array({key}) ELSE CAST(array() AS ARRAY<STRING>) END)"
+                    )
+                } else {
+                    format!(
+                        "(CASE WHEN map_contains_key(fields, {key}) THEN array({key}) \
+                         WHEN exists(map_keys(fields), sg_k -> {k} = {eq}) \
+                         THEN array(element_at(filter(map_keys(fields), sg_k -> {k} = {eq}), -1)) \
+                         ELSE filter(map_keys(fields), sg_k -> startswith({k}, {under})) END)"
+                    )
+                };
+                format!(
+                    "flatten(transform({keys}, sg_k -> CASE WHEN map_contains_key(lists, sg_k) THEN lists[sg_k] ELSE array(fields[sg_k]) END))"
+                )
+            }
+        }
+    }
+
+    /// Every value of the field as an array, the one value included ([`Dialect::atoms`] for every case).
+    fn all_atoms(self, name: &str, exact: bool) -> String {
+        let (single, scalar, atoms) = (self.single(name), self.scalar(name), self.atoms(name, exact));
+        match self {
+            Dialect::ClickHouse => format!("if({single}, [{scalar}], {atoms})"),
+            Dialect::DuckDb => format!("(CASE WHEN {single} THEN [{scalar}] ELSE {atoms} END)"),
+            Dialect::Spark => format!("(CASE WHEN {single} THEN array({scalar}) ELSE {atoms} END)"),
+        }
+    }
+
+    /// `pred` holds for some value `var` of the field (a value may be null): the exact key's one value tested
+    /// directly, else every value the engine reads for the field.
+    fn any_value(self, name: &str, exact: bool, var: &str, pred: &dyn Fn(&str) -> R<String>) -> R<String> {
+        let (single, one) = (self.single(name), pred(&self.scalar(name))?);
+        let each = pred(var)?;
+        let atoms = self.atoms(name, exact);
+        Ok(match self {
+            Dialect::ClickHouse => {
+                format!("if({single}, COALESCE({one}, FALSE), arrayExists({var} -> COALESCE({each}, FALSE), {atoms}))")
             }
             Dialect::DuckDb => format!(
-                "(map_contains(fields, {key}) OR len(list_filter(map_keys(fields), lambda k: {k} = {want})) > 0)"
+                "(CASE WHEN {single} THEN COALESCE({one}, FALSE) ELSE len(list_filter({atoms}, lambda {var}: COALESCE({each}, FALSE))) > 0 END)"
+            ),
+            Dialect::Spark => format!(
+                "(CASE WHEN {single} THEN COALESCE({one}, FALSE) ELSE exists({atoms}, {var} -> COALESCE({each}, FALSE)) END)"
+            ),
+        })
+    }
+
+    /// The field is absent or every value it has is null (an empty list included), as the engine reads `null`.
+    fn all_null(self, name: &str, exact: bool) -> String {
+        let (single, scalar, atoms) = (self.single(name), self.scalar(name), self.atoms(name, exact));
+        match self {
+            Dialect::ClickHouse => format!("if({single}, {scalar} IS NULL, arrayAll(sg_x -> sg_x IS NULL, {atoms}))"),
+            Dialect::DuckDb => format!(
+                "(CASE WHEN {single} THEN {scalar} IS NULL ELSE len(list_filter({atoms}, lambda sg_x: sg_x IS NOT NULL)) = 0 END)"
             ),
             Dialect::Spark => {
-                format!("(map_contains_key(fields, {key}) OR exists(map_keys(fields), k -> {k} = {want}))")
+                format!("(CASE WHEN {single} THEN {scalar} IS NULL ELSE forall({atoms}, sg_x -> sg_x IS NULL) END)")
             }
         }
     }
@@ -228,11 +351,24 @@ impl Dialect {
         format!("(CASE WHEN {is_hex} THEN {neg} * {hex_value} WHEN {is_dec} THEN {dec_value} END)")
     }
 
+    /// `values_pred` holds for some value `var` of the event (keywords): every key's one value, and the items of
+    /// list-valued keys instead of their joined text.
     fn bool_any(self, values_pred: &str, var: &str) -> String {
         match self {
-            Dialect::ClickHouse => format!("arrayExists({var} -> {values_pred}, mapValues(fields))"),
-            Dialect::DuckDb => format!("(len(list_filter(map_values(fields), lambda {var}: {values_pred})) > 0)"),
-            Dialect::Spark => format!("exists(map_values(fields), {var} -> {values_pred})"),
+            Dialect::ClickHouse => format!(
+                "arrayExists({var} -> {values_pred}, if(empty(lists), mapValues(fields), arrayConcat(\
+                 mapValues(mapFilter((sg_k, sg_v) -> NOT mapContains(lists, sg_k), fields)), arrayFlatten(mapValues(lists)))))"
+            ),
+            Dialect::DuckDb => format!(
+                "(len(list_filter(CASE WHEN cardinality(lists) = 0 THEN map_values(fields) ELSE list_concat(\
+                 list_transform(list_filter(map_entries(fields), lambda sg_e: NOT map_contains(lists, sg_e.key)), lambda sg_e: sg_e.value), \
+                 flatten(map_values(lists))) END, lambda {var}: {values_pred})) > 0)"
+            ),
+            Dialect::Spark => format!(
+                "exists(CASE WHEN cardinality(lists) = 0 THEN map_values(fields) ELSE concat(\
+                 map_values(map_filter(fields, (sg_k, sg_v) -> NOT map_contains_key(lists, sg_k))), flatten(map_values(lists))) END, \
+                 {var} -> {values_pred})"
+            ),
         }
     }
 
@@ -311,7 +447,7 @@ pub(crate) fn route_predicate(d: Dialect, route: &Route) -> String {
 }
 
 /// The predicate of a whole rule read through `mapper`.
-pub(crate) fn rule_predicate(d: Dialect, ir: &RuleIr, mapper: &dyn FieldMapper) -> R<String> {
+pub(crate) fn rule_predicate(d: Dialect, ir: &RuleIr, mapper: &dyn FieldMapper, exact: bool) -> R<String> {
     let searches: Vec<String> = ir
         .searches
         .iter()
@@ -320,7 +456,7 @@ pub(crate) fn rule_predicate(d: Dialect, ir: &RuleIr, mapper: &dyn FieldMapper) 
                 .groups
                 .iter()
                 .map(|g| {
-                    let items = g.iter().map(|i| item(d, i, mapper)).collect::<R<Vec<_>>>()?;
+                    let items = g.iter().map(|i| item(d, i, mapper, exact)).collect::<R<Vec<_>>>()?;
                     Ok(join(items, " AND ", "TRUE"))
                 })
                 .collect::<R<Vec<_>>>()?;
@@ -349,23 +485,18 @@ fn cond(c: &Cond, searches: &[String]) -> String {
     }
 }
 
-fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper) -> R<String> {
+fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper, exact: bool) -> R<String> {
     let preds: Vec<String> = match &item.field {
         Some(sigma) => {
             let name = mapper.map(sigma);
-            item.values.iter().map(|v| value(d, v, &d.field(name), Some(name), mapper)).collect::<R<_>>()?
+            item.values.iter().map(|v| field_value(d, v, name, mapper, exact)).collect::<R<_>>()?
         }
         None => {
             // Keywords: any value of the event (a null value reads as "").
-            let var = "v";
+            let var = "sg_v";
             item.values
                 .iter()
-                .map(|v| {
-                    Ok(d.bool_any(
-                        &format!("COALESCE({}, FALSE)", value(d, v, &format!("COALESCE({var}, '')"), None, mapper)?),
-                        var,
-                    ))
-                })
+                .map(|v| Ok(d.bool_any(&format!("COALESCE({}, FALSE)", value(d, v, var)?), var)))
                 .collect::<R<_>>()?
         }
     };
@@ -374,21 +505,53 @@ fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper) -> R<String> {
     Ok(if item.negated { format!("(NOT {combined})") } else { combined })
 }
 
-/// One value's predicate on `x` (the field's value, `NULL` when absent or null); `field` is the event field
-/// (`None` for keywords, where `x` is never null).
-fn value(d: Dialect, v: &ValueSpec, x: &str, field: Option<&str>, mapper: &dyn FieldMapper) -> R<String> {
+/// One value's predicate on the event field `name`, as the engine tests it: `exists` and `null` ask about the
+/// field, every other value holds when it holds for one of the field's values (a list's items one by one).
+fn field_value(d: Dialect, v: &ValueSpec, name: &str, mapper: &dyn FieldMapper, exact: bool) -> R<String> {
     Ok(match v {
-        ValueSpec::Null => format!("({x} IS NULL)"),
-        ValueSpec::Exists(want) => match field {
-            Some(f) => {
-                if *want {
-                    d.has_field(f)
-                } else {
-                    format!("(NOT {})", d.has_field(f))
-                }
+        ValueSpec::Null => d.all_null(name, exact),
+        ValueSpec::Exists(want) => {
+            if *want {
+                d.has_field(name, exact)
+            } else {
+                format!("(NOT {})", d.has_field(name, exact))
             }
-            None => return Err(Unsupported("exists on a keyword".into())),
-        },
+        }
+        ValueSpec::FieldRef { field: other, position, cased } => {
+            // Some value of this field against some non-null value of the other (a null value reads as "").
+            let o = d.all_atoms(mapper.map(other), exact);
+            let a = "COALESCE(sg_a, '')";
+            let (hay, needle) =
+                if *cased { (a.to_string(), "sg_o".to_string()) } else { (d.lower(a), d.lower("sg_o")) };
+            let test = match position {
+                Position::Exact => {
+                    format!("({hay} = {needle} OR COALESCE({} = {}, FALSE))", d.number(a), d.number("sg_o"))
+                }
+                Position::Prefix => starts_with(d, &hay, &needle),
+                Position::Suffix => ends_with(d, &hay, &needle),
+                Position::Contains => contains(d, &hay, &needle),
+            };
+            let inner = format!("sg_o IS NOT NULL AND COALESCE({test}, FALSE)");
+            let this = d.all_atoms(name, exact);
+            match d {
+                Dialect::ClickHouse => format!("arrayExists(sg_a -> arrayExists(sg_o -> {inner}, {o}), {this})"),
+                Dialect::DuckDb => format!(
+                    "(len(list_filter({this}, lambda sg_a: len(list_filter({o}, lambda sg_o: {inner})) > 0)) > 0)"
+                ),
+                Dialect::Spark => format!("exists({this}, sg_a -> exists({o}, sg_o -> {inner}))"),
+            }
+        }
+        _ => d.any_value(name, exact, "sg_x", &|x| value(d, v, x))?,
+    })
+}
+
+/// One value's predicate on `x`, one value of a field (a list's item, or a keyword's candidate) that is present
+/// but may be null: `exists`, `null` and `fieldref` are tested on the field ([`field_value`]).
+fn value(d: Dialect, v: &ValueSpec, x: &str) -> R<String> {
+    Ok(match v {
+        ValueSpec::Null | ValueSpec::Exists(_) | ValueSpec::FieldRef { .. } => {
+            return Err(Unsupported("null, exists and fieldref on a keyword".into()));
+        }
         ValueSpec::Bool(b) => {
             let t = match d {
                 Dialect::ClickHouse => format!("trimBoth({x})"),
@@ -415,11 +578,8 @@ fn value(d: Dialect, v: &ValueSpec, x: &str, field: Option<&str>, mapper: &dyn F
                         exact.push(lit.to_string());
                     }
                 } else if p.parts == [Part::AnyRun] {
-                    // `*` matches any present value, null included (the engine reads null as "").
-                    preds.push(match field {
-                        Some(f) => d.has_field(f),
-                        None => "TRUE".into(),
-                    });
+                    // `*` matches any value, null included (the engine reads null as "").
+                    preds.push("TRUE".into());
                 } else if p.parts.iter().any(|x| matches!(x, Part::AnyChar)) {
                     preds.push(d.regex(&hay, &pattern_regex(&p)));
                 } else {
@@ -427,11 +587,8 @@ fn value(d: Dialect, v: &ValueSpec, x: &str, field: Option<&str>, mapper: &dyn F
                 }
             }
             if p_is_empty_literal(alternatives) {
-                // `F: ''` matches an empty value or a present null.
-                match field {
-                    Some(f) => preds.push(format!("({} AND COALESCE({x}, '') = '')", d.has_field(f))),
-                    None => preds.push(format!("({x} = '')")),
-                }
+                // `F: ''` matches an empty value or a null one.
+                preds.push(format!("(COALESCE({x}, '') = '')"));
             }
             match exact.len() {
                 0 => {}
@@ -466,22 +623,6 @@ fn value(d: Dialect, v: &ValueSpec, x: &str, field: Option<&str>, mapper: &dyn F
         ValueSpec::Compare { part: Some(part), op, value } => {
             let op = cmp_sql(*op);
             format!("({} {op} {})", crate::timepart::time_part(d, x, *part), float(*value))
-        }
-        ValueSpec::FieldRef { field: other, position, cased } => {
-            let Some(f) = field else { return Err(Unsupported("fieldref on a keyword".into())) };
-            let other_name = mapper.map(other);
-            let o = d.field(other_name);
-            let a = format!("COALESCE({x}, '')");
-            let (hay, needle) = if *cased { (a.clone(), o.clone()) } else { (d.lower(&a), d.lower(&o)) };
-            let test = match position {
-                Position::Exact => {
-                    format!("({hay} = {needle} OR COALESCE({} = {}, FALSE))", d.number(&a), d.number(&o))
-                }
-                Position::Prefix => starts_with(d, &hay, &needle),
-                Position::Suffix => ends_with(d, &hay, &needle),
-                Position::Contains => contains(d, &hay, &needle),
-            };
-            format!("({} AND {o} IS NOT NULL AND {test})", d.has_field(f))
         }
     })
 }
@@ -594,19 +735,19 @@ pub(crate) fn pattern_regex(p: &Pattern) -> String {
 }
 
 /// `SELECT * FROM table WHERE <rule on any of its routes>`.
-pub(crate) fn rule_query(d: Dialect, table: &str, ir: &RuleIr, routes: Option<&[Route]>) -> R<String> {
-    let pred = rule_where(d, ir, routes)?;
+pub(crate) fn rule_query(d: Dialect, table: &str, ir: &RuleIr, routes: Option<&[Route]>, exact: bool) -> R<String> {
+    let pred = rule_where(d, ir, routes, exact)?;
     Ok(format!("SELECT * FROM {table} WHERE {pred}"))
 }
 
 /// The rule's predicate over all its routes (`(route AND rule-through-route) OR ...`).
-pub(crate) fn rule_where(d: Dialect, ir: &RuleIr, routes: Option<&[Route]>) -> R<String> {
+pub(crate) fn rule_where(d: Dialect, ir: &RuleIr, routes: Option<&[Route]>, exact: bool) -> R<String> {
     match routes {
-        None => rule_predicate(d, ir, &Identity),
+        None => rule_predicate(d, ir, &Identity, exact),
         Some(routes) => {
             let mut alts = Vec::new();
             for r in routes {
-                let p = rule_predicate(d, ir, r)?;
+                let p = rule_predicate(d, ir, r, exact)?;
                 alts.push(format!("(({}) AND {p})", route_predicate(d, r)));
             }
             Ok(join(alts, " OR ", "FALSE"))
@@ -623,18 +764,18 @@ pub(crate) struct SingleRule<'a> {
 
 /// One statement that reads the table once and returns every matching row with the ids of the rules it matched
 /// (`sigil_rules`), the routing predicate evaluated once per route and shared by all rules on it.
-pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>]) -> R<String> {
+pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], exact: bool) -> R<String> {
     // Group by route: a route is identified by its predicate text (identical routes of different logsources
     // share it).
     let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut unrouted: Vec<(String, String)> = Vec::new();
     for r in rules {
         match r.routes {
-            None => unrouted.push((r.id.clone(), rule_predicate(d, r.ir, &Identity)?)),
+            None => unrouted.push((r.id.clone(), rule_predicate(d, r.ir, &Identity, exact)?)),
             Some(routes) => {
                 for route in routes {
                     let key = route_predicate(d, route);
-                    let pred = rule_predicate(d, r.ir, route)?;
+                    let pred = rule_predicate(d, r.ir, route, exact)?;
                     match groups.iter_mut().find(|(k, _)| *k == key) {
                         Some((_, v)) => v.push((r.id.clone(), pred)),
                         None => groups.push((key, vec![(r.id.clone(), pred)])),

@@ -151,7 +151,7 @@ fn export_writes_jsonl_and_parquet_and_protects_inputs() {
     std::fs::write(
         &input,
         "{\"Channel\":\"Security\",\"EventID\":\"4688\",\"NewProcessName\":\"C:\\\\x.exe\",\"Empty\":null,\"A\":1,\"A\":2}\n\
-         not json\n{\"Provider_Name\":\"P\",\"List\":[\"a\",\"b\"],\"Flag\":true}\n",
+         not json\n{\"Provider_Name\":\"P\",\"List\":[\"a\",\"b\"],\"Flag\":true,\"Nest\":[1,[2.5,null],[]],\"None\":[]}\n",
     )
     .unwrap();
     let out = dir.path().join("out.jsonl");
@@ -169,6 +169,10 @@ fn export_writes_jsonl_and_parquet_and_protects_inputs() {
     assert_eq!(lines[0]["fields"]["A"], "2", "the last value of a repeated name wins");
     assert_eq!(lines[1]["provider"], "P");
     assert_eq!(lines[1]["fields"]["List"], "a, b");
+    // Lists also go to `lists`, item by item (nested lists flattened, nulls kept, an empty list empty); keys
+    // holding no list are not there.
+    assert_eq!(lines[1]["lists"], serde_json::json!({"List": ["a", "b"], "Nest": ["1", "2.5", null], "None": []}));
+    assert_eq!(lines[0]["lists"], serde_json::json!({}));
     assert_eq!(lines[1]["fields"]["Flag"], "true");
     // Windows-shaped records have no record kind; a CloudTrail record has its own.
     assert_eq!(lines[0]["kind"], serde_json::Value::Null);
@@ -192,7 +196,7 @@ fn export_writes_jsonl_and_parquet_and_protects_inputs() {
     assert_eq!(stats.events, 2);
     let bytes = std::fs::read(&pq).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
-    // The schema's columns, in order: `kind` last, after the first layout's columns.
+    // The schema's columns, in order: `kind` and `lists` last, after the first layout's columns.
     let names: Vec<String> = sigil_convert::export::schema().fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(
         names,
@@ -206,7 +210,8 @@ fn export_writes_jsonl_and_parquet_and_protects_inputs() {
             "provider",
             "event_id",
             "fields",
-            "kind"
+            "kind",
+            "lists"
         ]
     );
     // Refusals: the input as output, an unknown extension. Nothing is overwritten.

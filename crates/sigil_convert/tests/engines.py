@@ -34,6 +34,9 @@ class ClickHouse:
         from chdb import session
 
         self.s = session.Session()
+        # The parser's limits apply before a query's own SETTINGS clause is read (the single query over all rules).
+        for name in ("max_query_size", "max_parser_backtracks", "max_parser_depth"):
+            self.s.query(f"SET {name} = 1000000000")
 
     def load(self, path):
         self.s.query("DROP VIEW IF EXISTS events")
@@ -42,7 +45,7 @@ class ClickHouse:
     def run(self, sql):
         res = self.s.query(
             sql + " SETTINGS max_query_size = 1000000000, max_ast_elements = 100000000, "
-            "max_expanded_ast_elements = 100000000",
+            "max_expanded_ast_elements = 100000000, max_parser_backtracks = 1000000000",
             "JSONCompactEachRow",
         )
         text = res.bytes().decode("utf-8") if hasattr(res, "bytes") else str(res)

@@ -9,9 +9,10 @@
 //! is routed as a Windows event), `event_index` and `source` are carried into the output.
 //!
 //! An event is rebuilt from its `fields` map: every value is text (a null value stays null), which the engine
-//! reads as `sigil hunt` reads the typed original (numbers compare as numbers whatever their type). The one
-//! difference the export layout makes: a list value (a JSON array, the unnamed `Data` elements of a classic
-//! event) is one text joined by `", "`, where `sigil hunt` tests its items one by one.
+//! reads as `sigil hunt` reads the typed original (numbers compare as numbers whatever their type). A key that is
+//! also in the optional `lists` map (a JSON array, the unnamed `Data` elements of a classic event) is rebuilt as
+//! the list of its items, so the engine tests them one by one as `sigil hunt` does; without `lists` (tables
+//! written before it existed) such a value is the one text its items joined by `", "`.
 
 #![forbid(unsafe_code)]
 
@@ -67,6 +68,8 @@ struct Columns {
     record_id: Option<Int64Array>,
     timestamp: Option<arrow_array::TimestampMicrosecondArray>,
     kind: Option<StringArray>,
+    /// `lists`: per row, list-valued key → items.
+    lists: Option<Lists>,
     event_index: Option<ArrayRef>,
     source: Option<ArrayRef>,
 }
@@ -91,6 +94,60 @@ fn strings(array: &ArrayRef, column: &'static str) -> Result<StringArray, TableE
         })?
     };
     Ok(cast.as_string::<i32>().clone())
+}
+
+/// The `lists` column: a map of key to a list of texts.
+struct Lists {
+    map: arrow_array::MapArray,
+    keys: StringArray,
+    items: arrow_array::ListArray,
+    texts: StringArray,
+}
+
+impl Lists {
+    fn of(batch: &RecordBatch) -> Result<Option<Lists>, TableError> {
+        let Some(column) = batch.column_by_name("lists") else { return Ok(None) };
+        let wrong = || TableError::Type {
+            column: "lists",
+            message: format!("expected a map of field name to a list of texts, found {}", column.data_type()),
+        };
+        let map = column.as_map_opt().ok_or_else(wrong)?.clone();
+        let keys = strings(map.keys(), "lists")?;
+        let values = map.values();
+        let items = match values.data_type() {
+            DataType::List(_) => values.as_list::<i32>().clone(),
+            DataType::LargeList(_) | DataType::ListView(_) | DataType::LargeListView(_) => {
+                let to = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+                arrow_cast::cast(values, &to).map_err(|_| wrong())?.as_list::<i32>().clone()
+            }
+            _ => return Err(wrong()),
+        };
+        let texts = strings(items.values(), "lists")?;
+        Ok(Some(Lists { map, keys, items, texts }))
+    }
+
+    /// The list-valued keys of row `row` with their items.
+    fn row(&self, row: usize) -> Vec<(&str, Value)> {
+        let offsets = self.map.value_offsets();
+        let (start, end) = match (offsets.get(row), offsets.get(row + 1)) {
+            (Some(&s), Some(&e)) if self.map.is_valid(row) => (s as usize, e as usize),
+            _ => return Vec::new(),
+        };
+        let item_offsets = self.items.value_offsets();
+        (start..end)
+            .filter(|&i| self.keys.is_valid(i) && self.items.is_valid(i))
+            .map(|i| {
+                let (a, b) = match (item_offsets.get(i), item_offsets.get(i + 1)) {
+                    (Some(&a), Some(&b)) => (a as usize, b as usize),
+                    _ => (0, 0),
+                };
+                let items = (a..b)
+                    .map(|j| if self.texts.is_valid(j) { Value::from(self.texts.value(j)) } else { Value::Null })
+                    .collect();
+                (self.keys.value(i), Value::List(items))
+            })
+            .collect()
+    }
 }
 
 impl Columns {
@@ -121,6 +178,7 @@ impl Columns {
             record_id,
             timestamp,
             kind,
+            lists: Lists::of(batch)?,
             event_index: cast_to(batch, "event_index", &DataType::Int64)?,
             source: cast_to(batch, "source", &DataType::Utf8)?,
         })
@@ -133,9 +191,16 @@ impl Columns {
             (Some(&s), Some(&e)) if self.fields.is_valid(row) => (s as usize, e as usize),
             _ => (0, 0),
         };
+        let mut lists = self.lists.as_ref().map(|l| l.row(row)).unwrap_or_default();
         let event = Event::from_fields((start..end).filter(|&i| self.keys.is_valid(i)).map(|i| {
-            let value = if self.values.is_valid(i) { Value::from(self.values.value(i)) } else { Value::Null };
-            (self.keys.value(i), value)
+            let key = self.keys.value(i);
+            let list = lists.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| std::mem::take(v));
+            let value = match list {
+                Some(items) => items,
+                None if self.values.is_valid(i) => Value::from(self.values.value(i)),
+                None => Value::Null,
+            };
+            (key, value)
         }));
         let timestamp = self
             .timestamp

@@ -332,9 +332,9 @@ fn reading_bytes_reports_bad_parts_with_their_position_and_keeps_the_rest() {
     let indexes: Vec<Option<i64>> = batches.iter().flat_map(|b| ints(b, "event_index")).collect();
     assert_eq!(indexes, [Some(0), Some(1)]);
     assert_eq!(batches[0].schema(), sigil_convert::export::schema());
-    // Lists are joined as the export joins them.
+    // Lists come back as lists of their items' texts (the `lists` column), so the engine tests them one by one.
     let events: Vec<Event> = batches.iter().flat_map(|b| table::events(b).unwrap()).collect();
-    assert_eq!(events[1].get("L"), Some(&Value::from("1, 2")));
+    assert_eq!(events[1].get("L"), Some(&Value::List(vec![Value::from("1"), Value::from("2")])));
     assert_eq!(events[1].event_id(), Some(2));
 
     // Not an event format at all; an EVTX name with no EVTX header.
@@ -342,4 +342,48 @@ fn reading_bytes_reports_bad_parts_with_their_position_and_keeps_the_rest() {
     assert!(e.is_none_or(|e| e.to_string().contains("x.bin")));
     let e = read::from_bytes("bad.evtx", b"ElfFile\0 but short".to_vec(), 10, &ReadOptions::default()).unwrap_err();
     assert!(e.to_string().starts_with("bad.evtx"), "{e}");
+}
+
+/// A list value goes through the export layout's `lists` column and is matched item by item, as `sigil hunt` matches
+/// it: an item equal to the value matches, the items' joined text does not; an empty list is present and null; a
+/// table without `lists` (an older export) reads the joined text.
+#[test]
+fn list_values_are_matched_item_by_item_through_the_layout() {
+    let rules = "title: Item\nid: 00000000-0000-4000-8000-11570000000a\nlogsource: {product: windows, category: process_creation}\n\
+        detection: {sel: {Tags: 'b'}, condition: sel}\nlevel: high\n---\n\
+        title: Joined\nid: 00000000-0000-4000-8000-11570000000b\nlogsource: {product: windows, category: process_creation}\n\
+        detection: {sel: {Tags: 'a, b'}, condition: sel}\nlevel: high\n---\n\
+        title: Empty\nid: 00000000-0000-4000-8000-11570000000c\nlogsource: {product: windows, category: process_creation}\n\
+        detection: {sel: {Tags|exists: true}, nul: {Tags: null}, condition: sel and nul}\nlevel: high\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.yml"), rules).unwrap();
+    let compiled =
+        Spec::from_paths(&[dir.path().to_path_buf()], &[], None, None, false).unwrap().compile_cached().unwrap();
+    let text = [
+        r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Tags": ["a", "b"]}"#,
+        r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Tags": "a, b"}"#,
+        r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Tags": []}"#,
+    ]
+    .join("\n");
+    let reader = read::from_bytes("l.jsonl", text.into_bytes(), 10, &ReadOptions::default()).unwrap();
+    let batch = reader
+        .map(|i| match i {
+            Item::Batch(b) => b,
+            Item::Error(e) => panic!("{e}"),
+        })
+        .next()
+        .unwrap();
+    let hits = |b: &RecordBatch| -> Vec<(Option<i64>, Option<String>)> {
+        let out = table::match_batch(&compiled.engine, b, &mut compiled.engine.scratch()).unwrap();
+        let mut v: Vec<_> = ints(&out, "row").into_iter().zip(strings(&out, "rule_title")).collect();
+        v.sort();
+        v
+    };
+    let s = |t: &str| Some(t.to_string());
+    assert_eq!(hits(&batch), [(Some(0), s("Item")), (Some(1), s("Joined")), (Some(2), s("Empty"))]);
+    // Without the `lists` column the list is its joined text.
+    let schema = batch.schema();
+    let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| schema.field(i).name() != "lists").collect();
+    let old = batch.project(&keep).unwrap();
+    assert_eq!(hits(&old), [(Some(0), s("Joined")), (Some(1), s("Joined"))]);
 }
