@@ -220,7 +220,12 @@ fn read(path: &Path, key: &Key) -> std::result::Result<Built, String> {
     let (head, pages) = parts.split_first().ok_or("corrupt cache file")?;
     let (head, pages) = rayon::join(
         || rmp_serde::from_slice::<Head>(head),
-        || pages.par_iter().map(|part| rmp_serde::from_slice::<Vec<RulePage>>(part)).collect::<std::result::Result<Vec<_>, _>>(),
+        || {
+            pages
+                .par_iter()
+                .map(|part| rmp_serde::from_slice::<Vec<RulePage>>(part))
+                .collect::<std::result::Result<Vec<_>, _>>()
+        },
     );
     let (Ok(Head { paths, sources, failed }), Ok(pages)) = (head, pages) else {
         return Err("corrupt cache file".into());
@@ -266,7 +271,13 @@ fn write(dir: &Path, name: &str, key: &Key, built: &Built) -> std::io::Result<()
     };
     let (head, pages) = rayon::join(
         || rmp_serde::to_vec_named(&head),
-        || built.pages.par_chunks(PAGES_PER_PART).map(rmp_serde::to_vec_named).collect::<std::result::Result<Vec<_>, _>>(),
+        || {
+            built
+                .pages
+                .par_chunks(PAGES_PER_PART)
+                .map(rmp_serde::to_vec_named)
+                .collect::<std::result::Result<Vec<_>, _>>()
+        },
     );
     let parts: Vec<Vec<u8>> = std::iter::once(head.map_err(invalid)?).chain(pages.map_err(invalid)?).collect();
     let mut payload = Vec::with_capacity(8 + parts.iter().map(|p| p.len() + 8).sum::<usize>());

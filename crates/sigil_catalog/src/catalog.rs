@@ -1,6 +1,6 @@
 //! The [`Catalog`]: every page of a corpus, its indexes, corpus counts and statistics.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -81,16 +81,19 @@ pub enum MatchedBy {
 }
 
 /// Indexes over the pages (page indices into [`Catalog::pages`]).
+///
+/// The maps use the fast hasher: every list is in page order and nothing reads a map in its iteration order
+/// (with the standard hasher that order changed from run to run anyway).
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    pub(crate) by_key: HashMap<String, usize>,
-    pub(crate) by_id: HashMap<String, Vec<usize>>,
-    pub(crate) by_name: HashMap<String, Vec<usize>>,
-    pub(crate) by_stem: HashMap<String, Vec<usize>>,
-    pub(crate) by_technique: HashMap<String, Vec<usize>>,
-    pub(crate) by_tactic: HashMap<String, Vec<usize>>,
+    pub(crate) by_key: FastMap<String, usize>,
+    pub(crate) by_id: FastMap<String, Vec<usize>>,
+    pub(crate) by_name: FastMap<String, Vec<usize>>,
+    pub(crate) by_stem: FastMap<String, Vec<usize>>,
+    pub(crate) by_technique: FastMap<String, Vec<usize>>,
+    pub(crate) by_tactic: FastMap<String, Vec<usize>>,
     pub(crate) by_indicator: FastMap<IndicatorKey, Vec<usize>>,
-    pub(crate) by_event: HashMap<(String, u32), Vec<usize>>,
+    pub(crate) by_event: FastMap<(String, u32), Vec<usize>>,
 }
 
 /// A loaded rule catalog: every page of a corpus with its indexes, corpus counts and statistics.
@@ -433,7 +436,9 @@ impl Catalog {
         }
         let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
         let partial: Vec<usize> = (0..self.pages.len())
-            .filter(|&i| self.search_docs().get(i).is_some_and(|d| words.iter().all(|w| d.title_lc.contains(w.as_str()))))
+            .filter(|&i| {
+                self.search_docs().get(i).is_some_and(|d| words.iter().all(|w| d.title_lc.contains(w.as_str())))
+            })
             .collect();
         if partial.is_empty() { (Vec::new(), None) } else { (partial, Some(MatchedBy::TitleWords)) }
     }
@@ -554,18 +559,18 @@ fn index_attack_and_events(pages: &[RulePage], index: &mut Index) {
 /// Keys: the id when no earlier page has it; otherwise `<id>-<source>`, or for pages without id the file stem
 /// (then `-<source>`, then `-2`, `-3`, ...). Keys are made URL-safe.
 fn assign_keys(pages: &mut [RulePage]) {
-    let mut taken: HashSet<String> = HashSet::new();
+    let mut taken: FastMap<String, ()> = FastMap::default();
+    taken.reserve(pages.len());
     for p in pages.iter_mut() {
         let base = p.id.as_deref().map_or_else(|| slug(&p.file_stem), slug);
         let mut candidates = vec![base.clone(), format!("{base}-{}", slug(&p.source))];
         if p.id.is_none() && p.document > 0 {
             candidates.insert(0, format!("{base}-{}", p.document + 1));
         }
-        let key = candidates
-            .into_iter()
-            .find(|c| !taken.contains(c))
-            .unwrap_or_else(|| (2..).map(|n| format!("{base}-{n}")).find(|c| !taken.contains(c)).unwrap_or_default());
-        taken.insert(key.clone());
+        let key = candidates.into_iter().find(|c| !taken.contains_key(c)).unwrap_or_else(|| {
+            (2..).map(|n| format!("{base}-{n}")).find(|c| !taken.contains_key(c)).unwrap_or_default()
+        });
+        taken.insert(key.clone(), ());
         p.key = key;
     }
 }

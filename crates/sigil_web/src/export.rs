@@ -88,9 +88,9 @@ impl Writer<'_> {
                 claimed.push((path, body));
             }
         }
-        claimed.par_iter().try_for_each(|(path, body)| {
-            std::fs::write(path, body).map_err(|e| ExportError::Io(path.clone(), e))
-        })?;
+        claimed
+            .par_iter()
+            .try_for_each(|(path, body)| std::fs::write(path, body).map_err(|e| ExportError::Io(path.clone(), e)))?;
         self.summary.files += claimed.len();
         self.summary.bytes += claimed.iter().map(|(_, body)| body.len() as u64).sum::<u64>();
         Ok(())
