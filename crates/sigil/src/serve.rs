@@ -68,6 +68,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let app = Arc::new(app);
+    // The search index, statistics and event usage are built on first use; build them now, beside the
+    // listener, so that no request waits for them.
+    let warm = Arc::clone(&app);
+    let _ = std::thread::Builder::new().name("sigil-catalog-prepare".into()).spawn(move || warm.catalog().prepare());
     tracing::info!("web app built in {:.1} ms", built.elapsed().as_secs_f64() * 1000.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {

@@ -45,6 +45,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.format == TextOrJson::Json {
         serde_json::to_writer_pretty(&mut out, &catalog.stats_report())?;
         writeln!(out)?;
+        out.flush()?;
+        crate::catalog_args::done_with(catalog);
         return Ok(ExitCode::SUCCESS);
     }
     let top = if args.top == 0 { usize::MAX } else { args.top };

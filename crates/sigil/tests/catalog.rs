@@ -375,3 +375,66 @@ fn without_load_ms(text: &str) -> String {
     let digits = text[at + 11..].chars().take_while(char::is_ascii_digit).count();
     format!("{}\"load_ms\": 0{}", &text[..at], &text[at + 11 + digits..])
 }
+
+/// Every file below `root`: (relative path, bytes), sorted by path.
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+                let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                out.push((rel, body));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// FNV-1a (64 bits): a stable digest of a file for the snapshot.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// `sigil site` writes the same files whether the catalog comes from the rules or from the cache, and the same
+/// files as before its export was parallelised and its parts built on first use: the snapshot lists every file
+/// with its size and digest (taken from the sequential export of the same rules).
+#[test]
+fn site_is_the_same_from_the_cache_and_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let source = format!("team={}", examples().display());
+    let site = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let o = sigil()
+            .arg("site")
+            .arg(&out)
+            .args(["--rules", &source])
+            .args(extra)
+            .env("SIGIL_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        tree(&out)
+    };
+    let fresh = site("fresh", &["--no-cache"]);
+    let cold = site("cold", &[]);
+    let warm = site("warm", &[]);
+    assert!(std::fs::read_dir(&cache).unwrap().count() == 1, "the cold run wrote the cache");
+    assert!(fresh.len() > 50, "{} files", fresh.len());
+    for (name, other) in [("writing the cache", &cold), ("reading the cache", &warm)] {
+        let paths = |t: &[(String, Vec<u8>)]| t.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&fresh), paths(other), "{name}: the same files");
+        for ((path, a), (_, b)) in fresh.iter().zip(other) {
+            assert!(a == b, "{name}: {path} differs");
+        }
+    }
+    let listing: String =
+        fresh.iter().map(|(path, body)| format!("{path} {} {:016x}\n", body.len(), fnv1a(body))).collect();
+    insta::assert_snapshot!(listing);
+}

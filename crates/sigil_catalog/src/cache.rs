@@ -15,9 +15,11 @@
 //!
 //! An edit that keeps a file's size and restores its modification time is the one change the key cannot see.
 //!
-//! The file is `MAGIC`, the key (MessagePack), the payload's length and CRC-32, then the payload
-//! (MessagePack with named fields: pages serialise with skipped and tagged fields, which a format without
-//! field names cannot read back). A file that is missing, truncated, corrupt, of another format version or
+//! The file is `MAGIC`, the key (MessagePack), the payload's CRC-32 and length, then the payload: a count of
+//! parts and each part's length and bytes; the first part holds the pages' local paths, the sources and the
+//! failed files, the others the pages, [`PAGES_PER_PART`] at a time, so that they are encoded and decoded in
+//! parallel. Parts are MessagePack with named fields: pages serialise with skipped and tagged fields, which a
+//! format without field names cannot read back. A file that is missing, truncated, corrupt, of another format version or
 //! of another key is ignored and rebuilt — never an error. Files are written to a temporary file in the cache
 //! folder and renamed into place, so a reader sees the old file or the new one, never half of one. Deleting
 //! the folder is always safe.
@@ -26,15 +28,20 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sigil_knowledge::Knowledge;
 
 use crate::catalog::{Built, Catalog, CatalogOptions};
 use crate::error::Result;
+use crate::page::RulePage;
 use crate::source::SourceSpec;
 
 /// First bytes of every cache file; the number is the format version (bump it when [`Built`] changes shape).
-const MAGIC: &[u8; 16] = b"sigil-catalog-1\n";
+const MAGIC: &[u8; 16] = b"sigil-catalog-2\n";
+
+/// Pages per part of the payload (parts are decoded in parallel).
+const PAGES_PER_PART: usize = 64;
 
 /// Environment variable naming the cache folder (instead of `$XDG_CACHE_HOME/sigil` or the platform's).
 pub const CACHE_DIR_ENV: &str = "SIGIL_CACHE_DIR";
@@ -133,12 +140,13 @@ struct Identity {
     inputs: Vec<String>,
 }
 
-/// What the file holds after the key: the pages' local paths (not serialised with the pages, which publish
-/// only their relative path) and the built part.
-#[derive(Deserialize)]
-struct PayloadOwned {
+/// The first part of the payload: the pages' local paths (not serialised with the pages, which publish only
+/// their relative path), the sources and the failed files.
+#[derive(Serialize, Deserialize)]
+struct Head {
     paths: Vec<String>,
-    built: Built,
+    sources: Vec<crate::catalog::SourceInfo>,
+    failed: Vec<crate::catalog::FailedFile>,
 }
 
 fn key(sources: &[SourceSpec], opts: &CatalogOptions, cache: &CatalogCache) -> Key {
@@ -153,22 +161,25 @@ fn key(sources: &[SourceSpec], opts: &CatalogOptions, cache: &CatalogCache) -> K
         load: format!("{:?} linter={} nodes={}", load.limits, load.linter.is_some(), load.keep_nodes),
         inputs: cache.inputs.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
     };
-    let mut files = Vec::new();
+    // The walk lists the paths; their metadata is read in parallel (one `stat` per file).
+    let mut entries: Vec<std::result::Result<PathBuf, String>> = Vec::new();
     for root in sources.iter().flat_map(|s| &s.paths) {
         let walk = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
         for entry in walk.filter_entry(|e| e.file_name() != ".git") {
-            match entry {
-                Ok(e) => files.push(Stamp::of(e.path())),
+            entries.push(match entry {
+                Ok(e) => Ok(e.into_path()),
                 // An unreadable folder: its path and error text are part of the key.
-                Err(e) => files.push(Stamp {
-                    path: format!("{}: {e}", e.path().map(|p| p.display().to_string()).unwrap_or_default()),
-                    dir: false,
-                    len: None,
-                    mtime: None,
-                }),
-            }
+                Err(e) => Err(format!("{}: {e}", e.path().map(|p| p.display().to_string()).unwrap_or_default())),
+            });
         }
     }
+    let files: Vec<Stamp> = entries
+        .par_iter()
+        .map(|entry| match entry {
+            Ok(path) => Stamp::of(path),
+            Err(path) => Stamp { path: path.clone(), dir: false, len: None, mtime: None },
+        })
+        .collect();
     let exe = std::env::current_exe().ok().map(|p| Stamp::of(&p));
     Key { identity, files, inputs: cache.inputs.iter().map(|p| Stamp::of(p)).collect(), exe }
 }
@@ -197,14 +208,36 @@ fn read(path: &Path, key: &Key) -> std::result::Result<Built, String> {
     if u64::from(crc32fast::hash(payload)) != crc {
         return Err("corrupt cache file (checksum)".into());
     }
-    let PayloadOwned { paths, mut built } = rmp_serde::from_slice(payload).map_err(|_| "corrupt cache file")?;
-    if paths.len() != built.pages.len() {
+    let (count, mut rest) = take_u64(payload)?;
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for _ in 0..count {
+        let (len, after) = take_u64(rest)?;
+        let len = usize::try_from(len).map_err(|_| "corrupt cache file")?;
+        let (part, after) = after.split_at_checked(len).ok_or("corrupt cache file")?;
+        parts.push(part);
+        rest = after;
+    }
+    let (head, pages) = parts.split_first().ok_or("corrupt cache file")?;
+    let (head, pages) = rayon::join(
+        || rmp_serde::from_slice::<Head>(head),
+        || {
+            pages
+                .par_iter()
+                .map(|part| rmp_serde::from_slice::<Vec<RulePage>>(part))
+                .collect::<std::result::Result<Vec<_>, _>>()
+        },
+    );
+    let (Ok(Head { paths, sources, failed }), Ok(pages)) = (head, pages) else {
+        return Err("corrupt cache file".into());
+    };
+    let mut pages: Vec<RulePage> = pages.into_iter().flatten().collect();
+    if !rest.is_empty() || paths.len() != pages.len() {
         return Err("corrupt cache file".into());
     }
-    for (page, path) in built.pages.iter_mut().zip(paths) {
+    for (page, path) in pages.iter_mut().zip(paths) {
         page.path = path;
     }
-    Ok(built)
+    Ok(Built { pages, sources, failed })
 }
 
 fn take_u64(bytes: &[u8]) -> std::result::Result<(u64, &[u8]), String> {
@@ -231,8 +264,28 @@ fn describe_change(old: &Key, new: &Key) -> String {
 fn write(dir: &Path, name: &str, key: &Key, built: &Built) -> std::io::Result<()> {
     let invalid = |e: rmp_serde::encode::Error| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
     let key_bytes = rmp_serde::to_vec_named(key).map_err(invalid)?;
-    let paths: Vec<String> = built.pages.iter().map(|p| p.path.clone()).collect();
-    let payload = rmp_serde::to_vec_named(&PayloadRef { paths: &paths, built }).map_err(invalid)?;
+    let head = HeadRef {
+        paths: built.pages.iter().map(|p| p.path.as_str()).collect(),
+        sources: &built.sources,
+        failed: &built.failed,
+    };
+    let (head, pages) = rayon::join(
+        || rmp_serde::to_vec_named(&head),
+        || {
+            built
+                .pages
+                .par_chunks(PAGES_PER_PART)
+                .map(rmp_serde::to_vec_named)
+                .collect::<std::result::Result<Vec<_>, _>>()
+        },
+    );
+    let parts: Vec<Vec<u8>> = std::iter::once(head.map_err(invalid)?).chain(pages.map_err(invalid)?).collect();
+    let mut payload = Vec::with_capacity(8 + parts.iter().map(|p| p.len() + 8).sum::<usize>());
+    payload.extend_from_slice(&(parts.len() as u64).to_le_bytes());
+    for part in &parts {
+        payload.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        payload.extend_from_slice(part);
+    }
     std::fs::create_dir_all(dir)?;
     let nanos = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
@@ -253,10 +306,12 @@ fn write(dir: &Path, name: &str, key: &Key, built: &Built) -> std::io::Result<()
     result
 }
 
+/// [`Head`] borrowed, for writing.
 #[derive(Serialize)]
-struct PayloadRef<'a> {
-    paths: &'a [String],
-    built: &'a Built,
+struct HeadRef<'a> {
+    paths: Vec<&'a str>,
+    sources: &'a [crate::catalog::SourceInfo],
+    failed: &'a [crate::catalog::FailedFile],
 }
 
 impl Catalog {

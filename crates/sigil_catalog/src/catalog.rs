@@ -1,7 +1,8 @@
 //! The [`Catalog`]: every page of a corpus, its indexes, corpus counts and statistics.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -80,16 +81,19 @@ pub enum MatchedBy {
 }
 
 /// Indexes over the pages (page indices into [`Catalog::pages`]).
+///
+/// The maps use the fast hasher: every list is in page order and nothing reads a map in its iteration order
+/// (with the standard hasher that order changed from run to run anyway).
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    pub(crate) by_key: HashMap<String, usize>,
-    pub(crate) by_id: HashMap<String, Vec<usize>>,
-    pub(crate) by_name: HashMap<String, Vec<usize>>,
-    pub(crate) by_stem: HashMap<String, Vec<usize>>,
-    pub(crate) by_technique: HashMap<String, Vec<usize>>,
-    pub(crate) by_tactic: HashMap<String, Vec<usize>>,
+    pub(crate) by_key: FastMap<String, usize>,
+    pub(crate) by_id: FastMap<String, Vec<usize>>,
+    pub(crate) by_name: FastMap<String, Vec<usize>>,
+    pub(crate) by_stem: FastMap<String, Vec<usize>>,
+    pub(crate) by_technique: FastMap<String, Vec<usize>>,
+    pub(crate) by_tactic: FastMap<String, Vec<usize>>,
     pub(crate) by_indicator: FastMap<IndicatorKey, Vec<usize>>,
-    pub(crate) by_event: HashMap<(String, u32), Vec<usize>>,
+    pub(crate) by_event: FastMap<(String, u32), Vec<usize>>,
 }
 
 /// A loaded rule catalog: every page of a corpus with its indexes, corpus counts and statistics.
@@ -104,14 +108,23 @@ pub struct Catalog {
     pub(crate) failed: Vec<FailedFile>,
     pub(crate) knowledge: Knowledge,
     pub(crate) index: Index,
-    pub(crate) search_docs: Vec<SearchDoc>,
-    pub(crate) text_index: TextIndex,
-    pub(crate) title_order: Vec<u32>,
-    pub(crate) event_usage: HashMap<(String, u32), EventUsage>,
-    pub(crate) stats: CorpusStats,
+    /// What only some commands need, computed from the pages on first use (so `sigil show` does not build the
+    /// search index, for example): the same values a build that computed them up front would give.
+    pub(crate) derived: Derived,
     pub(crate) load_time: Duration,
     /// Every indicator key with its rule count, most shared first (built on first use).
-    pub(crate) by_use: std::sync::OnceLock<Vec<(IndicatorKey, usize)>>,
+    pub(crate) by_use: OnceLock<Vec<(IndicatorKey, usize)>>,
+}
+
+/// The parts of a [`Catalog`] computed on first use. Each is a pure function of the pages, the indexes and the
+/// knowledge tables, which never change once the catalog is assembled.
+#[derive(Debug, Default)]
+pub(crate) struct Derived {
+    /// Search documents (facet values, lower-case titles) and the title order built from them.
+    search: OnceLock<(Vec<SearchDoc>, Vec<u32>)>,
+    text_index: OnceLock<TextIndex>,
+    event_usage: OnceLock<HashMap<(String, u32), EventUsage>>,
+    stats: OnceLock<CorpusStats>,
 }
 
 impl Catalog {
@@ -229,39 +242,54 @@ impl Catalog {
         attach_regression_samples(&mut pages, &opts.regression_data);
         let source_names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
         count_indicators(&mut pages, &mut index, &source_names);
-        // The rest only reads the pages: index and statistics on one side, events and search on the other.
-        let failed_count = failed.len();
-        let ((stats, text_index), (event_usage, search_docs)) = rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        index_attack_and_events(&pages, &mut index);
-                        CorpusStats::compute(&pages, &index, &infos, failed_count, &knowledge)
-                    },
-                    || TextIndex::build(&pages),
-                )
-            },
-            || {
-                rayon::join(
-                    || crate::events::usage(&pages),
-                    || pages.par_iter().map(|p| SearchDoc::new(p, &knowledge)).collect::<Vec<SearchDoc>>(),
-                )
-            },
-        );
+        index_attack_and_events(&pages, &mut index);
         Catalog {
             pages,
             sources: infos,
             failed,
             knowledge,
             index,
-            title_order: crate::search::title_order(&search_docs),
-            search_docs,
-            text_index,
-            event_usage,
-            stats,
+            derived: Derived::default(),
             load_time: started.elapsed(),
-            by_use: std::sync::OnceLock::new(),
+            by_use: OnceLock::new(),
         }
+    }
+
+    /// Computes every part that is otherwise built on first use, in parallel: for a long-running server, so
+    /// that no request waits for them (the static export uses most of them too).
+    pub fn prepare(&self) {
+        rayon::join(
+            || rayon::join(|| self.stats(), || self.text_index()),
+            || rayon::join(|| self.event_usage(), || self.search_docs()),
+        );
+    }
+
+    /// Search documents, one per page.
+    pub(crate) fn search_docs(&self) -> &[SearchDoc] {
+        &self.search_parts().0
+    }
+
+    fn search_parts(&self) -> &(Vec<SearchDoc>, Vec<u32>) {
+        self.derived.search.get_or_init(|| {
+            let docs: Vec<SearchDoc> = self.pages.par_iter().map(|p| SearchDoc::new(p, &self.knowledge)).collect();
+            let order = crate::search::title_order(&docs);
+            (docs, order)
+        })
+    }
+
+    /// The full-text index (the static export writes its postings).
+    pub fn text_index(&self) -> &TextIndex {
+        self.derived.text_index.get_or_init(|| TextIndex::build(&self.pages))
+    }
+
+    /// For each page index, its rank in title order: the tie-break of every result order.
+    pub fn title_order(&self) -> &[u32] {
+        &self.search_parts().1
+    }
+
+    /// Per described event (full provider name, id): the rules that can fire on it and the fields they read.
+    pub(crate) fn event_usage(&self) -> &HashMap<(String, u32), EventUsage> {
+        self.derived.event_usage.get_or_init(|| crate::events::usage(&self.pages))
     }
 
     /// Every page, in load order (sources in the order given, files sorted by path, documents in file order).
@@ -301,7 +329,9 @@ impl Catalog {
 
     /// Corpus-wide statistics.
     pub fn stats(&self) -> &CorpusStats {
-        &self.stats
+        self.derived.stats.get_or_init(|| {
+            CorpusStats::compute(&self.pages, &self.index, &self.sources, self.failed.len(), &self.knowledge)
+        })
     }
 
     /// How long loading (for [`Catalog::load`]: reading, parsing, enriching and counting) took.
@@ -406,7 +436,9 @@ impl Catalog {
         }
         let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
         let partial: Vec<usize> = (0..self.pages.len())
-            .filter(|&i| self.search_docs.get(i).is_some_and(|d| words.iter().all(|w| d.title_lc.contains(w.as_str()))))
+            .filter(|&i| {
+                self.search_docs().get(i).is_some_and(|d| words.iter().all(|w| d.title_lc.contains(w.as_str())))
+            })
             .collect();
         if partial.is_empty() { (Vec::new(), None) } else { (partial, Some(MatchedBy::TitleWords)) }
     }
@@ -527,18 +559,18 @@ fn index_attack_and_events(pages: &[RulePage], index: &mut Index) {
 /// Keys: the id when no earlier page has it; otherwise `<id>-<source>`, or for pages without id the file stem
 /// (then `-<source>`, then `-2`, `-3`, ...). Keys are made URL-safe.
 fn assign_keys(pages: &mut [RulePage]) {
-    let mut taken: HashSet<String> = HashSet::new();
+    let mut taken: FastMap<String, ()> = FastMap::default();
+    taken.reserve(pages.len());
     for p in pages.iter_mut() {
         let base = p.id.as_deref().map_or_else(|| slug(&p.file_stem), slug);
         let mut candidates = vec![base.clone(), format!("{base}-{}", slug(&p.source))];
         if p.id.is_none() && p.document > 0 {
             candidates.insert(0, format!("{base}-{}", p.document + 1));
         }
-        let key = candidates
-            .into_iter()
-            .find(|c| !taken.contains(c))
-            .unwrap_or_else(|| (2..).map(|n| format!("{base}-{n}")).find(|c| !taken.contains(c)).unwrap_or_default());
-        taken.insert(key.clone());
+        let key = candidates.into_iter().find(|c| !taken.contains_key(c)).unwrap_or_else(|| {
+            (2..).map(|n| format!("{base}-{n}")).find(|c| !taken.contains_key(c)).unwrap_or_default()
+        });
+        taken.insert(key.clone(), ());
         p.key = key;
     }
 }

@@ -218,7 +218,7 @@ impl Catalog {
                 let mut rules: Vec<usize> = Vec::new();
                 let mut with_rules = 0;
                 for e in events {
-                    if let Some(u) = self.event_usage.get(&(e.provider.to_string(), e.id)) {
+                    if let Some(u) = self.event_usage().get(&(e.provider.to_string(), e.id)) {
                         with_rules += 1;
                         rules.extend(&u.rules);
                     }
@@ -256,12 +256,12 @@ impl Catalog {
     pub fn rules_for_event(&self, provider: &str, event_id: u32) -> &[usize] {
         self.knowledge
             .event(provider, event_id)
-            .and_then(|e| self.event_usage.get(&(e.provider.to_string(), event_id)))
+            .and_then(|e| self.event_usage().get(&(e.provider.to_string(), event_id)))
             .map_or(&[], |u| u.rules.as_slice())
     }
 
     fn event_page_of(&self, e: &EventSchema) -> EventPage {
-        let usage = self.event_usage.get(&(e.provider.to_string(), e.id));
+        let usage = self.event_usage().get(&(e.provider.to_string(), e.id));
         let fields = e
             .fields
             .iter()

@@ -16,7 +16,7 @@ use sigil_knowledge::Knowledge;
 
 use crate::catalog::Catalog;
 use crate::page::RulePage;
-use crate::text::{Segment, TextIndex, Word, highlight, snippet, terms_of};
+use crate::text::{Segment, Word, highlight, snippet, terms_of};
 
 /// A dimension to filter and count by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -339,35 +339,25 @@ pub(crate) fn title_order(docs: &[SearchDoc]) -> Vec<u32> {
 }
 
 impl Catalog {
-    /// The full-text index (the static export writes its postings).
-    pub fn text_index(&self) -> &TextIndex {
-        &self.text_index
-    }
-
-    /// For each page index, its rank in title order: the tie-break of every result order.
-    pub fn title_order(&self) -> &[u32] {
-        &self.title_order
-    }
-
     /// Runs a search. See the module documentation for the query language and facet counting.
     pub fn search(&self, q: &SearchQuery) -> SearchResults {
-        let text = self.text_index.run(&words(&q.text));
+        let text = self.text_index().run(&words(&q.text));
         let mut wanted: HashMap<Facet, Vec<String>> = HashMap::new();
         for (f, v) in &q.filters {
             wanted.entry(*f).or_default().push(v.to_ascii_lowercase());
         }
         let filtered: Vec<Facet> = Facet::ALL.into_iter().filter(|f| wanted.contains_key(f)).collect();
-        let rank = |i: usize| self.title_order.get(i).copied().unwrap_or(u32::MAX);
+        let rank = |i: usize| self.title_order().get(i).copied().unwrap_or(u32::MAX);
         let candidates: Vec<(usize, u32)> = match &text.scores {
             Some(scores) => scores.iter().map(|(&d, &s)| (d as usize, s)).collect(),
-            None => (0..self.search_docs.len()).map(|i| (i, 0)).collect(),
+            None => (0..self.search_docs().len()).map(|i| (i, 0)).collect(),
         };
         // (page, score, mask of failed filters) for pages matching the text.
         let matched: Vec<(usize, u32, u32)> = candidates
             .into_iter()
             .filter(|(i, _)| !text.excluded.contains(&(*i as u32)))
             .filter_map(|(i, score)| {
-                let d = self.search_docs.get(i)?;
+                let d = self.search_docs().get(i)?;
                 let mut failed = 0u32;
                 for f in &filtered {
                     let want = wanted.get(f).map_or(&[][..], Vec::as_slice);
@@ -404,7 +394,7 @@ impl Catalog {
                     if failed & !f.bit() != 0 {
                         continue;
                     }
-                    let Some(d) = self.search_docs.get(*i) else { continue };
+                    let Some(d) = self.search_docs().get(*i) else { continue };
                     for v in d.values(f) {
                         *counts.entry(v.as_str()).or_default() += 1;
                     }

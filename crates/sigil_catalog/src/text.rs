@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
+use crate::fasthash::FastMap;
 use crate::page::RulePage;
 
 /// Longer terms a query term expands to at most (as a prefix).
@@ -137,12 +138,13 @@ pub enum Expansion {
 impl TextIndex {
     /// Indexes pages (in parallel).
     pub fn build(pages: &[RulePage]) -> TextIndex {
-        // Per page: per term, the term frequency in each field; and each field's length in terms.
-        type Counts = (HashMap<String, [u32; FIELDS]>, [u32; FIELDS]);
+        // Hash maps with the fast hasher: nothing below depends on their order (postings are pushed in page
+        // order, the result is sorted by term). Per page: per term, the term frequency in each field; and each field's length in terms.
+        type Counts = (FastMap<String, [u32; FIELDS]>, [u32; FIELDS]);
         let docs: Vec<Counts> = pages
             .par_iter()
             .map(|p| {
-                let mut tf: HashMap<String, [u32; FIELDS]> = HashMap::new();
+                let mut tf: FastMap<String, [u32; FIELDS]> = FastMap::default();
                 let mut len = [0u32; FIELDS];
                 for (f, text) in fields(p).iter().enumerate() {
                     for t in terms_of(text) {
@@ -164,14 +166,15 @@ impl TextIndex {
                 *a += f64::from(*l) / n;
             }
         }
-        let mut df: HashMap<&str, u32> = HashMap::new();
+        let mut df: FastMap<&str, u32> = FastMap::default();
         for (tf, _) in &docs {
             for t in tf.keys() {
                 *df.entry(t.as_str()).or_default() += 1;
             }
         }
         // Postings keyed by borrowed terms; each distinct term is copied once, at the end.
-        let mut terms: HashMap<&str, Vec<(u32, u32)>> = HashMap::with_capacity(df.len());
+        let mut terms: FastMap<&str, Vec<(u32, u32)>> = FastMap::default();
+        terms.reserve(df.len());
         for (doc, (tf, len)) in docs.iter().enumerate() {
             for (t, counts) in tf {
                 let d = f64::from(df.get(t.as_str()).copied().unwrap_or(1));

@@ -67,22 +67,49 @@ struct Writer<'a> {
     summary: ExportSummary,
     /// Files written so far: two pages mapping to one file name keep the first.
     seen: std::collections::HashSet<String>,
+    /// Folders created so far.
+    dirs: std::collections::HashSet<PathBuf>,
 }
 
 impl Writer<'_> {
     fn write(&mut self, rel: &str, body: &[u8]) -> Result<(), ExportError> {
-        if !self.seen.insert(rel.to_string()) {
-            tracing::warn!(file = rel, "two pages map to the same file; keeping the first");
-            return Ok(());
-        }
-        let path = self.out.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))?;
-        }
+        let Some(path) = self.claim(rel)? else { return Ok(()) };
         std::fs::write(&path, body).map_err(|e| ExportError::Io(path.clone(), e))?;
         self.summary.files += 1;
         self.summary.bytes += body.len() as u64;
         Ok(())
+    }
+
+    /// Writes files, in parallel; the first of two files with the same path is kept, as with [`Writer::write`].
+    fn write_all(&mut self, files: Vec<(String, Vec<u8>)>) -> Result<(), ExportError> {
+        let mut claimed = Vec::with_capacity(files.len());
+        for (rel, body) in files {
+            if let Some(path) = self.claim(&rel)? {
+                claimed.push((path, body));
+            }
+        }
+        claimed
+            .par_iter()
+            .try_for_each(|(path, body)| std::fs::write(path, body).map_err(|e| ExportError::Io(path.clone(), e)))?;
+        self.summary.files += claimed.len();
+        self.summary.bytes += claimed.iter().map(|(_, body)| body.len() as u64).sum::<u64>();
+        Ok(())
+    }
+
+    /// The path to write `rel` to, with its folder created; `None` when a file of that name was written already.
+    fn claim(&mut self, rel: &str) -> Result<Option<PathBuf>, ExportError> {
+        if !self.seen.insert(rel.to_string()) {
+            tracing::warn!(file = rel, "two pages map to the same file; keeping the first");
+            return Ok(None);
+        }
+        let path = self.out.join(rel);
+        if let Some(dir) = path.parent()
+            && !self.dirs.contains(dir)
+        {
+            std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))?;
+            self.dirs.insert(dir.to_path_buf());
+        }
+        Ok(Some(path))
     }
 
     fn page(&mut self, rel: &str, result: pages::PageResult) -> Result<(), ExportError> {
@@ -110,7 +137,8 @@ fn depth(rel: &str) -> usize {
 
 /// One page (or set of files) of the export, rendered independently of the others.
 enum Job<'a> {
-    List(usize),
+    /// One page of the rule list (its search already run).
+    List(&'a search::Outcome),
     Rule(&'a RulePage),
     Technique(&'static str),
     Provider(&'a str),
@@ -140,12 +168,11 @@ fn json_file(rel: String, value: &impl serde::Serialize) -> Rendered {
 impl Job<'_> {
     fn render(&self, app: &App, opts: &ExportOptions) -> Rendered {
         match self {
-            Job::List(n) => {
-                let rel = if *n == 1 { "index.html".to_string() } else { format!("page/{n}.html") };
+            Job::List(outcome) => {
+                let n = outcome.request.page;
+                let rel = if n == 1 { "index.html".to_string() } else { format!("page/{n}.html") };
                 let links = Links::static_at(depth(&rel));
-                let req = search::Request { page: *n, per_page: STATIC_LIST_PAGE, ..search::Request::default() };
-                let outcome = search::run(app, req);
-                page_file(rel, pages::index(app, &links, &outcome).map(|h| static_list_links(&h, &links)))
+                page_file(rel, pages::index(app, &links, outcome).map(|h| static_list_links(&h, &links)))
             }
             Job::Rule(p) => {
                 let name = file_name(&p.key);
@@ -181,14 +208,19 @@ impl Job<'_> {
 /// [`ExportError`] when a file cannot be written.
 pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportSummary, ExportError> {
     let catalog = app.catalog();
-    let mut w = Writer { out, summary: ExportSummary::default(), seen: std::collections::HashSet::new() };
+    // The search index, statistics and event usage are all needed: build them side by side.
+    catalog.prepare();
+    let mut w = Writer {
+        out,
+        summary: ExportSummary::default(),
+        seen: std::collections::HashSet::new(),
+        dirs: std::collections::HashSet::new(),
+    };
 
     for (name, _, body) in assets::ASSETS {
         w.write(&format!("static/{name}"), body.as_bytes())?;
     }
-    for (rel, body) in crate::static_index::files(app) {
-        w.write(&rel, &body)?;
-    }
+    w.write_all(crate::static_index::files(app))?;
     let links0 = Links::static_at(0);
     if opts.search_only {
         let first = search::run(app, search::Request { per_page: STATIC_LIST_PAGE, ..search::Request::default() });
@@ -220,8 +252,10 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
     // say "no rule" are not written (nothing links to them), and what the server answers per query (indicators,
     // an event's rules per field, search) is answered in the browser from the index files.
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    let first = search::run(app, search::Request { per_page: STATIC_LIST_PAGE, ..search::Request::default() });
-    jobs.extend((1..=first.pages).map(Job::List));
+    // One search for the whole list, cut into its pages.
+    let lists =
+        search::run_every_page(app, &search::Request { per_page: STATIC_LIST_PAGE, ..search::Request::default() });
+    jobs.extend(lists.iter().map(Job::List));
     jobs.extend(catalog.pages().iter().map(Job::Rule));
     for t in catalog.knowledge().attack().techniques() {
         if catalog.by_technique(t.id).is_empty() {
@@ -243,11 +277,11 @@ pub fn write_site(app: &App, out: &Path, opts: &ExportOptions) -> Result<ExportS
 
     for chunk in jobs.chunks(256) {
         let rendered: Vec<Rendered> = chunk.par_iter().map(|job| job.render(app, opts)).collect();
-        for files in rendered {
-            for (rel, body) in files? {
-                w.write(&rel, &body)?;
-            }
+        let mut files = Vec::with_capacity(rendered.len());
+        for r in rendered {
+            files.extend(r?);
         }
+        w.write_all(files)?;
     }
     w.summary.rule_pages = catalog.len();
     Ok(w.summary)

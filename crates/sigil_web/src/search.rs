@@ -183,19 +183,55 @@ pub struct Outcome {
 
 /// Runs a search.
 pub fn run(app: &App, request: Request) -> Outcome {
-    let catalog = app.catalog();
+    match Ordered::search(app, &request) {
+        Some(all) => all.window(app, request),
+        None => {
+            let catalog = app.catalog();
+            let offset = (request.page - 1).saturating_mul(request.per_page);
+            let results = catalog.search(&query_of(&request).page(offset, request.per_page));
+            finish(app, request, results)
+        }
+    }
+}
+
+/// Every page of one search's results (`request.page` ignored), searching once when the order is not
+/// relevance: what the static export writes as the rule list. Each outcome equals [`run`] for its page.
+pub fn run_every_page(app: &App, request: &Request) -> Vec<Outcome> {
+    let outcome = |page: usize, all: Option<&Ordered>| {
+        let request = Request { page, ..request.clone() };
+        match all {
+            Some(all) => all.window(app, request),
+            None => run(app, request),
+        }
+    };
+    let all = Ordered::search(app, request);
+    let first = outcome(1, all.as_ref());
+    let pages = first.pages;
+    std::iter::once(first).chain((2..=pages).map(|n| outcome(n, all.as_ref()))).collect()
+}
+
+fn query_of(request: &Request) -> SearchQuery {
     let mut q = SearchQuery::parse(&request.q);
     q.filters.extend(request.filters.iter().cloned());
-    let offset = (request.page - 1).saturating_mul(request.per_page);
-    let sort = if request.sort == Sort::Relevance && request.q.trim().is_empty() && !request.sort_given {
-        Sort::Title
-    } else {
-        request.sort
-    };
-    let results = if sort == Sort::Relevance {
-        catalog.search(&q.page(offset, request.per_page))
-    } else {
-        let mut all = catalog.search(&q.page(0, 0));
+    q
+}
+
+/// Every hit of a search in an order other than relevance, before windowing.
+struct Ordered(SearchResults);
+
+impl Ordered {
+    /// `None` when the request is ordered by relevance (the catalog windows those itself).
+    fn search(app: &App, request: &Request) -> Option<Ordered> {
+        let sort = if request.sort == Sort::Relevance && request.q.trim().is_empty() && !request.sort_given {
+            Sort::Title
+        } else {
+            request.sort
+        };
+        if sort == Sort::Relevance {
+            return None;
+        }
+        let catalog = app.catalog();
+        let mut all = catalog.search(&query_of(request).page(0, 0));
         let page_of = |i: usize| catalog.page(i);
         // Ties fall to title order, as in relevance order and in the static site.
         let rank = |i: usize| catalog.title_order().get(i).copied().unwrap_or(u32::MAX);
@@ -209,10 +245,27 @@ pub fn run(app: &App, request: Request) -> Outcome {
                 .hits
                 .sort_by_cached_key(|h| (level_rank(page_of(h.index).and_then(|p| p.level.as_deref())), rank(h.index))),
         }
-        all.hits = all.hits.into_iter().skip(offset).take(request.per_page).collect();
-        all
-    };
-    let mut results = results;
+        Some(Ordered(all))
+    }
+
+    /// The request's page of the hits.
+    fn window(&self, app: &App, request: Request) -> Outcome {
+        let offset = (request.page - 1).saturating_mul(request.per_page);
+        let all = &self.0;
+        let results = SearchResults {
+            total: all.total,
+            hits: all.hits.iter().skip(offset).take(request.per_page).cloned().collect(),
+            facets: all.facets.clone(),
+            matched: all.matched.clone(),
+            suggestion: all.suggestion.clone(),
+        };
+        finish(app, request, results)
+    }
+}
+
+/// Marks the shown hits and counts the pages.
+fn finish(app: &App, request: Request, mut results: SearchResults) -> Outcome {
+    let catalog = app.catalog();
     if !results.matched.is_empty() {
         // Orders other than relevance fetch every hit without snippets: mark the shown ones.
         for h in results.hits.iter_mut().filter(|h| h.title_marked.is_empty()) {
