@@ -7,8 +7,10 @@ use std::process::ExitCode;
 ///
 /// Reads inputs exactly as `sigil hunt` does (.evtx, .json, .jsonl, folders, - for stdin) and writes one row per
 /// event: event_index, source, record_id, timestamp, computer, channel, provider, event_id, `fields` (a map
-/// of every flattened field to its value as text) and `kind` (the record kind of a non-Windows event, such as
-/// aws.cloudtrail or linux.auditd, as sigil hunt prints it; null for Windows events). Queries from `sigil convert` run on this layout. Streaming:
+/// of every flattened field to its value as text, a list joined with ", "), `kind` (the record kind of a
+/// non-Windows event, such as aws.cloudtrail or linux.auditd, as sigil hunt prints it; null for Windows events)
+/// and `lists` (only the list-valued fields, each as its items, which the queries match one by one). Queries
+/// from `sigil convert` run on this layout. Streaming:
 /// memory stays bounded whatever the input size. The output is written to a temporary file and renamed when
 /// complete; it is never one of the inputs.
 ///

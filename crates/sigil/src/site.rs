@@ -68,8 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &ExportOptions { json: args.json && !args.no_json, ..ExportOptions::default() },
     )
     .with_context(|| format!("writing the site to {}", out.display()))?;
-    // As crate::catalog_args::done_with: the process ends next, so the catalog is not freed piece by piece.
-    std::mem::forget(app);
+    crate::catalog_args::done_with(app);
     println!(
         "sigil: wrote {} files ({:.1} MB, {} rule pages) to {} in {:.2}s; open {} or publish the folder",
         summary.files,
