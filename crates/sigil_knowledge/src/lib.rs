@@ -77,11 +77,8 @@ impl Knowledge {
         let attack = builtin_attack()?;
         let events = builtin_events()?;
         let mut logsources = logsource::Logsources::default();
-        let (origin, text) = logsource::WINDOWS;
-        logsources.apply(origin, text, events)?;
-        for (origin, text) in logsource::OTHERS {
-            logsources.apply(origin, text, events)?;
-        }
+        let files: Vec<(&str, &str)> = std::iter::once(logsource::WINDOWS).chain(logsource::OTHERS).collect();
+        logsources.apply_all(&files, events)?;
         Ok(Knowledge { attack, events, logsources })
     }
 

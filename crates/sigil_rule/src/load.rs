@@ -130,10 +130,9 @@ pub fn discover(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), WalkError>)> {
     // A file reached twice (`--rules rules --rules rules/windows`, or through a symlink) is listed once, where
     // it was first reached, so that no rule is loaded, run or counted twice.
     let mut seen = std::collections::HashSet::new();
-    let mut first_time = |path: &Path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
     for root in paths {
         if root.is_file() {
-            if first_time(root) {
+            if seen.insert(std::fs::canonicalize(root).unwrap_or_else(|_| root.clone())) {
                 out.push((root.clone(), Ok(())));
             }
             continue;
@@ -142,10 +141,18 @@ pub fn discover(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), WalkError>)> {
             out.push((root.clone(), Err(WalkError::NotFound)));
             continue;
         }
+        // The walk follows no symlink below the root (a symlinked file or folder is not a file or folder to
+        // it), so a file's canonical path is the root's joined with the walked part: one `canonicalize` per
+        // root instead of one per file (each resolves every component of the path).
+        let canonical_root = std::fs::canonicalize(root).ok();
         for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
             match entry {
                 Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => {
-                    if first_time(e.path()) {
+                    let canonical = match (&canonical_root, e.path().strip_prefix(root)) {
+                        (Some(base), Ok(rel)) => base.join(rel),
+                        _ => std::fs::canonicalize(e.path()).unwrap_or_else(|_| e.path().to_path_buf()),
+                    };
+                    if seen.insert(canonical) {
                         out.push((e.into_path(), Ok(())));
                     }
                 }
@@ -231,7 +238,60 @@ fn load_file(path: PathBuf, walk: Result<(), WalkError>, limits: &Limits) -> Rul
 fn read_limited(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
+    // Room for the whole file up front (as `std::fs::read` does): reading into a growing buffer costs several
+    // reads and copies per file, and a rule set is thousands of small files.
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit as u64 + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(paths: &[PathBuf], root: &Path) -> Vec<String> {
+        discover(paths)
+            .into_iter()
+            .map(|(p, r)| {
+                assert!(r.is_ok(), "{p:?}: {r:?}");
+                p.strip_prefix(root).unwrap_or(&p).to_string_lossy().replace('\\', "/")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_reached_twice_is_listed_once_where_first_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("rules/sub")).unwrap();
+        for f in ["rules/a.yml", "rules/sub/b.yaml", "rules/sub/notes.txt"] {
+            std::fs::write(root.join(f), "title: t\n").unwrap();
+        }
+        // A folder inside another given root, given again with `.` and `..` in its path, and a file given alone.
+        let paths = [
+            root.join("rules/sub"),
+            root.join("rules"),
+            root.join("rules/./sub/../sub"),
+            root.join("rules/a.yml"),
+        ];
+        assert_eq!(found(&paths, root), ["rules/sub/b.yaml", "rules/a.yml"]);
+        // The file given first, then its folder.
+        assert_eq!(found(&[root.join("rules/a.yml"), root.join("rules")], root), ["rules/a.yml", "rules/sub/b.yaml"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_reached_through_a_symlink_is_the_same_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("rules")).unwrap();
+        std::fs::write(root.join("rules/a.yml"), "title: t\n").unwrap();
+        std::os::unix::fs::symlink(root.join("rules"), root.join("link")).unwrap();
+        // Given as a root, the symlink is followed (and its files are the folder's); below a root it is not.
+        assert_eq!(found(&[root.join("link"), root.join("rules")], root), ["link/a.yml"]);
+        assert_eq!(found(&[root.to_path_buf()], root), ["rules/a.yml"]);
+        std::os::unix::fs::symlink(root.join("rules/a.yml"), root.join("rules/b.yml")).unwrap();
+        assert_eq!(found(&[root.join("rules"), root.join("rules/b.yml")], root), ["rules/a.yml"]);
+    }
 }
