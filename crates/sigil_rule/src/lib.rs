@@ -188,7 +188,7 @@ pub fn token_span(text: &str, index: &LineIndex<'_>, pos: Position) -> Option<Sp
 fn expand_collection(nodes: Vec<Node>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     let mut global: Option<Node> = None;
-    let mut previous: Option<Node> = None;
+    // The previous rule (for `repeat`) is always the last one pushed: a copy of every document is not kept.
     for node in nodes {
         let action = node.get("action").map(|a| (a.scalar_text().unwrap_or_default(), a.pos));
         let stripped = || without_key(&node, "action");
@@ -199,15 +199,13 @@ fn expand_collection(nodes: Vec<Node>, diagnostics: &mut Vec<Diagnostic>) -> Vec
                     (Some(g), false) => deep_merge(&node, g),
                     _ => node,
                 };
-                previous = Some(merged.clone());
                 out.push(merged);
             }
             Some((a, _)) if a == "global" => global = Some(stripped()),
             Some((a, _)) if a == "reset" => global = None,
-            Some((a, pos)) if a == "repeat" => match &previous {
+            Some((a, pos)) if a == "repeat" => match out.last() {
                 Some(prev) => {
                     let merged = deep_merge(prev, &stripped());
-                    previous = Some(merged.clone());
                     out.push(merged);
                 }
                 None => diagnostics.push(Diagnostic::error(

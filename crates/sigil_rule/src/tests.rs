@@ -131,6 +131,38 @@ fn collections_merge_templates() {
 }
 
 #[test]
+fn collections_repeat_the_previous_rule_and_reset_the_template() {
+    // pySigma collection.py: `repeat` merges into the rule before it (template included), `reset` drops the template.
+    let text = "action: global\ntitle: t\nlogsource: {product: windows}\ndetection: {condition: sel}\n---\n\
+                detection: {sel: {a: 1}}\n---\naction: repeat\nlogsource: {category: c}\n---\n\
+                action: repeat\ntitle: u\n---\naction: reset\n---\ntitle: v\nlogsource: {product: p}\n\
+                detection: {sel: {b: 2}, condition: sel}\n";
+    let p = parse_str(text);
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let rules: Vec<&Rule> =
+        p.documents.iter().filter_map(|d| if let Document::Rule(r) = d { Some(r) } else { None }).collect();
+    let shown: Vec<(&str, Option<&str>, Option<&str>)> = rules
+        .iter()
+        .map(|r| (r.meta.title.as_str(), r.logsource.product.as_deref(), r.logsource.category.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("t", Some("windows"), None),
+            ("t", Some("windows"), Some("c")),
+            ("u", Some("windows"), Some("c")),
+            ("v", Some("p"), None)
+        ]
+    );
+    // A `repeat` with no rule before it is an error, and the documents after it are still read.
+    let p = parse_str(
+        "action: repeat\ntitle: x\n---\ntitle: v\nlogsource: {product: p}\ndetection: {sel: {b: 2}, condition: sel}\n",
+    );
+    assert_eq!(p.documents.len(), 1);
+    assert!(p.diagnostics.iter().any(|d| d.message.contains("no previous rule")), "{:?}", p.diagnostics);
+}
+
+#[test]
 fn empty_and_comment_only_files_are_reported() {
     for text in ["", "# only a comment\n", "---\n---\n", "\n\n"] {
         assert_eq!(codes_of(text), vec![("SG107", 0, 0)], "{text:?}");
