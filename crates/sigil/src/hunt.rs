@@ -642,7 +642,7 @@ pub(crate) fn check_rule_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<String>>
         if !path.exists() {
             anyhow::bail!("--rules {}: no such file or folder", path.display());
         }
-        if path.is_dir() && !sigil_rule::discover(std::slice::from_ref(path)).iter().any(|(_, r)| r.is_ok()) {
+        if path.is_dir() && !sigil_rule::holds_rule_file(path) {
             let (events, _) = sigil_events::discover(std::slice::from_ref(path));
             if !events.is_empty() {
                 anyhow::bail!(

@@ -781,9 +781,11 @@ fn count_indicators(pages: &mut [RulePage], index: &mut Index, sources: &[String
     let source_index: HashMap<&str, usize> = sources.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
     let page_source: Vec<usize> =
         pages.iter().map(|p| source_index.get(p.source.as_str()).copied().unwrap_or(0)).collect();
-    let mut ids: FastMap<&IndicatorKey, usize> = FastMap::default();
-    let mut keys: Vec<&IndicatorKey> = Vec::new();
-    let mut rules: Vec<Vec<usize>> = Vec::new();
+    // Sized for every indicator being distinct, so that the map never grows (rehashing every key) while filling.
+    let total: usize = pages.iter().map(|p| p.indicators.len()).sum();
+    let mut ids: FastMap<&IndicatorKey, usize> = FastMap::with_capacity_and_hasher(total, Default::default());
+    let mut keys: Vec<&IndicatorKey> = Vec::with_capacity(total);
+    let mut rules: Vec<Vec<usize>> = Vec::with_capacity(total);
     let mut page_keys: Vec<Vec<usize>> = Vec::with_capacity(pages.len());
     for (i, p) in pages.iter().enumerate() {
         let mut mine = Vec::with_capacity(p.indicators.len());
@@ -813,11 +815,30 @@ fn count_indicators(pages: &mut [RulePage], index: &mut Index, sources: &[String
     }
     let owned: Vec<IndicatorKey> = keys.into_iter().cloned().collect();
     drop(ids);
+    let pages_of: Vec<usize> = rules.iter().map(Vec::len).collect();
+    // The index of indicators is built while the pages take their counts.
+    let ((), by_indicator) = rayon::join(
+        || set_indicator_counts(pages, &page_source, &page_keys, &pages_of, &per_source, sources),
+        || owned.into_iter().zip(rules).collect(),
+    );
+    index.by_indicator = by_indicator;
+}
+
+/// Each indicator's count of other pages with its key, overall and per source (see [`count_indicators`]).
+fn set_indicator_counts(
+    pages: &mut [RulePage],
+    page_source: &[usize],
+    page_keys: &[Vec<usize>],
+    pages_of: &[usize],
+    per_source: &[usize],
+    sources: &[String],
+) {
+    let width = sources.len().max(1);
     pages.par_iter_mut().enumerate().for_each(|(i, p)| {
         let own = page_source.get(i).copied().unwrap_or(0);
         let mine = page_keys.get(i).map_or(&[][..], Vec::as_slice);
         for (ind, &id) in p.indicators.iter_mut().zip(mine) {
-            ind.corpus_count = rules.get(id).map_or(0, Vec::len).saturating_sub(1);
+            ind.corpus_count = pages_of.get(id).copied().unwrap_or(0).saturating_sub(1);
             let counts = per_source.get(id * width..(id + 1) * width).unwrap_or_default();
             ind.corpus_by_source = SourceCounts(
                 counts
@@ -830,7 +851,6 @@ fn count_indicators(pages: &mut [RulePage], index: &mut Index, sources: &[String
             );
         }
     });
-    index.by_indicator = owned.into_iter().zip(rules).collect();
 }
 
 /// Counts of values, most frequent first (ties by value).

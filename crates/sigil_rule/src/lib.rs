@@ -34,7 +34,9 @@ mod parse;
 pub mod yaml;
 
 pub use condition::{Condition, ConditionError, Expr, Pattern, Quantifier, parse_expr};
-pub use load::{Linter, LoadOptions, RuleFile, RuleSet, WalkError, discover, is_rule_file, load, load_texts};
+pub use load::{
+    Linter, LoadOptions, RuleFile, RuleSet, WalkError, discover, holds_rule_file, is_rule_file, load, load_texts,
+};
 pub use model::*;
 pub use parse::{REGEX_SIZE_LIMIT, check_regex, compile_regex, is_date, is_uuid, parse_network};
 use sigil_diagnostics::{Diagnostic, LineIndex, Position, Span};

@@ -167,6 +167,18 @@ pub fn discover(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), WalkError>)> {
     out
 }
 
+/// Whether [`discover`] finds at least one rule file under `path`; stops at the first one, so it costs a few
+/// directory reads where `discover` walks (and resolves) the whole tree.
+pub fn holds_rule_file(path: &Path) -> bool {
+    if path.is_file() {
+        return true;
+    }
+    walkdir::WalkDir::new(path)
+        .into_iter()
+        .filter_map(Result::ok)
+        .any(|e| e.file_type().is_file() && is_rule_file(e.path()))
+}
+
 /// Loads and parses every rule file under `paths`, in parallel, running the options' linter if any.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
     let found = discover(paths);
@@ -269,15 +281,19 @@ mod tests {
             std::fs::write(root.join(f), "title: t\n").unwrap();
         }
         // A folder inside another given root, given again with `.` and `..` in its path, and a file given alone.
-        let paths = [
-            root.join("rules/sub"),
-            root.join("rules"),
-            root.join("rules/./sub/../sub"),
-            root.join("rules/a.yml"),
-        ];
+        let paths =
+            [root.join("rules/sub"), root.join("rules"), root.join("rules/./sub/../sub"), root.join("rules/a.yml")];
         assert_eq!(found(&paths, root), ["rules/sub/b.yaml", "rules/a.yml"]);
         // The file given first, then its folder.
         assert_eq!(found(&[root.join("rules/a.yml"), root.join("rules")], root), ["rules/a.yml", "rules/sub/b.yaml"]);
+        // Whether a path holds a rule file agrees with what discover finds.
+        std::fs::create_dir_all(root.join("empty/deep")).unwrap();
+        std::fs::write(root.join("empty/deep/notes.txt"), "").unwrap();
+        for path in [root.join("rules"), root.join("rules/sub"), root.join("empty"), root.join("rules/sub/notes.txt")] {
+            let any = discover(std::slice::from_ref(&path)).iter().any(|(_, r)| r.is_ok());
+            assert_eq!(holds_rule_file(&path), any, "{path:?}");
+        }
+        assert!(!holds_rule_file(&root.join("empty")));
     }
 
     #[cfg(unix)]
