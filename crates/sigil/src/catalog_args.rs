@@ -85,9 +85,9 @@ impl CatalogArgs {
     }
 }
 
-/// Ends a command's use of the catalog (or of what owns it, such as the web app). The process exits right after,
-/// and freeing a large catalog's hundreds of thousands of allocations would only delay that (by tens of
-/// milliseconds for SigmaHQ), so it is not freed.
+/// Ends a command's use of the catalog (or of what owns it, such as the web app, or of hunt's compiled rules).
+/// The process exits right after, and freeing a large catalog's hundreds of thousands of allocations would only
+/// delay that (by tens of milliseconds for SigmaHQ), so it is not freed.
 pub fn done_with<T>(catalog: T) {
     std::mem::forget(catalog);
 }

@@ -410,6 +410,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let summary = build_summary(&engine, &stats, &report, &sink, loaded, suppressed, &args, demo);
+    // The process ends right after: freeing the compiled rules would only delay that.
+    crate::catalog_args::done_with(engine);
     {
         let mut o = sink.out.lock().map_err(|_| anyhow::anyhow!("output poisoned"))?;
         if args.format == Format::Json {
