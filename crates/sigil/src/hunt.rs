@@ -298,9 +298,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if engine.rules().is_empty() && !args.parse_only {
         anyhow::bail!("no rules to hunt with ({} files loaded, {} skipped)", set.files.len(), report.skipped.len());
     }
-    // The compiled rules are all the hunt needs; the parsed files (sources, models) can go, freed on another
-    // thread while the hunt starts (freeing the models of thousands of rules takes tens of milliseconds).
-    let _ = std::thread::Builder::new().name("sigil-rules-free".into()).spawn(move || drop(set));
+    // The compiled rules are all the hunt needs; the parsed files (sources, models) can go, before the hunt
+    // starts (so they add nothing to its peak memory).
+    set.free();
 
     // Output.
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
