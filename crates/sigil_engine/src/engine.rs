@@ -343,6 +343,10 @@ impl Engine {
                 .collect(),
             rule_filters: Vec::new(),
         };
+        // Sized once: growing by doubling would hold a second copy of the rules' headers at the build's peak.
+        engine.rules.reserve_exact(compiled.len());
+        engine.rule_routes.reserve_exact(compiled.len());
+        engine.rule_filters.reserve_exact(compiled.len());
         let mut route_index: FxHashMap<LogsourceKey, Option<(u32, u32)>> = FxHashMap::default();
         let mut unrouted: Vec<Unrouted> = Vec::new();
         for (path, rule, filter_indexes, result) in compiled {
