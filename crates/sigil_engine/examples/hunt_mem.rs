@@ -1,6 +1,5 @@
 //! Where a hunt's memory goes: heap held by the loaded rule set, by the compiled engine once the rule set is
-//! dropped (as `sigil hunt` does), and the peak while hunting the inputs; plus CPU time and detections. Like
-//! `sigil hunt` with the default `--jobs`, it hunts on rayon's global pool, the threads that loaded the rules.
+//! dropped (as `sigil hunt` does), and the peak while hunting the inputs; plus CPU time and detections.
 //!
 //! `cargo build --release -p sigil_engine --example hunt_mem`
 //! `target/release/examples/hunt_mem --rules ../shared/corpus/sigmahq/rules [--rules DIR]... INPUT...`

@@ -602,15 +602,8 @@ fn run(
         }
         sink.progress(counters.events.load(Ordering::Relaxed), total);
     };
-    // With the default thread count, the hunt runs on the pool the caller is in (rayon's global pool, which
-    // loaded and compiled the rules): its threads' malloc arenas hold the memory the dropped rule model freed, and
-    // fresh threads would start fresh arenas beside them (about 12 MiB more at peak for all SigmaHQ rules).
-    let jobs = opts.jobs.min(max_jobs());
-    let summary = if jobs == 0 || jobs == rayon::current_num_threads() {
-        read(&on_batch)
-    } else {
-        rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?.install(|| read(&on_batch))
-    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build()?;
+    let summary = pool.install(|| read(&on_batch));
 
     let mut correlator = correlator.into_inner().unwrap_or_else(PoisonError::into_inner);
     let mut alerts = Vec::new();

@@ -1,6 +1,6 @@
-//! Which threads a hunt runs on: with the default `jobs` the caller's rayon pool (whose threads' malloc arenas
-//! already hold the memory that loading and compiling the rules freed), with another count a pool of its own.
-//! The detections are the same either way.
+//! The hunt's thread pool: its own, of `jobs` threads (one per core by default), wherever it is called from;
+//! the detections are the same whatever the number of threads, and with a lean engine (whose lowered searches
+//! are dropped as each rule is compiled) as with a full one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -79,25 +79,21 @@ fn hunt(engine: &Engine, pool: Option<&rayon::ThreadPool>, jobs: usize) -> (BTre
 }
 
 #[test]
-fn default_jobs_hunt_on_the_callers_pool_with_the_same_results() {
-    let engine = engine(true);
+fn hunts_run_on_a_pool_of_jobs_threads_with_the_same_results() {
+    let lean = engine(true);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-    let (sizes, expected) = hunt(&engine, Some(&three), 0);
-    assert_eq!(sizes, BTreeSet::from([3]), "jobs 0 runs on the pool it was called from");
-    // 334 failed logons (n % 3 == 0) and 100 users ending in 7, of which 34 also failed.
+    let (sizes, expected) = hunt(&lean, None, 0);
+    assert_eq!(sizes, BTreeSet::from([cores]), "jobs 0: one thread per core");
+    // 334 failed logons (n % 3 == 0) and 100 users ending in 7.
     assert_eq!(expected.iter().filter(|s| s.2 == "Fail").count(), 334);
     assert_eq!(expected.iter().filter(|s| s.2 == "Admin").count(), 100);
-    // The pool's own size asked for explicitly: the same pool.
-    assert_eq!(hunt(&engine, Some(&three), 3), (BTreeSet::from([3]), expected.clone()));
-    // Another size: a pool of that size.
-    assert_eq!(hunt(&engine, Some(&three), 2), (BTreeSet::from([2]), expected.clone()));
-    assert_eq!(hunt(&engine, None, 1), (BTreeSet::from([1]), expected.clone()));
-    // Outside any pool: rayon's global pool.
-    assert_eq!(hunt(&engine, None, 0), (BTreeSet::from([rayon::current_num_threads()]), expected.clone()));
-    // A full engine finds the same as the lean one (whose lowered searches went as each rule was compiled).
-    assert_eq!(hunt(&engine_full(), Some(&three), 0).1, expected);
-}
-
-fn engine_full() -> Engine {
-    engine(false)
+    for jobs in [1, 2, 3] {
+        assert_eq!(hunt(&lean, None, jobs), (BTreeSet::from([jobs]), expected.clone()), "jobs {jobs}");
+    }
+    // Called from inside another pool: still a pool of its own (the caller's threads are not borrowed).
+    assert_eq!(hunt(&lean, Some(&three), 0), (BTreeSet::from([cores]), expected.clone()));
+    assert_eq!(hunt(&lean, Some(&three), 1), (BTreeSet::from([1]), expected.clone()));
+    // A full engine finds the same as the lean one.
+    assert_eq!(hunt(&engine(false), None, 0).1, expected);
 }
