@@ -4,7 +4,8 @@
 //! `cargo build --release -p sigil_engine --example hunt_mem`
 //! `target/release/examples/hunt_mem --rules ../shared/corpus/sigmahq/rules [--rules DIR]... INPUT...`
 //!
-//! RSS figures come from `/proc/self/status` (`VmRSS`, `VmHWM`); run it under `heaptrack` for where the heap goes.
+//! RSS figures come from `/proc/self/status` (`VmRSS`, `VmHWM`); run it under `valgrind --tool=massif` (a small
+//! input) for where the heap goes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -50,8 +51,12 @@ fn main() {
             inputs.push(PathBuf::from(a));
         }
     }
-    let set = sigil_rule::load(&rules, &sigil_rule::LoadOptions::default());
+    let mut set = sigil_rule::load(&rules, &sigil_rule::LoadOptions::default());
     let (loaded, _, _) = usage();
+    // As `sigil hunt`: the files' text goes before compiling.
+    for file in &mut set.files {
+        file.source = "".into();
+    }
     let knowledge = sigil_knowledge::Knowledge::builtin().unwrap();
     // As `sigil hunt` without `--explain`.
     let opts = sigil_engine::EngineOptions { lean: true, ..Default::default() };

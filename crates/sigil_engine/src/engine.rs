@@ -310,7 +310,15 @@ impl Engine {
                     .filter(|(_, (_, f))| filter_applies(f, rule))
                     .map(|(i, (_, f))| (i as u32, *f))
                     .unzip();
-                (*path, *rule, indexes, compile_rule(rule, path, &applicable, &opts.placeholders))
+                let mut compiled = compile_rule(rule, path, &applicable, &opts.placeholders);
+                // Dropped here rather than after the whole set is compiled: the lowered searches of every rule
+                // held at once were a quarter of the build's peak heap.
+                if opts.lean
+                    && let Ok(c) = &mut compiled
+                {
+                    c.ir.searches = Vec::new();
+                }
+                (*path, *rule, indexes, compiled)
             })
             .collect();
 
@@ -335,10 +343,14 @@ impl Engine {
                 .collect(),
             rule_filters: Vec::new(),
         };
+        // Sized once: growing by doubling would hold a second copy of the rules' headers at the build's peak.
+        engine.rules.reserve_exact(compiled.len());
+        engine.rule_routes.reserve_exact(compiled.len());
+        engine.rule_filters.reserve_exact(compiled.len());
         let mut route_index: FxHashMap<LogsourceKey, Option<(u32, u32)>> = FxHashMap::default();
         let mut unrouted: Vec<Unrouted> = Vec::new();
         for (path, rule, filter_indexes, result) in compiled {
-            let mut compiled = match result {
+            let compiled = match result {
                 Ok(c) => c,
                 Err(e) => {
                     report.skipped.push(SkippedRule {
@@ -390,9 +402,6 @@ impl Engine {
             }
             if rr.is_empty() {
                 continue;
-            }
-            if opts.lean {
-                compiled.ir.searches = Vec::new();
             }
             for i in &filter_indexes {
                 if let Some(f) = engine.filters.get_mut(*i as usize) {
