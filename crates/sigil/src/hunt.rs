@@ -762,14 +762,26 @@ impl HuntSink for Sink<'_> {
         let mut first: Option<jiff::Timestamp> = None;
         let mut last: Option<jiff::Timestamp> = None;
         let mut computers: HashMap<&str, u64> = HashMap::new();
+        // Logs come in runs of one computer: counted per run, one map entry touched per run.
+        let mut run: Option<(&str, u64)> = None;
         for e in events {
             if let Some(t) = e.timestamp() {
                 first = Some(first.map_or(t, |f| f.min(t)));
                 last = Some(last.map_or(t, |l| l.max(t)));
             }
             if let Some(c) = e.computer() {
-                *computers.entry(c).or_insert(0) += 1;
+                match &mut run {
+                    Some((current, n)) if *current == c => *n += 1,
+                    _ => {
+                        if let Some((done, n)) = run.replace((c, 1)) {
+                            *computers.entry(done).or_insert(0) += n;
+                        }
+                    }
+                }
             }
+        }
+        if let Some((done, n)) = run {
+            *computers.entry(done).or_insert(0) += n;
         }
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(f) = first {
@@ -825,9 +837,7 @@ impl HuntSink for Sink<'_> {
             return;
         }
         let mut buf = Vec::with_capacity(detections.len() * 256);
-        for d in detections {
-            self.printer.detection(&mut buf, d);
-        }
+        self.printer.detections(&mut buf, detections);
         self.progress.suspend(|| {
             if let Ok(mut o) = self.out.lock() {
                 if o.error.is_some() {

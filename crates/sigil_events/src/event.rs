@@ -255,19 +255,21 @@ impl serde::Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         use std::collections::HashMap;
-        // The last index of each name. Names rarely repeat (Sysmon 4's `Version`): then fields are written as they are.
-        let mut last: HashMap<&str, usize> = HashMap::new();
-        for (i, (name, _)) in self.fields().enumerate() {
-            last.insert(name, i);
-        }
-        let repeats = last.len() < self.fields.len();
-        let mut map = s.serialize_map(Some(last.len()))?;
-        if !repeats {
+        // Names rarely repeat (Sysmon 4's `Version`): then fields are written as they are, without building a map
+        // of names (this runs for every detection printed as a JSON line).
+        if !self.may_repeat_names() {
+            let mut map = s.serialize_map(Some(self.fields.len()))?;
             for (name, value) in self.fields() {
                 map.serialize_entry(name, value)?;
             }
             return map.end();
         }
+        // The last index of each name.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, (name, _)) in self.fields().enumerate() {
+            last.insert(name, i);
+        }
+        let mut map = s.serialize_map(Some(last.len()))?;
         for (name, _) in self.fields() {
             // Written at the first occurrence (the entry is then removed, so later ones are skipped).
             if let Some(i) = last.remove(name)
@@ -278,6 +280,49 @@ impl serde::Serialize for Event {
         }
         map.end()
     }
+}
+
+impl Event {
+    /// Whether two fields may share a name: `false` proves they do not. Compares a hash of each name, sorted, on
+    /// the stack (no allocation); equal hashes or more than [`NAME_CHECK_LIMIT`] fields answer `true`, and the
+    /// caller then looks at the names themselves.
+    fn may_repeat_names(&self) -> bool {
+        let n = self.fields.len();
+        if n < 2 {
+            return false;
+        }
+        if n > NAME_CHECK_LIMIT {
+            return true;
+        }
+        let mut hashes = [0u64; NAME_CHECK_LIMIT];
+        for (h, f) in hashes.iter_mut().zip(self.fields.iter()) {
+            *h = name_hash(self.name_of(f));
+        }
+        let hashes = hashes.get_mut(..n).unwrap_or_default();
+        hashes.sort_unstable();
+        hashes.windows(2).any(|w| w.first() == w.last())
+    }
+}
+
+/// Events with more fields than this are checked for repeated names with a map.
+const NAME_CHECK_LIMIT: usize = 64;
+
+/// A hash of a field name (FxHash-style, eight bytes at a time, the length mixed in): equal names hash equal.
+fn name_hash(name: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = name.len() as u64;
+    let mut chunks = name.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let mut w = [0u8; 8];
+    let rest = chunks.remainder();
+    if let Some(dst) = w.get_mut(..rest.len()) {
+        dst.copy_from_slice(rest);
+    }
+    (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K)
 }
 
 impl PartialEq for Event {
@@ -325,6 +370,28 @@ mod tests {
         assert_eq!(names, ["Version", "Image", "Version"]);
         assert_eq!(event.to_json(), serde_json::json!({"Version": "15.0", "Image": "a.exe"}));
         assert_eq!(serde_json::to_string(&event).ok(), Some(event.to_json().to_string()));
+    }
+
+    #[test]
+    fn serialising_writes_a_repeated_name_once_with_its_last_value() {
+        // Names of every length around the hash's 8-byte steps, one of them repeated; and events past the
+        // stack check's limit, with and without a repeat; and names equal but for case (not repeats).
+        let names: Vec<String> = (0..70).map(|i| format!("{}{i}", "F".repeat(i % 17))).collect();
+        for n in [0, 1, 2, 9, 40, 64, 65, 70] {
+            let mut fields: Vec<(String, Value)> =
+                names.iter().take(n).enumerate().map(|(i, k)| (k.clone(), Value::Int(i as i64))).collect();
+            let plain = Event::from_fields(fields.clone());
+            assert_eq!(serde_json::to_string(&plain).ok(), Some(plain.to_json().to_string()), "{n} fields");
+            if let Some((first, _)) = fields.first().cloned() {
+                fields.push((first, Value::from("last")));
+                let repeated = Event::from_fields(fields);
+                let json = serde_json::to_string(&repeated).unwrap_or_default();
+                assert_eq!(json, repeated.to_json().to_string(), "{n} fields and a repeat");
+                assert_eq!(json.matches("\"last\"").count(), 1);
+            }
+        }
+        let cased = Event::from_fields([("image", "a"), ("Image", "b"), ("IMAGE", "c")]);
+        assert_eq!(serde_json::to_string(&cased).ok().as_deref(), Some(r#"{"image":"a","Image":"b","IMAGE":"c"}"#));
     }
 
     #[test]

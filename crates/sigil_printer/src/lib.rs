@@ -89,13 +89,16 @@ impl Default for PrinterOptions {
 pub struct Printer {
     opts: PrinterOptions,
     layout: table::Layout,
+    /// An event without fields: stands in for an event already written once in [`Printer::detections`].
+    empty: sigil_events::Event,
 }
 
 impl Printer {
     /// A printer for these options; the table layout is computed once, here.
     pub fn new(opts: PrinterOptions) -> Printer {
         let layout = table::Layout::new(opts.width);
-        Printer { opts, layout }
+        let empty = sigil_events::Event::from_fields(std::iter::empty::<(&str, sigil_events::Value)>());
+        Printer { opts, layout, empty }
     }
 
     /// The options given.
@@ -111,6 +114,52 @@ impl Printer {
             Format::Csv => buf.extend_from_slice(CSV_HEADER.as_bytes()),
             Format::Table => table::header(buf, &self.layout, &self.opts),
         }
+    }
+
+    /// Appends detections in order: the same bytes as [`Printer::detection`] for each. In JSON lines, an event
+    /// that matched several rules (detections of one event follow each other) is serialised once: the lines after
+    /// the first copy its `event` object.
+    pub fn detections(&self, buf: &mut Vec<u8>, detections: &[Detection<'_>]) {
+        if self.opts.format != Format::Jsonl || self.opts.explain {
+            for d in detections {
+                self.detection(buf, d);
+            }
+            return;
+        }
+        // The last event written, and where its JSON sits in `buf`.
+        let mut last: Option<(&sigil_events::Event, std::ops::Range<usize>)> = None;
+        for d in detections {
+            if d.correlation.is_some() {
+                self.detection(buf, d);
+                continue;
+            }
+            if let Some((event, json)) = &last
+                && std::ptr::eq(*event, d.event)
+                && self.detection_with_event(buf, d, json.clone())
+            {
+                continue;
+            }
+            let start = buf.len();
+            self.detection(buf, d);
+            last = event_json(buf.get(start..).unwrap_or_default()).map(|r| (d.event, start + r.start..start + r.end));
+        }
+    }
+
+    /// Appends the JSON line of `d` (no correlation, no explanation) with the event's JSON copied from `json`, a
+    /// range of `buf`; `false` (and nothing appended) when the record did not end as expected.
+    fn detection_with_event(&self, buf: &mut Vec<u8>, d: &Detection<'_>, json: std::ops::Range<usize>) -> bool {
+        let start = buf.len();
+        let mut record = DetectionRecord::new(d);
+        record.event = &self.empty;
+        // The record ends with its last field, `"event":{}`, then the object's `}`.
+        if serde_json::to_writer(&mut *buf, &record).is_ok() && buf.ends_with(b"{}}") && json.end <= start {
+            buf.truncate(buf.len() - 3);
+            buf.extend_from_within(json);
+            buf.extend_from_slice(b"}\n");
+            return true;
+        }
+        buf.truncate(start);
+        false
     }
 
     /// Appends one detection, with its line end(s).
@@ -132,6 +181,16 @@ impl Printer {
             Format::Table => table::row(buf, &self.layout, &self.opts, d),
         }
     }
+}
+
+/// The range of the `event` object in one JSON line of a detection without correlation or explanation (then
+/// `event` is the last field: the line ends with `,"event":{...}}` and a newline). The first `,"event":` is the key:
+/// inside a JSON string every `"` is escaped, so a value cannot hold that sequence.
+fn event_json(line: &[u8]) -> Option<std::ops::Range<usize>> {
+    const KEY: &[u8] = b",\"event\":";
+    let at = line.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let end = line.len().checked_sub(2)?;
+    (line.get(end..) == Some(b"}\n") && line.get(at) == Some(&b'{') && at < end).then_some(at..end)
 }
 
 /// The time as the CSV gives it: UTC with milliseconds (`2024-03-01T10:00:00.123Z`), or empty.
