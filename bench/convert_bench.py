@@ -123,6 +123,8 @@ def main():
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--rules", default=os.path.join(ROOT, "../shared/corpus/sigmahq/rules"))
     ap.add_argument("--sigil", help="sigil binary (default: build target/release/sigil)")
+    ap.add_argument("--convert-sigil", help="sigil binary that writes the queries (default: --sigil), e.g. a branch's "
+                    "build measured against the release build of main doing the hunt and the export")
     ap.add_argument("--python", default=sys.executable, help="python with chdb, duckdb and pyspark")
     ap.add_argument("--per-rule-sample", type=int, default=50,
                     help="rules whose own query runs on chdb (and Spark), drawn at random; time extrapolated")
@@ -141,6 +143,7 @@ def main():
     if not sigil:
         subprocess.run(["cargo", "build", "--release", "--locked", "-p", "sigil"], cwd=ROOT, check=True)
         sigil = os.path.join(ROOT, "target/release/sigil")
+    convert_sigil = args.convert_sigil or sigil
     work = args.work or tempfile.mkdtemp(prefix="sigil-convert-bench-")
     jsonl = os.path.join(work, "events.jsonl")
     parquet = os.path.join(work, "events.parquet")
@@ -182,7 +185,7 @@ def main():
     report("sigil hunt", wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, hunt_rows, "detections")
 
     def convert(target, single, exact=False):
-        cmd = [sigil, "convert", "--target", target, "--rules", args.rules, "--format", "json"]
+        cmd = [convert_sigil, "convert", "--target", target, "--rules", args.rules, "--format", "json"]
         if single:
             cmd.append("--single-query")
         if exact:
