@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Benchmark: the same Sigma rules over the same flat events with `sigil hunt` and with the queries of
-`sigil convert` on ClickHouse (chdb: a query per rule, and --single-query), DuckDB (single query) and Spark local.
+`sigil convert` on ClickHouse (chdb) and DuckDB (a query per rule, and --single-query) and Spark local.
 Prints, for each step as it finishes, wall and CPU seconds, events/s, peak memory and the ratio to `sigil hunt`
 measured in the same run; then the table of all steps.
 
@@ -232,6 +232,10 @@ def main():
                    f"time x{scale:.1f}")
     if sample:
         engine_step("chdb, query per rule", "clickhouse", [per_rule[i]["query"] for i in sample], sample_note, scale)
+        if "duckdb" in args.engines.split(","):
+            per_rule_duckdb = [e for e in convert("duckdb", False) if e["query"]]
+            engine_step("DuckDB, query per rule", "duckdb", [per_rule_duckdb[i]["query"] for i in sample], sample_note,
+                        scale)
 
     steps = [(t, n) for t, n in (("clickhouse", "chdb, single query"), ("duckdb", "DuckDB, single query"))
              if t in args.engines.split(",")]
