@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Benchmark: the same Sigma rules over the same flat events with `sigil hunt` and with the queries of
-`sigil convert` on ClickHouse (chdb: a query per rule, and --single-query), DuckDB (single query) and Spark local.
+`sigil convert` on ClickHouse (chdb) and DuckDB (a query per rule, and --single-query) and Spark local.
 Prints, for each step as it finishes, wall and CPU seconds, events/s, peak memory and the ratio to `sigil hunt`
 measured in the same run; then the table of all steps.
 
@@ -123,6 +123,8 @@ def main():
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--rules", default=os.path.join(ROOT, "../shared/corpus/sigmahq/rules"))
     ap.add_argument("--sigil", help="sigil binary (default: build target/release/sigil)")
+    ap.add_argument("--convert-sigil", help="sigil binary that writes the queries (default: --sigil), e.g. a branch's "
+                    "build measured against the release build of main doing the hunt and the export")
     ap.add_argument("--python", default=sys.executable, help="python with chdb, duckdb and pyspark")
     ap.add_argument("--per-rule-sample", type=int, default=50,
                     help="rules whose own query runs on chdb (and Spark), drawn at random; time extrapolated")
@@ -141,6 +143,7 @@ def main():
     if not sigil:
         subprocess.run(["cargo", "build", "--release", "--locked", "-p", "sigil"], cwd=ROOT, check=True)
         sigil = os.path.join(ROOT, "target/release/sigil")
+    convert_sigil = args.convert_sigil or sigil
     work = args.work or tempfile.mkdtemp(prefix="sigil-convert-bench-")
     jsonl = os.path.join(work, "events.jsonl")
     parquet = os.path.join(work, "events.parquet")
@@ -182,7 +185,7 @@ def main():
     report("sigil hunt", wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, hunt_rows, "detections")
 
     def convert(target, single, exact=False):
-        cmd = [sigil, "convert", "--target", target, "--rules", args.rules, "--format", "json"]
+        cmd = [convert_sigil, "convert", "--target", target, "--rules", args.rules, "--format", "json"]
         if single:
             cmd.append("--single-query")
         if exact:
@@ -229,6 +232,10 @@ def main():
                    f"time x{scale:.1f}")
     if sample:
         engine_step("chdb, query per rule", "clickhouse", [per_rule[i]["query"] for i in sample], sample_note, scale)
+        if "duckdb" in args.engines.split(","):
+            per_rule_duckdb = [e for e in convert("duckdb", False) if e["query"]]
+            engine_step("DuckDB, query per rule", "duckdb", [per_rule_duckdb[i]["query"] for i in sample], sample_note,
+                        scale)
 
     steps = [(t, n) for t, n in (("clickhouse", "chdb, single query"), ("duckdb", "DuckDB, single query"))
              if t in args.engines.split(",")]

@@ -228,3 +228,31 @@ fn export_writes_jsonl_and_parquet_and_protects_inputs() {
             .is_err()
     );
 }
+
+#[test]
+fn an_items_values_read_the_field_once() {
+    // Four values of one field, OR-ed, and three AND-ed (`|all`): the field's values (list items, the
+    // case/space fallback, a dotted prefix) are read once per item, not once per value; the exact literals share one
+    // IN list. The engines' differential tests (engines.rs) check that the meaning is the same.
+    let rule = "title: Many\nid: 55555555-5555-4555-8555-555555555555\nlogsource: {product: github, service: audit}\n\
+        detection:\n  sel: {action: [repo.destroy, project.delete, 'env*', team.delete]}\n  \
+        words: {message|contains|all: [alpha, beta, gamma]}\n  condition: sel and words\n";
+    let s = set(&[("m.yml", rule)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    for t in [Target::ClickHouse, Target::DuckDb, Target::Spark] {
+        for exact in [false, true] {
+            let opts = ConvertOptions { exact_field_names: exact, ..ConvertOptions::default() };
+            let out = sigil_convert::convert(&s, k, t, &opts);
+            let q = out[0].query.as_deref().unwrap_or_else(|| panic!("{:?}", out[0]));
+            let lists = |field: &str| q.matches(&format!("(lists, '{field}')")).count();
+            // Once in the "one plain value" test of the item, nowhere else.
+            assert_eq!(lists("action"), 1, "{}: {q}", t.name());
+            assert_eq!(lists("message"), 1, "{}: {q}", t.name());
+            assert!(q.contains("IN ('repo.destroy', 'project.delete', 'team.delete')"), "{}: {q}", t.name());
+            for word in ["alpha", "beta", "gamma"] {
+                assert!(q.contains(word), "{}: {q}", t.name());
+            }
+            assert!(q.contains("sg_a"), "{}: `all` binds the values once: {q}", t.name());
+        }
+    }
+}
