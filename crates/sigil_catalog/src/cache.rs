@@ -19,8 +19,8 @@
 //! parts and each part's length and bytes; the first part holds the pages' local paths, the sources and the
 //! failed files, the others the pages, [`PAGES_PER_PART`] at a time, so that they are encoded and decoded in
 //! parallel. Parts are MessagePack with named fields: pages serialise with skipped and tagged fields, which a
-//! format without field names cannot read back. A file that is missing, truncated, corrupt, of another format version or
-//! of another key is ignored and rebuilt — never an error. Files are written to a temporary file in the cache
+//! format without field names cannot read back. A file that is missing, truncated, corrupt, of another format
+//! version or of another key is ignored and rebuilt — never an error. Files are written to a temporary file in the cache
 //! folder and renamed into place, so a reader sees the old file or the new one, never half of one. Deleting
 //! the folder is always safe.
 

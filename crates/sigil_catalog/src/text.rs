@@ -139,7 +139,8 @@ impl TextIndex {
     /// Indexes pages (in parallel).
     pub fn build(pages: &[RulePage]) -> TextIndex {
         // Hash maps with the fast hasher: nothing below depends on their order (postings are pushed in page
-        // order, the result is sorted by term). Per page: per term, the term frequency in each field; and each field's length in terms.
+        // order, the result is sorted by term). Per page: per term, the term frequency in each field; and each
+        // field's length in terms.
         type Counts = (FastMap<String, [u32; FIELDS]>, [u32; FIELDS]);
         let docs: Vec<Counts> = pages
             .par_iter()

@@ -244,10 +244,35 @@ impl Dialect {
     /// Every value of the field as an array, the one value included ([`Dialect::atoms`] for every case).
     fn all_atoms(self, name: &str, exact: bool) -> String {
         let (single, scalar, atoms) = (self.single(name), self.scalar(name), self.atoms(name, exact));
+        let one = self.array_of(&scalar);
         match self {
-            Dialect::ClickHouse => format!("if({single}, [{scalar}], {atoms})"),
-            Dialect::DuckDb => format!("(CASE WHEN {single} THEN [{scalar}] ELSE {atoms} END)"),
-            Dialect::Spark => format!("(CASE WHEN {single} THEN array({scalar}) ELSE {atoms} END)"),
+            Dialect::ClickHouse => format!("if({single}, {one}, {atoms})"),
+            Dialect::DuckDb | Dialect::Spark => format!("(CASE WHEN {single} THEN {one} ELSE {atoms} END)"),
+        }
+    }
+
+    /// An array of one element.
+    fn array_of(self, x: &str) -> String {
+        match self {
+            Dialect::ClickHouse | Dialect::DuckDb => format!("[{x}]"),
+            Dialect::Spark => format!("array({x})"),
+        }
+    }
+
+    /// `pred` holds for some element `var` of `array`.
+    fn exists(self, array: &str, var: &str, pred: &str) -> String {
+        match self {
+            Dialect::ClickHouse => format!("arrayExists({var} -> {pred}, {array})"),
+            Dialect::DuckDb => format!("len(list_filter({array}, lambda {var}: {pred})) > 0"),
+            Dialect::Spark => format!("exists({array}, {var} -> {pred})"),
+        }
+    }
+
+    /// `one` when the field has its one exact key (`single`), else `many`.
+    fn if_single(self, single: &str, one: &str, many: &str) -> String {
+        match self {
+            Dialect::ClickHouse => format!("if({single}, {one}, {many})"),
+            Dialect::DuckDb | Dialect::Spark => format!("(CASE WHEN {single} THEN {one} ELSE {many} END)"),
         }
     }
 
@@ -256,18 +281,8 @@ impl Dialect {
     fn any_value(self, name: &str, exact: bool, var: &str, pred: &dyn Fn(&str) -> R<String>) -> R<String> {
         let (single, one) = (self.single(name), pred(&self.scalar(name))?);
         let each = pred(var)?;
-        let atoms = self.atoms(name, exact);
-        Ok(match self {
-            Dialect::ClickHouse => {
-                format!("if({single}, COALESCE({one}, FALSE), arrayExists({var} -> COALESCE({each}, FALSE), {atoms}))")
-            }
-            Dialect::DuckDb => format!(
-                "(CASE WHEN {single} THEN COALESCE({one}, FALSE) ELSE len(list_filter({atoms}, lambda {var}: COALESCE({each}, FALSE))) > 0 END)"
-            ),
-            Dialect::Spark => format!(
-                "(CASE WHEN {single} THEN COALESCE({one}, FALSE) ELSE exists({atoms}, {var} -> COALESCE({each}, FALSE)) END)"
-            ),
-        })
+        let many = self.exists(&self.atoms(name, exact), var, &format!("COALESCE({each}, FALSE)"));
+        Ok(self.if_single(&single, &format!("COALESCE({one}, FALSE)"), &many))
     }
 
     /// Each of `values` holds for some value of the field (an `all` item): the exact key's one value tested
@@ -279,22 +294,11 @@ impl Dialect {
         for v in values {
             one.push(format!("COALESCE({}, FALSE)", value(self, v, &scalar)?));
             let p = format!("COALESCE({}, FALSE)", value(self, v, "sg_x")?);
-            each.push(match self {
-                Dialect::ClickHouse => format!("arrayExists(sg_x -> {p}, sg_a)"),
-                Dialect::DuckDb => format!("len(list_filter(sg_a, lambda sg_x: {p})) > 0"),
-                Dialect::Spark => format!("exists(sg_a, sg_x -> {p})"),
-            });
+            each.push(self.exists("sg_a", "sg_x", &p));
         }
         let (one, each) = (join(one, " AND ", "TRUE"), join(each, " AND ", "TRUE"));
-        Ok(match self {
-            Dialect::ClickHouse => format!("if({single}, {one}, arrayExists(sg_a -> {each}, [{atoms}]))"),
-            Dialect::DuckDb => {
-                format!("(CASE WHEN {single} THEN {one} ELSE len(list_filter([{atoms}], lambda sg_a: {each})) > 0 END)")
-            }
-            Dialect::Spark => {
-                format!("(CASE WHEN {single} THEN {one} ELSE exists(array({atoms}), sg_a -> {each}) END)")
-            }
-        })
+        // The values bound once: `sg_a` ranges over an array whose one element is the field's values.
+        Ok(self.if_single(&single, &one, &self.exists(&self.array_of(&atoms), "sg_a", &each)))
     }
 
     /// The field is absent or every value it has is null (an empty list included), as the engine reads `null`.
@@ -619,13 +623,7 @@ fn field_value(d: Dialect, v: &ValueSpec, name: &str, mapper: &dyn FieldMapper, 
             };
             let inner = format!("sg_o IS NOT NULL AND COALESCE({test}, FALSE)");
             let this = d.all_atoms(name, exact);
-            match d {
-                Dialect::ClickHouse => format!("arrayExists(sg_a -> arrayExists(sg_o -> {inner}, {o}), {this})"),
-                Dialect::DuckDb => format!(
-                    "(len(list_filter({this}, lambda sg_a: len(list_filter({o}, lambda sg_o: {inner})) > 0)) > 0)"
-                ),
-                Dialect::Spark => format!("exists({this}, sg_a -> exists({o}, sg_o -> {inner}))"),
-            }
+            format!("({})", d.exists(&this, "sg_a", &d.exists(&o, "sg_o", &inner)))
         }
         _ => d.any_value(name, exact, "sg_x", &|x| value(d, v, x))?,
     })

@@ -307,22 +307,10 @@ impl Event {
 /// Events with more fields than this are checked for repeated names with a map.
 const NAME_CHECK_LIMIT: usize = 64;
 
-/// A hash of a field name (FxHash-style, eight bytes at a time, the length mixed in): equal names hash equal.
+/// A hash of a field name: equal names hash equal.
 fn name_hash(name: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = name.len() as u64;
-    let mut chunks = name.as_bytes().chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    let mut w = [0u8; 8];
-    let rest = chunks.remainder();
-    if let Some(dst) = w.get_mut(..rest.len()) {
-        dst.copy_from_slice(rest);
-    }
-    (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K)
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
 }
 
 impl PartialEq for Event {

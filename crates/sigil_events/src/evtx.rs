@@ -774,13 +774,7 @@ mod tests {
     fn flipped_bytes_never_panic() {
         let Some(data) = sample() else { return };
         let dir = tempfile::tempdir().unwrap();
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testutil::xorshift(0x2545_f491_4f6c_dd1d_u64);
         let mut with_errors = 0;
         for round in 0..300 {
             let mut bad = data.clone();

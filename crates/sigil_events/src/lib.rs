@@ -161,6 +161,18 @@ pub(crate) mod testutil {
         None
     }
 
+    /// A small deterministic random number generator (xorshift64) for the damage tests: the same `seed`
+    /// gives the same damage on every run, so a failure can be replayed.
+    pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// A Sysmon process-creation log of the corpus: file header and one chunk, two records.
     pub(crate) const SYSMON_1_EVTX: &str = "regression_data/rules-emerging-threats/2026/Exploits/CVE-2026-33829/proc_creation_win_exploit_cve_2026_33829/7c3a5b1d-9e2f-4a8c-b5d7-1e0f3c6a9b2d.evtx";
 }
