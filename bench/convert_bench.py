@@ -1,30 +1,46 @@
 #!/usr/bin/env python3
-"""Benchmark: the same Sigma rules over the same flat events with `sigil hunt` and with the queries of
-`sigil convert` on ClickHouse (chdb) and DuckDB (a query per rule, and --single-query) and Spark local.
-Prints, for each step as it finishes, wall and CPU seconds, events/s, peak memory and the ratio to `sigil hunt`
-measured in the same run; then the table of all steps.
+"""Benchmark: a whole Sigma rule set over the same flat events with `sigil hunt` and with the queries of
+`sigil convert` on ClickHouse (chdb), DuckDB and Spark local, each engine used the way its users run it, and
+every engine's (rule, event) pairs compared with `sigil hunt`'s.
 
-Every step runs in its own process (peak memory and CPU time are that process's and its children's), reading the
-Parquet file `sigil export` wrote from the same JSONL file `sigil hunt` reads. Matching rows are counted and
-printed so that a disagreement shows. Each step has a time limit (--step-timeout); a step past it is killed with
-its children (a JVM included) and reported as such, and the next step runs.
+Steps, each in its own process (CPU and peak memory are that process's), each with a time limit:
+  1. events: bench/gen_jsonl.py writes the JSONL file (unless it exists), `sigil export` writes it as Parquet.
+  2. sigil hunt over the JSONL file (the baseline: every ratio is to this step of the same run).
+  3. load (per SQL engine): the Parquet file into the engine's own table, once, measured on its own:
+     chdb a MergeTree table ORDER BY (kind, event_id, lowerUTF8(channel)), the columns the queries' route
+     predicates test, so a rule's query reads only the granules of its route (EXPLAIN indexes=1 of one query
+     is printed); DuckDB a table sorted the same way (its zone maps skip row groups by event id).
+     --source parquet skips the load and queries a view over the Parquet file instead (every query then decodes
+     the file's maps again: the mode of earlier runs, ~7x the CPU per query on chdb).
+  4. query per rule: every converted rule's own query (`sigil convert --format json`), in an order shuffled by
+     --seed. --per-rule N runs only the first N of that order; a step that reaches --step-timeout stops starting
+     queries. Either way the CPU of the queries run is extrapolated to all rules and the output says so.
+  5. one statement per route: the rules grouped by their route (the record kind, channels and event ids that
+     start each rule's query), each group (split into chunks of at most --group-size rules) converted with
+     `sigil convert --single-query` over `(SELECT * FROM events WHERE <route>)`, so each statement scans only
+     its route's rows and is small enough to plan (the whole set as one 23 MB statement is not planned in
+     useful time). Rules whose query has no route test form one group over the whole table.
+  6. Spark local (--spark): the same per-route statements and a per-rule sample (--spark-per-rule, default 20)
+     over the Parquet file (Spark's own table format), --spark-driver-memory for the driver.
+Every query step writes the (rule, record id) pairs it found; they are compared with `sigil hunt`'s pairs for
+the same rules and every difference is counted and shown (a few examples each way).
 
-A query per rule is a scan per rule: 3,000 rules over 1 M events would take hours on chdb, so --per-rule-sample N
-runs the queries of N rules drawn at random (fixed --seed, the same sample every run) and extrapolates the time to
-the whole set (the output says so); the match count is the sample's.
-
---fallback-cost also runs the single query written with `--exact-field-names` (no field-name case/space fallback,
-no dotted-prefix reading) on chdb and DuckDB, to show what `sigil hunt`'s field-name fallback costs in SQL.
+Disk: 1 M events are ~0.96 GB of JSONL, ~0.23 GB of Parquet and ~0.2 GB per engine table; 10 M ten times that.
+--drop-jsonl deletes the JSONL file once hunt and export have read it (only a file this script generated);
+the --work folder (default a temporary one) is deleted at the end unless --keep.
 
 Usage (the engines come from the venv .ci/run creates):
-  .venv/bin/python bench/convert_bench.py --events 1000000 --rules ../shared/corpus/sigmahq/rules --fallback-cost
-  .venv/bin/python bench/convert_bench.py --events 100000 --rules ../shared/corpus/sigmahq/rules/windows --spark
+  .venv/bin/python bench/convert_bench.py --events 1000000 --rules ../shared/corpus/sigmahq/rules --spark
+  .venv/bin/python bench/convert_bench.py --events 10000000 --rules ../shared/corpus/sigmahq/rules \\
+      --per-rule 300 --drop-jsonl --work /tmp/cb10m
 """
 
 import argparse
+import collections
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,71 +88,190 @@ class Usage:
         return cpu
 
 
+# The engine process. Request on stdin: engine, source ("table" or "parquet"), parquet path, db path, mode
+# ("load" or "query"), queries [{rules: [ids] (one: a per-rule query; several: a statement with sigil_rules)},
+# sql}], out (file for the pairs), deadline (s), explain (a query to EXPLAIN after loading), spark_memory.
 ENGINE = r'''
 import json, os, resource, sys, time
 req = json.load(sys.stdin)
-engine, path, queries = req["engine"], req["path"], req["queries"]
+engine, mode, queries = req["engine"], req["mode"], req.get("queries", [])
 t_start = time.perf_counter()
-counts = []
 def cpu():
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
-c0 = None
+def inner(q):
+    if len(q["rules"]) == 1:
+        return f"SELECT record_id FROM ({q['sql']}) AS q"
+    unnest = {"clickhouse": "arrayJoin", "duckdb": "unnest", "spark": "explode"}[engine]
+    return f"SELECT record_id, {unnest}(sigil_rules) AS sigil_rule FROM ({q['sql']}) AS q"
+info = {}
 if engine == "clickhouse":
     from chdb import session
-    s = session.Session()
-    s.query(f"CREATE VIEW events AS SELECT * FROM file('{path}', Parquet)")
+    s = session.Session(req["db"])
+    if mode == "load" or req["source"] == "parquet":
+        s.query("DROP TABLE IF EXISTS events")
+    if req["source"] == "parquet":
+        s.query(f"CREATE VIEW events AS SELECT * FROM file('{req['parquet']}', Parquet)")
     # The parser's limits apply before a query's own SETTINGS clause is read.
     for name in ("max_query_size", "max_parser_backtracks", "max_parser_depth"):
         s.query(f"SET {name} = 1000000000")
-    t0, c0 = time.perf_counter(), cpu()
-    for q in queries:
-        r = s.query(f"SELECT count() FROM ({q}) AS q SETTINGS max_query_size = 1000000000, max_ast_elements = 100000000, max_expanded_ast_elements = 100000000, max_parser_backtracks = 1000000000", "CSV")
-        counts.append(int(str(r).strip() or 0))
+    settings = (" SETTINGS max_query_size = 1000000000, max_ast_elements = 100000000,"
+                " max_expanded_ast_elements = 100000000, max_parser_backtracks = 1000000000")
+    def fetch(sql):
+        text = s.query(sql + settings, "TabSeparated").bytes().decode()
+        return [line.split("\t") for line in text.splitlines()]
+    def load():
+        s.query("CREATE TABLE events ENGINE = MergeTree ORDER BY (kind, event_id, lowerUTF8(channel)) "
+                "SETTINGS allow_nullable_key = 1 AS SELECT * FROM file('" + req["parquet"] + "', Parquet)")
+        s.query("OPTIMIZE TABLE events FINAL")
+        r = s.query("SELECT sum(rows), sum(bytes_on_disk) FROM system.parts WHERE table = 'events' AND active",
+                    "TabSeparated").bytes().decode().split()
+        info["rows"], info["bytes"] = int(r[0]), int(r[1])
+    def explain(sql):
+        return [l[0] for l in fetch("EXPLAIN indexes = 1 " + sql)]
 elif engine == "duckdb":
     import duckdb
-    c = duckdb.connect()
-    c.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{path}')")
-    t0, c0 = time.perf_counter(), cpu()
-    for q in queries:
-        counts.append(c.execute(f"SELECT count(*) FROM ({q}) AS q").fetchone()[0])
+    c = duckdb.connect(req["db"] if req["source"] == "table" else ":memory:")
+    c.execute("SET enable_progress_bar = false")
+    if req["source"] == "parquet":
+        c.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{req['parquet']}')")
+    def fetch(sql):
+        return c.execute(sql).fetchall()
+    def load():
+        c.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM read_parquet('" + req["parquet"] +
+                  "') ORDER BY kind, event_id, channel")
+        c.execute("CHECKPOINT")
+        info["rows"] = c.execute("SELECT count(*) FROM events").fetchone()[0]
+        info["bytes"] = os.path.getsize(req["db"])
+    def explain(sql):
+        return c.execute("EXPLAIN " + sql).fetchall()[0][1].splitlines()
 elif engine == "spark":
     from pyspark.sql import SparkSession
     sp = (SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false")
-          .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", "4g")
+          .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", req["spark_memory"])
           .config("spark.driver.extraJavaOptions", "-Xss512m").getOrCreate())
     sp.sparkContext.setLogLevel("ERROR")
-    sp.read.parquet(path).createOrReplaceTempView("events")
-    t0 = time.perf_counter()
+    sp.read.parquet(req["parquet"]).createOrReplaceTempView("events")
+    def fetch(sql):
+        return [tuple(r) for r in sp.sql(sql).collect()]
+t0, c0 = time.perf_counter(), cpu()
+if mode == "load":
+    load()
+    if req.get("explain"):
+        info["explain"] = explain(req["explain"])
+ran, failed, deadline = 0, [], t0 + req.get("deadline", 1e9)
+with open(req.get("out") or os.devnull, "w") as out:
     for q in queries:
-        counts.append(sp.sql(f"SELECT count(*) FROM ({q}) AS q").collect()[0][0])
+        if time.perf_counter() > deadline:
+            break
+        try:
+            rows = fetch(inner(q))
+        except Exception as e:  # a query the engine rejects is reported, the others still run
+            failed.append({"rules": q["rules"][:3], "error": str(e)[:300]})
+            ran += 1
+            continue
+        ran += 1
+        if len(q["rules"]) == 1:
+            out.writelines(f"{q['rules'][0]}\t{r[0]}\n" for r in rows)
+        else:
+            out.writelines(f"{r[1]}\t{r[0]}\n" for r in rows)
+dt, loop_cpu = time.perf_counter() - t0, cpu() - c0
+if engine == "spark":
     sp.stop()
-dt = time.perf_counter() - t0
-loop_cpu = None if c0 is None else cpu() - c0
+    loop_cpu = None
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"seconds": dt, "startup": t0 - t_start, "counts": counts, "cpu": loop_cpu, "peak_mib": peak / 1024}))
+print(json.dumps({"seconds": dt, "startup": t0 - t_start, "cpu": loop_cpu, "peak_mib": peak / 1024, "ran": ran,
+                  "failed": failed, **info}))
 '''
+
+
+def scan(text, backslash):
+    """(index, depth) for each character of text outside string literals, depth counted after it."""
+    depth, quote, j = 0, False, 0
+    while j < len(text):
+        ch = text[j]
+        if quote:
+            if ch == "\\" and backslash:
+                j += 1
+            elif ch == "'":
+                quote = False
+        elif ch == "'":
+            quote = True
+        else:
+            depth += (ch == "(") - (ch == ")")
+            yield j, depth
+        j += 1
+
+
+def split_top(text, sep, backslash):
+    """text split at each sep outside parentheses and string literals."""
+    parts, last, skip_to = [], 0, 0
+    for j, depth in scan(text, backslash):
+        if j >= skip_to and depth == 0 and text.startswith(sep, j):
+            parts.append(text[last:j])
+            last = skip_to = j + len(sep)
+    parts.append(text[last:])
+    return parts
+
+
+def unwrap(text, backslash):
+    """text without the parentheses that enclose all of it."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")"):
+        if any(depth == 0 for j, depth in scan(text, backslash) if j < len(text) - 1):
+            break  # the first "(" closes before the end: `(a) AND (b)`
+        text = text[1:-1].strip()
+    return text
+
+
+def route_of(sql, backslash):
+    """The route test of a per-rule query, `SELECT * FROM t WHERE ((<route>) AND (...)) [OR ((<route>) AND
+    (...))]` (one alternative per route the logsource has, each with its own field mapping): the routes joined
+    with OR, or None when an alternative does not start with a test of the record kind (a rule without routing,
+    or another shape). backslash: the dialect escapes quotes in literals with a backslash."""
+    at = sql.find(" WHERE ")
+    if at < 0:
+        return None
+    routes = []
+    for alt in split_top(unwrap(sql[at + len(" WHERE "):], backslash), " OR ", backslash):
+        terms = split_top(unwrap(alt, backslash), " AND ", backslash)
+        first = unwrap(terms[0], backslash)
+        if len(terms) < 2 or not (first.startswith("kind ") or first.startswith("COALESCE(kind ")):
+            return None
+        routes.append(terms[0].strip())
+    return " OR ".join(routes) if len(routes) > 1 else routes[0]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--events", type=int, default=1_000_000, help="events bench/gen_jsonl.py writes")
     ap.add_argument("--rules", default=os.path.join(ROOT, "../shared/corpus/sigmahq/rules"))
-    ap.add_argument("--sigil", help="sigil binary (default: build target/release/sigil)")
+    ap.add_argument("--sigil", help="sigil binary hunting and exporting (default: build target/release/sigil)")
     ap.add_argument("--convert-sigil", help="sigil binary that writes the queries (default: --sigil), e.g. a branch's "
                     "build measured against the release build of main doing the hunt and the export")
     ap.add_argument("--python", default=sys.executable, help="python with chdb, duckdb and pyspark")
-    ap.add_argument("--per-rule-sample", type=int, default=50,
-                    help="rules whose own query runs on chdb (and Spark), drawn at random; time extrapolated")
+    ap.add_argument("--engines", default="clickhouse,duckdb", help="SQL engines besides Spark (comma-separated)")
+    ap.add_argument("--source", choices=["table", "parquet"], default="table",
+                    help="table: load the Parquet file into each engine's own table first (measured apart); "
+                    "parquet: query a view over the Parquet file")
+    ap.add_argument("--per-rule", default="all",
+                    help="'all', a number of rules (the first N of the --seed order; CPU extrapolated), or 0")
+    ap.add_argument("--group-size", type=int, default=150, help="most rules in one per-route statement")
     ap.add_argument("--seed", type=int, default=12)
-    ap.add_argument("--step-timeout", type=float, default=900, help="seconds before a step is killed")
-    ap.add_argument("--spark", action="store_true", help="also run Spark local, the per-rule sample (slow to start)")
-    ap.add_argument("--spark-single", action="store_true",
-                    help="also run Spark's single query (a whole rule set is beyond Catalyst: see docs/python.md)")
+    ap.add_argument("--step-timeout", type=float, default=1800,
+                    help="seconds a query step starts queries for (then extrapolated); a step is killed at 1.5x")
+    ap.add_argument("--spark", action="store_true", help="also run Spark local (per-route statements and a sample)")
+    ap.add_argument("--spark-per-rule", type=int, default=20, help="rules whose own query runs on Spark")
+    ap.add_argument("--spark-group-size", type=int, default=40,
+                    help="most rules in one of Spark's per-route statements (its code generation needs heap)")
+    ap.add_argument("--spark-driver-memory", default="4g")
     ap.add_argument("--fallback-cost", action="store_true",
-                    help="also run the single queries written with --exact-field-names on chdb and DuckDB")
-    ap.add_argument("--engines", default="clickhouse,duckdb", help="SQL engines of the single query (comma-separated)")
-    ap.add_argument("--work", help="folder for generated files (default: temporary)")
+                    help="also run the per-route statements written with --exact-field-names")
+    ap.add_argument("--work", help="folder for the generated files (default: a temporary one)")
+    ap.add_argument("--jsonl", help="events to use instead of generating them (not deleted)")
+    ap.add_argument("--drop-jsonl", action="store_true",
+                    help="delete the generated JSONL once hunt and export have read it (saves disk at 10 M)")
+    ap.add_argument("--keep", action="store_true", help="keep --work (events, Parquet, engine tables) at the end")
     args = ap.parse_args()
 
     sigil = args.sigil
@@ -144,21 +279,28 @@ def main():
         subprocess.run(["cargo", "build", "--release", "--locked", "-p", "sigil"], cwd=ROOT, check=True)
         sigil = os.path.join(ROOT, "target/release/sigil")
     convert_sigil = args.convert_sigil or sigil
-    work = args.work or tempfile.mkdtemp(prefix="sigil-convert-bench-")
-    jsonl = os.path.join(work, "events.jsonl")
+    work = os.path.abspath(args.work or tempfile.mkdtemp(prefix="sigil-convert-bench-"))
+    os.makedirs(work, exist_ok=True)
+    jsonl = args.jsonl or os.path.join(work, "events.jsonl")
     parquet = os.path.join(work, "events.parquet")
+    engines = [e for e in args.engines.split(",") if e]
     usage = Usage()
-    say(f"load average at start: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} cores)")
+    say(f"load average at start: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} cores); work folder {work}")
+    generated = False
     if not os.path.exists(jsonl):
         subprocess.run([sys.executable, os.path.join(HERE, "gen_jsonl.py"), "--events", str(args.events), "--out",
                         jsonl], check=True)
+        generated = True
+    with open(jsonl, "rb") as f:
+        n_events = sum(1 for _ in f)
     usage.step()
-    dt, _, err, status = run([sigil, "export", jsonl, "--to", parquet, "--quiet"], timeout=args.step_timeout)
-    if status != 0:
-        raise SystemExit(f"export failed or timed out: {err[-2000:]}")
-    say(f"export: {args.events:,} events to Parquet in {dt:.1f}s, CPU {usage.step():.1f}s "
-        f"({args.events / dt:,.0f} events/s), {os.path.getsize(parquet) / 2**20:.0f} MiB "
-        f"(JSONL {os.path.getsize(jsonl) / 2**20:.0f} MiB)")
+    if not os.path.exists(parquet):
+        dt, _, err, status = run([sigil, "export", jsonl, "--to", parquet, "--quiet"], timeout=args.step_timeout)
+        if status != 0:
+            raise SystemExit(f"export failed or timed out: {err[-2000:]}")
+        say(f"export: {n_events:,} events to Parquet in {dt:.1f}s, CPU {usage.step():.1f}s "
+            f"({n_events / dt:,.0f} events/s), {os.path.getsize(parquet) / 2**20:.0f} MiB "
+            f"(JSONL {os.path.getsize(jsonl) / 2**20:.0f} MiB)")
 
     rows = []
     base = {}
@@ -167,8 +309,8 @@ def main():
         if not base:
             base.update(wall=wall, cpu=cpu)
         rows.append((name, wall, cpu, mib, matches, note))
-        say(f"{name}: {wall:.1f}s wall ({wall / base['wall']:.2f}x hunt), CPU {cpu:.1f}s ({cpu / base['cpu']:.2f}x "
-            f"hunt), {args.events / wall:,.0f} events/s, peak {mib:.0f} MiB, {matches} {note}".rstrip())
+        say(f"{name}: {wall:.1f}s wall, CPU {cpu:.1f}s ({cpu / base['cpu']:.2f}x hunt), {n_events / wall:,.0f} "
+            f"events/s, peak {mib:.0f} MiB, {matches} {note}".rstrip())
 
     # sigil hunt (baseline): every rule, unrouted ones on every event like the converted queries.
     out_file = os.path.join(work, "detections.jsonl")
@@ -180,91 +322,170 @@ def main():
     usage.step()
     if status != 0:
         raise SystemExit(f"sigil hunt failed ({status})")
+    hunt = set()
     with open(out_file) as f:
-        hunt_rows = sum(1 for _ in f)
-    report("sigil hunt", wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, hunt_rows, "detections")
+        for line in f:
+            d = json.loads(line)
+            hunt.add((d["rule_id"], str(d["record_id"])))
+    os.remove(out_file)
+    report("sigil hunt", wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, len(hunt),
+           f"(rule, event) pairs, {len({r for r, _ in hunt})} rules fired")
+    if generated and args.drop_jsonl:
+        os.remove(jsonl)
+        say(f"deleted {jsonl}")
 
-    def convert(target, single, exact=False):
-        cmd = [convert_sigil, "convert", "--target", target, "--rules", args.rules, "--format", "json"]
+    def convert(target, rules=None, single=False, exact=False, table=None):
+        cmd = [convert_sigil, "convert", "--target", target, "--format", "json", "--rules"]
+        cmd += rules if rules else [args.rules]
         if single:
             cmd.append("--single-query")
         if exact:
             cmd.append("--exact-field-names")
+        if table:
+            cmd += ["--table", table]
         _, out, err, status = run(cmd, timeout=args.step_timeout)
         if status != 0:
             raise SystemExit(f"convert failed: {err[-2000:]}")
         return json.loads(out)
 
-    def engine_step(name, engine, queries, note, scale=1.0):
+    def compare(name, pairs_file, rule_ids):
+        """Prints how the engine's pairs differ from sigil hunt's for the rules it ran; returns the pair count."""
+        got = set()
+        with open(pairs_file) as f:
+            for line in f:
+                rule, rec = line.rstrip("\n").split("\t")
+                got.add((rule, rec))
+        os.remove(pairs_file)
+        want = {p for p in hunt if p[0] in rule_ids}
+        missing, extra = want - got, got - want
+        if missing or extra:
+            say(f"  DIFFERS from sigil hunt over {len(rule_ids)} rules: {len(missing)} pairs missing, "
+                f"{len(extra)} extra")
+            for label, diff in (("missing", missing), ("extra", extra)):
+                by_rule = collections.Counter(r for r, _ in diff)
+                for rule, n in by_rule.most_common(5):
+                    say(f"    {label}: rule {rule}: {n} events, e.g. record {min(rec for r, rec in diff if r == rule)}")
+        else:
+            say(f"  same (rule, event) pairs as sigil hunt over the {len(rule_ids)} rules ({len(got)} pairs)")
+        return len(got), not (missing or extra)
+
+    def engine_step(name, engine, mode, queries, note, total=None, explain=None):
+        """Runs queries (a list of {rules, sql}) in one engine process; total = the queries of the whole set
+        (when more than len(queries), the CPU is extrapolated)."""
         usage.step()
-        wall, out, err, status = run([args.python, "-c", ENGINE],
-                                           json.dumps({"engine": engine, "path": parquet, "queries": queries}),
-                                           timeout=args.step_timeout)
+        pairs = os.path.join(work, "pairs.tsv")
+        req = {"engine": engine, "mode": mode, "source": args.source, "parquet": parquet,
+               "db": os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db"), "queries": queries,
+               "out": pairs, "deadline": args.step_timeout, "explain": explain,
+               "spark_memory": args.spark_driver_memory}
+        wall, out, err, status = run([args.python, "-c", ENGINE], json.dumps(req), timeout=args.step_timeout * 1.5)
         cpu = usage.step()
-        if status is None:
-            say(f"{name}: killed after the {args.step_timeout:.0f}s limit")
-            rows.append((name, None, None, None, None, f"did not finish in {args.step_timeout:.0f}s"))
+        if status is None or status != 0:
+            why = f"killed after {args.step_timeout * 1.5:.0f}s" if status is None else "failed"
+            say(f"{name}: {why}: {err.strip()[-1500:]}")
+            rows.append((name, None, None, None, None, why))
             return None
-        if status != 0:
-            say(f"{name}: failed: {err.strip()[-1500:]}")
-            rows.append((name, None, None, None, None, "failed"))
-            return None
-        r = json.loads(out.strip().splitlines()[-1])
-        # The engine's own time (start-up and view creation excluded), scaled for samples. CPU: the engine
-        # process's around its queries (threads included); Spark's JVM is another process, so there the whole step's
-        # CPU (start-up included) of every process it ran.
-        secs = r["seconds"] * scale
+        r = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+        for line in r.get("explain") or []:
+            if any(w in line for w in ("Granules:", "Condition:")):
+                say(f"  EXPLAIN: {line.strip()}")
+        if mode == "load":
+            cpu = r["cpu"] if r["cpu"] is not None else cpu
+            report(name, r["seconds"], cpu, r["peak_mib"], f"{r['rows']:,} rows",
+                   f"in {r['bytes'] / 2**20:.0f} MiB (start-up {r['startup']:.1f}s not counted)")
+            return r
+        ran = r["ran"]
+        total = total or len(queries)
+        scale = total / max(ran, 1)
         extra = ""
         if r["cpu"] is not None:
-            cpu = r["cpu"] * scale
+            cpu = r["cpu"]
         else:
-            cpu *= scale
-            extra = ", CPU incl. start-up"
-        report(name, secs, cpu, r["peak_mib"], sum(r["counts"]),
+            extra = ", CPU incl. JVM start-up"
+        if ran < total:
+            note += f"; {ran} of {total} queries run, time x{scale:.1f} (extrapolated)"
+        for f in r["failed"][:3]:
+            say(f"  query failed (rules {', '.join(f['rules'])}): {f['error']}")
+        if r["failed"]:
+            note += f"; {len(r['failed'])} queries failed"
+        rule_ids = {rule for q in queries[:ran] for rule in q["rules"]}
+        n_pairs, same = compare(name, pairs, rule_ids)
+        report(name, r["seconds"] * scale, cpu * scale, r["peak_mib"],
+               f"{n_pairs} pairs{'' if same else ' (DIFFER)'}",
                note + f" (start-up {r['startup']:.1f}s not counted{extra})")
         return r
 
-    per_rule = [e for e in convert("clickhouse", False) if e["query"]] if args.per_rule_sample else []
-    rng = random.Random(args.seed)
-    sample = sorted(rng.sample(range(len(per_rule)), min(args.per_rule_sample, len(per_rule))))
-    scale = len(per_rule) / max(len(sample), 1)
-    sample_note = (f"rows matched by {len(sample)} random rules (seed {args.seed}) of {len(per_rule)}; "
-                   f"time x{scale:.1f}")
-    if sample:
-        engine_step("chdb, query per rule", "clickhouse", [per_rule[i]["query"] for i in sample], sample_note, scale)
-        if "duckdb" in args.engines.split(","):
-            per_rule_duckdb = [e for e in convert("duckdb", False) if e["query"]]
-            engine_step("DuckDB, query per rule", "duckdb", [per_rule_duckdb[i]["query"] for i in sample], sample_note,
-                        scale)
+    def per_rule_queries(target):
+        entries = [e for e in convert(target) if e["query"]]
+        random.Random(args.seed).shuffle(entries)
+        return [{"rules": [e["rule_id"]], "sql": e["query"], "path": e.get("path")} for e in entries]
 
-    steps = [(t, n) for t, n in (("clickhouse", "chdb, single query"), ("duckdb", "DuckDB, single query"))
-             if t in args.engines.split(",")]
-    for target, name in steps:
-        q = convert(target, True)["query"]
-        say(f"{name}: {len(q) / 2**20:.1f} MiB of SQL")
-        engine_step(name, target, [q], "events matching >= 1 rule")
+    def route_statements(target, per_rule, exact=False, group_size=None):
+        """One --single-query statement per route (chunks of --group-size rules) over that route's rows."""
+        groups = collections.defaultdict(list)
+        for q in per_rule:
+            groups[route_of(q["sql"], target != "duckdb")].append(q)
+        statements, size = [], 0
+        for route, qs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            table = f"(SELECT * FROM events WHERE {route}) AS events" if route else None
+            paths = sorted({q["path"] for q in qs})
+            group_size = group_size or args.group_size
+            for i in range(0, len(paths), group_size):
+                chunk = paths[i:i + group_size]
+                d = convert(target, chunk, single=True, exact=exact, table=table)
+                ids = sorted({q["rules"][0] for q in qs if q["path"] in chunk})
+                statements.append({"rules": ids, "sql": d["query"]})
+                size += len(d["query"])
+        say(f"{target}: {len(groups)} routes ({sum(1 for r in groups if r is None)} without a route test), "
+            f"{len(statements)} statements of at most {group_size} rules, {size / 2**20:.1f} MiB of SQL")
+        return statements
+
+    if args.per_rule == "all":
+        n_per_rule = None
+    else:
+        n_per_rule = int(args.per_rule)
+    for engine in engines:
+        label = {"clickhouse": "chdb", "duckdb": "DuckDB"}[engine]
+        per_rule = per_rule_queries(engine)
+        if args.source == "table":
+            engine_step(f"{label}, load into a table", engine, "load", [], "", explain=per_rule[0]["sql"])
+        if n_per_rule != 0:
+            chosen = per_rule if n_per_rule is None else per_rule[:n_per_rule]
+            engine_step(f"{label}, query per rule", engine, "query", chosen,
+                        f"{len(per_rule)} rules" + ("" if n_per_rule is None else f", {len(chosen)} sampled (seed "
+                                                    f"{args.seed})"), total=len(per_rule))
+        statements = route_statements(engine, per_rule)
+        engine_step(f"{label}, statement per route", engine, "query", statements,
+                    f"{len(statements)} statements, {sum(len(s['rules']) for s in statements)} rules")
         if args.fallback_cost:
-            q = convert(target, True, exact=True)["query"]
-            say(f"{name}, exact field names: {len(q) / 2**20:.1f} MiB of SQL")
-            engine_step(name + ", exact names", target, [q], "events matching >= 1 rule")
-    if args.spark and sample:
-        per_rule_spark = [e for e in convert("spark", False) if e["query"]]
-        engine_step("Spark local, query per rule", "spark", [per_rule_spark[i]["query"] for i in sample],
-                    sample_note, scale)
-    if args.spark_single:
-        q = convert("spark", True)["query"]
-        say(f"Spark local, single query: {len(q) / 2**20:.1f} MiB of SQL")
-        engine_step("Spark local, single query", "spark", [q], "events matching >= 1 rule")
+            statements = route_statements(engine, per_rule, exact=True)
+            engine_step(f"{label}, per route, exact names", engine, "query", statements,
+                        f"{len(statements)} statements")
+        db = os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db")
+        if os.path.isdir(db):
+            shutil.rmtree(db)
+        elif os.path.exists(db):
+            os.remove(db)
+    if args.spark:
+        per_rule = per_rule_queries("spark")
+        sample = per_rule[:args.spark_per_rule]
+        engine_step("Spark local, query per rule", "spark", "query", sample,
+                    f"{len(sample)} of {len(per_rule)} rules sampled (seed {args.seed}), driver "
+                    f"{args.spark_driver_memory}", total=len(per_rule))
+        statements = route_statements("spark", per_rule, group_size=args.spark_group_size)
+        engine_step("Spark local, statement per route", "spark", "query", statements,
+                    f"{len(statements)} statements, driver {args.spark_driver_memory}")
 
-    say(f"\n{args.events:,} events, rules from {args.rules}; load average now {os.getloadavg()[0]:.1f}\n")
-    say(f"{'engine':36} {'wall s':>8} {'CPU s':>8} {'events/s':>11} {'wall/hunt':>9} {'CPU/hunt':>9} "
-        f"{'peak MiB':>9} {'matches':>9}  note")
+    say(f"\n{n_events:,} events, rules from {args.rules}; load average now {os.getloadavg()[0]:.1f}\n")
+    say(f"{'step':36} {'wall s':>8} {'CPU s':>8} {'events/s':>11} {'CPU/hunt':>9} {'peak MiB':>9}  matches; note")
     for name, wall, cpu, mib, n, note in rows:
         if wall is None:
-            say(f"{name:36} {'-':>8} {'-':>8} {'-':>11} {'-':>9} {'-':>9} {'-':>9} {'-':>9}  {note}")
+            say(f"{name:36} {'-':>8} {'-':>8} {'-':>11} {'-':>9} {'-':>9}  {note}")
             continue
-        say(f"{name:36} {wall:8.1f} {cpu:8.1f} {args.events / wall:11,.0f} {wall / base['wall']:8.2f}x "
-            f"{cpu / base['cpu']:8.2f}x {mib:9.0f} {n:9}  {note}")
+        say(f"{name:36} {wall:8.1f} {cpu:8.1f} {n_events / wall:11,.0f} {cpu / base['cpu']:8.2f}x {mib:9.0f}  "
+            f"{n}; {note}")
+    if not args.keep and not args.work:
+        shutil.rmtree(work)
 
 
 if __name__ == "__main__":
