@@ -16,10 +16,11 @@ Steps, each in its own process (CPU and peak memory are that process's), each wi
      --seed. --per-rule N runs only the first N of that order; a step that reaches --step-timeout stops starting
      queries. Either way the CPU of the queries run is extrapolated to all rules and the output says so.
   5. one statement per route: the rules grouped by their route (the record kind, channels and event ids that
-     start each rule's query), each group (split into chunks of at most --group-size rules) converted with
-     `sigil convert --single-query` over `(SELECT * FROM events WHERE <route>)`, so each statement scans only
-     its route's rows and is small enough to plan (the whole set as one 23 MB statement is not planned in
-     useful time). Rules whose query has no route test form one group over the whole table.
+     start each rule's query), each group split into chunks of at most --group-size rules, each chunk converted
+     with `sigil convert --single-query --split-by-route` (the route as the statement's WHERE), or, with a sigil
+     that lacks that flag (or --script-routes), `--single-query` over `(SELECT * FROM events WHERE <route>)`.
+     Either way a statement scans only its route's rows and is small enough to plan (the whole set as one 23 MB
+     statement is not planned in useful time). Rules whose query has no route test form one group.
   6. Spark local (--spark): the same per-route statements and a per-rule sample (--spark-per-rule, default 20)
      over the Parquet file (Spark's own table format), --spark-driver-memory for the driver.
 Every query step writes the (rule, record id) pairs it found; they are compared with `sigil hunt`'s pairs for
@@ -160,7 +161,7 @@ if mode == "load":
     if req.get("explain"):
         info["explain"] = explain(req["explain"])
 ran, failed, deadline = 0, [], t0 + req.get("deadline", 1e9)
-with open(req.get("out") or os.devnull, "w") as out:
+with open(req.get("out") or os.devnull, "a") as out:
     for q in queries:
         if time.perf_counter() > deadline:
             break
@@ -245,7 +246,8 @@ def route_of(sql, backslash):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=1_000_000, help="events bench/gen_jsonl.py writes")
-    ap.add_argument("--rules", default=os.path.join(ROOT, "../shared/corpus/sigmahq/rules"))
+    ap.add_argument("--rules", default=os.path.join(ROOT, "../shared/corpus/sigmahq/rules"),
+                    help="rule folder or file, for sigil hunt and sigil convert alike")
     ap.add_argument("--sigil", help="sigil binary hunting and exporting (default: build target/release/sigil)")
     ap.add_argument("--convert-sigil", help="sigil binary that writes the queries (default: --sigil), e.g. a branch's "
                     "build measured against the release build of main doing the hunt and the export")
@@ -257,21 +259,29 @@ def main():
     ap.add_argument("--per-rule", default="all",
                     help="'all', a number of rules (the first N of the --seed order; CPU extrapolated), or 0")
     ap.add_argument("--group-size", type=int, default=150, help="most rules in one per-route statement")
-    ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=100,
+                    help="most queries one engine process runs (a chdb session's memory grows with each query)")
+    ap.add_argument("--seed", type=int, default=12, help="order of the per-rule queries (the sample is its start)")
     ap.add_argument("--step-timeout", type=float, default=1800,
                     help="seconds a query step starts queries for (then extrapolated); a step is killed at 1.5x")
     ap.add_argument("--spark", action="store_true", help="also run Spark local (per-route statements and a sample)")
     ap.add_argument("--spark-per-rule", type=int, default=20, help="rules whose own query runs on Spark")
     ap.add_argument("--spark-group-size", type=int, default=40,
                     help="most rules in one of Spark's per-route statements (its code generation needs heap)")
-    ap.add_argument("--spark-driver-memory", default="4g")
+    ap.add_argument("--spark-driver-memory", default="4g", help="spark.driver.memory of Spark local")
+    ap.add_argument("--skip-routes", action="store_true", help="run no per-route statements (per-rule queries only)")
+    ap.add_argument("--script-routes", action="store_true",
+                    help="group the rules by route here (a subquery of the route's rows per statement) even when "
+                    "sigil convert has --split-by-route")
     ap.add_argument("--fallback-cost", action="store_true",
                     help="also run the per-route statements written with --exact-field-names")
     ap.add_argument("--work", help="folder for the generated files (default: a temporary one)")
     ap.add_argument("--jsonl", help="events to use instead of generating them (not deleted)")
     ap.add_argument("--drop-jsonl", action="store_true",
                     help="delete the generated JSONL once hunt and export have read it (saves disk at 10 M)")
-    ap.add_argument("--keep", action="store_true", help="keep --work (events, Parquet, engine tables) at the end")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary work folder (events, Parquet) at the end; a --work folder is always kept; "
+                    "engine tables are deleted once their engine's steps are done")
     args = ap.parse_args()
 
     sigil = args.sigil
@@ -334,11 +344,13 @@ def main():
         os.remove(jsonl)
         say(f"deleted {jsonl}")
 
-    def convert(target, rules=None, single=False, exact=False, table=None):
+    def convert(target, rules=None, single=False, exact=False, table=None, split=False):
         cmd = [convert_sigil, "convert", "--target", target, "--format", "json", "--rules"]
         cmd += rules if rules else [args.rules]
         if single:
             cmd.append("--single-query")
+        if split:
+            cmd.append("--split-by-route")
         if exact:
             cmd.append("--exact-field-names")
         if table:
@@ -369,23 +381,42 @@ def main():
             say(f"  same (rule, event) pairs as sigil hunt over the {len(rule_ids)} rules ({len(got)} pairs)")
         return len(got), not (missing or extra)
 
-    def engine_step(name, engine, mode, queries, note, total=None, explain=None):
-        """Runs queries (a list of {rules, sql}) in one engine process; total = the queries of the whole set
-        (when more than len(queries), the CPU is extrapolated)."""
-        usage.step()
-        pairs = os.path.join(work, "pairs.tsv")
+    def engine_process(engine, mode, queries, pairs, deadline, explain=None):
+        """One engine process over queries; returns (its JSON answer or None, why not, stderr)."""
         req = {"engine": engine, "mode": mode, "source": args.source, "parquet": parquet,
                "db": os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db"), "queries": queries,
-               "out": pairs, "deadline": args.step_timeout, "explain": explain,
-               "spark_memory": args.spark_driver_memory}
-        wall, out, err, status = run([args.python, "-c", ENGINE], json.dumps(req), timeout=args.step_timeout * 1.5)
+               "out": pairs, "deadline": deadline, "explain": explain, "spark_memory": args.spark_driver_memory}
+        _, out, err, status = run([args.python, "-c", ENGINE], json.dumps(req), timeout=deadline * 1.5 + 60)
+        if status != 0:
+            return None, "killed at its time limit" if status is None else f"failed ({status})", err
+        return json.loads([line for line in out.splitlines() if line.startswith("{")][-1]), None, err
+
+    def engine_step(name, engine, mode, queries, note, total=None, explain=None):
+        """Runs queries (a list of {rules, sql}) in engine processes of at most --batch queries each (chdb's
+        memory grows with every query a session runs); total = the queries of the whole set (when more than
+        those run, the CPU is extrapolated). A step starts no process, and a process no query, past
+        --step-timeout."""
+        usage.step()
+        pairs = os.path.join(work, "pairs.tsv")
+        open(pairs, "w").close()
+        r = {"seconds": 0.0, "cpu": 0.0, "peak_mib": 0.0, "ran": 0, "failed": [], "startup": 0.0}
+        batches = [queries[i:i + args.batch] for i in range(0, len(queries), args.batch)] or [[]]
+        for batch in batches:
+            left = args.step_timeout - r["seconds"]
+            if left <= 0:
+                break
+            b, why, err = engine_process(engine, mode, batch, pairs, left, explain)
+            if b is None:
+                say(f"{name}: {why}: {err.strip()[-1500:]}")
+                rows.append((name, None, None, None, None, why))
+                return None
+            for k in ("seconds", "ran", "startup"):
+                r[k] += b[k]
+            r["cpu"] = None if b["cpu"] is None or r["cpu"] is None else r["cpu"] + b["cpu"]
+            r["peak_mib"] = max(r["peak_mib"], b["peak_mib"])
+            r["failed"] += b["failed"]
+            r.update({k: v for k, v in b.items() if k in ("rows", "bytes", "explain")})
         cpu = usage.step()
-        if status is None or status != 0:
-            why = f"killed after {args.step_timeout * 1.5:.0f}s" if status is None else "failed"
-            say(f"{name}: {why}: {err.strip()[-1500:]}")
-            rows.append((name, None, None, None, None, why))
-            return None
-        r = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
         for line in r.get("explain") or []:
             if any(w in line for w in ("Granules:", "Condition:")):
                 say(f"  EXPLAIN: {line.strip()}")
@@ -420,23 +451,33 @@ def main():
         random.Random(args.seed).shuffle(entries)
         return [{"rules": [e["rule_id"]], "sql": e["query"], "path": e.get("path")} for e in entries]
 
+    # `sigil convert --single-query --split-by-route` writes a statement per route itself (its route as WHERE);
+    # older builds write one statement, which this script then gets per route over a subquery of the route's rows.
+    _, help_text, _, _ = run([convert_sigil, "convert", "--help"])
+    sigil_split = "--split-by-route" in help_text and not args.script_routes
+
     def route_statements(target, per_rule, exact=False, group_size=None):
         """One --single-query statement per route (chunks of --group-size rules) over that route's rows."""
         groups = collections.defaultdict(list)
         for q in per_rule:
             groups[route_of(q["sql"], target != "duckdb")].append(q)
-        statements, size = [], 0
+        statements, size, group_size = [], 0, group_size or args.group_size
         for route, qs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
             table = f"(SELECT * FROM events WHERE {route}) AS events" if route else None
             paths = sorted({q["path"] for q in qs})
-            group_size = group_size or args.group_size
             for i in range(0, len(paths), group_size):
                 chunk = paths[i:i + group_size]
+                if sigil_split:
+                    for st in convert(target, chunk, single=True, exact=exact, split=True)["statements"]:
+                        statements.append({"rules": st["rule_ids"], "sql": st["query"]})
+                        size += len(st["query"])
+                    continue
                 d = convert(target, chunk, single=True, exact=exact, table=table)
                 ids = sorted({q["rules"][0] for q in qs if q["path"] in chunk})
                 statements.append({"rules": ids, "sql": d["query"]})
                 size += len(d["query"])
-        say(f"{target}: {len(groups)} routes ({sum(1 for r in groups if r is None)} without a route test), "
+        say(f"{target}: {'sigil convert --split-by-route' if sigil_split else 'routes grouped by this script'}, "
+            f"{len(groups)} routes ({sum(1 for r in groups if r is None)} without a route test), "
             f"{len(statements)} statements of at most {group_size} rules, {size / 2**20:.1f} MiB of SQL")
         return statements
 
@@ -454,10 +495,11 @@ def main():
             engine_step(f"{label}, query per rule", engine, "query", chosen,
                         f"{len(per_rule)} rules" + ("" if n_per_rule is None else f", {len(chosen)} sampled (seed "
                                                     f"{args.seed})"), total=len(per_rule))
-        statements = route_statements(engine, per_rule)
-        engine_step(f"{label}, statement per route", engine, "query", statements,
-                    f"{len(statements)} statements, {sum(len(s['rules']) for s in statements)} rules")
-        if args.fallback_cost:
+        if not args.skip_routes:
+            statements = route_statements(engine, per_rule)
+            engine_step(f"{label}, statement per route", engine, "query", statements,
+                        f"{len(statements)} statements, {sum(len(s['rules']) for s in statements)} rules")
+        if args.fallback_cost and not args.skip_routes:
             statements = route_statements(engine, per_rule, exact=True)
             engine_step(f"{label}, per route, exact names", engine, "query", statements,
                         f"{len(statements)} statements")
@@ -472,9 +514,10 @@ def main():
         engine_step("Spark local, query per rule", "spark", "query", sample,
                     f"{len(sample)} of {len(per_rule)} rules sampled (seed {args.seed}), driver "
                     f"{args.spark_driver_memory}", total=len(per_rule))
-        statements = route_statements("spark", per_rule, group_size=args.spark_group_size)
-        engine_step("Spark local, statement per route", "spark", "query", statements,
-                    f"{len(statements)} statements, driver {args.spark_driver_memory}")
+        if not args.skip_routes:
+            statements = route_statements("spark", per_rule, group_size=args.spark_group_size)
+            engine_step("Spark local, statement per route", "spark", "query", statements,
+                        f"{len(statements)} statements, driver {args.spark_driver_memory}")
 
     say(f"\n{n_events:,} events, rules from {args.rules}; load average now {os.getloadavg()[0]:.1f}\n")
     say(f"{'step':36} {'wall s':>8} {'CPU s':>8} {'events/s':>11} {'CPU/hunt':>9} {'peak MiB':>9}  matches; note")
