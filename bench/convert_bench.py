@@ -27,13 +27,14 @@ Every query step writes the (rule, record id) pairs it found; they are compared 
 the same rules and every difference is counted and shown (a few examples each way).
 
 Disk: 1 M events are ~0.96 GB of JSONL, ~0.23 GB of Parquet and ~0.2 GB per engine table; 10 M ten times that.
---drop-jsonl deletes the JSONL file once hunt and export have read it (only a file this script generated);
-the --work folder (default a temporary one) is deleted at the end unless --keep.
+--drop-jsonl deletes the JSONL file of the --work folder once hunt and export have read it, leaving hunt.json (the
+hunt's figures and pairs), which a later run in the same folder reuses instead of the JSONL and a new hunt;
+a temporary work folder is deleted at the end unless --keep; a --work folder stays (delete it when done).
 
 Usage (the engines come from the venv .ci/run creates):
   .venv/bin/python bench/convert_bench.py --events 1000000 --rules ../shared/corpus/sigmahq/rules --spark
   .venv/bin/python bench/convert_bench.py --events 10000000 --rules ../shared/corpus/sigmahq/rules \\
-      --per-rule 300 --drop-jsonl --work /tmp/cb10m
+      --per-rule 60 --step-timeout 600 --drop-jsonl --work /tmp/cb10m
 """
 
 import argparse
@@ -296,13 +297,20 @@ def main():
     engines = [e for e in args.engines.split(",") if e]
     usage = Usage()
     say(f"load average at start: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} cores); work folder {work}")
-    generated = False
-    if not os.path.exists(jsonl):
+    # A run with --drop-jsonl leaves the hunt's result (hunt.json: its figures and pairs) for the next run in the
+    # same --work folder, which then needs neither the JSONL nor a new hunt.
+    hunt_cache = os.path.join(work, "hunt.json")
+    cached = None
+    if not os.path.exists(jsonl) and os.path.exists(hunt_cache) and os.path.exists(parquet):
+        with open(hunt_cache) as f:
+            cached = json.load(f)
+        n_events = cached["events"]
+    elif not os.path.exists(jsonl):
         subprocess.run([sys.executable, os.path.join(HERE, "gen_jsonl.py"), "--events", str(args.events), "--out",
                         jsonl], check=True)
-        generated = True
-    with open(jsonl, "rb") as f:
-        n_events = sum(1 for _ in f)
+    if cached is None:
+        with open(jsonl, "rb") as f:
+            n_events = sum(1 for _ in f)
     usage.step()
     if not os.path.exists(parquet):
         dt, _, err, status = run([sigil, "export", jsonl, "--to", parquet, "--quiet"], timeout=args.step_timeout)
@@ -323,26 +331,39 @@ def main():
             f"events/s, peak {mib:.0f} MiB, {matches} {note}".rstrip())
 
     # sigil hunt (baseline): every rule, unrouted ones on every event like the converted queries.
-    out_file = os.path.join(work, "detections.jsonl")
-    t0 = time.perf_counter()
-    p = subprocess.Popen([sigil, "hunt", jsonl, "--rules", args.rules, "--all-logsources", "--format", "jsonl",
-                          "--quiet", "--output", out_file], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    usage.step()
-    if status != 0:
-        raise SystemExit(f"sigil hunt failed ({status})")
-    hunt = set()
-    with open(out_file) as f:
-        for line in f:
-            d = json.loads(line)
-            hunt.add((d["rule_id"], str(d["record_id"])))
-    os.remove(out_file)
-    report("sigil hunt", wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, len(hunt),
-           f"(rule, event) pairs, {len({r for r, _ in hunt})} rules fired")
-    if generated and args.drop_jsonl:
+    def run_hunt():
+        out_file = os.path.join(work, "detections.jsonl")
+        t0 = time.perf_counter()
+        p = subprocess.Popen([sigil, "hunt", jsonl, "--rules", args.rules, "--all-logsources", "--format", "jsonl",
+                              "--quiet", "--output", out_file], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        usage.step()
+        if status != 0:
+            raise SystemExit(f"sigil hunt failed ({status})")
+        hunt = set()
+        with open(out_file) as f:
+            for line in f:
+                d = json.loads(line)
+                hunt.add((d["rule_id"], str(d["record_id"])))
+        os.remove(out_file)
+        report("sigil hunt", wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, len(hunt),
+               f"(rule, event) pairs, {len({r for r, _ in hunt})} rules fired")
+        with open(hunt_cache, "w") as f:
+            json.dump({"events": n_events, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+                       "peak_mib": ru.ru_maxrss / 1024, "pairs": sorted(hunt)}, f)
+        return hunt
+
+    if cached:
+        hunt = {tuple(p) for p in cached["pairs"]}
+        report("sigil hunt", cached["wall"], cached["cpu"], cached["peak_mib"], len(hunt),
+               f"(rule, event) pairs, {len({r for r, _ in hunt})} rules fired; from {hunt_cache} (an earlier run)")
+    else:
+        hunt = run_hunt()
+    if not args.jsonl and args.drop_jsonl and os.path.exists(jsonl):
         os.remove(jsonl)
-        say(f"deleted {jsonl}")
+        say(f"deleted {jsonl}; the next run with --work {work} reuses the Parquet file and {hunt_cache}")
+
 
     def convert(target, rules=None, single=False, exact=False, table=None, split=False):
         cmd = [convert_sigil, "convert", "--target", target, "--format", "json", "--rules"]
