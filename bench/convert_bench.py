@@ -271,6 +271,7 @@ def main():
     ap.add_argument("--seed", type=int, default=12, help="order of the per-rule queries (the sample is its start)")
     ap.add_argument("--step-timeout", type=float, default=1800,
                     help="seconds a query step starts queries for (then extrapolated); a step is killed at 1.5x")
+    ap.add_argument("--load-timeout", type=float, default=1800, help="seconds before a load into a table is killed")
     ap.add_argument("--spark", action="store_true", help="also run Spark local (per-route statements and a sample)")
     ap.add_argument("--spark-per-rule", type=int, default=20, help="rules whose own query runs on Spark")
     ap.add_argument("--spark-group-size", type=int, default=40,
@@ -421,11 +422,12 @@ def main():
                "progress": os.path.join(work, "progress.json")}
         if os.path.exists(req["progress"]):
             os.remove(req["progress"])
-        _, out, err, status = run([args.python, "-c", ENGINE], json.dumps(req), timeout=deadline * 1.5 + 60)
+        limit = args.load_timeout if mode == "load" else deadline * 1.5 + 60
+        _, out, err, status = run([args.python, "-c", ENGINE], json.dumps(req), timeout=limit)
         if status is None and mode == "query" and os.path.exists(req["progress"]):
             with open(req["progress"]) as f:
                 b = json.load(f)
-            say(f"  killed in its query {b['ran'] + 1} (past {deadline * 1.5 + 60:.0f}s): the {b['ran']} before it "
+            say(f"  killed in its query {b['ran'] + 1} (past {limit:.0f}s): the {b['ran']} before it "
                 f"counted, the rest extrapolated")
             b["killed"] = True
             return b, None, err
