@@ -185,10 +185,40 @@ with open(req.get("out") or os.devnull, "a") as out:
             out.writelines(f"{r[1]}\t{r[0]}\n" for r in rows)
 dt, loop_cpu = time.perf_counter() - t0, cpu() - c0
 if engine == "spark":
+    # The JVM is a child this process does not wait for: its CPU is read from /proc before it stops (start-up
+    # included).
+    def proc_cpu(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                v = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            return 0.0
+        return sum(int(x) for x in v[11:15]) / os.sysconf("SC_CLK_TCK") + sum(proc_cpu(k) for k in kids)
+    jvm_cpu = proc_cpu(os.getpid()) - cpu()
+    def proc_peak(pid):  # VmHWM of pid's children (the JVM), MiB
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            return 0.0
+        peak = 0.0
+        for k in kids:
+            try:
+                with open(f"/proc/{k}/status") as f:
+                    peak = max([peak] + [int(l.split()[1]) / 1024 for l in f if l.startswith("VmHWM:")])
+            except OSError:
+                pass
+            peak = max(peak, proc_peak(k))
+        return peak
+    jvm_peak = proc_peak(os.getpid())
     sp.stop()
     loop_cpu = None
-peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"seconds": dt, "startup": t0 - t_start, "cpu": loop_cpu, "peak_mib": peak / 1024, "ran": ran,
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+           jvm_peak * 1024 if engine == "spark" else 0)
+print(json.dumps({"seconds": dt, "startup": t0 - t_start, "cpu": loop_cpu,
+                  "jvm_cpu": jvm_cpu if engine == "spark" else None, "peak_mib": peak / 1024, "ran": ran,
                   "failed": failed, **info}))
 '''
 
@@ -457,6 +487,7 @@ def main():
             for k in ("seconds", "ran", "startup"):
                 r[k] += b[k]
             r["cpu"] = None if b["cpu"] is None or r["cpu"] is None else r["cpu"] + b["cpu"]
+            r["jvm_cpu"] = r.get("jvm_cpu", 0.0) + (b.get("jvm_cpu") or 0.0)
             r["peak_mib"] = max(r["peak_mib"], b["peak_mib"])
             r["failed"] += b["failed"]
             r.update({k: v for k, v in b.items() if k in ("rows", "bytes", "explain")})
@@ -481,6 +512,7 @@ def main():
         if r["cpu"] is not None:
             cpu = r["cpu"]
         else:
+            cpu += r["jvm_cpu"]
             extra = ", CPU incl. JVM start-up"
         if ran < total:
             note += f"; {ran} of {total} queries ({rules_run} rules) run, time x{scale:.1f} (extrapolated by rules)"
