@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let files = set.files.iter().filter(|f| firing.contains(f.display_path.as_str())).cloned().collect();
         let firing_set = sigil_rule::RuleSet { files };
         let sources = [sigil_catalog::SourceSpec::new("coverage", args.rules.clone())];
-        let opts = sigil_catalog::CatalogOptions { knowledge: Some(knowledge.clone()), ..Default::default() };
+        let opts = sigil_catalog::CatalogOptions { knowledge: Some(knowledge.as_ref().clone()), ..Default::default() };
         let catalog = sigil_catalog::Catalog::from_rule_set(&firing_set, &sources, &opts)?;
         let app = sigil_web::App::new(catalog).with_site_name("sigil coverage");
         let summary = sigil_web::write_site(&app, out, &sigil_web::ExportOptions::default())?;

@@ -3,6 +3,7 @@
 //! This module parses flags, feeds the engine and wires its sink to [`sigil_printer`] (how detections and the
 //! summary look) and to the progress line (how the hunt is going).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -623,10 +624,12 @@ fn parse_input_kind(s: &str) -> Result<sigil_events::InputKind, sigil_events::Un
 /// Every `--rules` path must exist and hold at least one rule file: a folder of events given after `--rules`
 /// by mistake must not be taken for an empty rule folder.
 /// The builtin routing tables with the `--mapping` files applied in order.
-pub(crate) fn load_knowledge(mapping: &[PathBuf]) -> anyhow::Result<sigil_knowledge::Knowledge> {
-    let mut knowledge = sigil_knowledge::Knowledge::builtin().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+/// The built-in knowledge, borrowed (not copied) unless `--mapping` files extend it.
+pub(crate) fn load_knowledge(mapping: &[PathBuf]) -> anyhow::Result<Cow<'static, sigil_knowledge::Knowledge>> {
+    let mut knowledge = Cow::Borrowed(sigil_knowledge::Knowledge::builtin().map_err(|e| anyhow::anyhow!("{e}"))?);
     for m in mapping {
-        knowledge = knowledge.with_mapping_file(m).map_err(|e| anyhow::anyhow!("--mapping: {e}"))?;
+        knowledge =
+            Cow::Owned(knowledge.into_owned().with_mapping_file(m).map_err(|e| anyhow::anyhow!("--mapping: {e}"))?);
     }
     Ok(knowledge)
 }

@@ -1,4 +1,8 @@
-//! A YAML document tree with source positions, built on serde-saphyr.
+//! A YAML document tree with source positions.
+//!
+//! Two readers build it: [`events`] straight from the parser's event stream for the YAML rule files are written
+//! in, and serde-saphyr ([`parse_documents_reference`]) for everything else and for every error, so both give
+//! the same nodes, messages and positions.
 //!
 //! Sigma needs more than plain deserialisation: every diagnostic points at a line and column, mapping order
 //! matters (search identifiers are stages in file order), duplicate keys are errors (as in pySigma), and quoted
@@ -10,6 +14,8 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
 use sigil_diagnostics::{Position, Span};
+
+mod events;
 
 /// One YAML node and where it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -286,15 +292,39 @@ fn options(limits: &Limits) -> Options {
 /// # Errors
 /// A [`YamlError`] for syntax errors, duplicate keys and exceeded limits.
 pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
+    check_size(text, limits)?;
+    match events::parse_documents(text, limits) {
+        Some(docs) => Ok(docs),
+        None => parse_documents_reference(text, limits),
+    }
+}
+
+/// Whether [`parse_documents`] reads `text` with the event reader alone (serde-saphyr is not needed): true for
+/// rule files written plainly, false for tags, anchors, aliases, merge keys and errors. For tests and benches.
+pub fn read_by_events(text: &str, limits: &Limits) -> bool {
+    text.len() <= limits.max_file_bytes && events::parse_documents(text, limits).is_some()
+}
+
+/// [`parse_documents`] through serde-saphyr only: the path for what the event reader leaves aside (tags,
+/// anchors, aliases, merge keys, errors), and the reference the differential tests compare it with.
+///
+/// # Errors
+/// As [`parse_documents`].
+pub fn parse_documents_reference(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
+    check_size(text, limits)?;
+    let docs: Vec<Option<SpannedNode>> =
+        serde_saphyr::from_multiple_with_options(text, options(limits)).map_err(|e| to_yaml_error(&e))?;
+    Ok(docs.into_iter().flatten().map(|n| n.0).filter(|n| n.value != NodeValue::Null).collect())
+}
+
+fn check_size(text: &str, limits: &Limits) -> Result<(), YamlError> {
     if text.len() > limits.max_file_bytes {
         return Err(YamlError {
             message: format!("file is {} bytes, over the {} byte limit", text.len(), limits.max_file_bytes),
             pos: Position::UNKNOWN,
         });
     }
-    let docs: Vec<Option<SpannedNode>> =
-        serde_saphyr::from_multiple_with_options(text, options(limits)).map_err(|e| to_yaml_error(&e))?;
-    Ok(docs.into_iter().flatten().map(|n| n.0).filter(|n| n.value != NodeValue::Null).collect())
+    Ok(())
 }
 
 fn to_yaml_error(e: &serde_saphyr::Error) -> YamlError {
