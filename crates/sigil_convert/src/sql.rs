@@ -846,12 +846,14 @@ pub(crate) struct SingleRule<'a> {
     pub routes: Option<&'a [Route]>,
 }
 
-/// One statement that reads the table once and returns every matching row with the ids of the rules it matched
-/// (`sigil_rules`), the routing predicate evaluated once per route and shared by all rules on it.
-pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], exact: bool) -> R<String> {
-    // Group by route: a route is identified by its predicate text (identical routes of different logsources
-    // share it).
-    let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+/// The rules of a set grouped by route: a route is identified by its predicate text (identical routes of
+/// different logsources share it), each with its rules' (id, predicate through that route); a rule routed to
+/// several routes is in each. Unrouted rules come last, under `None`.
+type RouteGroups = Vec<(Option<(String, String)>, Vec<(String, String)>)>;
+
+fn route_groups(d: Dialect, rules: &[SingleRule<'_>], exact: bool) -> R<RouteGroups> {
+    // (route predicate, label) → rules.
+    let mut groups: RouteGroups = Vec::new();
     let mut unrouted: Vec<(String, String)> = Vec::new();
     for r in rules {
         match r.routes {
@@ -860,62 +862,139 @@ pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], ex
                 for route in routes {
                     let key = route_predicate(d, route);
                     let pred = rule_predicate(d, r.ir, route, exact)?;
-                    match groups.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, v)) => v.push((r.id.clone(), pred)),
-                        None => groups.push((key, vec![(r.id.clone(), pred)])),
+                    match groups.iter_mut().find(|(k, _)| k.as_ref().is_some_and(|(k, _)| *k == key)) {
+                        // Two routes of one rule with the same predicate (different field mappings): either holds.
+                        Some((_, v)) => match v.iter_mut().find(|(id, _)| *id == r.id) {
+                            Some((_, p)) => *p = format!("({p} OR {pred})"),
+                            None => v.push((r.id.clone(), pred)),
+                        },
+                        None => groups.push((Some((key, route_label(route))), vec![(r.id.clone(), pred)])),
                     }
                 }
             }
         }
     }
-    let ids_array = |rules: &[(String, String)]| -> String {
-        let items: Vec<String> = rules
-            .iter()
-            .map(|(id, pred)| match d {
-                Dialect::ClickHouse => format!("if({pred}, {}, '')", d.lit(id)),
-                _ => format!("(CASE WHEN {pred} THEN {} ELSE '' END)", d.lit(id)),
-            })
-            .collect();
-        let array = match d {
-            Dialect::ClickHouse | Dialect::DuckDb => format!("[{}]", items.join(",\n    ")),
-            Dialect::Spark => format!("array({})", items.join(",\n    ")),
-        };
-        match d {
-            Dialect::ClickHouse => format!("arrayFilter(x -> x != '', {array})"),
-            Dialect::DuckDb => format!("list_filter({array}, lambda x: x <> '')"),
-            Dialect::Spark => format!("filter({array}, x -> x != '')"),
-        }
+    if !unrouted.is_empty() {
+        groups.push((None, unrouted));
+    }
+    Ok(groups)
+}
+
+/// A short name for a route, for people reading the statements: its record kinds, channels (or providers) and
+/// event ids.
+fn route_label(route: &Route) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let list = |v: &[String]| match v.len() {
+        0 => None,
+        1..=2 => Some(v.join(",")),
+        n => Some(format!("{},{} +{} more", v[0], v[1], n - 2)),
     };
-    let empty = match d {
+    parts.extend(list(route.kinds()));
+    parts.extend(list(route.channels()).or_else(|| list(route.providers())));
+    if !route.event_ids().is_empty() {
+        let ids: Vec<String> = route.event_ids().iter().map(u32::to_string).collect();
+        parts.extend(list(&ids).map(|s| format!("event {s}")));
+    }
+    for c in route.conditions() {
+        parts.push(format!("{}={}", c.field(), c.values().join("|")));
+    }
+    if parts.is_empty() { "every event".into() } else { parts.join(" ") }
+}
+
+/// `[if(pred, id, '') ...]` without the empty strings: the ids of the rules a row matches.
+fn ids_array(d: Dialect, rules: &[(String, String)]) -> String {
+    let items: Vec<String> = rules
+        .iter()
+        .map(|(id, pred)| match d {
+            Dialect::ClickHouse => format!("if({pred}, {}, '')", d.lit(id)),
+            _ => format!("(CASE WHEN {pred} THEN {} ELSE '' END)", d.lit(id)),
+        })
+        .collect();
+    let array = match d {
+        Dialect::ClickHouse | Dialect::DuckDb => format!("[{}]", items.join(",\n    ")),
+        Dialect::Spark => format!("array({})", items.join(",\n    ")),
+    };
+    match d {
+        Dialect::ClickHouse => format!("arrayFilter(x -> x != '', {array})"),
+        Dialect::DuckDb => format!("list_filter({array}, lambda x: x <> '')"),
+        Dialect::Spark => format!("filter({array}, x -> x != '')"),
+    }
+}
+
+fn empty_ids(d: Dialect) -> &'static str {
+    match d {
         Dialect::ClickHouse => "CAST([], 'Array(String)')",
         Dialect::DuckDb => "CAST([] AS VARCHAR[])",
         Dialect::Spark => "CAST(array() AS ARRAY<STRING>)",
-    };
-    let mut parts: Vec<String> = Vec::new();
-    for (route, rs) in &groups {
-        let arr = ids_array(rs);
-        parts.push(match d {
-            Dialect::ClickHouse => format!("if({route}, {arr}, {empty})"),
-            _ => format!("(CASE WHEN {route} THEN {arr} ELSE {empty} END)"),
-        });
     }
-    if !unrouted.is_empty() {
-        parts.push(ids_array(&unrouted));
-    }
-    let all = match d {
-        Dialect::ClickHouse => format!("arrayDistinct(arrayFlatten([{}]))", parts.join(",\n  ")),
-        Dialect::DuckDb => format!("list_distinct(flatten([{}]))", parts.join(",\n  ")),
-        Dialect::Spark => format!("array_distinct(flatten(array({})))", parts.join(",\n  ")),
-    };
-    let all = if parts.is_empty() { empty.to_string() } else { all };
+}
+
+/// `SELECT * FROM (SELECT *, ids AS sigil_rules FROM table [WHERE where]) WHERE sigil_rules is not empty`.
+fn matched_rows(d: Dialect, table: &str, ids: &str, filter: Option<&str>) -> String {
     let nonempty = match d {
         Dialect::ClickHouse => "notEmpty(sigil_rules)",
         Dialect::DuckDb => "len(sigil_rules) > 0",
         Dialect::Spark => "size(sigil_rules) > 0",
     };
-    let mut q = String::new();
-    let _ = write!(q, "SELECT * FROM (\nSELECT *, {all}\nAS sigil_rules FROM {table}\n) AS matched WHERE {nonempty}");
-    Ok(q)
+    let filter = filter.map(|w| format!("\nWHERE {w}")).unwrap_or_default();
+    format!("SELECT * FROM (\nSELECT *, {ids}\nAS sigil_rules FROM {table}{filter}\n) AS matched WHERE {nonempty}")
+}
+
+/// One statement that reads the table once and returns every matching row with the ids of the rules it matched
+/// (`sigil_rules`), the routing predicate evaluated once per route and shared by all rules on it.
+pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], exact: bool) -> R<String> {
+    let empty = empty_ids(d);
+    let mut parts: Vec<String> = Vec::new();
+    for (route, rs) in &route_groups(d, rules, exact)? {
+        let arr = ids_array(d, rs);
+        parts.push(match (route, d) {
+            (None, _) => arr,
+            (Some((route, _)), Dialect::ClickHouse) => format!("if({route}, {arr}, {empty})"),
+            (Some((route, _)), _) => format!("(CASE WHEN {route} THEN {arr} ELSE {empty} END)"),
+        });
+    }
+    let all = match d {
+        _ if parts.is_empty() => empty.to_string(),
+        Dialect::ClickHouse => format!("arrayDistinct(arrayFlatten([{}]))", parts.join(",\n  ")),
+        Dialect::DuckDb => format!("list_distinct(flatten([{}]))", parts.join(",\n  ")),
+        Dialect::Spark => format!("array_distinct(flatten(array({})))", parts.join(",\n  ")),
+    };
+    Ok(matched_rows(d, table, &all, None))
+}
+
+/// One statement of [`route_statements`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteStatement {
+    /// The route, for people: record kinds, channels or providers, event ids (`"unrouted"` for the rules whose
+    /// logsource has no route, which read every event).
+    pub route: String,
+    /// The rules in the statement (a rule routed to several routes is in each of their statements).
+    pub rule_ids: Vec<String>,
+    /// The statement: the rows of the route that match at least one of its rules, with `sigil_rules`.
+    pub query: String,
+}
+
+/// One statement per route: the route's predicate as its `WHERE` (an engine whose table is ordered or
+/// partitioned by kind, channel and event id reads only that route's rows), the route's rules in its select
+/// list; the unrouted rules in a statement of their own, without `WHERE`. The union of their (rule, row) pairs
+/// is the single query's; a row may come out of several statements (a record travelling two routes).
+pub(crate) fn route_statements(
+    d: Dialect,
+    table: &str,
+    rules: &[SingleRule<'_>],
+    exact: bool,
+) -> R<Vec<RouteStatement>> {
+    Ok(route_groups(d, rules, exact)?
+        .into_iter()
+        .map(|(route, rs)| {
+            let ids = ids_array(d, &rs);
+            let (label, query) = match route {
+                Some((pred, label)) => (label, matched_rows(d, table, &ids, Some(&pred))),
+                None => ("unrouted".to_string(), matched_rows(d, table, &ids, None)),
+            };
+            RouteStatement { route: label, rule_ids: rs.into_iter().map(|(id, _)| id).collect(), query }
+        })
+        .collect())
 }
 
 #[cfg(test)]
