@@ -16,16 +16,17 @@
 //! - Numbers compare as numbers, reading decimal and Windows hex (`0x1a2c`) text as the engine does.
 //! - `re` keeps the rule's regular expression and prefixes the flags (`(?ims)`; `(?iu)` on Spark, whose Java
 //!   regexes are ASCII-only case-insensitive without `u`).
-//! - `cidr` is an anchored regular expression accepting exactly the addresses inside the network (see `ip.rs`).
+//! - `cidr` reads the value's address once per item (exact IPv4/IPv6 grammars, a canonical hex text) and tests
+//!   each network as a range of such texts ([`Dialect::cidr`], `ip.rs`).
 //! - Every item is wrapped in `COALESCE(.., FALSE)`, so SQL's three-valued logic never turns `NOT` into "unknown":
 //!   an item is true or false for every row, as in the engine.
-
-use std::fmt::Write as _;
 
 use sigil_ir::{CmpOp, Cond, Item, Part, Pattern, Position, RuleIr, ValueSpec};
 use sigil_knowledge::Route;
 
-use crate::ip::network_regex;
+use ipnet::IpNet;
+
+use crate::ip;
 
 /// A SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,6 +404,88 @@ impl Dialect {
         }
     }
 
+    /// The address in `x` (as the engine reads it out of a log value) lies in one of `nets`.
+    ///
+    /// The value's address text is checked against the exact IPv4 and IPv6 grammars of Rust's parser (regexes
+    /// from `ip.rs`, the same for every network) and made canonical once: `4` or `6` for how it was written, then
+    /// the 32 hex digits of its IPv6 form (an IPv4 text as its IPv4-mapped address). Each network is then a
+    /// range of such texts: an IPv4 network holds both spellings (the engine reads `::ffff:10.0.0.1` as inside
+    /// `10.0.0.0/8`), an IPv6 network only IPv6 texts. ClickHouse parses with its own `IPv6StringToNumOrNull`;
+    /// DuckDB (whose `inet` is a download) and Spark (no IP type) expand `::` and a dotted tail with string
+    /// functions.
+    fn cidr(self, x: &str, nets: &[&IpNet]) -> String {
+        let (v4, v6) = (ip::v4_syntax(), ip::v6_syntax());
+        let mut tests = Vec::with_capacity(nets.len());
+        for net in nets {
+            let (is_v4, lo, hi) = ip::network_range(net);
+            let range = |fam: char| format!("sg_ip BETWEEN '{fam}{lo}' AND '{fam}{hi}'");
+            tests.push(if is_v4 { format!("({} OR {})", range('4'), range('6')) } else { range('6') });
+        }
+        let tests = join(tests, " OR ", "FALSE");
+        let text = match self {
+            Dialect::ClickHouse => format!("extract({x}, {})", self.lit(ip::ADDRESS_TEXT)),
+            _ => format!("regexp_extract({x}, {}, 1)", self.lit(ip::ADDRESS_TEXT)),
+        };
+        let (is4, is6) = (self.regex("sg_ia", &v4), self.regex("sg_ia", &v6));
+        let canonical = match self {
+            Dialect::ClickHouse => format!(
+                "multiIf({is4}, concat('4', lower(hex(IPv6StringToNumOrNull(concat('::ffff:', sg_ia))))), \
+                 {is6}, concat('6', lower(hex(IPv6StringToNumOrNull(sg_ia)))), NULL)"
+            ),
+            _ => {
+                // `sg_is`: a valid IPv6 text (an IPv4 text as `::ffff:a.b.c.d`), else NULL.
+                let valid = format!("(CASE WHEN {is4} THEN '::ffff:' || sg_ia WHEN {is6} THEN sg_ia END)");
+                let octet = |i: usize| {
+                    format!("CAST(regexp_extract(sg_is, '([0-9]+)[.]([0-9]+)[.]([0-9]+)[.]([0-9]+)$', {i}) AS INT)")
+                };
+                let hex = |a: usize, b: usize| {
+                    let n = format!("{} * 256 + {}", octet(a), octet(b));
+                    match self {
+                        Dialect::DuckDb => format!("format('{{:x}}', {n})"),
+                        _ => format!("hex({n})"),
+                    }
+                };
+                // The dotted tail as two hex groups.
+                let hex_only = format!(
+                    "(CASE WHEN contains(sg_is, '.') THEN regexp_extract(sg_is, '^(.*:)', 1) || {} || ':' || {} ELSE sg_is END)",
+                    hex(1, 2),
+                    hex(3, 4)
+                );
+                let (split, empty, concat, zeros, pad, len) = match self {
+                    Dialect::DuckDb => (
+                        "string_split",
+                        "CAST([] AS VARCHAR[])",
+                        "list_concat(list_concat(A, Z), B)",
+                        "list_transform(range(N), lambda sg_i: '0')",
+                        "array_to_string(list_transform(G, lambda sg_g: lpad(lower(sg_g), 4, '0')), '')",
+                        "len",
+                    ),
+                    _ => (
+                        "split",
+                        "CAST(array() AS ARRAY<STRING>)",
+                        "concat(A, Z, B)",
+                        "array_repeat('0', N)",
+                        "concat_ws('', transform(G, sg_g -> lpad(lower(sg_g), 4, '0')))",
+                        "size",
+                    ),
+                };
+                let groups = |part: &str| format!("(CASE WHEN {part} = '' THEN {empty} ELSE {split}({part}, ':') END)");
+                let (head, tail) = (groups("sg_ih[1]"), groups("sg_ih[2]"));
+                let n = format!("8 - {len}({head}) - {len}({tail})");
+                let expanded = concat.replace('A', &head).replace('Z', &zeros.replace('N', &n)).replace('B', &tail);
+                let all = format!("(CASE WHEN {len}(sg_ih) = 1 THEN {split}(sg_it, ':') ELSE {expanded} END)");
+                let canon = pad.replace('G', &all);
+                let body = self.bind("sg_ih", &format!("{split}(sg_it, '::')"), &canon);
+                let body = self.bind("sg_it", &hex_only, &body);
+                let body = format!(
+                    "(CASE WHEN sg_is IS NULL THEN NULL ELSE (CASE WHEN contains(sg_ia, ':') THEN '6' ELSE '4' END) || {body} END)"
+                );
+                self.bind("sg_is", &valid, &body)
+            }
+        };
+        self.bind("sg_ia", &text, &self.bind("sg_ip", &canonical, &tests))
+    }
+
     fn in_list(self, x: &str, items: &[String]) -> String {
         let list: Vec<String> = items.iter().map(|i| self.lit(i)).collect();
         format!("{x} IN ({})", list.join(", "))
@@ -569,8 +652,23 @@ fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper, exact: bool) -> R<Str
 }
 
 /// Some of `values` holds for `x` (each test made two-valued).
+/// The `cidr` networks of the item are tested together: the value's address is read once for all of them.
 fn any_of(d: Dialect, values: &[std::borrow::Cow<'_, ValueSpec>], x: &str) -> R<String> {
-    let preds = values.iter().map(|v| Ok(format!("COALESCE({}, FALSE)", value(d, v, x)?))).collect::<R<Vec<_>>>()?;
+    let nets: Vec<&IpNet> = values
+        .iter()
+        .filter_map(|v| match v.as_ref() {
+            ValueSpec::Cidr(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut preds = values
+        .iter()
+        .filter(|v| !matches!(v.as_ref(), ValueSpec::Cidr(_)))
+        .map(|v| Ok(format!("COALESCE({}, FALSE)", value(d, v, x)?)))
+        .collect::<R<Vec<_>>>()?;
+    if !nets.is_empty() {
+        preds.push(format!("COALESCE({}, FALSE)", d.cidr(x, &nets)));
+    }
     Ok(join(preds, " OR ", "FALSE"))
 }
 
@@ -699,7 +797,7 @@ fn value(d: Dialect, v: &ValueSpec, x: &str) -> R<String> {
             let re = if flags.is_empty() { pattern.clone() } else { format!("(?{flags}){pattern}") };
             d.regex(x, &re)
         }
-        ValueSpec::Cidr(net) => d.regex(x, &network_regex(net)),
+        ValueSpec::Cidr(net) => d.cidr(x, &[net]),
         ValueSpec::Compare { part: None, op, value } => {
             let op = cmp_sql(*op);
             format!("({} {op} {})", d.number(x), float(*value))
