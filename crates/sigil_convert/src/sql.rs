@@ -470,7 +470,13 @@ impl Dialect {
                     ),
                 };
                 let groups = |part: &str| format!("(CASE WHEN {part} = '' THEN {empty} ELSE {split}({part}, ':') END)");
-                let (head, tail) = (groups("sg_ih[1]"), groups("sg_ih[2]"));
+                // Spark's `a[i]` counts from 0 and fails out of bounds: `try_element_at` counts from 1, as DuckDB's
+                // `a[i]`.
+                let (first, second) = match self {
+                    Dialect::DuckDb => ("sg_ih[1]", "sg_ih[2]"),
+                    _ => ("try_element_at(sg_ih, 1)", "try_element_at(sg_ih, 2)"),
+                };
+                let (head, tail) = (groups(first), groups(second));
                 let n = format!("8 - {len}({head}) - {len}({tail})");
                 let expanded = concat.replace('A', &head).replace('Z', &zeros.replace('N', &n)).replace('B', &tail);
                 let all = format!("(CASE WHEN {len}(sg_ih) = 1 THEN {split}(sg_it, ':') ELSE {expanded} END)");
