@@ -12,7 +12,8 @@ use std::process::ExitCode;
 /// every modifier in the target's own functions, escaping and case rules. A rule that cannot be expressed is
 /// listed with the reason (on stderr, or in the JSON output), never dropped silently. --single-query gives one
 /// statement that scans the table once and returns each matching row with the ids of the rules it matched
-/// (column sigil_rules).
+/// (column sigil_rules); with --split-by-route, one such statement per route (logsource), each reading only
+/// its route's rows, small enough for the engines to plan a whole rule set.
 ///
 /// Text targets (lucene/elasticsearch, es-dsl, esql, splunk, kusto) search the same events loaded into the SIEM
 /// with each entry of the export's fields map as a top-level field; --table names the ES|QL index, Splunk index
@@ -27,6 +28,7 @@ use std::process::ExitCode;
 ///   sigil convert --target splunk --table winevents --rules sigma/rules --format json
 ///   sigil convert --target duckdb --rules sigma/rules --single-query --table "read_parquet('events.parquet')"
 ///   sigil convert --target spark --rules rules/ --format json
+///   sigil convert --target clickhouse --rules sigma/rules --single-query --split-by-route --format json
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -50,6 +52,13 @@ pub struct Args {
     /// One statement for the whole rule set instead of a query per rule.
     #[arg(long)]
     single_query: bool,
+    /// With --single-query: one statement per route (logsource) instead of one for everything. Each has the
+    /// route's predicate (record kind, channel, provider, event id) as its WHERE and the route's rules in its
+    /// select list; rules without a route go into a statement of their own. Together they return the same
+    /// (rule, row) pairs (a row travelling two routes comes out of both). SQL output: the statements in order, each
+    /// after a `-- route:` comment; JSON: {target, statements: [{route, rule_ids, query}], unsupported}.
+    #[arg(long, requires = "single_query")]
+    split_by_route: bool,
     /// SQL targets: read each field under the rule's exact name only. By default a query reads a field as sigil
     /// hunt does: the exact key, else a key differing only in ASCII case or spaces (`commandline`, `Threat Name`),
     /// else every key under the name as a dotted prefix (`requestParameters.*`). With this flag the queries are
@@ -139,6 +148,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--output {}: refusing to overwrite one of the inputs", out.display());
         }
     }
+    if args.split_by_route {
+        let (statements, entries) = sigil_convert::route_statements(&set, &knowledge, target, &opts);
+        let text = match args.format {
+            Format::Json => {
+                let unsupported: Vec<_> = entries.iter().filter(|e| e.unsupported.is_some()).collect();
+                let v =
+                    serde_json::json!({"target": target.name(), "statements": statements, "unsupported": unsupported});
+                let mut t = serde_json::to_string_pretty(&v)?;
+                t.push('\n');
+                t
+            }
+            _ => {
+                let mut t = String::new();
+                for s in &statements {
+                    t.push_str(&format!("-- route: {} ({} rules)\n", s.route.replace('\n', " "), s.rule_ids.len()));
+                    t.push_str(&s.query);
+                    t.push_str(";\n\n");
+                }
+                t
+            }
+        };
+        return finish(&args, target, &text, &entries);
+    }
     let (single, entries) = if args.single_query {
         let (q, e) = sigil_convert::single_query(&set, &knowledge, target, &opts);
         (Some(q), e)
@@ -197,6 +229,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             text.push('\n');
         }
     }
+    finish(&args, target, &text, &entries)
+}
+
+/// Writes the output and lists the rules not converted on stderr; fails when none converted.
+fn finish(
+    args: &Args,
+    target: sigil_convert::Target,
+    text: &str,
+    entries: &[sigil_convert::ConvertedRule],
+) -> anyhow::Result<ExitCode> {
     match &args.output {
         Some(p) => std::fs::write(p, text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
         None => std::io::stdout().lock().write_all(text.as_bytes())?,

@@ -1,46 +1,45 @@
-//! `cidr` as a regular expression: the exact set of texts the hunting engine reads as an address inside a network.
+//! `cidr` for the SQL targets: the exact texts the hunting engine reads as an address, and networks as ranges.
 //!
 //! None of the SQL targets shares one IP type (DuckDB's `inet` is an extension that must be downloaded, Spark has
-//! none), and log fields hold text anyway. So a network becomes an anchored regular expression that accepts
-//! exactly the texts Rust's `IpAddr` parser accepts for the addresses inside it (IPv4: four decimal octets without
-//! leading zeros; IPv6: eight groups of one to four hex digits, one `::`, an optional dotted IPv4 tail), wrapped
-//! the way the engine reads an address out of a log value (surrounding spaces and `[` `]`, an IPv6 zone `%..`),
-//! and for an IPv4 network also the IPv4-mapped IPv6 forms (`::ffff:10.0.0.1`), as the engine does.
+//! none), and log fields hold text anyway. A value's address is read the way the engine reads it out of a log
+//! value ([`ADDRESS_TEXT`]: surrounding spaces and `[` `]`, an IPv6 zone `%..`), checked against regular
+//! expressions accepting exactly the texts Rust's `IpAddr` parser accepts ([`v4_syntax`]: four decimal octets
+//! without leading zeros; [`v6_syntax`]: eight groups of one to four hex digits, one `::` standing for at least
+//! one group, an optional dotted IPv4 tail), and made canonical in the query; each network is a range of
+//! canonical texts ([`network_range`]; an IPv4 network also holds the IPv4-mapped IPv6 forms, `::ffff:10.0.0.1`,
+//! as the engine does). The grammars are the same for every network, so a rule with 160 networks costs one
+//! reading of the address and 160 comparisons.
 
 use std::fmt::Write as _;
 
 use ipnet::IpNet;
 
-/// An anchored regex (RE2, Java and Rust syntax alike) for values holding an address inside `net`.
-pub(crate) fn network_regex(net: &IpNet) -> String {
-    let body = match net {
-        IpNet::V4(n) => {
-            let v4 = v4_forms(&octet_classes(u32::from(n.network()), n.prefix_len()));
-            // The IPv4-mapped IPv6 addresses of the network: ::ffff:a.b.c.d/(96+p).
-            let mapped = u128::from(u32::from(n.network())) | (0xffff_u128 << 32);
-            let v6 = v6_forms(mapped, 96 + n.prefix_len());
-            format!("{v4}|{v6}")
-        }
-        IpNet::V6(n) => v6_forms(u128::from(n.network()), n.prefix_len()),
-    };
-    // parse_ip in the engine: trim, strip leading '[' and trailing ']', cut an IPv6 zone at '%'.
-    format!(r"^[ \t\n\r\f\v]*\[*(?:{body})(?:%.*|\]*[ \t\n\r\f\v]*)$")
+/// The address part of a log value as the engine reads it (`parse_ip`: surrounding white space and `[` `]`
+/// dropped, an IPv6 zone `%..` cut off), as capture group 1; no match when the value cannot hold an address.
+pub(crate) const ADDRESS_TEXT: &str = r"(?s)^[ \t\n\r\f\v]*\[*([0-9a-fA-F:.]+)(?:%.*|\]*[ \t\n\r\f\v]*)$";
+
+/// An anchored regex for exactly the IPv4 texts Rust's parser accepts (four decimal octets, no leading zeros).
+pub(crate) fn v4_syntax() -> String {
+    format!("^{}$", v4_forms(&[(0, 255); 4]))
 }
 
-/// Per octet, the values the network allows: `(lo, hi)`.
-fn octet_classes(addr: u32, prefix: u8) -> [(u8, u8); 4] {
-    let mut out = [(0u8, 255u8); 4];
-    for (i, o) in out.iter_mut().enumerate() {
-        let shift = 24 - 8 * i as u32;
-        let value = ((addr >> shift) & 0xff) as u8;
-        let fixed_bits = (i32::from(prefix) - 8 * i as i32).clamp(0, 8) as u32;
-        let free = 8 - fixed_bits;
-        let mask: u8 = if free == 8 { 0 } else { (0xff_u16 << free) as u8 };
-        let lo = value & mask;
-        let hi = lo | !mask;
-        *o = (lo, hi);
-    }
-    out
+/// An anchored regex for exactly the IPv6 texts Rust's parser accepts (every address: `::/0`).
+pub(crate) fn v6_syntax() -> String {
+    format!("^(?:{})$", v6_forms(0, 0))
+}
+
+/// The addresses of a network as an inclusive range of 32-digit lower-case hex texts of their IPv6 form (an
+/// IPv4 network as its IPv4-mapped addresses, `::ffff:a.b.c.d`), and whether it is an IPv4 network: the SQL
+/// targets compare the canonical text of a value's address with these bounds ([`crate::sql`]).
+pub(crate) fn network_range(net: &IpNet) -> (bool, String, String) {
+    let (v4, lo, prefix) = match net {
+        IpNet::V4(n) => {
+            (true, u128::from(u32::from(n.network())) | (0xffff_u128 << 32), 96 + u32::from(n.prefix_len()))
+        }
+        IpNet::V6(n) => (false, u128::from(n.network()), u32::from(n.prefix_len())),
+    };
+    let host = if prefix >= 128 { 0 } else { u128::MAX >> prefix };
+    (v4, format!("{lo:032x}"), format!("{:032x}", lo | host))
 }
 
 /// A decimal octet in `lo..=hi`, as Rust's parser accepts it (no leading zeros).
@@ -204,8 +203,30 @@ mod tests {
         }
     }
 
+    /// What the SQL targets compute: the address text, its syntax checked by the two regexes, its canonical
+    /// 32-digit hex form (an IPv4 text as its IPv4-mapped form) compared with the network's range; an IPv6
+    /// network never holds an IPv4 text.
+    fn sql_reads(net: &IpNet, text: &str) -> bool {
+        let Some(a) = regex::Regex::new(ADDRESS_TEXT).unwrap().captures(text).map(|c| c[1].to_string()) else {
+            return false;
+        };
+        let is4 = regex::Regex::new(&v4_syntax()).unwrap().is_match(&a);
+        let is6 = regex::Regex::new(&v6_syntax()).unwrap().is_match(&a);
+        let canon = if is4 {
+            let v4: std::net::Ipv4Addr = a.parse().unwrap();
+            u128::from(v4.to_ipv6_mapped())
+        } else if is6 {
+            u128::from(a.parse::<std::net::Ipv6Addr>().unwrap())
+        } else {
+            return false;
+        };
+        let (v4_net, lo, hi) = network_range(net);
+        let c = format!("{canon:032x}");
+        (v4_net || !is4) && lo <= c && c <= hi
+    }
+
     #[test]
-    fn regex_agrees_with_the_engine() {
+    fn ranges_agree_with_the_engine() {
         let nets = [
             "10.0.0.0/8",
             "172.16.0.0/12",
@@ -273,14 +294,20 @@ mod tests {
             "10.1.2.3x",
             "10.1.2.3 ]",
             "fe80::1%",
+            "fe80::1%a\nb",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1::2:3:4:5:6:7:8",
+            "::ffff:1.02.3.4",
+            "::ffff:0:0",
+            "0:0:0:0:0:ffff::",
             "",
             " ",
         ];
         for n in nets {
             let net: IpNet = n.parse().unwrap();
-            let re = regex::Regex::new(&network_regex(&net)).unwrap();
             for t in texts {
-                assert_eq!(re.is_match(t), engine_reads(&net, t), "{n} {t:?}");
+                assert_eq!(sql_reads(&net, t), engine_reads(&net, t), "range form: {n} {t:?}");
             }
         }
     }

@@ -7,7 +7,8 @@
 //!
 //! - [`convert`] gives, per rule, a query or the reason it cannot be expressed (never a silent drop), with the
 //!   field renames the rule's routes applied ([`sigil_ir::RuleIr::renames`]).
-//! - [`single_query`] gives one statement that scans the table once for a whole rule set.
+//! - [`single_query`] gives one statement that scans the table once for a whole rule set, and
+//!   [`route_statements`] the same rule set as one statement per route (each reads only its route's rows).
 //! - Text targets (Elasticsearch Lucene / query DSL / ES|QL, Splunk SPL, Kusto) render the same IR, routing and
 //!   field mappings as query texts (`lucene.rs`, `dsl.rs`, `esql.rs`, `splunk.rs`, `kusto.rs`, shared walk in
 //!   `text.rs`); see docs/convert-text-targets.md for their semantics and the comparison with pySigma.
@@ -33,7 +34,7 @@ use sigil_ir::{FieldRename, Placeholders, RuleIr};
 use sigil_knowledge::{Knowledge, Route};
 use sigil_rule::{Document, FilterRule, Rule};
 
-pub use sql::Dialect;
+pub use sql::{Dialect, RouteStatement};
 
 /// A conversion target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,6 +347,42 @@ pub fn single_query(
     target: Target,
     opts: &ConvertOptions,
 ) -> (String, Vec<ConvertedRule>) {
+    let (d, usable, entries) = whole_set(set, knowledge, target, opts);
+    let Some(d) = d else { return (String::new(), entries) };
+    let rules: Vec<sql::SingleRule<'_>> =
+        usable.iter().map(|p| sql::SingleRule { id: p.id.clone(), ir: &p.ir, routes: p.routes }).collect();
+    let q = sql::single_query(d, &opts.table, &rules, opts.exact_field_names).unwrap_or_else(|u| format!("-- {}", u.0));
+    (q, entries)
+}
+
+/// The whole rule set as one statement per route (`sigil convert --single-query --split-by-route`): each reads
+/// only its route's rows (the route's predicate as its `WHERE`) and returns those matching at least one of the
+/// route's rules, with `sigil_rules`; the unrouted rules in a statement of their own. Together they select the
+/// (rule, row) pairs of [`single_query`]; each is a fraction of its size, so the engines plan them in a fraction
+/// of the time and memory. Rules that cannot be expressed are listed in the entries.
+pub fn route_statements(
+    set: &sigil_rule::RuleSet,
+    knowledge: &Knowledge,
+    target: Target,
+    opts: &ConvertOptions,
+) -> (Vec<RouteStatement>, Vec<ConvertedRule>) {
+    let (d, usable, entries) = whole_set(set, knowledge, target, opts);
+    let Some(d) = d else { return (Vec::new(), entries) };
+    let rules: Vec<sql::SingleRule<'_>> =
+        usable.iter().map(|p| sql::SingleRule { id: p.id.clone(), ir: &p.ir, routes: p.routes }).collect();
+    // Every usable rule was checked to convert, so this does not fail; if it did, no statement rather than a
+    // wrong one.
+    let statements = sql::route_statements(d, &opts.table, &rules, opts.exact_field_names).unwrap_or_default();
+    (statements, entries)
+}
+
+/// The rules of a set that go into a whole-set statement, and the entries listing the others with the reason.
+fn whole_set<'a>(
+    set: &'a sigil_rule::RuleSet,
+    knowledge: &'a Knowledge,
+    target: Target,
+    opts: &ConvertOptions,
+) -> (Option<sql::Dialect>, Vec<Prepared<'a>>, Vec<ConvertedRule>) {
     let prepared = prepare(set, knowledge, opts);
     let Some(d) = target.dialect() else {
         let why = format!("one statement for a rule set is written for SQL targets only, not {}", target.name());
@@ -356,7 +393,7 @@ pub fn single_query(
                 e
             })
             .collect();
-        return (String::new(), entries);
+        return (None, Vec::new(), entries);
     };
     let mut entries = Vec::new();
     let mut usable = Vec::new();
@@ -380,8 +417,5 @@ pub fn single_query(
         }
         entries.push(e);
     }
-    let rules: Vec<sql::SingleRule<'_>> =
-        usable.iter().map(|p| sql::SingleRule { id: p.id.clone(), ir: &p.ir, routes: p.routes }).collect();
-    let q = sql::single_query(d, &opts.table, &rules, opts.exact_field_names).unwrap_or_else(|u| format!("-- {}", u.0));
-    (q, entries)
+    (Some(d), usable, entries)
 }

@@ -16,16 +16,17 @@
 //! - Numbers compare as numbers, reading decimal and Windows hex (`0x1a2c`) text as the engine does.
 //! - `re` keeps the rule's regular expression and prefixes the flags (`(?ims)`; `(?iu)` on Spark, whose Java
 //!   regexes are ASCII-only case-insensitive without `u`).
-//! - `cidr` is an anchored regular expression accepting exactly the addresses inside the network (see `ip.rs`).
+//! - `cidr` reads the value's address once per item (exact IPv4/IPv6 grammars, a canonical hex text) and tests
+//!   each network as a range of such texts ([`Dialect::cidr`], `ip.rs`).
 //! - Every item is wrapped in `COALESCE(.., FALSE)`, so SQL's three-valued logic never turns `NOT` into "unknown":
 //!   an item is true or false for every row, as in the engine.
-
-use std::fmt::Write as _;
 
 use sigil_ir::{CmpOp, Cond, Item, Part, Pattern, Position, RuleIr, ValueSpec};
 use sigil_knowledge::Route;
 
-use crate::ip::network_regex;
+use ipnet::IpNet;
+
+use crate::ip;
 
 /// A SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,6 +404,94 @@ impl Dialect {
         }
     }
 
+    /// The address in `x` (as the engine reads it out of a log value) lies in one of `nets`.
+    ///
+    /// The value's address text is checked against the exact IPv4 and IPv6 grammars of Rust's parser (regexes
+    /// from `ip.rs`, the same for every network) and made canonical once: `4` or `6` for how it was written, then
+    /// the 32 hex digits of its IPv6 form (an IPv4 text as its IPv4-mapped address). Each network is then a
+    /// range of such texts: an IPv4 network holds both spellings (the engine reads `::ffff:10.0.0.1` as inside
+    /// `10.0.0.0/8`), an IPv6 network only IPv6 texts. ClickHouse parses with its own `IPv6StringToNumOrNull`;
+    /// DuckDB (whose `inet` is a download) and Spark (no IP type) expand `::` and a dotted tail with string
+    /// functions.
+    fn cidr(self, x: &str, nets: &[&IpNet]) -> String {
+        let (v4, v6) = (ip::v4_syntax(), ip::v6_syntax());
+        let mut tests = Vec::with_capacity(nets.len());
+        for net in nets {
+            let (is_v4, lo, hi) = ip::network_range(net);
+            let range = |fam: char| format!("sg_ip BETWEEN '{fam}{lo}' AND '{fam}{hi}'");
+            tests.push(if is_v4 { format!("({} OR {})", range('4'), range('6')) } else { range('6') });
+        }
+        let tests = join(tests, " OR ", "FALSE");
+        let text = match self {
+            Dialect::ClickHouse => format!("extract({x}, {})", self.lit(ip::ADDRESS_TEXT)),
+            _ => format!("regexp_extract({x}, {}, 1)", self.lit(ip::ADDRESS_TEXT)),
+        };
+        let (is4, is6) = (self.regex("sg_ia", &v4), self.regex("sg_ia", &v6));
+        let canonical = match self {
+            Dialect::ClickHouse => format!(
+                "multiIf({is4}, concat('4', lower(hex(IPv6StringToNumOrNull(concat('::ffff:', sg_ia))))), \
+                 {is6}, concat('6', lower(hex(IPv6StringToNumOrNull(sg_ia)))), NULL)"
+            ),
+            _ => {
+                // `sg_is`: a valid IPv6 text (an IPv4 text as `::ffff:a.b.c.d`), else NULL.
+                let valid = format!("(CASE WHEN {is4} THEN '::ffff:' || sg_ia WHEN {is6} THEN sg_ia END)");
+                let octet = |i: usize| {
+                    format!("CAST(regexp_extract(sg_is, '([0-9]+)[.]([0-9]+)[.]([0-9]+)[.]([0-9]+)$', {i}) AS INT)")
+                };
+                let hex = |a: usize, b: usize| {
+                    let n = format!("{} * 256 + {}", octet(a), octet(b));
+                    match self {
+                        Dialect::DuckDb => format!("format('{{:x}}', {n})"),
+                        _ => format!("hex({n})"),
+                    }
+                };
+                // The dotted tail as two hex groups.
+                let hex_only = format!(
+                    "(CASE WHEN contains(sg_is, '.') THEN regexp_extract(sg_is, '^(.*:)', 1) || {} || ':' || {} ELSE sg_is END)",
+                    hex(1, 2),
+                    hex(3, 4)
+                );
+                let (split, empty, concat, zeros, pad, len) = match self {
+                    Dialect::DuckDb => (
+                        "string_split",
+                        "CAST([] AS VARCHAR[])",
+                        "list_concat(list_concat(A, Z), B)",
+                        "list_transform(range(N), lambda sg_i: '0')",
+                        "array_to_string(list_transform(G, lambda sg_g: lpad(lower(sg_g), 4, '0')), '')",
+                        "len",
+                    ),
+                    _ => (
+                        "split",
+                        "CAST(array() AS ARRAY<STRING>)",
+                        "concat(A, Z, B)",
+                        "array_repeat('0', N)",
+                        "concat_ws('', transform(G, sg_g -> lpad(lower(sg_g), 4, '0')))",
+                        "size",
+                    ),
+                };
+                let groups = |part: &str| format!("(CASE WHEN {part} = '' THEN {empty} ELSE {split}({part}, ':') END)");
+                // Spark's `a[i]` counts from 0 and fails out of bounds: `try_element_at` counts from 1, as DuckDB's
+                // `a[i]`.
+                let (first, second) = match self {
+                    Dialect::DuckDb => ("sg_ih[1]", "sg_ih[2]"),
+                    _ => ("try_element_at(sg_ih, 1)", "try_element_at(sg_ih, 2)"),
+                };
+                let (head, tail) = (groups(first), groups(second));
+                let n = format!("8 - {len}({head}) - {len}({tail})");
+                let expanded = concat.replace('A', &head).replace('Z', &zeros.replace('N', &n)).replace('B', &tail);
+                let all = format!("(CASE WHEN {len}(sg_ih) = 1 THEN {split}(sg_it, ':') ELSE {expanded} END)");
+                let canon = pad.replace('G', &all);
+                let body = self.bind("sg_ih", &format!("{split}(sg_it, '::')"), &canon);
+                let body = self.bind("sg_it", &hex_only, &body);
+                let body = format!(
+                    "(CASE WHEN sg_is IS NULL THEN NULL ELSE (CASE WHEN contains(sg_ia, ':') THEN '6' ELSE '4' END) || {body} END)"
+                );
+                self.bind("sg_is", &valid, &body)
+            }
+        };
+        self.bind("sg_ia", &text, &self.bind("sg_ip", &canonical, &tests))
+    }
+
     fn in_list(self, x: &str, items: &[String]) -> String {
         let list: Vec<String> = items.iter().map(|i| self.lit(i)).collect();
         format!("{x} IN ({})", list.join(", "))
@@ -569,8 +658,23 @@ fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper, exact: bool) -> R<Str
 }
 
 /// Some of `values` holds for `x` (each test made two-valued).
+/// The `cidr` networks of the item are tested together: the value's address is read once for all of them.
 fn any_of(d: Dialect, values: &[std::borrow::Cow<'_, ValueSpec>], x: &str) -> R<String> {
-    let preds = values.iter().map(|v| Ok(format!("COALESCE({}, FALSE)", value(d, v, x)?))).collect::<R<Vec<_>>>()?;
+    let nets: Vec<&IpNet> = values
+        .iter()
+        .filter_map(|v| match v.as_ref() {
+            ValueSpec::Cidr(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut preds = values
+        .iter()
+        .filter(|v| !matches!(v.as_ref(), ValueSpec::Cidr(_)))
+        .map(|v| Ok(format!("COALESCE({}, FALSE)", value(d, v, x)?)))
+        .collect::<R<Vec<_>>>()?;
+    if !nets.is_empty() {
+        preds.push(format!("COALESCE({}, FALSE)", d.cidr(x, &nets)));
+    }
     Ok(join(preds, " OR ", "FALSE"))
 }
 
@@ -699,7 +803,7 @@ fn value(d: Dialect, v: &ValueSpec, x: &str) -> R<String> {
             let re = if flags.is_empty() { pattern.clone() } else { format!("(?{flags}){pattern}") };
             d.regex(x, &re)
         }
-        ValueSpec::Cidr(net) => d.regex(x, &network_regex(net)),
+        ValueSpec::Cidr(net) => d.cidr(x, &[net]),
         ValueSpec::Compare { part: None, op, value } => {
             let op = cmp_sql(*op);
             format!("({} {op} {})", d.number(x), float(*value))
@@ -846,12 +950,14 @@ pub(crate) struct SingleRule<'a> {
     pub routes: Option<&'a [Route]>,
 }
 
-/// One statement that reads the table once and returns every matching row with the ids of the rules it matched
-/// (`sigil_rules`), the routing predicate evaluated once per route and shared by all rules on it.
-pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], exact: bool) -> R<String> {
-    // Group by route: a route is identified by its predicate text (identical routes of different logsources
-    // share it).
-    let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+/// The rules of a set grouped by route: a route is identified by its predicate text (identical routes of
+/// different logsources share it), each with its rules' (id, predicate through that route); a rule routed to
+/// several routes is in each. Unrouted rules come last, under `None`.
+type RouteGroups = Vec<(Option<(String, String)>, Vec<(String, String)>)>;
+
+fn route_groups(d: Dialect, rules: &[SingleRule<'_>], exact: bool) -> R<RouteGroups> {
+    // (route predicate, label) → rules.
+    let mut groups: RouteGroups = Vec::new();
     let mut unrouted: Vec<(String, String)> = Vec::new();
     for r in rules {
         match r.routes {
@@ -860,62 +966,139 @@ pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], ex
                 for route in routes {
                     let key = route_predicate(d, route);
                     let pred = rule_predicate(d, r.ir, route, exact)?;
-                    match groups.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, v)) => v.push((r.id.clone(), pred)),
-                        None => groups.push((key, vec![(r.id.clone(), pred)])),
+                    match groups.iter_mut().find(|(k, _)| k.as_ref().is_some_and(|(k, _)| *k == key)) {
+                        // Two routes of one rule with the same predicate (different field mappings): either holds.
+                        Some((_, v)) => match v.iter_mut().find(|(id, _)| *id == r.id) {
+                            Some((_, p)) => *p = format!("({p} OR {pred})"),
+                            None => v.push((r.id.clone(), pred)),
+                        },
+                        None => groups.push((Some((key, route_label(route))), vec![(r.id.clone(), pred)])),
                     }
                 }
             }
         }
     }
-    let ids_array = |rules: &[(String, String)]| -> String {
-        let items: Vec<String> = rules
-            .iter()
-            .map(|(id, pred)| match d {
-                Dialect::ClickHouse => format!("if({pred}, {}, '')", d.lit(id)),
-                _ => format!("(CASE WHEN {pred} THEN {} ELSE '' END)", d.lit(id)),
-            })
-            .collect();
-        let array = match d {
-            Dialect::ClickHouse | Dialect::DuckDb => format!("[{}]", items.join(",\n    ")),
-            Dialect::Spark => format!("array({})", items.join(",\n    ")),
-        };
-        match d {
-            Dialect::ClickHouse => format!("arrayFilter(x -> x != '', {array})"),
-            Dialect::DuckDb => format!("list_filter({array}, lambda x: x <> '')"),
-            Dialect::Spark => format!("filter({array}, x -> x != '')"),
-        }
+    if !unrouted.is_empty() {
+        groups.push((None, unrouted));
+    }
+    Ok(groups)
+}
+
+/// A short name for a route, for people reading the statements: its record kinds, channels (or providers) and
+/// event ids.
+fn route_label(route: &Route) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let list = |v: &[String]| match v.len() {
+        0 => None,
+        1..=2 => Some(v.join(",")),
+        n => Some(format!("{},{} +{} more", v[0], v[1], n - 2)),
     };
-    let empty = match d {
+    parts.extend(list(route.kinds()));
+    parts.extend(list(route.channels()).or_else(|| list(route.providers())));
+    if !route.event_ids().is_empty() {
+        let ids: Vec<String> = route.event_ids().iter().map(u32::to_string).collect();
+        parts.extend(list(&ids).map(|s| format!("event {s}")));
+    }
+    for c in route.conditions() {
+        parts.push(format!("{}={}", c.field(), c.values().join("|")));
+    }
+    if parts.is_empty() { "every event".into() } else { parts.join(" ") }
+}
+
+/// `[if(pred, id, '') ...]` without the empty strings: the ids of the rules a row matches.
+fn ids_array(d: Dialect, rules: &[(String, String)]) -> String {
+    let items: Vec<String> = rules
+        .iter()
+        .map(|(id, pred)| match d {
+            Dialect::ClickHouse => format!("if({pred}, {}, '')", d.lit(id)),
+            _ => format!("(CASE WHEN {pred} THEN {} ELSE '' END)", d.lit(id)),
+        })
+        .collect();
+    let array = match d {
+        Dialect::ClickHouse | Dialect::DuckDb => format!("[{}]", items.join(",\n    ")),
+        Dialect::Spark => format!("array({})", items.join(",\n    ")),
+    };
+    match d {
+        Dialect::ClickHouse => format!("arrayFilter(x -> x != '', {array})"),
+        Dialect::DuckDb => format!("list_filter({array}, lambda x: x <> '')"),
+        Dialect::Spark => format!("filter({array}, x -> x != '')"),
+    }
+}
+
+fn empty_ids(d: Dialect) -> &'static str {
+    match d {
         Dialect::ClickHouse => "CAST([], 'Array(String)')",
         Dialect::DuckDb => "CAST([] AS VARCHAR[])",
         Dialect::Spark => "CAST(array() AS ARRAY<STRING>)",
-    };
-    let mut parts: Vec<String> = Vec::new();
-    for (route, rs) in &groups {
-        let arr = ids_array(rs);
-        parts.push(match d {
-            Dialect::ClickHouse => format!("if({route}, {arr}, {empty})"),
-            _ => format!("(CASE WHEN {route} THEN {arr} ELSE {empty} END)"),
-        });
     }
-    if !unrouted.is_empty() {
-        parts.push(ids_array(&unrouted));
-    }
-    let all = match d {
-        Dialect::ClickHouse => format!("arrayDistinct(arrayFlatten([{}]))", parts.join(",\n  ")),
-        Dialect::DuckDb => format!("list_distinct(flatten([{}]))", parts.join(",\n  ")),
-        Dialect::Spark => format!("array_distinct(flatten(array({})))", parts.join(",\n  ")),
-    };
-    let all = if parts.is_empty() { empty.to_string() } else { all };
+}
+
+/// `SELECT * FROM (SELECT *, ids AS sigil_rules FROM table [WHERE where]) WHERE sigil_rules is not empty`.
+fn matched_rows(d: Dialect, table: &str, ids: &str, filter: Option<&str>) -> String {
     let nonempty = match d {
         Dialect::ClickHouse => "notEmpty(sigil_rules)",
         Dialect::DuckDb => "len(sigil_rules) > 0",
         Dialect::Spark => "size(sigil_rules) > 0",
     };
-    let mut q = String::new();
-    let _ = write!(q, "SELECT * FROM (\nSELECT *, {all}\nAS sigil_rules FROM {table}\n) AS matched WHERE {nonempty}");
-    Ok(q)
+    let filter = filter.map(|w| format!("\nWHERE {w}")).unwrap_or_default();
+    format!("SELECT * FROM (\nSELECT *, {ids}\nAS sigil_rules FROM {table}{filter}\n) AS matched WHERE {nonempty}")
+}
+
+/// One statement that reads the table once and returns every matching row with the ids of the rules it matched
+/// (`sigil_rules`), the routing predicate evaluated once per route and shared by all rules on it.
+pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], exact: bool) -> R<String> {
+    let empty = empty_ids(d);
+    let mut parts: Vec<String> = Vec::new();
+    for (route, rs) in &route_groups(d, rules, exact)? {
+        let arr = ids_array(d, rs);
+        parts.push(match (route, d) {
+            (None, _) => arr,
+            (Some((route, _)), Dialect::ClickHouse) => format!("if({route}, {arr}, {empty})"),
+            (Some((route, _)), _) => format!("(CASE WHEN {route} THEN {arr} ELSE {empty} END)"),
+        });
+    }
+    let all = match d {
+        _ if parts.is_empty() => empty.to_string(),
+        Dialect::ClickHouse => format!("arrayDistinct(arrayFlatten([{}]))", parts.join(",\n  ")),
+        Dialect::DuckDb => format!("list_distinct(flatten([{}]))", parts.join(",\n  ")),
+        Dialect::Spark => format!("array_distinct(flatten(array({})))", parts.join(",\n  ")),
+    };
+    Ok(matched_rows(d, table, &all, None))
+}
+
+/// One statement of [`route_statements`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteStatement {
+    /// The route, for people: record kinds, channels or providers, event ids (`"unrouted"` for the rules whose
+    /// logsource has no route, which read every event).
+    pub route: String,
+    /// The rules in the statement (a rule routed to several routes is in each of their statements).
+    pub rule_ids: Vec<String>,
+    /// The statement: the rows of the route that match at least one of its rules, with `sigil_rules`.
+    pub query: String,
+}
+
+/// One statement per route: the route's predicate as its `WHERE` (an engine whose table is ordered or
+/// partitioned by kind, channel and event id reads only that route's rows), the route's rules in its select
+/// list; the unrouted rules in a statement of their own, without `WHERE`. The union of their (rule, row) pairs
+/// is the single query's; a row may come out of several statements (a record travelling two routes).
+pub(crate) fn route_statements(
+    d: Dialect,
+    table: &str,
+    rules: &[SingleRule<'_>],
+    exact: bool,
+) -> R<Vec<RouteStatement>> {
+    Ok(route_groups(d, rules, exact)?
+        .into_iter()
+        .map(|(route, rs)| {
+            let ids = ids_array(d, &rs);
+            let (label, query) = match route {
+                Some((pred, label)) => (label, matched_rows(d, table, &ids, Some(&pred))),
+                None => ("unrouted".to_string(), matched_rows(d, table, &ids, None)),
+            };
+            RouteStatement { route: label, rule_ids: rs.into_iter().map(|(id, _)| id).collect(), query }
+        })
+        .collect())
 }
 
 #[cfg(test)]

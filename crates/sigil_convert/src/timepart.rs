@@ -19,7 +19,7 @@ use crate::sql::Dialect;
 
 impl Dialect {
     /// `body` with `var` bound to `value` (evaluated once).
-    fn bind(self, var: &str, value: &str, body: &str) -> String {
+    pub(crate) fn bind(self, var: &str, value: &str, body: &str) -> String {
         match self {
             Dialect::ClickHouse => format!("arrayElement(arrayMap({var} -> {body}, [{value}]), 1)"),
             Dialect::DuckDb => format!("list_extract(list_transform([{value}], lambda {var}: {body}), 1)"),

@@ -256,3 +256,43 @@ fn an_items_values_read_the_field_once() {
         }
     }
 }
+
+#[test]
+fn route_statements_split_the_single_query_by_route() {
+    let net = "title: N\nid: 66666666-6666-4666-8666-666666666666\nlogsource: {product: windows, category: network_connection}\n\
+        detection:\n  sel: {DestinationPort: 4444}\n  condition: sel\n";
+    let bitbucket = "title: B\nid: 55555555-5555-4555-8555-555555555555\nlogsource: {product: bitbucket, service: audit}\n\
+        detection:\n  sel: {Image|endswith: '/bash'}\n  condition: sel\n";
+    let s = set(&[("a.yml", PROC), ("n.yml", net), ("b.yml", bitbucket)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    for t in [Target::ClickHouse, Target::DuckDb, Target::Spark] {
+        let (statements, entries) = sigil_convert::route_statements(&s, k, t, &ConvertOptions::default());
+        assert!(entries.iter().all(|e| e.unsupported.is_none()), "{entries:?}");
+        let with = |id: &str| statements.iter().filter(|st| st.rule_ids.iter().any(|r| r == id)).collect::<Vec<_>>();
+        // process_creation travels Sysmon 1 and Security 4688 (with renamed fields): it is in both statements,
+        // each with that route's predicate as its WHERE and that route's field names.
+        let proc = with("11111111-1111-4111-8111-111111111111");
+        assert_eq!(proc.len(), 2, "{statements:#?}");
+        let sysmon = proc.iter().find(|st| st.query.contains("WHERE kind IS NULL AND event_id IN (1)")).unwrap();
+        assert!(sysmon.query.contains("fields['Image']") && !sysmon.query.contains("NewProcessName"));
+        assert!(sysmon.route.contains("Sysmon") && sysmon.route.contains("event 1"), "{}", sysmon.route);
+        let security = proc.iter().find(|st| st.query.contains("event_id IN (4688)")).unwrap();
+        assert!(security.query.contains("fields['NewProcessName']") && !security.query.contains("event_id IN (1)"));
+        // The network rule's route is not a process_creation route, so the process rule is not in its statement.
+        let n = with("66666666-6666-4666-8666-666666666666");
+        assert!(n.iter().any(|st| st.query.contains("event_id IN (3)")), "{n:#?}");
+        assert!(n.iter().all(|st| st.rule_ids.len() == 1 && !st.query.contains("event_id IN (1)")), "{n:#?}");
+        // The unrouted rule reads every event, in a statement of its own without WHERE.
+        let b = with("55555555-5555-4555-8555-555555555555");
+        assert_eq!(b.len(), 1);
+        assert_eq!((b[0].route.as_str(), b[0].rule_ids.len()), ("unrouted", 1));
+        assert!(!b[0].query.contains("WHERE kind") && b[0].query.contains("sigil_rules"));
+        // Every statement is a fraction of the single query, and together they hold every rule predicate once
+        // per route, as the single query does.
+        let (single, _) = sigil_convert::single_query(&s, k, t, &ConvertOptions::default());
+        assert!(statements.iter().all(|st| st.query.len() < single.len()));
+        for id in ["11111111-1111-4111-8111-111111111111", "66666666-6666-4666-8666-666666666666"] {
+            assert_eq!(with(id).len(), single.matches(&format!("'{id}'")).count(), "{id}");
+        }
+    }
+}
