@@ -421,8 +421,11 @@ fn second_required(c: &Cond, searches: &[ReqSet], required_each: &[Vec<Vec<ReqLi
     let mut sets = Vec::new();
     conjuncts(c, searches, required_each, &mut sets);
     // Leave out the first set and any set holding all its literals (a hit of the first is a hit of it: no tighter),
-    // and empty sets or sets with an empty literal.
-    sets.retain(|s| !s.is_empty() && !first.iter().all(|l| s.contains(l)) && s.iter().all(|l| !l.lit.is_empty()));
+    // empty sets, and sets with a literal shorter than the prefilter's anchor: those occur often, and a field
+    // scanned for one takes the prefilter's slower path (`crate::literals`).
+    sets.retain(|s| {
+        !s.is_empty() && !first.iter().all(|l| s.contains(l)) && s.iter().all(|l| l.lit.len() >= crate::literals::ANCHOR)
+    });
     best(sets.into_iter().map(Some))
 }
 
