@@ -13,7 +13,9 @@
 //! (see `compile.rs`). One pass over the folded values of the fields that hold such literals
 //! ([`crate::literals`]: anchored windows checked against a cache-sized bitmap) finds which literals occur where,
 //! and only the rules whose literals were seen in the right field — plus the rules without such literals — are
-//! evaluated. Fields no rule of the bucket reads are not even prepared.
+//! evaluated. A rule whose condition ANDs operands that each need literals (`sel_img and sel_cli`) has a second set
+//! from another operand, and is evaluated only when both sets had a hit. Fields no rule of the bucket reads are not
+//! even prepared.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
