@@ -640,7 +640,9 @@ impl Engine {
         candidates.clear();
         candidates.resize(words, 0);
         seconds.clear();
-        seconds.resize(words, 0);
+        if !bucket.needs_second.is_empty() {
+            seconds.resize(words, 0);
+        }
         let mut mark = |e: u32| {
             if e & SECOND == 0 {
                 set_bit(candidates, e);
