@@ -424,7 +424,9 @@ fn second_required(c: &Cond, searches: &[ReqSet], required_each: &[Vec<Vec<ReqLi
     // empty sets, and sets with a literal shorter than the prefilter's anchor: those occur often, and a field
     // scanned for one takes the prefilter's slower path (`crate::literals`).
     sets.retain(|s| {
-        !s.is_empty() && !first.iter().all(|l| s.contains(l)) && s.iter().all(|l| l.lit.len() >= crate::literals::ANCHOR)
+        !s.is_empty()
+            && !first.iter().all(|l| s.contains(l))
+            && s.iter().all(|l| l.lit.len() >= crate::literals::ANCHOR)
     });
     best(sets.into_iter().map(Some))
 }

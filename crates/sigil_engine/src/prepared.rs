@@ -422,7 +422,8 @@ mod tests {
         for fields in events {
             let ev = Event::from_fields(fields.iter().map(|(n, v)| (*n, Value::from(*v))));
             p.load(&ev, &table, None);
-            let want = |name: &str| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_string());
+            let want =
+                |name: &str| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_string());
             assert_eq!((text(&p, a), text(&p, b), text(&p, c)), (want("A"), want("B"), want("c")), "{fields:?}");
         }
     }
