@@ -72,6 +72,10 @@ pub struct CompiledRule {
     /// Folded literals of which at least one occurs in every event the rule matches; `None` when no such set is
     /// known (the rule is then evaluated on every event of its routes).
     pub(crate) required: Option<Vec<ReqLit>>,
+    /// A second set of folded literals, from another operand of the condition's top-level AND than
+    /// [`CompiledRule::required`]'s: every event the rule matches holds one of these too, so the prefilter evaluates
+    /// the rule only when both sets have a hit. `None` when the condition has no second such operand.
+    pub(crate) also_required: Option<Vec<ReqLit>>,
     /// `(rule-local index of EventID, ids)`: every event the rule matches has one of these event ids. Lets a bucket
     /// for another event id leave the rule out altogether.
     pub(crate) event_ids: Option<(u16, Vec<u32>)>,
@@ -90,6 +94,7 @@ impl CompiledRule {
             fields: Vec::new(),
             searches: Vec::new(),
             required: Some(Vec::new()),
+            also_required: None,
             event_ids: None,
             keywords: false,
             key_fields: Vec::new(),
@@ -165,8 +170,10 @@ pub fn compile_rule(
     let mut fields: Vec<String> = Vec::new();
     let mut key: Vec<u16> = Vec::new();
     let mut searches = Vec::with_capacity(ir.searches.len());
-    // Per search: its required literal set and the EventID values it requires.
+    // Per search: its required literal set, the sets each required by it (see `conjuncts`) and the EventID values
+    // it requires.
     let mut required: Vec<ReqSet> = Vec::with_capacity(ir.searches.len());
+    let mut required_each: Vec<Vec<Vec<ReqLit>>> = Vec::with_capacity(ir.searches.len());
     let mut ids: Vec<Option<Vec<u32>>> = Vec::with_capacity(ir.searches.len());
     for s in &ir.searches {
         // Key fields are the rule's own, not those of its `filter*` searches or of meta filters.
@@ -188,6 +195,11 @@ pub fn compile_rule(
             compiled.push(ms.into());
         }
         required.push(group_required(&s.groups, &fields));
+        required_each.push(match s.groups.as_slice() {
+            // One group is an AND of its items: each item's set is required.
+            [group] => group.iter().filter_map(|i| item_required(i, &fields)).collect(),
+            _ => required.last().cloned().flatten().into_iter().collect(),
+        });
         ids.push(s.groups.iter().map(|g| g.iter().find_map(item_ids)).collect::<Option<Vec<_>>>().map(|sets| {
             let mut all: Vec<u32> = sets.into_iter().flatten().collect();
             all.sort_unstable();
@@ -201,6 +213,7 @@ pub fn compile_rule(
     }
     // The prefilter's literals and event ids come from the rule's condition alone: every event the filtered rule
     // matches also matches that, so they stay sound.
+    let also_required = second_required(&ir.detection, &required, &required_each);
     let required = required_literals(&ir.detection, &required);
     let event_ids = fields
         .iter()
@@ -215,7 +228,17 @@ pub fn compile_rule(
         path: path.to_string(),
         logsource: rule.logsource.clone(),
     };
-    Ok(CompiledRule { info, keywords: ir.has_keywords(), ir, fields, searches, required, event_ids, key_fields: key })
+    Ok(CompiledRule {
+        info,
+        keywords: ir.has_keywords(),
+        ir,
+        fields,
+        searches,
+        required,
+        also_required,
+        event_ids,
+        key_fields: key,
+    })
 }
 
 /// The rule-local index of a field, added on first use.
@@ -378,6 +401,34 @@ fn required_ids(c: &Cond, searches: &[Option<Vec<u32>>]) -> Option<Vec<u32>> {
             Some(all)
         }
     }
+}
+
+/// Sets each of which is required by `c` (every event satisfying `c` holds a literal of each): the operands of its
+/// top-level AND, through searches of one group (an AND of items) too. `required_each` holds a search's sets.
+fn conjuncts(c: &Cond, searches: &[ReqSet], required_each: &[Vec<Vec<ReqLit>>], out: &mut Vec<Vec<ReqLit>>) {
+    match c {
+        Cond::Search(i) => out.extend(required_each.get(*i).into_iter().flatten().cloned()),
+        Cond::And(items) => items.iter().for_each(|x| conjuncts(x, searches, required_each, out)),
+        Cond::Or(_) => out.extend(required_literals(c, searches)),
+        Cond::Not(_) | Cond::Const(_) => {}
+    }
+}
+
+/// The best required set of `c` other than [`required_literals`]'s, from another operand of its top-level AND;
+/// `None` when there is none (or it would hold an empty literal).
+fn second_required(c: &Cond, searches: &[ReqSet], required_each: &[Vec<Vec<ReqLit>>]) -> ReqSet {
+    let first = required_literals(c, searches)?;
+    let mut sets = Vec::new();
+    conjuncts(c, searches, required_each, &mut sets);
+    // Leave out the first set and any set holding all its literals (a hit of the first is a hit of it: no tighter),
+    // empty sets, and sets with a literal shorter than the prefilter's anchor: those occur often, and a field
+    // scanned for one takes the prefilter's slower path (`crate::literals`).
+    sets.retain(|s| {
+        !s.is_empty()
+            && !first.iter().all(|l| s.contains(l))
+            && s.iter().all(|l| l.lit.len() >= crate::literals::ANCHOR)
+    });
+    best(sets.into_iter().map(Some))
 }
 
 fn required_literals(c: &Cond, searches: &[ReqSet]) -> ReqSet {

@@ -13,7 +13,9 @@
 //! (see `compile.rs`). One pass over the folded values of the fields that hold such literals
 //! ([`crate::literals`]: anchored windows checked against a cache-sized bitmap) finds which literals occur where,
 //! and only the rules whose literals were seen in the right field — plus the rules without such literals — are
-//! evaluated. Fields no rule of the bucket reads are not even prepared.
+//! evaluated. A rule whose condition ANDs operands that each need literals (`sel_img and sel_cli`) has a second set
+//! from another operand, and is evaluated only when both sets had a hit. Fields no rule of the bucket reads are not
+//! even prepared.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -169,14 +171,21 @@ struct Bucket {
     keywords: Option<(LiteralSet, Vec<Box<[u32]>>)>,
     /// The fields any rule of the bucket reads (a bitset over field ids); `None` when a rule searches keywords.
     used: Option<Vec<u64>>,
+    /// Entries with a second required set ([`CompiledRule::also_required`]), a bitset over entries: a hit of their
+    /// first set makes them candidates only with a hit of the second. Empty when no entry has one.
+    needs_second: Vec<u64>,
 }
+
+/// Marks an entry in a literal's list (see [`FieldScan::entries`]) as needing that literal for its second required
+/// set rather than its first.
+const SECOND: u32 = 1 << 31;
 
 /// The literals required in one field of a bucket.
 #[derive(Debug)]
 struct FieldScan {
     field: FieldId,
     set: LiteralSet,
-    /// Per literal: the entries needing it in this field.
+    /// Per literal: the entries needing it in this field (with [`SECOND`] for their second set).
     entries: Vec<Box<[u32]>>,
 }
 
@@ -207,6 +216,8 @@ pub struct Scratch {
     /// Recent headers and their buckets, the last used at the end.
     recent: Vec<Header>,
     candidates: Vec<u64>,
+    /// Entries whose second required set had a hit.
+    seconds: Vec<u64>,
     /// Candidates marked and rules evaluated so far (statistics).
     marked: u64,
     evaluated: u64,
@@ -562,6 +573,7 @@ impl Engine {
             local: FxHashMap::default(),
             recent: Vec::new(),
             candidates: Vec::new(),
+            seconds: Vec::new(),
             marked: 0,
             evaluated: 0,
             scanned: 0,
@@ -622,14 +634,22 @@ impl Engine {
         if bucket.entries.is_empty() {
             return false;
         }
-        let Scratch { prepared, candidates, marked, evaluated, scanned, hits, removed, .. } = scratch;
+        let Scratch { prepared, candidates, seconds, marked, evaluated, scanned, hits, removed, .. } = scratch;
         prepared.load(event, &self.table, bucket.used.as_deref());
         let words = bucket.entries.len().div_ceil(64);
         candidates.clear();
         candidates.resize(words, 0);
-        for &e in &bucket.always {
-            set_bit(candidates, e);
+        seconds.clear();
+        if !bucket.needs_second.is_empty() {
+            seconds.resize(words, 0);
         }
+        let mut mark = |e: u32| {
+            if e & SECOND == 0 {
+                set_bit(candidates, e);
+            } else {
+                set_bit(seconds, e & !SECOND);
+            }
+        };
         for scan in &bucket.scans {
             for atom in prepared.field(scan.field).unwrap_or_default() {
                 let hay = prepared.folded(atom).as_bytes();
@@ -637,7 +657,7 @@ impl Engine {
                 scan.set.for_each_match(hay, |pattern, _| {
                     *hits += 1;
                     for &e in scan.entries.get(pattern as usize).map_or(&[][..], |v| v) {
-                        set_bit(candidates, e);
+                        mark(e);
                     }
                 });
             }
@@ -647,9 +667,16 @@ impl Engine {
             ac.for_each_match(prepared.folded_all(), |pattern, _| {
                 *hits += 1;
                 for &e in by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
-                    set_bit(candidates, e);
+                    mark(e);
                 }
             });
+        }
+        // A hit of an entry's first set counts only with one of its second set, if it has one.
+        for ((c, n), s) in candidates.iter_mut().zip(&bucket.needs_second).zip(seconds.iter()) {
+            *c &= !n | s;
+        }
+        for &e in &bucket.always {
+            set_bit(candidates, e);
         }
         let mut last_rule = u32::MAX;
         for (w, &word) in candidates.iter().enumerate() {
@@ -846,13 +873,14 @@ impl Engine {
             // The reference mode: every rule on every routed event, every field prepared.
             let always = (0..entries.len() as u32).collect();
             let used = None;
-            return Bucket { entries, always, scans: Vec::new(), keywords: None, used };
+            return Bucket { entries, always, scans: Vec::new(), keywords: None, used, needs_second: Vec::new() };
         }
         let mut always = Vec::new();
         // Per field: its literals, their indexes, and for each literal the entries needing it there.
         type Group<'a> = (Vec<&'a str>, FxHashMap<&'a str, usize>, Vec<Vec<u32>>);
         let mut by_field: FxHashMap<FieldId, Group<'_>> = FxHashMap::default();
         let mut keywords: Group<'_> = Default::default();
+        let mut needs_second = vec![0u64; entries.len().div_ceil(64)];
         for (e, entry) in entries.iter().enumerate() {
             let e = e as u32;
             let rule = self.rules.get(entry.rule as usize);
@@ -867,7 +895,13 @@ impl Engine {
                 always.push(e);
                 continue;
             }
-            for l in lits {
+            // The second set (never with an empty literal, see `compile.rs`), with its literals marked as such.
+            let second = rule.and_then(|r| r.also_required.as_ref()).filter(|_| e & SECOND == 0);
+            if second.is_some() {
+                set_bit(&mut needs_second, e);
+            }
+            let tagged = lits.iter().map(|l| (l, e)).chain(second.into_iter().flatten().map(|l| (l, e | SECOND)));
+            for (l, tag) in tagged {
                 let group = match l.field.and_then(|local| map.get(local as usize)) {
                     Some(id) => by_field.entry(*id).or_default(),
                     None => &mut keywords,
@@ -878,10 +912,11 @@ impl Engine {
                     needing.push(Vec::new());
                     patterns.len() - 1
                 });
+                // Entries come in order, each with at most its two tags: a repeat is among the last two.
                 if let Some(es) = needing.get_mut(p)
-                    && es.last() != Some(&e)
+                    && !es.iter().rev().take(2).any(|t| *t == tag)
                 {
-                    es.push(e);
+                    es.push(tag);
                 }
             }
         }
@@ -899,7 +934,10 @@ impl Engine {
             })
             .collect();
         let keywords = if keywords.0.is_empty() { None } else { Some(build(keywords)) };
-        Bucket { entries, always, scans, keywords, used }
+        if needs_second.iter().all(|w| *w == 0) {
+            needs_second = Vec::new();
+        }
+        Bucket { entries, always, scans, keywords, used, needs_second }
     }
 }
 

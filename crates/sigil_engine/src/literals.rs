@@ -13,7 +13,8 @@
 
 use rustc_hash::FxHashMap;
 
-const ANCHOR: usize = 4;
+/// Length of an anchor: literals shorter than this are looked up whole, on a slower path.
+pub(crate) const ANCHOR: usize = 4;
 
 #[derive(Debug)]
 struct Anchored {

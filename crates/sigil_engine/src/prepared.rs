@@ -135,7 +135,13 @@ pub(crate) struct Prepared {
     /// Folded texts of all atoms, each followed by a separator, so that the prefilter can scan the whole event in
     /// one pass.
     folded: String,
-    names: FxHashMap<Box<str>, NameInfo>,
+    /// Event field names seen so far, each with the index of its resolution in `infos`.
+    names: FxHashMap<Box<str>, u32>,
+    infos: Vec<NameInfo>,
+    /// The previous event's field names, in order, as `(start, end)` in `last_text` and the index in `infos`:
+    /// records of one template have the same names in the same order, found here without a lookup.
+    last: Vec<(u32, u32, u32)>,
+    last_text: String,
 }
 
 /// Separator between atoms in [`Prepared::folded`]. Only the prefilter sees it; a literal spanning it can only
@@ -173,13 +179,36 @@ impl Prepared {
         self.folded.clear();
         if self.names.len() > NAME_CACHE_LIMIT {
             self.names.clear();
+            self.infos.clear();
+            self.last.clear();
+            self.last_text.clear();
         }
-        for (name, value) in event.fields() {
-            // One lookup for a name seen before (nearly every name, after the first events).
-            let info = match self.names.get(name) {
-                Some(info) => info,
-                None => self.names.entry(name.into()).or_insert_with(|| table.resolve(name)),
+        for (i, (name, value)) in event.fields().enumerate() {
+            let index = match self.last.get(i) {
+                Some(&(start, end, index)) if self.last_text.get(start as usize..end as usize) == Some(name) => index,
+                _ => {
+                    // One lookup for a name seen before (nearly every name, after the first events).
+                    let index = match self.names.get(name) {
+                        Some(index) => *index,
+                        None => {
+                            let index = self.infos.len() as u32;
+                            self.infos.push(table.resolve(name));
+                            self.names.insert(name.into(), index);
+                            index
+                        }
+                    };
+                    // This event's names from here on replace the previous event's.
+                    if let Some(&(start, _, _)) = self.last.get(i) {
+                        self.last_text.truncate(start as usize);
+                    }
+                    self.last.truncate(i);
+                    let start = self.last_text.len() as u32;
+                    self.last_text.push_str(name);
+                    self.last.push((start, self.last_text.len() as u32, index));
+                    index
+                }
             };
+            let Some(info) = self.infos.get(index as usize) else { continue };
             if let Some(used) = used {
                 let is_used = |id: FieldId| used.get(id as usize / 64).is_some_and(|w| w & (1 << (id % 64)) != 0);
                 if !info.exact.is_some_and(is_used)
@@ -371,6 +400,32 @@ mod tests {
         p.load(&Event::from_fields([("User", Value::from("u"))]), &table, None);
         assert!(p.field(image).is_none());
         assert_eq!(p.text(&p.field(missing).unwrap()[0]), "u");
+    }
+
+    #[test]
+    fn events_with_other_names_in_the_same_places_resolve_their_own() {
+        let mut table = FieldTable::default();
+        let a = table.intern("A");
+        let b = table.intern("B");
+        let c = table.intern("c");
+        let mut p = Prepared::new(&table);
+        let text = |p: &Prepared, id: FieldId| p.field(id).map(|atoms| p.text(&atoms[0]).to_owned());
+        // The same names in order, another name in the middle, fewer names, more names, a name moved.
+        let events: [&[(&str, &str)]; 6] = [
+            &[("A", "1"), ("B", "2"), ("C", "3")],
+            &[("A", "4"), ("B", "5"), ("C", "6")],
+            &[("A", "7"), ("X", "8"), ("C", "9")],
+            &[("A", "10")],
+            &[("A", "11"), ("X", "12"), ("C", "13"), ("B", "14")],
+            &[("B", "15"), ("A", "16")],
+        ];
+        for fields in events {
+            let ev = Event::from_fields(fields.iter().map(|(n, v)| (*n, Value::from(*v))));
+            p.load(&ev, &table, None);
+            let want =
+                |name: &str| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_string());
+            assert_eq!((text(&p, a), text(&p, b), text(&p, c)), (want("A"), want("B"), want("c")), "{fields:?}");
+        }
     }
 
     #[test]

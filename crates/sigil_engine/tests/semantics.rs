@@ -446,6 +446,40 @@ fn the_prefilter_never_changes_results() {
     }
 }
 
+#[test]
+fn a_rule_whose_condition_ands_two_literal_sets_is_evaluated_only_when_both_occur() {
+    // `sel_img` and `sel_cli` each require a literal; `not filter` and `sel_any` (an OR across fields, one set)
+    // take part as they may: every event the rule matches holds a literal of each AND operand.
+    let text = rule(
+        "    sel_img:\n        Image|endswith: '\\tool.exe'\n    sel_cli:\n        CommandLine|contains:\n            - ' -secret '\n            \
+         - ' /quiet'\n    sel_any:\n        - User|contains: admin\n        - Parent|endswith: 'svc.exe'\n    filter:\n        \
+         CommandLine|contains: harmless\n    condition: sel_img and sel_cli and sel_any and not filter",
+    );
+    let fast = build(&text, &EngineOptions::default());
+    let slow = build(&text, &EngineOptions { no_prefilter: true, ..EngineOptions::default() });
+    let cases = [
+        // Image alone, CommandLine alone, both but no `sel_any`: never evaluated.
+        (ev(&[("Image", s("C:\\x\\TOOL.exe")), ("CommandLine", s("tool -x"))]), 0, 0),
+        (ev(&[("Image", s("C:\\x\\other.exe")), ("CommandLine", s("tool -secret x"))]), 0, 0),
+        // Both literals: evaluated (the second set's hit), and matches with `sel_any`.
+        (ev(&[("Image", s("C:\\x\\tool.exe")), ("CommandLine", s("tool -secret x"))]), 0, 1),
+        (ev(&[("Image", s("C:\\x\\tool.exe")), ("CommandLine", s("tool /QUIET")), ("User", s("ADMIN"))]), 1, 1),
+        (ev(&[("Image", s("c:\\tool.exe")), ("CommandLine", s(" -secret ")), ("Parent", s("a\\svc.exe"))]), 1, 1),
+        // The filter removes it: evaluated, no match.
+        (ev(&[("Image", s("c:\\tool.exe")), ("CommandLine", s(" -secret harmless")), ("User", s("admin"))]), 0, 1),
+        // A literal of the second set in the field of the first does not count.
+        (ev(&[("Image", s("tool -secret x\\tool.exe")), ("User", s("admin"))]), 0, 0),
+    ];
+    for (e, want, evaluations) in &cases {
+        let mut scratch = fast.scratch();
+        let mut out = Vec::new();
+        fast.matches(e, &mut scratch, &mut out);
+        assert_eq!(out.len(), *want, "{e:?}");
+        assert_eq!(count(&slow, e), *want, "{e:?}");
+        assert_eq!(scratch.counters().1, *evaluations, "evaluations of {e:?}");
+    }
+}
+
 fn timed(secs: i64, fields: &[(&str, Value)]) -> Event {
     ev(fields).with_timestamp(Some(jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()))
 }
