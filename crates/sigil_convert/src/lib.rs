@@ -347,11 +347,14 @@ pub fn single_query(
     target: Target,
     opts: &ConvertOptions,
 ) -> (String, Vec<ConvertedRule>) {
-    let (d, usable, entries) = whole_set(set, knowledge, target, opts);
-    let Some(d) = d else { return (String::new(), entries) };
-    let rules: Vec<sql::SingleRule<'_>> =
-        usable.iter().map(|p| sql::SingleRule { id: p.id.clone(), ir: &p.ir, routes: p.routes }).collect();
-    let q = sql::single_query(d, &opts.table, &rules, opts.exact_field_names).unwrap_or_else(|u| format!("-- {}", u.0));
+    let (q, entries) = whole_set(set, knowledge, target, opts, |d, rules| {
+        sql::single_query(d, &opts.table, rules, opts.exact_field_names)
+    });
+    let q = match q {
+        Some(Ok(q)) => q,
+        Some(Err(u)) => format!("-- {}", u.0),
+        None => String::new(),
+    };
     (q, entries)
 }
 
@@ -366,23 +369,32 @@ pub fn route_statements(
     target: Target,
     opts: &ConvertOptions,
 ) -> (Vec<RouteStatement>, Vec<ConvertedRule>) {
-    let (d, usable, entries) = whole_set(set, knowledge, target, opts);
-    let Some(d) = d else { return (Vec::new(), entries) };
-    let rules: Vec<sql::SingleRule<'_>> =
-        usable.iter().map(|p| sql::SingleRule { id: p.id.clone(), ir: &p.ir, routes: p.routes }).collect();
-    // Every usable rule was checked to convert, so this does not fail; if it did, no statement rather than a
-    // wrong one.
-    let statements = sql::route_statements(d, &opts.table, &rules, opts.exact_field_names).unwrap_or_default();
-    (statements, entries)
+    let (statements, mut entries) = whole_set(set, knowledge, target, opts, |d, rules| {
+        sql::route_statements(d, &opts.table, rules, opts.exact_field_names)
+    });
+    match statements {
+        Some(Ok(statements)) => (statements, entries),
+        // Every usable rule was checked to convert, so this does not happen; if it did: no statement rather than a
+        // wrong one, and each rule that would have been in one says why (never a silent drop).
+        Some(Err(u)) => {
+            for e in entries.iter_mut().filter(|e| e.unsupported.is_none()) {
+                e.unsupported = Some(u.0.clone());
+            }
+            (Vec::new(), entries)
+        }
+        None => (Vec::new(), entries),
+    }
 }
 
-/// The rules of a set that go into a whole-set statement, and the entries listing the others with the reason.
-fn whole_set<'a>(
-    set: &'a sigil_rule::RuleSet,
-    knowledge: &'a Knowledge,
+/// Renders with `render` the rules of a set that go into a whole-set statement (`None` for a target without SQL),
+/// and gives the entries, listing the rules left out with the reason.
+fn whole_set<T>(
+    set: &sigil_rule::RuleSet,
+    knowledge: &Knowledge,
     target: Target,
     opts: &ConvertOptions,
-) -> (Option<sql::Dialect>, Vec<Prepared<'a>>, Vec<ConvertedRule>) {
+    render: impl FnOnce(sql::Dialect, &[sql::SingleRule<'_>]) -> sql::R<T>,
+) -> (Option<sql::R<T>>, Vec<ConvertedRule>) {
     let prepared = prepare(set, knowledge, opts);
     let Some(d) = target.dialect() else {
         let why = format!("one statement for a rule set is written for SQL targets only, not {}", target.name());
@@ -393,7 +405,7 @@ fn whole_set<'a>(
                 e
             })
             .collect();
-        return (None, Vec::new(), entries);
+        return (None, entries);
     };
     let mut entries = Vec::new();
     let mut usable = Vec::new();
@@ -417,5 +429,7 @@ fn whole_set<'a>(
         }
         entries.push(e);
     }
-    (Some(d), usable, entries)
+    let rules: Vec<sql::SingleRule<'_>> =
+        usable.iter().map(|p| sql::SingleRule { id: p.id.clone(), ir: &p.ir, routes: p.routes }).collect();
+    (Some(render(d, &rules)), entries)
 }
