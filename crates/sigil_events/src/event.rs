@@ -1,6 +1,7 @@
 //! The flat event.
 
 use std::fmt;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -18,11 +19,12 @@ use crate::{ReadOptions, Value};
 ///   `EventData` field named like a `System` one, e.g. Sysmon 4's `Version`); [`Event::get`]
 ///   then returns the **last** one, so data fields shadow system fields, as in JSON where the
 ///   later key wins.
-/// - Names live in one buffer per event and values in one slice, so an event costs two
-///   allocations plus one per string value, and lookups scan a contiguous slice.
+/// - Names live in one buffer and values in one slice, so an event costs two allocations plus one
+///   per string value, and lookups scan a contiguous slice. The names buffer is shared (reference
+///   counted): EVTX records of one template and layout in a chunk share one (see `evtx_direct`).
 #[derive(Clone, Default)]
 pub struct Event {
-    names: Box<str>,
+    names: Arc<str>,
     fields: Box<[Field]>,
     timestamp: Option<Timestamp>,
     record_id: Option<u64>,
@@ -39,12 +41,17 @@ pub(crate) struct Field {
 
 impl Event {
     pub(crate) fn from_parts(
-        names: Box<str>,
+        names: Arc<str>,
         fields: Box<[Field]>,
         timestamp: Option<Timestamp>,
         record_id: Option<u64>,
     ) -> Event {
         Event { names, fields, timestamp, record_id, kind: None }
+    }
+
+    /// The shared names buffer and the fields, for readers that build events of the same layout.
+    pub(crate) fn parts(&self) -> (&Arc<str>, &[Field]) {
+        (&self.names, &self.fields)
     }
 
     /// An event with the given fields, in order, with no timestamp or record id.

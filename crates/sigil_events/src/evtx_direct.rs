@@ -24,13 +24,16 @@
 
 use std::fmt;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use evtx::{EvtxChunk, EvtxRecord, EvtxRecordHeader};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::ReadOptions;
-use crate::event::Event;
-use crate::flatten::{Builder, Fallback};
+use crate::event::{Event, Field};
+use crate::flatten::{
+    Builder, Fallback, finish_event, set_value_origin, system_field_matters, system_role, system_value,
+};
+use crate::{ReadOptions, Value};
 
 /// Deepest element nesting a template may have here; real ones nest four or five levels.
 const MAX_NESTING: usize = 32;
@@ -39,14 +42,57 @@ const MAX_INSTANCE_NESTING: usize = 4;
 /// Template definition header: next-template offset, GUID, data size.
 const TEMPLATE_HEADER: usize = 24;
 
-/// The compiled templates of one chunk, by definition offset (`None`: not for the fast path).
+/// Template instances in one record that a [`Trace`] follows; records with more are decoded
+/// without one.
+const MAX_TRACED_INSTANCES: usize = 8;
+/// Traces kept per chunk (a chunk's records use a handful of templates and layouts).
+const MAX_TRACES: usize = 32;
+
+/// The compiled templates of one chunk, by definition offset (`None`: not for the fast path),
+/// and the traces of the records decoded so far.
 #[derive(Default)]
 pub(crate) struct Templates {
     compiled: Cache,
     out: Vec<Event>,
+    traces: Vec<Trace>,
+    /// The layout of the record being decoded (see [`layout`]).
+    layout: Vec<u8>,
     /// Records decoded here and records left to the JSON path.
     pub(crate) direct: u64,
     pub(crate) fallback: u64,
+    /// Of the records decoded here, those built from a trace.
+    pub(crate) replayed: u64,
+}
+
+/// How the records of one layout flatten, learnt from the first of them: field names (shared by
+/// all their events) and, per field, where its value comes from.
+///
+/// The layout (see [`layout`]) fixes everything the flattening decides on besides the values:
+/// the templates of the record and of its nested instances, and which values are empty or NULL
+/// (which leave members out or make them `""` or `null`). So its records flatten to the same
+/// names in the same order, each value taken from the same substitution, converted the same way,
+/// which [`Templates::decode`] checks on the first record before it keeps a trace. Records whose
+/// flattening merges values into lists are not traced.
+struct Trace {
+    layout: Box<[u8]>,
+    names: Arc<str>,
+    ops: Box<[Op]>,
+}
+
+struct Op {
+    start: u32,
+    len: u32,
+    source: Source,
+    /// A `System` field whose value is cleaned or sets the event's time or record id.
+    system: bool,
+}
+
+enum Source {
+    /// The same value for every record of the layout (static text, or an empty value's `""` or
+    /// `null`).
+    Static(Value),
+    /// Substitution `slot` of the record's `inst`-th template instance (in [`layout`] order).
+    Slot { inst: u8, slot: u16 },
 }
 
 /// Compiled templates by definition offset (a chunk uses a handful: a list beats hashing).
@@ -246,7 +292,9 @@ impl Templates {
         self.decode(chunk_data, start, end, fallback, b, opts)
     }
 
-    /// The event of the record whose BinXML stream is `chunk_data[start..end]`.
+    /// The event of the record whose BinXML stream is `chunk_data[start..end]`: from the trace of
+    /// its layout when an earlier record of the chunk left one, else through the flattening
+    /// visitors (tracing it for the records after it).
     fn decode(
         &mut self,
         chunk_data: &[u8],
@@ -257,16 +305,184 @@ impl Templates {
         opts: &ReadOptions,
     ) -> Option<Event> {
         let instance = parse_instance(chunk_data, start, end, 0)?;
+        let mut insts = [None; MAX_TRACED_INSTANCES];
+        self.layout.clear();
+        let traceable = layout(&instance, &mut self.layout, &mut insts, &mut 0);
+        if traceable
+            && let Some(trace) = self.traces.iter().find(|t| *t.layout == *self.layout)
+            && let Some(event) = replay(trace, &insts, opts, fallback)
+        {
+            self.replayed += 1;
+            return Some(event);
+        }
         if !prepare(&mut self.compiled, chunk_data, &instance) {
             return None;
         }
         let compiled = self.compiled.get(instance.def)?;
         self.out.clear();
+        let trace = traceable && self.traces.len() < MAX_TRACES;
+        if trace {
+            b.start_trace();
+        }
         let ctx = Ctx { cache: &self.compiled, values: &instance.values };
-        b.parse_from(RootDe { ctx, compiled }, opts, fallback, &mut self.out).ok()?;
+        let parsed = b.parse_from(RootDe { ctx, compiled }, opts, fallback, &mut self.out);
+        let origins = if trace { b.take_trace() } else { None };
+        parsed.ok()?;
         let event = self.out.pop()?;
-        self.out.is_empty().then_some(event)
+        if !self.out.is_empty() {
+            return None;
+        }
+        if let Some(origins) = origins
+            && let Some(trace) = make_trace(&event, &origins, &insts, &self.layout)
+        {
+            self.traces.push(trace);
+        }
+        Some(event)
     }
+}
+
+/// Append the layout of `inst` to `out`: for it and, depth first, each instance nested in it, the
+/// definition offset, the number of values and each value's kind, with a bit for empty ones.
+/// Fills `insts` in the same order; `false` when there are more instances than it holds.
+fn layout<'i, 'a>(
+    inst: &'i Instance<'a>,
+    out: &mut Vec<u8>,
+    insts: &mut [Option<&'i Instance<'a>>],
+    count: &mut usize,
+) -> bool {
+    let Some(place) = insts.get_mut(*count) else { return false };
+    *place = Some(inst);
+    *count += 1;
+    out.extend_from_slice(&inst.def.to_le_bytes());
+    out.extend_from_slice(&u32::try_from(inst.values.len()).unwrap_or(u32::MAX).to_le_bytes());
+    for value in &inst.values {
+        let kind = match value {
+            Val::Null => 0,
+            Val::Str(_) => 1,
+            Val::UInt(_) => 2,
+            Val::Int(_) => 3,
+            Val::Bool(_) => 4,
+            Val::Binary(_) => 5,
+            Val::Guid(_) => 6,
+            Val::FileTime(_) => 7,
+            Val::SysTime(_) => 8,
+            Val::Sid(_) => 9,
+            Val::Hex(_) => 10,
+            Val::Nested(_) => 11,
+        };
+        out.push(if value.is_empty() { kind | 0x80 } else { kind });
+        if let Val::Nested(nested) = value
+            && !layout(nested, out, insts, count)
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// The trace of `event`, flattened from the instances `insts` with the value origins `origins`
+/// (one per field); `None` unless every field's value is a static one or a substitution's, and
+/// converting that substitution as [`replay`] does gives the value the visitors gave.
+fn make_trace(
+    event: &Event,
+    origins: &[crate::flatten::Origin],
+    insts: &[Option<&Instance<'_>>],
+    layout: &[u8],
+) -> Option<Trace> {
+    let (names, fields) = event.parts();
+    if origins.len() != fields.len() {
+        return None;
+    }
+    let size = std::mem::size_of::<Val<'_>>();
+    let mut ops = Vec::with_capacity(fields.len());
+    for (field, origin) in fields.iter().zip(origins) {
+        let name = names.get(field.start as usize..(field.start + field.len) as usize)?;
+        let system = origin.system && system_field_matters(name);
+        let source = if origin.value == 0 {
+            Source::Static(field.value.clone())
+        } else {
+            // The substitution at that address, among the record's instances.
+            let (inst, slot) = insts.iter().enumerate().find_map(|(i, inst)| {
+                let values = &inst.as_ref()?.values;
+                let base = values.as_ptr().addr();
+                let offset = origin.value.checked_sub(base)?;
+                (offset < values.len() * size && offset % size == 0).then_some((i, offset / size))
+            })?;
+            let value = insts.get(inst)?.as_ref()?.values.get(slot)?;
+            let mut converted = convert(value)?;
+            if system {
+                converted = system_value(name, converted);
+            }
+            if converted != field.value {
+                return None;
+            }
+            Source::Slot { inst: u8::try_from(inst).ok()?, slot: u16::try_from(slot).ok()? }
+        };
+        ops.push(Op { start: field.start, len: field.len, source, system });
+    }
+    Some(Trace { layout: layout.into(), names: Arc::clone(names), ops: ops.into_boxed_slice() })
+}
+
+/// The event of a record of `trace`'s layout, whose instances are `insts`: the trace's names,
+/// each value converted from its substitution (see [`Trace`]). `None` when a value does not
+/// convert (the visitors then fail on it too).
+fn replay(trace: &Trace, insts: &[Option<&Instance<'_>>], opts: &ReadOptions, fallback: Fallback) -> Option<Event> {
+    let mut fields = Vec::with_capacity(trace.ops.len());
+    let (mut timestamp, mut record_id) = (None, None);
+    for op in &trace.ops {
+        let mut value = match &op.source {
+            Source::Static(value) => value.clone(),
+            Source::Slot { inst, slot } => {
+                convert(insts.get(usize::from(*inst))?.as_ref()?.values.get(usize::from(*slot))?)?
+            }
+        };
+        if op.system {
+            let name = trace.names.get(op.start as usize..(op.start + op.len) as usize)?;
+            value = system_value(name, value);
+            system_role(name, &value, &mut timestamp, &mut record_id);
+        }
+        fields.push(Field { start: op.start, len: op.len, value });
+    }
+    Some(finish_event(Arc::clone(&trace.names), fields.into_boxed_slice(), timestamp, record_id, opts, fallback))
+}
+
+/// A non-empty substitution value as the flattening visitors make it from what [`ValueDe`] hands
+/// them.
+fn convert(value: &Val<'_>) -> Option<Value> {
+    let value = match value {
+        Val::Str(units) => Value::Str(utf16_compact(units)?),
+        Val::UInt(v) => Value::from(*v),
+        Val::Int(v) if *v >= 0 => Value::from(v.unsigned_abs()),
+        Val::Int(v) => Value::Int(*v),
+        Val::Bool(v) => Value::Bool(*v),
+        Val::Binary(bytes) => Value::Str(binary_text(bytes).into()),
+        Val::Guid(guid) => Value::Str(guid_text(guid).as_str().into()),
+        Val::FileTime(ft) => Value::Str(filetime_text(*ft).as_str().into()),
+        Val::SysTime(st) => Value::Str(systime_text(st).as_str().into()),
+        Val::Sid(sid) => Value::Str(sid_text(sid).into()),
+        Val::Hex(v) => Value::Str(hex_text(*v).as_str().into()),
+        Val::Null | Val::Nested(_) => return None,
+    };
+    Some(value)
+}
+
+/// UTF-16LE text as a [`CompactString`](crate::value::CompactString), as [`visit_utf16`] reads it
+/// (`None` for an unpaired surrogate): ASCII text copied byte by byte, straight into the string's
+/// own buffer.
+fn utf16_compact(units: &[u8]) -> Option<crate::value::CompactString> {
+    let pairs = units.as_chunks::<2>().0;
+    let ascii = pairs.iter().fold(0u8, |acc, &[lo, hi]| acc | hi | (lo & 0x80)) == 0;
+    if !ascii {
+        return char::decode_utf16(utf16_units(units)).collect::<Result<String, _>>().ok().map(Into::into);
+    }
+    if pairs.len() <= 24 {
+        let mut buf = [0u8; 24];
+        for (slot, &[lo, _]) in buf.iter_mut().zip(pairs) {
+            *slot = lo;
+        }
+        return buf.get(..pairs.len()).and_then(|b| std::str::from_utf8(b).ok()).map(Into::into);
+    }
+    String::from_utf8(pairs.iter().map(|&[lo, _]| lo).collect()).ok().map(Into::into)
 }
 
 /// Compile the templates of `instance` and of the instances nested in it; whether all compiled
@@ -1173,6 +1389,17 @@ impl<'de> Deserializer<'de> for ValueDe<'_, '_> {
         let Some(value) = self.value.filter(|v| !v.is_empty()) else {
             return if self.empty_str { visitor.visit_str("") } else { visitor.visit_unit() };
         };
+        // A traced record learns which substitution each field's value comes from.
+        set_value_origin(std::ptr::from_ref(value).addr());
+        let visited = self.visit(value, visitor);
+        set_value_origin(0);
+        visited
+    }
+    forward_any!();
+}
+
+impl ValueDe<'_, '_> {
+    fn visit<'de, V: Visitor<'de>>(&self, value: &Val<'_>, visitor: V) -> Result<V::Value, DirectError> {
         match value {
             Val::Null => visitor.visit_unit(),
             Val::Str(units) => visit_utf16(units, visitor),
@@ -1190,7 +1417,6 @@ impl<'de> Deserializer<'de> for ValueDe<'_, '_> {
             Val::Nested(_) => Err(unsupported()),
         }
     }
-    forward_any!();
 }
 
 /// `{"#attributes": {...}, "#text": value}` of a [`Shape::Elem`].
@@ -1434,6 +1660,8 @@ mod tests {
         whole_chunks: u64,
         direct: u64,
         fallback: u64,
+        /// Records built from a trace.
+        replayed: u64,
         mismatches: Vec<String>,
     }
 
@@ -1450,7 +1678,25 @@ mod tests {
             let chunk_data: &[u8] = chunk.data;
             // The whole-chunk walk: when it gives the chunk's events, the crate's iterator must
             // give exactly as many records, none of them an error, each equal to its event.
-            let whole = Templates::default().chunk_events(&chunk, &mut b, &opts);
+            // The chunk is read twice with the same templates: the second time, every record
+            // whose layout an earlier one traced is built from the trace, and must give the same
+            // event as the first read (and, below, as the JSON path).
+            let mut warm = Templates::default();
+            let first = warm.chunk_events(&chunk, &mut b, &opts);
+            let replayed_before = warm.replayed;
+            let whole = warm.chunk_events(&chunk, &mut b, &opts);
+            tally.replayed += warm.replayed - replayed_before;
+            match (&first, &whole) {
+                (Some(first), Some(again)) => {
+                    let differ = first.len() != again.len()
+                        || first.iter().zip(again).any(|(a, b)| describe(a) != describe(b) || a != b);
+                    if differ {
+                        tally.mismatches.push(format!("{name}: the traced read differs from the first"));
+                    }
+                }
+                (None, None) => {}
+                _ => tally.mismatches.push(format!("{name}: the traced read succeeds where the first did not")),
+            }
             tally.whole_chunks += u64::from(whole.is_some());
             tally.direct += whole.as_ref().map_or(0, |events| events.len() as u64);
             let mut whole = whole.map(Vec::into_iter);
@@ -1505,6 +1751,7 @@ mod tests {
             }
             tally.direct += templates.direct;
             tally.fallback += templates.fallback;
+            tally.replayed += templates.replayed;
         }
     }
 
@@ -1533,11 +1780,13 @@ mod tests {
             compare(&file.display().to_string(), std::fs::read(file).unwrap(), &mut tally);
         }
         eprintln!(
-            "direct path: {} records, JSON path: {} records; {} chunks read whole",
-            tally.direct, tally.fallback, tally.whole_chunks
+            "direct path: {} records ({} from traces), JSON path: {} records; {} chunks read whole",
+            tally.direct, tally.replayed, tally.fallback, tally.whole_chunks
         );
         assert!(tally.mismatches.is_empty(), "{} mismatches:\n{}", tally.mismatches.len(), tally.mismatches.join("\n"));
         assert!(tally.direct > 9 * tally.fallback, "direct {} vs fallback {}", tally.direct, tally.fallback);
+        // Nearly every record read whole the second time comes from a trace.
+        assert!(tally.replayed * 10 > tally.direct * 9, "{} of {} from traces", tally.replayed, tally.direct);
     }
 
     /// Damaged chunks: bytes flipped in the template definitions and records, and the records

@@ -3,7 +3,9 @@
 //! The serde visitors here write field names straight into the event's name buffer and values
 //! into its field list, so no JSON tree is built. See the crate docs for the naming rules.
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -29,6 +31,35 @@ pub(crate) struct Builder {
     depth: u32,
     timestamp: Option<Timestamp>,
     record_id: Option<u64>,
+    /// While a record is traced (see [`Builder::start_trace`]): for each field pushed, where its
+    /// value came from; `None` once the record did something a trace cannot replay.
+    trace: Option<Vec<Origin>>,
+    /// Whether a trace was asked for and is still replayable.
+    tracing: bool,
+    /// Set while [`Builder::push_system`] pushes.
+    in_system: bool,
+}
+
+/// Where a traced field's value came from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin {
+    /// The address of the decoder's value being read when the field was pushed (see
+    /// [`set_value_origin`]), or 0 for a value that no decoded value was being read for.
+    pub(crate) value: usize,
+    /// Pushed by [`Builder::push_system`] (its clean-ups apply).
+    pub(crate) system: bool,
+}
+
+thread_local! {
+    /// See [`set_value_origin`].
+    static VALUE_ORIGIN: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Record that the decoder is handing the visitors the value at address `addr` (0: none), so
+/// that a traced record knows which value each field came from. Only addresses are compared;
+/// nothing is read through them.
+pub(crate) fn set_value_origin(addr: usize) {
+    VALUE_ORIGIN.with(|origin| origin.set(addr));
 }
 
 /// Deepest nesting of objects and arrays read. Real events nest a few levels; the limit keeps
@@ -128,8 +159,28 @@ impl Builder {
         self.record_id = None;
     }
 
+    /// Start tracing the next record: [`Builder::take_trace`] then tells where each of its fields'
+    /// values came from.
+    pub(crate) fn start_trace(&mut self) {
+        set_value_origin(0);
+        self.trace = Some(Vec::new());
+        self.tracing = true;
+    }
+
+    /// The origins of the traced record's fields, in order; `None` when it merged values into
+    /// lists (their items come from several values), which a trace cannot replay.
+    pub(crate) fn take_trace(&mut self) -> Option<Vec<Origin>> {
+        let trace = self.trace.take();
+        let ok = std::mem::take(&mut self.tracing);
+        set_value_origin(0);
+        trace.filter(|_| ok)
+    }
+
     /// Add a field whose name is `names[start..]`.
     fn push(&mut self, start: usize, value: Value) {
+        if self.tracing && (self.merge > 0 || matches!(value, Value::List(_))) {
+            self.tracing = false;
+        }
         let value = if self.merge > 0 {
             match self.merge_existing(start, value) {
                 Some(value) => value,
@@ -143,7 +194,12 @@ impl Builder {
         };
         let len = self.names.len().saturating_sub(start);
         match (u32::try_from(start), u32::try_from(len)) {
-            (Ok(start), Ok(len)) => self.fields.push(Field { start, len, value }),
+            (Ok(start), Ok(len)) => {
+                self.fields.push(Field { start, len, value });
+                if let Some(trace) = &mut self.trace {
+                    trace.push(Origin { value: VALUE_ORIGIN.with(Cell::get), system: self.in_system });
+                }
+            }
             // Only past 4 GiB of names in one event, which input size limits rule out.
             _ => self.names.truncate(start),
         }
@@ -203,30 +259,16 @@ impl Builder {
             self.names.truncate(start);
             return;
         }
-        let value = match value {
-            Value::Str(s) if is_numeric_system_field(name) => match s.parse::<i64>() {
-                Ok(i) => Value::Int(i),
-                Err(_) => Value::Str(s),
-            },
-            other => other,
-        };
-        match name {
-            "TimeCreated" => self.timestamp = timestamp_of(&value),
-            "EventRecordID" => self.record_id = value.as_u64(),
-            _ => {}
-        }
+        let value = system_value(name, value);
+        system_role(name, &value, &mut self.timestamp, &mut self.record_id);
+        self.in_system = true;
         self.push(start, value);
+        self.in_system = false;
     }
 
     fn finish(&mut self, opts: &ReadOptions, fallback: Fallback) -> Event {
-        let mut timestamp = self.timestamp.or(fallback.timestamp);
-        if timestamp.is_none() {
-            timestamp = opts.timestamp_fields.iter().find_map(|name| self.get(name).and_then(timestamp_of));
-        }
-        let record_id =
-            self.record_id.or(fallback.record_id).or_else(|| self.get("EventRecordID").and_then(Value::as_u64));
-        let event =
-            Event::from_parts(self.names.as_str().into(), self.fields.drain(..).collect(), timestamp, record_id);
+        let fields = self.fields.drain(..).collect();
+        let event = finish_event(self.names.as_str().into(), fields, self.timestamp, self.record_id, opts, fallback);
         self.reset();
         event
     }
@@ -305,6 +347,54 @@ impl Builder {
     ) -> Result<(), String> {
         TopSeed { b: self, opts, fallback: Fallback::default(), out }.deserialize(json).map_err(|e| e.to_string())
     }
+}
+
+/// A `System` field's value, cleaned as [`Builder::push_system`] cleans it: numbers kept as
+/// decimal strings become integers. (Nulls, which it leaves out, are the caller's.)
+pub(crate) fn system_value(name: &str, value: Value) -> Value {
+    match value {
+        Value::Str(s) if is_numeric_system_field(name) => match s.parse::<i64>() {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::Str(s),
+        },
+        other => other,
+    }
+}
+
+/// Whether a `System` field named `name` is cleaned by [`system_value`] or sets something
+/// through [`system_role`].
+pub(crate) fn system_field_matters(name: &str) -> bool {
+    is_numeric_system_field(name) || name == "TimeCreated"
+}
+
+/// What a `System` field named `name` sets: `TimeCreated` the event's time, `EventRecordID` its
+/// record id.
+pub(crate) fn system_role(name: &str, value: &Value, timestamp: &mut Option<Timestamp>, record_id: &mut Option<u64>) {
+    match name {
+        "TimeCreated" => *timestamp = timestamp_of(value),
+        "EventRecordID" => *record_id = value.as_u64(),
+        _ => {}
+    }
+}
+
+/// The event of `names` and `fields`, with its time and record id: those a `System` field gave,
+/// else the header's (`fallback`), else the first readable field of
+/// [`ReadOptions::timestamp_fields`] and an `EventRecordID` field.
+pub(crate) fn finish_event(
+    names: Arc<str>,
+    fields: Box<[Field]>,
+    timestamp: Option<Timestamp>,
+    record_id: Option<u64>,
+    opts: &ReadOptions,
+    fallback: Fallback,
+) -> Event {
+    let event = Event::from_parts(names, fields, None, None);
+    let mut timestamp = timestamp.or(fallback.timestamp);
+    if timestamp.is_none() {
+        timestamp = opts.timestamp_fields.iter().find_map(|name| event.get(name).and_then(timestamp_of));
+    }
+    let record_id = record_id.or(fallback.record_id).or_else(|| event.get("EventRecordID").and_then(Value::as_u64));
+    event.with_timestamp(timestamp).with_record_id(record_id)
 }
 
 /// sonic-rs error text, first line only (it may add a snippet of the input).
