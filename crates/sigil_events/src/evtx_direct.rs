@@ -467,22 +467,35 @@ fn convert(value: &Val<'_>) -> Option<Value> {
 }
 
 /// UTF-16LE text as a [`CompactString`](crate::value::CompactString), as [`visit_utf16`] reads it
-/// (`None` for an unpaired surrogate): ASCII text copied byte by byte, straight into the string's
-/// own buffer.
+/// (`None` for an unpaired surrogate). ASCII text (most) is narrowed in one pass that also checks
+/// it is ASCII: short text on the stack (it is stored inline), longer text into the buffer the
+/// string then keeps.
 fn utf16_compact(units: &[u8]) -> Option<crate::value::CompactString> {
     let pairs = units.as_chunks::<2>().0;
-    let ascii = pairs.iter().fold(0u8, |acc, &[lo, hi]| acc | hi | (lo & 0x80)) == 0;
-    if !ascii {
-        return char::decode_utf16(utf16_units(units)).collect::<Result<String, _>>().ok().map(Into::into);
-    }
     if pairs.len() <= 24 {
         let mut buf = [0u8; 24];
-        for (slot, &[lo, _]) in buf.iter_mut().zip(pairs) {
+        let mut high = 0u8;
+        for (slot, &[lo, hi]) in buf.iter_mut().zip(pairs) {
             *slot = lo;
+            high |= hi | (lo & 0x80);
         }
-        return buf.get(..pairs.len()).and_then(|b| std::str::from_utf8(b).ok()).map(Into::into);
+        if high == 0 {
+            return buf.get(..pairs.len()).and_then(|b| std::str::from_utf8(b).ok()).map(Into::into);
+        }
+    } else {
+        let mut high = 0u8;
+        let bytes: Vec<u8> = pairs
+            .iter()
+            .map(|&[lo, hi]| {
+                high |= hi | (lo & 0x80);
+                lo
+            })
+            .collect();
+        if high == 0 {
+            return String::from_utf8(bytes).ok().map(Into::into);
+        }
     }
-    String::from_utf8(pairs.iter().map(|&[lo, _]| lo).collect()).ok().map(Into::into)
+    char::decode_utf16(utf16_units(units)).collect::<Result<String, _>>().ok().map(Into::into)
 }
 
 /// Compile the templates of `instance` and of the instances nested in it; whether all compiled
@@ -1787,6 +1800,139 @@ mod tests {
         assert!(tally.direct > 9 * tally.fallback, "direct {} vs fallback {}", tally.direct, tally.fallback);
         // Nearly every record read whole the second time comes from a trace.
         assert!(tally.replayed * 10 > tally.direct * 9, "{} of {} from traces", tally.replayed, tally.direct);
+    }
+
+    /// The chunk offsets of the UTF-16 text values of `inst` and of the instances nested in it.
+    fn text_spans(chunk: &[u8], inst: &Instance<'_>, out: &mut Vec<(usize, usize)>) {
+        for value in &inst.values {
+            match value {
+                Val::Str(units) if !units.is_empty() => {
+                    out.push((units.as_ptr().addr() - chunk.as_ptr().addr(), units.len()));
+                }
+                Val::Nested(nested) => text_spans(chunk, nested, out),
+                _ => {}
+            }
+        }
+    }
+
+    /// Records built from a trace take their own values, never the traced record's: each
+    /// regression sample's first chunk is read, which traces its records, and then a copy whose
+    /// text values all differ (every ASCII letter and digit moved on by one, nothing else
+    /// touched, so every record keeps its layout) is read with the same templates; each of
+    /// its events equals the one the JSON path gives for the changed record.
+    #[test]
+    fn traced_records_take_their_own_values() {
+        let Some(corpus) = regression_corpus() else { return };
+        let settings = Arc::new(ParserSettings::new().indent(false).validate_checksums(false).num_threads(1));
+        let opts = ReadOptions::default();
+        let mut b = Builder::default();
+        let (mut replayed, mut compared) = (0u64, 0u64);
+        let mut mismatches = Vec::new();
+        let first_chunk = |bytes: Vec<u8>| -> Option<evtx::EvtxChunkData> {
+            EvtxParser::from_buffer(bytes).ok()?.chunks().next()?.ok()
+        };
+        for file in evtx_files(&corpus) {
+            let name = file.display().to_string();
+            let bytes = std::fs::read(&file).unwrap();
+            let Some(mut data) = first_chunk(bytes.clone()) else { continue };
+            let Ok(chunk) = data.parse(Arc::clone(&settings)) else { continue };
+            let mut templates = Templates::default();
+            if templates.chunk_events(&chunk, &mut b, &opts).is_none() {
+                continue;
+            }
+            let mut spans = Vec::new();
+            for record in walk_records(&chunk).unwrap_or_default() {
+                if let Some(inst) = parse_instance(chunk.data, record.start, record.end, 0) {
+                    text_spans(chunk.data, &inst, &mut spans);
+                }
+            }
+            let mut changed = bytes;
+            for (at, len) in spans {
+                for unit in changed[4096 + at..4096 + at + len].as_chunks_mut::<2>().0 {
+                    unit[0] = match *unit {
+                        [b'z', 0] => b'a',
+                        [b'Z', 0] => b'A',
+                        [b'9', 0] => b'0',
+                        [c @ (b'a'..=b'y' | b'A'..=b'Y' | b'0'..=b'8'), 0] => c + 1,
+                        [c, _] => c,
+                    };
+                }
+            }
+            let Some(mut data) = first_chunk(changed) else { continue };
+            let Ok(mut chunk) = data.parse(Arc::clone(&settings)) else { continue };
+            let before = templates.replayed;
+            let Some(events) = templates.chunk_events(&chunk, &mut b, &opts) else {
+                mismatches.push(format!("{name}: the changed chunk is not read whole"));
+                continue;
+            };
+            replayed += templates.replayed - before;
+            let mut events = events.into_iter();
+            for record in chunk.iter() {
+                let (Ok(record), Some(event)) = (record, events.next()) else {
+                    mismatches.push(format!("{name}: records and events differ in number"));
+                    break;
+                };
+                let fallback = Fallback { record_id: Some(record.event_record_id), timestamp: Some(record.timestamp) };
+                let mut out = Vec::new();
+                let rendered = record.into_json_bytes().unwrap();
+                b.parse_with_fallback(&rendered.data, &opts, fallback, &mut out).unwrap();
+                compared += 1;
+                if out.len() != 1 || describe(&out[0]) != describe(&event) {
+                    mismatches.push(format!(
+                        "{name}:\n json:   {:?}\n traced: {}",
+                        out.first().map(describe),
+                        describe(&event)
+                    ));
+                }
+            }
+        }
+        eprintln!("changed values: {compared} records compared, {replayed} built from traces");
+        assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+        assert!(replayed > 200 && replayed == compared, "{replayed} of {compared} built from traces");
+    }
+
+    /// The text of a UTF-16 value is the same whichever way it is read: straight into a compact
+    /// string, or handed to a visitor.
+    #[test]
+    fn utf16_values_convert_as_the_visitors_read_them() {
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("text")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_owned())
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+                Ok(v)
+            }
+        }
+        let utf16 = |units: &[u16]| -> Vec<u8> { units.iter().flat_map(|u| u.to_le_bytes()).collect() };
+        let ascii = |n: usize| -> Vec<u16> { (0..n).map(|i| u16::from(b'a' + (i % 26) as u8)).collect() };
+        let mut cases: Vec<Vec<u8>> = [0, 1, 23, 24, 25, 63, 64, 65, 300].iter().map(|&n| utf16(&ascii(n))).collect();
+        for n in [1, 23, 24, 25, 64, 65] {
+            for (at, unit) in [(0, 0x00e9), (n / 2, 0x0080), (n - 1, 0x4e2d), (n / 2, 0x0100)] {
+                let mut units = ascii(n);
+                units[at] = unit;
+                cases.push(utf16(&units));
+            }
+            // A surrogate pair (U+1F600), and an unpaired high and low surrogate.
+            let mut units = ascii(n);
+            units.extend([0xd83d, 0xde00]);
+            cases.push(utf16(&units));
+            for lone in [0xd83d, 0xde00] {
+                let mut units = ascii(n);
+                units.insert(n / 2, lone);
+                cases.push(utf16(&units));
+            }
+        }
+        for case in &cases {
+            let direct = utf16_compact(case).map(|s| s.to_string());
+            let visited = visit_utf16(case, Text).ok();
+            assert_eq!(direct, visited, "{case:?}");
+            assert_eq!(direct, String::from_utf16(&utf16_units(case).collect::<Vec<_>>()).ok(), "{case:?}");
+        }
     }
 
     /// Damaged chunks: bytes flipped in the template definitions and records, and the records
