@@ -121,6 +121,9 @@
 //! instances, and per record only the substitution values are read, through the same
 //! flattening visitors as JSON; a chunk whose records all decode that way (99 % of the
 //! regression and benchmark records) does not go through the crate's record iterator at all.
+//! The first record of each layout in a chunk (its templates, and which of its values are
+//! empty) leaves a trace of how it flattened: the records after it share its field names
+//! and have each value converted straight from its substitution, without the visitors.
 //! Records it does not handle with certainty take the JSON path, and tests prove both paths
 //! give identical events on every regression record. What makes the JSON path fast: the flattening visitors
 //! write names and values straight into the event (no JSON tree); sonic-rs parses (about 15%
