@@ -32,9 +32,9 @@ pub(crate) struct Builder {
     timestamp: Option<Timestamp>,
     record_id: Option<u64>,
     /// While a record is traced (see [`Builder::start_trace`]): for each field pushed, where its
-    /// value came from; `None` once the record did something a trace cannot replay.
+    /// value came from.
     trace: Option<Vec<Origin>>,
-    /// Whether a trace was asked for and is still replayable.
+    /// Whether a trace was asked for and is still replayable (no values merged into lists).
     tracing: bool,
     /// Set while [`Builder::push_system`] pushes.
     in_system: bool,
