@@ -16,8 +16,7 @@
 //! evaluated. A rule whose condition ANDs operands that each need literals (`sel_img and sel_cli`) has a second set
 //! from another operand, and is evaluated only when both sets had a hit. Fields no rule of the bucket reads are not
 //! even prepared. Keyword rules read every value: with one in the bucket, the other fields are only folded, for the
-//! scan of the keyword literals (few: searched literal by literal with a vectorised substring search), and the
-//! event is prepared in full only when a keyword rule is a candidate.
+//! scan of the keyword literals, and the event is prepared in full only when a keyword rule is a candidate.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -664,7 +663,7 @@ impl Engine {
             for atom in prepared.field(scan.field).unwrap_or_default() {
                 let hay = prepared.folded(atom).as_bytes();
                 *scanned += hay.len() as u64;
-                scan.set.for_each_present(hay, |pattern| {
+                scan.set.for_each_match(hay, |pattern, _| {
                     *hits += 1;
                     for &e in scan.entries.get(pattern as usize).map_or(&[][..], |v| v) {
                         mark(e);
@@ -676,7 +675,7 @@ impl Engine {
             // Every value of the event: the prepared fields' folded text and the rest's.
             for hay in [prepared.folded_all(), prepared.rest()] {
                 *scanned += hay.len() as u64;
-                ac.for_each_present(hay, |pattern| {
+                ac.for_each_match(hay, |pattern, _| {
                     *hits += 1;
                     for &e in by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
                         mark(e);

@@ -10,24 +10,11 @@
 //!
 //! Every occurrence of a literal contains its anchor exactly once at its own offset, so each occurrence is
 //! reported exactly once, like Aho-Corasick's overlapping search.
-//!
-//! A set of a few literals searched in a long haystack (the keyword literals of a bucket, looked for in the whole
-//! event) is searched literal by literal with `memchr`'s vectorised substring search instead: a few passes of
-//! many bytes per cycle beat one pass of a hash and a bit test per byte. [`LiteralSet::for_each_present`] then
-//! reports which literals occur, not every occurrence.
 
-use memchr::memmem;
 use rustc_hash::FxHashMap;
 
 /// Length of an anchor: literals shorter than this are looked up whole, on a slower path.
 pub(crate) const ANCHOR: usize = 4;
-
-/// Sets of at most this many literals get a substring searcher per literal (see the module docs).
-const FEW: usize = 8;
-
-/// Haystacks from this many bytes on are searched literal by literal when the set has searchers; below it the
-/// searchers' start-up costs more than the per-byte pass.
-const LONG: usize = 64;
 
 #[derive(Debug)]
 struct Anchored {
@@ -46,8 +33,6 @@ pub(crate) struct LiteralSet {
     /// Literals of 1, 2 and 3 bytes: a bitmap over the window value (hashed for 3 bytes) and the literals per
     /// window value.
     short: [Option<Short>; 3],
-    /// One substring searcher per literal, when the set has at most [`FEW`] literals.
-    few: Option<Box<[memmem::Finder<'static>]>>,
 }
 
 #[derive(Debug)]
@@ -130,25 +115,6 @@ impl LiteralSet {
             shift,
             anchors: anchors.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect(),
             short,
-            few: (literals.len() <= FEW)
-                .then(|| literals.iter().map(|l| memmem::Finder::new(l).into_owned()).collect()),
-        }
-    }
-
-    /// Calls `f(literal index)` for every literal that occurs in `hay`, at least once per such literal (once per
-    /// occurrence on the per-byte path, once per literal on the substring path).
-    #[inline]
-    pub(crate) fn for_each_present(&self, hay: &[u8], mut f: impl FnMut(u32)) {
-        match &self.few {
-            Some(finders) if hay.len() >= LONG => {
-                for (i, finder) in finders.iter().enumerate() {
-                    // An empty literal is never reported (as on the per-byte path).
-                    if !finder.needle().is_empty() && finder.find(hay).is_some() {
-                        f(i as u32);
-                    }
-                }
-            }
-            _ => self.for_each_match(hay, |i, _| f(i)),
         }
     }
 
@@ -274,44 +240,6 @@ mod tests {
             set.for_each_match(hay, |i, end| got.push((i, end)));
             got.sort_unstable();
             assert_eq!(got, naive(&lits, hay), "{}", String::from_utf8_lossy(hay));
-        }
-    }
-
-    /// Which literals `for_each_present` reports, sorted and deduplicated.
-    fn present(set: &LiteralSet, hay: &[u8]) -> Vec<u32> {
-        let mut got = Vec::new();
-        set.for_each_present(hay, |i| got.push(i));
-        got.sort_unstable();
-        got.dedup();
-        got
-    }
-
-    #[test]
-    fn present_literals_are_those_a_naive_search_finds_on_both_paths() {
-        // A small alphabet makes overlapping and repeated occurrences common.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for round in 0..400 {
-            let alphabet = b"ab\\.x";
-            let mut word =
-                |n: usize| -> Vec<u8> { (0..n).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect() };
-            let count = 1 + round % 12;
-            let owned: Vec<Vec<u8>> = (0..count).map(|i| word(1 + (i * 7 + round) % 9)).collect();
-            let lits: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-            let set = LiteralSet::new(&lits);
-            assert_eq!(set.few.is_some(), count <= FEW);
-            // Short haystacks take the per-byte path, long ones the substring path when the set is small.
-            for len in [0, 3, 17, LONG - 1, LONG, 200, 1500] {
-                let hay = word(len);
-                let mut want: Vec<u32> = naive(&lits, &hay).into_iter().map(|(i, _)| i).collect();
-                want.dedup();
-                assert_eq!(present(&set, &hay), want, "{lits:?} in {}", String::from_utf8_lossy(&hay));
-            }
         }
     }
 
