@@ -15,7 +15,8 @@
 //! and only the rules whose literals were seen in the right field — plus the rules without such literals — are
 //! evaluated. A rule whose condition ANDs operands that each need literals (`sel_img and sel_cli`) has a second set
 //! from another operand, and is evaluated only when both sets had a hit. Fields no rule of the bucket reads are not
-//! even prepared.
+//! even prepared. Keyword rules read every value: with one in the bucket, the other fields are only folded, for the
+//! scan of the keyword literals, and the event is prepared in full only when a keyword rule is a candidate.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -169,8 +170,13 @@ struct Bucket {
     scans: Vec<FieldScan>,
     /// Literals of keyword searches, looked for in every value of the event.
     keywords: Option<(LiteralSet, Vec<Box<[u32]>>)>,
-    /// The fields any rule of the bucket reads (a bitset over field ids); `None` when a rule searches keywords.
+    /// The fields any rule of the bucket reads (a bitset over field ids); `None` when every field is prepared (a
+    /// keyword rule without required literals, or no prefilter).
     used: Option<Vec<u64>>,
+    /// Entries of rules that search keywords (every value of the event), a bitset over entries; empty when there
+    /// are none. With `used`, an event is prepared in part, its other fields only folded for the keyword scan, and
+    /// prepared in full only when one of these entries is a candidate.
+    keyword_entries: Vec<u64>,
     /// Entries with a second required set ([`CompiledRule::also_required`]), a bitset over entries: a hit of their
     /// first set makes them candidates only with a hit of the second. Empty when no entry has one.
     needs_second: Vec<u64>,
@@ -635,7 +641,10 @@ impl Engine {
             return false;
         }
         let Scratch { prepared, candidates, seconds, marked, evaluated, scanned, hits, removed, .. } = scratch;
-        prepared.load(event, &self.table, bucket.used.as_deref());
+        match bucket.used.as_deref() {
+            Some(used) if bucket.keywords.is_some() => prepared.load_with_rest(event, &self.table, used),
+            used => prepared.load(event, &self.table, used),
+        }
         let words = bucket.entries.len().div_ceil(64);
         candidates.clear();
         candidates.resize(words, 0);
@@ -663,13 +672,16 @@ impl Engine {
             }
         }
         if let Some((ac, by_pattern)) = &bucket.keywords {
-            *scanned += prepared.folded_all().len() as u64;
-            ac.for_each_match(prepared.folded_all(), |pattern, _| {
-                *hits += 1;
-                for &e in by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
-                    mark(e);
-                }
-            });
+            // Every value of the event: the prepared fields' folded text and the rest's.
+            for hay in [prepared.folded_all(), prepared.rest()] {
+                *scanned += hay.len() as u64;
+                ac.for_each_match(hay, |pattern, _| {
+                    *hits += 1;
+                    for &e in by_pattern.get(pattern as usize).map_or(&[][..], |v| v) {
+                        mark(e);
+                    }
+                });
+            }
         }
         // A hit of an entry's first set counts only with one of its second set, if it has one.
         for ((c, n), s) in candidates.iter_mut().zip(&bucket.needs_second).zip(seconds.iter()) {
@@ -677,6 +689,10 @@ impl Engine {
         }
         for &e in &bucket.always {
             set_bit(candidates, e);
+        }
+        // A keyword rule reads every value: a candidate one needs the fields `used` left out.
+        if !prepared.is_complete() && candidates.iter().zip(&bucket.keyword_entries).any(|(c, k)| c & k != 0) {
+            prepared.load(event, &self.table, None);
         }
         let mut last_rule = u32::MAX;
         for (w, &word) in candidates.iter().enumerate() {
@@ -854,26 +870,38 @@ impl Engine {
                 }
             }
         }
-        let mut used = Some(vec![0u64; self.table.len().div_ceil(64)]);
-        for entry in &entries {
+        // The fields the entries read; keyword rules read every value, and are marked to be evaluated only on an
+        // event with every field prepared.
+        let mut read = vec![0u64; self.table.len().div_ceil(64)];
+        let mut keyword_entries = vec![0u64; entries.len().div_ceil(64)];
+        for (e, entry) in entries.iter().enumerate() {
             let rule = self.rules.get(entry.rule as usize);
             if rule.is_none_or(|r| r.keywords) {
-                used = None;
-                break;
+                set_bit(&mut keyword_entries, e as u32);
             }
             let map =
                 self.rule_routes.get(entry.rule as usize).and_then(|r| r.get(entry.route as usize)).map(|r| &r.map);
-            if let (Some(bits), Some(map)) = (used.as_mut(), map) {
-                for id in map.iter() {
-                    set_bit(bits, *id);
-                }
+            for id in map.into_iter().flatten() {
+                set_bit(&mut read, *id);
             }
+        }
+        let mut used = Some(read);
+        if keyword_entries.iter().all(|w| *w == 0) {
+            keyword_entries = Vec::new();
         }
         if !self.prefilter {
             // The reference mode: every rule on every routed event, every field prepared.
             let always = (0..entries.len() as u32).collect();
             let used = None;
-            return Bucket { entries, always, scans: Vec::new(), keywords: None, used, needs_second: Vec::new() };
+            return Bucket {
+                entries,
+                always,
+                scans: Vec::new(),
+                keywords: None,
+                used,
+                keyword_entries: Vec::new(),
+                needs_second: Vec::new(),
+            };
         }
         let mut always = Vec::new();
         // Per field: its literals, their indexes, and for each literal the entries needing it there.
@@ -937,7 +965,11 @@ impl Engine {
         if needs_second.iter().all(|w| *w == 0) {
             needs_second = Vec::new();
         }
-        Bucket { entries, always, scans, keywords, used, needs_second }
+        // A keyword rule evaluated on every event needs every field of every event.
+        if always.iter().any(|e| bit(&keyword_entries, *e)) {
+            used = None;
+        }
+        Bucket { entries, always, scans, keywords, used, keyword_entries, needs_second }
     }
 }
 
@@ -961,6 +993,11 @@ fn push_lower(out: &mut String, s: &str) {
     for c in s.chars() {
         out.push(c.to_ascii_lowercase());
     }
+}
+
+#[inline]
+fn bit(bits: &[u64], i: u32) -> bool {
+    bits.get((i / 64) as usize).is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
 #[inline]

@@ -142,6 +142,13 @@ pub(crate) struct Prepared {
     /// records of one template have the same names in the same order, found here without a lookup.
     last: Vec<(u32, u32, u32)>,
     last_text: String,
+    /// Folded texts of the atoms of the fields [`Prepared::load_with_rest`] left out, each followed by a separator:
+    /// with [`Prepared::folded_all`], every value of the event, for the keyword scan.
+    rest: String,
+    /// A value's text, rendered before it is folded into `rest`.
+    render: String,
+    /// Whether every field of the event is prepared (no field was left out for `used`).
+    complete: bool,
 }
 
 /// Separator between atoms in [`Prepared::folded`]. Only the prefilter sees it; a literal spanning it can only
@@ -161,6 +168,16 @@ impl Prepared {
     /// Prepares `event` for matching, replacing the previous event. With `used` (a bitset over field ids), fields
     /// that no rule of the event's bucket reads are left out: they cost nothing and nobody asks for them.
     pub(crate) fn load(&mut self, event: &Event, table: &FieldTable, used: Option<&[u64]>) {
+        self.load_inner(event, table, used, false);
+    }
+
+    /// As [`Prepared::load`], and the folded text of every field left out goes to [`Prepared::rest`]: enough for a
+    /// scan of every value of the event, at the cost of folding, without the atoms and slots of a prepared field.
+    pub(crate) fn load_with_rest(&mut self, event: &Event, table: &FieldTable, used: &[u64]) {
+        self.load_inner(event, table, Some(used), true);
+    }
+
+    fn load_inner(&mut self, event: &Event, table: &FieldTable, used: Option<&[u64]>, rest: bool) {
         if self.exact.len() != table.len() {
             self.exact = vec![Slot::default(); table.len()];
             self.ci = vec![Slot::default(); table.len()];
@@ -177,6 +194,8 @@ impl Prepared {
         self.atoms.clear();
         self.text.clear();
         self.folded.clear();
+        self.rest.clear();
+        self.complete = true;
         if self.names.len() > NAME_CACHE_LIMIT {
             self.names.clear();
             self.infos.clear();
@@ -215,6 +234,10 @@ impl Prepared {
                     && !info.ci.iter().any(|id| is_used(*id))
                     && !info.prefix.iter().any(|id| is_used(*id))
                 {
+                    self.complete = false;
+                    if rest {
+                        push_folded(value, &mut self.rest, &mut self.render);
+                    }
                     continue;
                 }
             }
@@ -271,6 +294,18 @@ impl Prepared {
         self.folded.as_bytes()
     }
 
+    /// The folded text of the fields left out by [`Prepared::load_with_rest`], atoms separated by a control
+    /// character (empty after [`Prepared::load`]).
+    pub(crate) fn rest(&self) -> &[u8] {
+        self.rest.as_bytes()
+    }
+
+    /// Whether every field of the event is prepared: `false` when `used` left some out, and then keyword
+    /// searches ([`Prepared::all_atoms`]) must not be evaluated before the event is loaded again without `used`.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.complete
+    }
+
     /// The atom as a number: integers and floats as they are; strings holding a decimal number or a Windows hex
     /// number (`0x1a2c`).
     pub(crate) fn number(&self, a: &Atom) -> Option<f64> {
@@ -285,7 +320,6 @@ impl Prepared {
 
 /// Appends a value's atoms (one per scalar, lists flattened), its text and its folded text.
 fn push_value(value: &Value, atoms: &mut Vec<Atom>, text: &mut String, folded: &mut String) {
-    use std::fmt::Write as _;
     let kind = match value {
         Value::List(items) => {
             for item in items {
@@ -300,6 +334,18 @@ fn push_value(value: &Value, atoms: &mut Vec<Atom>, text: &mut String, folded: &
         Value::Str(_) => AtomKind::Str,
     };
     let t0 = text.len();
+    render_scalar(value, text);
+    let t1 = text.len();
+    let f0 = folded.len();
+    fold_into(text.get(t0..t1).unwrap_or(""), folded);
+    let f1 = folded.len();
+    folded.push(SEPARATOR);
+    atoms.push(Atom { kind, text: (t0 as u32, t1 as u32), folded: (f0 as u32, f1 as u32) });
+}
+
+/// Appends the text of a scalar value, as the matchers see it (nothing for null and lists).
+fn render_scalar(value: &Value, text: &mut String) {
+    use std::fmt::Write as _;
     match value {
         Value::Str(s) => text.push_str(s),
         Value::Bool(b) => text.push_str(if *b { "true" } else { "false" }),
@@ -311,12 +357,26 @@ fn push_value(value: &Value, atoms: &mut Vec<Atom>, text: &mut String, folded: &
         }
         Value::Null | Value::List(_) => {}
     }
-    let t1 = text.len();
-    let f0 = folded.len();
-    fold_into(text.get(t0..t1).unwrap_or(""), folded);
-    let f1 = folded.len();
-    folded.push(SEPARATOR);
-    atoms.push(Atom { kind, text: (t0 as u32, t1 as u32), folded: (f0 as u32, f1 as u32) });
+}
+
+/// Appends the folded text of each of a value's atoms (as [`push_value`] folds them), each followed by the
+/// separator; `render` is a buffer for values that are not strings.
+fn push_folded(value: &Value, out: &mut String, render: &mut String) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                push_folded(item, out, render);
+            }
+            return;
+        }
+        Value::Str(s) => fold_into(s, out),
+        _ => {
+            render.clear();
+            render_scalar(value, render);
+            fold_into(render, out);
+        }
+    }
+    out.push(SEPARATOR);
 }
 
 fn set_slots(info: &NameInfo, slot: Slot, exact: &mut [Slot], ci: &mut [Slot]) {

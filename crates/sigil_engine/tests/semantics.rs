@@ -480,6 +480,63 @@ fn a_rule_whose_condition_ands_two_literal_sets_is_evaluated_only_when_both_occu
     }
 }
 
+#[test]
+fn keyword_rules_see_every_value_though_fields_no_rule_names_are_left_unprepared() {
+    // Keyword rules beside a field rule: the bucket prepares only the named fields and folds the others for the
+    // keyword scan; a keyword rule is evaluated (on the whole event) only when one of its literals occurs.
+    let few = rule(
+        "    sel:\n        CommandLine|endswith: '.dat,#1'\n    kw:\n        - '\\perfc.dat'\n        - '4242'\n    \
+         condition: sel or kw",
+    )
+    .replace("00000001", "00000002");
+    let and = rule("    sel:\n        EventID: 4728\n    kw:\n        - 'ESX Admins'\n    condition: sel and kw")
+        .replace("00000001", "00000003");
+    // More keywords than the substring path takes: the per-byte path.
+    let many = (0..12).map(|i| format!("        - 'mimi{i}katz'\n")).collect::<String>();
+    let many = rule(&format!("    kw:\n{many}    condition: kw")).replace("00000001", "00000004");
+    let field = rule("    sel:\n        Image|endswith: '\\tool.exe'\n    condition: sel");
+    let text = [few, and, many, field].join("---\n");
+    let fast = build(&text, &EngineOptions::default());
+    let slow = build(&text, &EngineOptions { no_prefilter: true, ..EngineOptions::default() });
+    let long = "x".repeat(100);
+    let cases: Vec<(Event, usize, u64)> = vec![
+        // (event, detections, evaluations with the prefilter)
+        (ev(&[("Image", s("C:\\tool.exe")), ("Other", s("nothing"))]), 1, 1),
+        (ev(&[("Image", s("a")), ("Other", s("C:\\X\\PERFC.DAT"))]), 1, 1),
+        (ev(&[("Image", s("a")), ("Other", s(&format!("{long}C:\\X\\PERFC.DAT{long}")))]), 1, 1),
+        (ev(&[("Image", s("a")), ("Number", Value::Int(142424))]), 1, 1),
+        (ev(&[("Image", s("a")), ("Number", Value::Float(4242.5))]), 1, 1),
+        (ev(&[("Image", s("a")), ("List", Value::List(vec![Value::Null, s("ÄÖ \\Perfc.DAT")]))]), 1, 1),
+        (ev(&[("Image", s("a")), ("CommandLine", s("rundll32 x.dat,#1"))]), 1, 1),
+        (ev(&[("Image", s("a")), ("CommandLine", s(&format!("{long} \\perfc.dat")))]), 1, 1),
+        (ev(&[("EventID", Value::Int(4728)), ("Group", s("esx admins"))]), 1, 1),
+        // Another event id leaves the rule out of the bucket; without one the keyword makes it a candidate.
+        (ev(&[("EventID", Value::Int(4729)), ("Group", s(&format!("{long}ESX ADMINS")))]), 0, 0),
+        (ev(&[("Group", s(&format!("{long}ESX ADMINS")))]), 0, 1),
+        (ev(&[("Image", s("a")), ("Tool", s("MIMI7KATZ"))]), 1, 1),
+        (ev(&[("Image", s("a")), ("Tool", s(&format!("{long}mimi11katz{long}")))]), 1, 1),
+        (ev(&[("Image", s("C:\\tool.exe")), ("Tool", s("mimi7katz")), ("F", s("\\perfc.dat"))]), 3, 3),
+        // A literal split over two values is no occurrence.
+        (ev(&[("Image", s("a")), ("A", s("\\perfc")), ("B", s(".dat"))]), 0, 0),
+        (ev(&[("Image", s("a")), ("A", s(&long)), ("B", Value::Bool(true)), ("C", Value::Null)]), 0, 0),
+    ];
+    for (e, want, evaluations) in &cases {
+        let mut scratch = fast.scratch();
+        let mut out = Vec::new();
+        fast.matches(e, &mut scratch, &mut out);
+        assert_eq!(out.len(), *want, "{e:?}");
+        assert_eq!(count(&slow, e), *want, "{e:?}");
+        assert_eq!(scratch.counters().1, *evaluations, "evaluations of {e:?}");
+    }
+    // One scratch over all events in a row (buffers reused, a complete preparation followed by partial ones).
+    let mut scratch = fast.scratch();
+    for (e, want, _) in cases.iter().chain(&cases) {
+        let mut out = Vec::new();
+        fast.matches(e, &mut scratch, &mut out);
+        assert_eq!(out.len(), *want, "{e:?}");
+    }
+}
+
 fn timed(secs: i64, fields: &[(&str, Value)]) -> Event {
     ev(fields).with_timestamp(Some(jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()))
 }

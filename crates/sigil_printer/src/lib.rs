@@ -25,6 +25,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod json;
 mod record;
 pub mod summary;
 pub mod table;
@@ -145,16 +146,16 @@ impl Printer {
         }
     }
 
-    /// Appends the JSON line of `d` (no correlation, no explanation) with the event's JSON copied from `json`, a
+    /// Appends the JSON line of `d` (no correlation, no explanation) with the event's JSON copied from `event`, a
     /// range of `buf`; `false` (and nothing appended) when the record did not end as expected.
-    fn detection_with_event(&self, buf: &mut Vec<u8>, d: &Detection<'_>, json: std::ops::Range<usize>) -> bool {
+    fn detection_with_event(&self, buf: &mut Vec<u8>, d: &Detection<'_>, event: std::ops::Range<usize>) -> bool {
         let start = buf.len();
         let mut record = DetectionRecord::new(d);
         record.event = &self.empty;
         // The record ends with its last field, `"event":{}`, then the object's `}`.
-        if serde_json::to_writer(&mut *buf, &record).is_ok() && buf.ends_with(b"{}}") && json.end <= start {
+        if json::write(buf, &record).is_ok() && buf.ends_with(b"{}}") && event.end <= start {
             buf.truncate(buf.len() - 3);
-            buf.extend_from_within(json);
+            buf.extend_from_within(event);
             buf.extend_from_slice(b"}\n");
             return true;
         }
@@ -171,7 +172,7 @@ impl Printer {
                 if self.opts.explain {
                     record.explanation = d.explanation().map(|e| e.selections);
                 }
-                if serde_json::to_writer(&mut *buf, &record).is_ok() {
+                if json::write(buf, &record).is_ok() {
                     buf.push(b'\n');
                 } else {
                     buf.truncate(start);
@@ -203,6 +204,15 @@ pub fn level_text(level: Option<sigil_rule::Level>) -> &'static str {
     level.map_or("-", sigil_rule::Level::as_str)
 }
 
+/// The event as compact JSON text (the CSV's `event` column).
+fn event_text(event: &sigil_events::Event) -> String {
+    let mut buf = Vec::new();
+    if json::write(&mut buf, event).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buf).unwrap_or_default()
+}
+
 fn csv_record(buf: &mut Vec<u8>, d: &Detection<'_>) {
     let ev = d.event;
     let keys = d.key_fields().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
@@ -218,7 +228,7 @@ fn csv_record(buf: &mut Vec<u8>, d: &Detection<'_>) {
         d.rule.info.tags.join(";"),
         d.source.display().to_string(),
         keys,
-        serde_json::to_string(d.event).unwrap_or_default(),
+        event_text(d.event),
         d.correlation
             .map(|c| c.group.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
             .unwrap_or_default(),
