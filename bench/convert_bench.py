@@ -93,7 +93,8 @@ class Usage:
 
 # The engine process. Request on stdin: engine, source ("table" or "parquet"), parquet path, db path, mode
 # ("load" or "query"), queries [{rules: [ids] (one: a per-rule query; several: a statement with sigil_rules)},
-# sql}], out (file for the pairs), deadline (s), explain (a query to EXPLAIN after loading), spark_memory.
+# sql}], out (file for the pairs), deadline (s), explain (a query to EXPLAIN after loading), spark_memory,
+# spark_conf (settings), spark_cache.
 ENGINE = r'''
 import json, os, resource, sys, time
 req = json.load(sys.stdin)
@@ -150,11 +151,18 @@ elif engine == "duckdb":
         return c.execute("EXPLAIN " + sql).fetchall()[0][1].splitlines()
 elif engine == "spark":
     from pyspark.sql import SparkSession
-    sp = (SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false")
-          .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", req["spark_memory"])
-          .config("spark.driver.extraJavaOptions", "-Xss512m").getOrCreate())
+    b = (SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", req["spark_memory"])
+         .config("spark.driver.extraJavaOptions", "-Xss512m"))
+    for key, value in req.get("spark_conf", {}).items():
+        b = b.config(key, value)
+    sp = b.getOrCreate()
     sp.sparkContext.setLogLevel("ERROR")
-    sp.read.parquet(req["parquet"]).createOrReplaceTempView("events")
+    df = sp.read.parquet(req["parquet"])
+    if req.get("spark_cache"):  # the table in the executors' memory, read once per process (start-up)
+        df = df.cache()
+        df.count()
+    df.createOrReplaceTempView("events")
     def fetch(sql):
         return [tuple(r) for r in sp.sql(sql).collect()]
 t0, c0 = time.perf_counter(), cpu()
@@ -307,19 +315,32 @@ def main():
     ap.add_argument("--spark-group-size", type=int, default=40,
                     help="most rules in one of Spark's per-route statements (its code generation needs heap)")
     ap.add_argument("--spark-driver-memory", default="4g", help="spark.driver.memory of Spark local")
+    ap.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="a Spark setting for the session (repeatable), e.g. spark.sql.codegen.wholeStage=false or "
+                    "spark.sql.constraintPropagation.enabled=false")
+    ap.add_argument("--spark-cache", action="store_true",
+                    help="cache the Parquet table in Spark's memory when each Spark process starts (counted as "
+                    "start-up, not query time)")
     ap.add_argument("--skip-routes", action="store_true", help="run no per-route statements (per-rule queries only)")
     ap.add_argument("--script-routes", action="store_true",
                     help="group the rules by route here (a subquery of the route's rows per statement) even when "
                     "sigil convert has --split-by-route")
+    ap.add_argument("--shuffle-routes", action="store_true",
+                    help="run the per-route statements in an order shuffled by --seed, so that a step cut short by "
+                    "--step-timeout extrapolates from a random sample of them rather than from the largest routes "
+                    "(process creation), which run first otherwise")
     ap.add_argument("--fallback-cost", action="store_true",
                     help="also run the per-route statements written with --exact-field-names")
     ap.add_argument("--work", help="folder for the generated files (default: a temporary one)")
     ap.add_argument("--jsonl", help="events to use instead of generating them (not deleted)")
     ap.add_argument("--drop-jsonl", action="store_true",
                     help="delete the generated JSONL once hunt and export have read it (saves disk at 10 M)")
+    ap.add_argument("--keep-tables", action="store_true",
+                    help="leave each engine's table in the --work folder; a later run with the same --work reuses it "
+                    "(and the figures of the load that made it) instead of loading again")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary work folder (events, Parquet) at the end; a --work folder is always kept; "
-                    "engine tables are deleted once their engine's steps are done")
+                    "engine tables are deleted once their engine's steps are done, unless --keep-tables")
     args = ap.parse_args()
 
     sigil = args.sigil
@@ -407,6 +428,9 @@ def main():
         say(f"deleted {jsonl}; the next run with --work {work} reuses the Parquet file and {hunt_cache}")
 
 
+    def db_path(engine):
+        return os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db")
+
     def convert(target, rules=None, single=False, exact=False, table=None, split=False):
         cmd = [convert_sigil, "convert", "--target", target, "--format", "json", "--rules"]
         cmd += rules if rules else [args.rules]
@@ -447,9 +471,10 @@ def main():
     def engine_process(engine, mode, queries, pairs, deadline, explain=None):
         """One engine process over queries; returns (its JSON answer or None, why not, stderr)."""
         req = {"engine": engine, "mode": mode, "source": args.source, "parquet": parquet,
-               "db": os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db"), "queries": queries,
+               "db": db_path(engine), "queries": queries,
                "out": pairs, "deadline": deadline, "explain": explain, "spark_memory": args.spark_driver_memory,
-               "progress": os.path.join(work, "progress.json")}
+               "progress": os.path.join(work, "progress.json"), "spark_cache": args.spark_cache,
+               "spark_conf": dict(kv.split("=", 1) for kv in args.spark_conf)}
         if os.path.exists(req["progress"]):
             os.remove(req["progress"])
         limit = args.load_timeout if mode == "load" else deadline * 1.5 + 60
@@ -491,6 +516,9 @@ def main():
             r["peak_mib"] = max(r["peak_mib"], b["peak_mib"])
             r["failed"] += b["failed"]
             r.update({k: v for k, v in b.items() if k in ("rows", "bytes", "explain")})
+            if mode == "query" and len(batches) > 1:
+                say(f"  {name}: {r['ran']} of {len(queries)} queries, {r['seconds']:.0f}s"
+                    + ("" if r["cpu"] is None else f", CPU {r['cpu']:.0f}s") + f", load average {os.getloadavg()[0]:.1f}")
             if b.get("killed"):
                 break
         cpu = usage.step()
@@ -498,7 +526,7 @@ def main():
             if any(w in line for w in ("Granules:", "Condition:")):
                 say(f"  EXPLAIN: {line.strip()}")
         if mode == "load":
-            cpu = r["cpu"] if r["cpu"] is not None else cpu
+            cpu = r["cpu"] = r["cpu"] if r["cpu"] is not None else cpu
             report(name, r["seconds"], cpu, r["peak_mib"], f"{r['rows']:,} rows",
                    f"in {r['bytes'] / 2**20:.0f} MiB (start-up {r['startup']:.1f}s not counted)")
             return r
@@ -557,11 +585,14 @@ def main():
                 ids = sorted({q["rules"][0] for q in qs if q["path"] in chunk})
                 statements.append({"rules": ids, "sql": d["query"]})
                 size += len(d["query"])
+        if args.shuffle_routes:
+            random.Random(args.seed).shuffle(statements)
         say(f"{target}: {'sigil convert --split-by-route' if sigil_split else 'routes grouped by this script'}, "
             f"{len(groups)} routes ({sum(1 for r in groups if r is None)} without a route test), "
             f"{len(statements)} statements of at most {group_size} rules, {size / 2**20:.1f} MiB of SQL")
         return statements
 
+    shuffled = f", in a shuffled order (seed {args.seed})" if args.shuffle_routes else ""
     if args.per_rule == "all":
         n_per_rule = None
     else:
@@ -570,7 +601,18 @@ def main():
         label = {"clickhouse": "chdb", "duckdb": "DuckDB"}[engine]
         per_rule = per_rule_queries(engine)
         if args.source == "table":
-            engine_step(f"{label}, load into a table", engine, "load", [], "", explain=per_rule[0]["sql"])
+            load_file = os.path.join(work, f"load-{engine}.json")
+            if os.path.exists(load_file) and os.path.exists(db_path(engine)):
+                with open(load_file) as f:
+                    r = json.load(f)
+                report(f"{label}, load into a table", r["seconds"], r["cpu"], r["peak_mib"], f"{r['rows']:,} rows",
+                       f"in {r['bytes'] / 2**20:.0f} MiB; table and figures from an earlier run ({load_file})")
+            else:
+                r = engine_step(f"{label}, load into a table", engine, "load", [], "", explain=per_rule[0]["sql"])
+                if r is None:
+                    continue
+                with open(load_file, "w") as f:
+                    json.dump({k: r[k] for k in ("seconds", "cpu", "peak_mib", "rows", "bytes")}, f)
         if n_per_rule != 0:
             chosen = per_rule if n_per_rule is None else per_rule[:n_per_rule]
             engine_step(f"{label}, query per rule", engine, "query", chosen,
@@ -579,26 +621,32 @@ def main():
         if not args.skip_routes:
             statements = route_statements(engine, per_rule)
             engine_step(f"{label}, statement per route", engine, "query", statements,
-                        f"{len(statements)} statements, {sum(len(s['rules']) for s in statements)} rules")
+                        f"{len(statements)} statements, {sum(len(s['rules']) for s in statements)} rules{shuffled}")
         if args.fallback_cost and not args.skip_routes:
             statements = route_statements(engine, per_rule, exact=True)
             engine_step(f"{label}, per route, exact names", engine, "query", statements,
                         f"{len(statements)} statements")
-        db = os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db")
-        if os.path.isdir(db):
-            shutil.rmtree(db)
-        elif os.path.exists(db):
-            os.remove(db)
+        db = db_path(engine)
+        if args.keep_tables:
+            say(f"{label}: table kept in {db} (--keep-tables)")
+        else:
+            if os.path.isdir(db):
+                shutil.rmtree(db)
+            elif os.path.exists(db):
+                os.remove(db)
+            if os.path.exists(os.path.join(work, f"load-{engine}.json")):
+                os.remove(os.path.join(work, f"load-{engine}.json"))
     if args.spark:
+        spark_note = "".join(f", {kv}" for kv in args.spark_conf) + (", table cached" if args.spark_cache else "")
         per_rule = per_rule_queries("spark")
         sample = per_rule[:args.spark_per_rule]
         engine_step("Spark local, query per rule", "spark", "query", sample,
                     f"{len(sample)} of {len(per_rule)} rules sampled (seed {args.seed}), driver "
-                    f"{args.spark_driver_memory}", total=len(per_rule))
+                    f"{args.spark_driver_memory}{spark_note}", total=len(per_rule))
         if not args.skip_routes:
             statements = route_statements("spark", per_rule, group_size=args.spark_group_size)
             engine_step("Spark local, statement per route", "spark", "query", statements,
-                        f"{len(statements)} statements, driver {args.spark_driver_memory}")
+                        f"{len(statements)} statements, driver {args.spark_driver_memory}{spark_note}{shuffled}")
 
     say(f"\n{n_events:,} events, rules from {args.rules}; load average now {os.getloadavg()[0]:.1f}\n")
     say(f"{'step':36} {'wall s':>8} {'CPU s':>8} {'events/s':>11} {'CPU/hunt':>9} {'peak MiB':>9}  matches; note")
