@@ -58,6 +58,16 @@ def say(text):
     print(text, flush=True)
 
 
+def descendants(pid):
+    """The processes started by pid, their children and so on (from /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return []
+    return kids + [d for k in kids for d in descendants(k)]
+
+
 def run(cmd, stdin_text=None, timeout=None):
     """Runs cmd in its own process group. Returns (wall s, stdout, stderr, status); status None when the time
     limit killed it (with its children)."""
@@ -67,6 +77,12 @@ def run(cmd, stdin_text=None, timeout=None):
     try:
         out, err = p.communicate(stdin_text, timeout=timeout)
     except subprocess.TimeoutExpired:
+        # Spark's JVM runs in a session of its own: its processes are found through /proc before the group dies.
+        for pid in descendants(p.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()
         return time.perf_counter() - t0, out, err, None
@@ -103,6 +119,34 @@ t_start = time.perf_counter()
 def cpu():
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
+# The JVM is a child this process does not wait for: its CPU is read from /proc (the start-up, table cache
+# included, is taken off: the JVM's CPU when the first query starts).
+def proc_cpu(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in v[11:15]) / os.sysconf("SC_CLK_TCK") + sum(proc_cpu(k) for k in kids)
+def proc_peak(pid):  # VmHWM of pid's children (the JVM), MiB
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return 0.0
+    peak = 0.0
+    for k in kids:
+        try:
+            with open(f"/proc/{k}/status") as f:
+                peak = max([peak] + [int(l.split()[1]) / 1024 for l in f if l.startswith("VmHWM:")])
+        except OSError:
+            pass
+        peak = max(peak, proc_peak(k))
+    return peak
+def jvm():  # CPU of the JVM (Spark), which is a child this process does not wait for
+    return proc_cpu(os.getpid()) - cpu() if engine == "spark" else 0.0
 def inner(q):
     if len(q["rules"]) == 1:
         return f"SELECT record_id FROM ({q['sql']}) AS q"
@@ -165,7 +209,7 @@ elif engine == "spark":
     df.createOrReplaceTempView("events")
     def fetch(sql):
         return [tuple(r) for r in sp.sql(sql).collect()]
-t0, c0 = time.perf_counter(), cpu()
+t0, c0, j0 = time.perf_counter(), cpu(), jvm()
 if mode == "load":
     load()
     if req.get("explain"):
@@ -184,7 +228,7 @@ with open(req.get("out") or os.devnull, "a") as out:
         ran += 1
         if req.get("progress"):  # what a process killed in a long query still reports
             with open(req["progress"], "w") as p:
-                json.dump({"seconds": time.perf_counter() - t0, "cpu": None if engine == "spark" else cpu() - c0,
+                json.dump({"seconds": time.perf_counter() - t0, "cpu": cpu() - c0 + jvm() - j0,
                            "ran": ran, "startup": t0 - t_start, "failed": failed,
                            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, p)
         if len(q["rules"]) == 1:
@@ -193,36 +237,10 @@ with open(req.get("out") or os.devnull, "a") as out:
             out.writelines(f"{r[1]}\t{r[0]}\n" for r in rows)
 dt, loop_cpu = time.perf_counter() - t0, cpu() - c0
 if engine == "spark":
-    # The JVM is a child this process does not wait for: its CPU is read from /proc before it stops (start-up
-    # included).
-    def proc_cpu(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                v = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                kids = [int(k) for k in f.read().split()]
-        except OSError:
-            return 0.0
-        return sum(int(x) for x in v[11:15]) / os.sysconf("SC_CLK_TCK") + sum(proc_cpu(k) for k in kids)
-    jvm_cpu = proc_cpu(os.getpid()) - cpu()
-    def proc_peak(pid):  # VmHWM of pid's children (the JVM), MiB
-        try:
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                kids = [int(k) for k in f.read().split()]
-        except OSError:
-            return 0.0
-        peak = 0.0
-        for k in kids:
-            try:
-                with open(f"/proc/{k}/status") as f:
-                    peak = max([peak] + [int(l.split()[1]) / 1024 for l in f if l.startswith("VmHWM:")])
-            except OSError:
-                pass
-            peak = max(peak, proc_peak(k))
-        return peak
+    jvm_cpu = jvm() - j0
+    loop_cpu += jvm_cpu
     jvm_peak = proc_peak(os.getpid())
     sp.stop()
-    loop_cpu = None
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
            jvm_peak * 1024 if engine == "spark" else 0)
 print(json.dumps({"seconds": dt, "startup": t0 - t_start, "cpu": loop_cpu,
@@ -512,7 +530,6 @@ def main():
             for k in ("seconds", "ran", "startup"):
                 r[k] += b[k]
             r["cpu"] = None if b["cpu"] is None or r["cpu"] is None else r["cpu"] + b["cpu"]
-            r["jvm_cpu"] = r.get("jvm_cpu", 0.0) + (b.get("jvm_cpu") or 0.0)
             r["peak_mib"] = max(r["peak_mib"], b["peak_mib"])
             r["failed"] += b["failed"]
             r.update({k: v for k, v in b.items() if k in ("rows", "bytes", "explain")})
@@ -536,12 +553,7 @@ def main():
         rules_run = sum(len(q["rules"]) for q in queries[:ran])
         rules_all = sum(len(q["rules"]) for q in queries) * total / len(queries)
         scale = rules_all / max(rules_run, 1)
-        extra = ""
-        if r["cpu"] is not None:
-            cpu = r["cpu"]
-        else:
-            cpu += r["jvm_cpu"]
-            extra = ", CPU incl. JVM start-up"
+        cpu = r["cpu"]
         if ran < total:
             note += f"; {ran} of {total} queries ({rules_run} rules) run, time x{scale:.1f} (extrapolated by rules)"
         for f in r["failed"][:3]:
@@ -552,7 +564,7 @@ def main():
         n_pairs, same = compare(name, pairs, rule_ids)
         report(name, r["seconds"] * scale, cpu * scale, r["peak_mib"],
                f"{n_pairs} pairs{'' if same else ' (DIFFER)'}",
-               note + f" (start-up {r['startup']:.1f}s not counted{extra})")
+               note + f" (start-up {r['startup']:.1f}s not counted)")
         return r
 
     def per_rule_queries(target):
