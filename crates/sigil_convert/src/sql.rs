@@ -10,9 +10,9 @@
 //!   values are null.
 //! - Case-insensitive strings compare the engine's fold of the literal (computed here, in Rust) with the target's
 //!   lower-casing of the value (`lowerUTF8` on ClickHouse, `lower` elsewhere); `cased` compares as written.
-//! - Wildcards become `LIKE` patterns (`%`, with `%`, `_` and `\` escaped), or an anchored regular expression when
-//!   the pattern has `?` (one character, as in the engine). `*` and `''` also match a null value, as the engine
-//!   reads null as `""`.
+//! - Exact values of an item share one `IN` list; its wildcard patterns are one test: a plain substring, prefix
+//!   or suffix test for one `*text*`/`text*`/`*text`, else one regular expression alternating all of them
+//!   ([`wildcards`]). `*` and `''` also match a null value, as the engine reads null as `""`.
 //! - Numbers compare as numbers, reading decimal and Windows hex (`0x1a2c`) text as the engine does.
 //! - `re` keeps the rule's regular expression and prefixes the flags (`(?ims)`; `(?iu)` on Spark, whose Java
 //!   regexes are ASCII-only case-insensitive without `u`).
@@ -333,13 +333,6 @@ impl Dialect {
         match self {
             Dialect::ClickHouse => format!("lowerUTF8({x})"),
             _ => format!("lower({x})"),
-        }
-    }
-
-    fn like(self, x: &str, pattern: &str) -> String {
-        match self {
-            Dialect::DuckDb => format!("({x} LIKE {} ESCAPE '\\')", self.lit(pattern)),
-            _ => format!("({x} LIKE {})", self.lit(pattern)),
         }
     }
 
@@ -752,6 +745,8 @@ fn value(d: Dialect, v: &ValueSpec, x: &str) -> R<String> {
             let mut preds = Vec::with_capacity(alternatives.len());
             // Exact literals go into one IN list.
             let mut exact: Vec<String> = Vec::new();
+            // The others (wildcards) are tested together, see [`wildcards`].
+            let mut wild: Vec<Pattern> = Vec::new();
             let hay = if *cased { x.to_string() } else { d.lower(x) };
             for p in alternatives {
                 let p = if *cased { p.clone() } else { fold_pattern(p) };
@@ -768,11 +763,12 @@ fn value(d: Dialect, v: &ValueSpec, x: &str) -> R<String> {
                 } else if p.parts == [Part::AnyRun] {
                     // `*` matches any value, null included (the engine reads null as "").
                     preds.push("TRUE".into());
-                } else if p.parts.iter().any(|x| matches!(x, Part::AnyChar)) {
-                    preds.push(d.regex(&hay, &pattern_regex(&p)));
                 } else {
-                    preds.push(d.like(&hay, &pattern_like(&p)));
+                    wild.push(p);
                 }
+            }
+            if !wild.is_empty() {
+                preds.push(wildcards(d, &hay, &wild));
             }
             if p_is_empty_literal(alternatives) {
                 // `F: ''` matches an empty value or a null one.
@@ -888,37 +884,55 @@ pub(crate) fn fold(s: &str) -> String {
     out
 }
 
-/// A `LIKE` pattern with `\` as the escape character.
-fn pattern_like(p: &Pattern) -> String {
-    let mut out = String::new();
-    for part in &p.parts {
-        match part {
-            Part::Literal(s) => {
-                for c in s.chars() {
-                    if matches!(c, '%' | '_' | '\\') {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
-            }
-            Part::AnyRun => out.push('%'),
-            Part::AnyChar => out.push('_'),
+/// Some of the wildcard patterns `pats` (each with a wildcard, none only `*`) matches `hay`.
+///
+/// One pattern of the common shapes (`*text*`, `text*`, `*text`) is the target's plain substring test, which
+/// every engine runs directly on the bytes. Anything else is ONE unanchored regular expression: an alternation
+/// of the patterns, each anchored where it has no leading or trailing `*` (`^`, `\z`), its literals escaped,
+/// `*` as `.*` and `?` as `.` (`(?s)`: both match newlines, as in the engine). The engines compile a constant
+/// pattern once per statement and scan a value once for all alternatives (RE2 on ClickHouse and DuckDB), where
+/// one `LIKE` per pattern scans it once per pattern; DuckDB's `LIKE … ESCAPE`, needed for literal `%`, `_` and
+/// `\`, is also ~10× slower than its `contains` (measured: docs/convert.md, "Wildcards"). `\z` and not `$`:
+/// Java's `$` also matches before a final line break.
+fn wildcards(d: Dialect, hay: &str, pats: &[Pattern]) -> String {
+    if let [p] = pats {
+        match p.parts.as_slice() {
+            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => return contains(d, hay, &d.lit(s)),
+            [Part::Literal(s), Part::AnyRun] => return starts_with(d, hay, &d.lit(s)),
+            [Part::AnyRun, Part::Literal(s)] => return ends_with(d, hay, &d.lit(s)),
+            _ => {}
         }
     }
-    out
+    let alts: Vec<String> = pats.iter().map(pattern_alternative).collect();
+    d.regex(hay, &format!("(?s){}", alts.join("|")))
 }
 
-/// An anchored regular expression for a wildcard pattern (`(?s)`: `?` and `*` match newlines too).
-pub(crate) fn pattern_regex(p: &Pattern) -> String {
-    let mut out = String::from("(?s)^");
-    for part in &p.parts {
+/// One pattern as an alternative of [`wildcards`]' regular expression (unanchored where it starts or ends with
+/// `*`).
+fn pattern_alternative(p: &Pattern) -> String {
+    let mut parts = p.parts.as_slice();
+    let open_start = parts.first() == Some(&Part::AnyRun);
+    if open_start {
+        parts = &parts[1..];
+    }
+    let open_end = parts.last() == Some(&Part::AnyRun);
+    if open_end {
+        parts = &parts[..parts.len() - 1];
+    }
+    let mut out = String::new();
+    if !open_start {
+        out.push('^');
+    }
+    for part in parts {
         match part {
             Part::Literal(s) => out.push_str(&regex_syntax::escape(s)),
             Part::AnyRun => out.push_str(".*"),
             Part::AnyChar => out.push('.'),
         }
     }
-    out.push('$');
+    if !open_end {
+        out.push_str("\\z");
+    }
     out
 }
 
@@ -1122,11 +1136,26 @@ mod tests {
     }
 
     #[test]
-    fn like_escapes_metacharacters() {
-        let p = Pattern::new([Part::AnyRun, Part::Literal("50%_a\\b".into()), Part::AnyRun]);
-        assert_eq!(pattern_like(&p), "%50\\%\\_a\\\\b%");
-        let q = Pattern::new([Part::Literal("a.b".into()), Part::AnyChar]);
-        assert_eq!(pattern_regex(&q), "(?s)^a\\.b.$");
+    fn wildcards_are_one_test_per_value() {
+        let lit = |s: &str| Part::Literal(s.into());
+        // One pattern of a common shape: the plain substring test (no LIKE escapes needed for `%`, `_`, `\`).
+        let p = Pattern::new([Part::AnyRun, lit("50%_a\\b'"), Part::AnyRun]);
+        assert_eq!(wildcards(Dialect::DuckDb, "x", std::slice::from_ref(&p)), r"contains(x, '50%_a\b''')");
+        assert_eq!(wildcards(Dialect::ClickHouse, "x", &[p]), r"(position(x, '50%_a\\b\'') > 0)");
+        let p = Pattern::new([lit("a"), Part::AnyRun]);
+        assert_eq!(wildcards(Dialect::Spark, "x", &[p]), "startswith(x, 'a')");
+        let p = Pattern::new([Part::AnyRun, lit("a")]);
+        assert_eq!(wildcards(Dialect::DuckDb, "x", &[p]), "ends_with(x, 'a')");
+        // Several, or other shapes: one regular expression, each alternative anchored where it has no `*`.
+        let pats = [
+            Pattern::new([Part::AnyRun, lit("a.b"), Part::AnyRun]),
+            Pattern::new([lit("c"), Part::AnyChar]),
+            Pattern::new([Part::AnyRun, lit("d|e")]),
+            Pattern::new([lit("f"), Part::AnyRun, lit("g"), Part::AnyRun]),
+        ];
+        assert_eq!(wildcards(Dialect::DuckDb, "x", &pats), r"regexp_matches(x, '(?s)a\.b|^c.\z|d\|e\z|^f.*g')");
+        let one = Pattern::new([lit("a"), Part::AnyRun, lit("b")]);
+        assert_eq!(wildcards(Dialect::Spark, "x", &[one]), r"(x RLIKE '(?s)^a.*b\\z')");
     }
 
     #[test]
