@@ -296,3 +296,31 @@ fn route_statements_split_the_single_query_by_route() {
         }
     }
 }
+
+/// A per-route statement reads each field once per row into columns of an inner `SELECT`, which every test of
+/// its rules names, and returns the table's columns and `sigil_rules` (the helper columns left out).
+#[test]
+fn route_statements_read_each_field_once() {
+    let other = "title: W2\nid: 77777777-7777-4777-8777-777777777777\nlogsource: {product: windows, category: process_creation}\n\
+        detection:\n  sel: {Image|endswith: ['\\cmd.exe', '\\pwsh.exe'], CommandLine|contains: ['x', 'y']}\n  condition: sel\n";
+    let s = set(&[("a.yml", PROC), ("o.yml", other)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    for t in [Target::ClickHouse, Target::DuckDb, Target::Spark] {
+        for exact in [false, true] {
+            let opts = ConvertOptions { exact_field_names: exact, ..ConvertOptions::default() };
+            let (statements, _) = sigil_convert::route_statements(&s, k, t, &opts);
+            let sysmon = statements.iter().find(|st| st.query.contains("event_id IN (1)")).unwrap();
+            assert_eq!(sysmon.rule_ids.len(), 2);
+            let q = &sysmon.query;
+            // Both rules test Image: its value is read once, and lower-cased once (`fields['Image']` twice).
+            assert_eq!(q.matches("fields['Image']").count(), 2, "{t:?}: {q}");
+            assert_eq!(q.matches("fields['CommandLine']").count(), 2, "{t:?}: {q}");
+            // Its columns: in the list left out, defined, and named by the test of each rule (twice).
+            assert!(q.matches("sg_fs0").count() >= 4 && q.matches("sg_fl0").count() >= 4, "{t:?}: {q}");
+            // The keys are searched (for the fallback) only when field names are not exact.
+            assert_eq!(q.contains("sg_kf"), !exact, "{t:?}: {q}");
+            let star = if t == Target::DuckDb { "SELECT * EXCLUDE (" } else { "SELECT * EXCEPT (" };
+            assert!(q.starts_with(star) && q.contains("sg_fv0"), "{t:?}: {q}");
+        }
+    }
+}
