@@ -22,19 +22,28 @@ Steps, each in its own process (CPU and peak memory are that process's), each wi
      Either way a statement scans only its route's rows and is small enough to plan (the whole set as one 23 MB
      statement is not planned in useful time). Rules whose query has no route test form one group.
   6. Spark local (--spark): the same per-route statements and a per-rule sample (--spark-per-rule, default 20)
-     over the Parquet file (Spark's own table format), --spark-driver-memory for the driver.
+     over the Parquet file (Spark's own table format), --spark-driver-memory for the driver, --spark-conf for
+     settings: a per-route statement runs only interpreted (spark.sql.codegen.wholeStage=false and
+     spark.sql.codegen.factoryMode=NO_CODEGEN: the Java generated for 10 rules exceeds the JVM's 64 KB method
+     limit), --spark-cache to read the table once per process. Spark's CPU is its JVM's from the first query on.
+A step cut short by --step-timeout extrapolates by rules; --shuffle-routes makes its per-route sample a random
+one. A line per engine process shows a step's progress.
 Every query step writes the (rule, record id) pairs it found; they are compared with `sigil hunt`'s pairs for
 the same rules and every difference is counted and shown (a few examples each way).
 
 Disk: 1 M events are ~0.96 GB of JSONL, ~0.23 GB of Parquet and ~0.2 GB per engine table; 10 M ten times that.
+Memory: loading 10 M events took chdb 6.1 GB and DuckDB more than 12 GB (stopped there); Spark's JVM ~4.5 GB.
 --drop-jsonl deletes the JSONL file of the --work folder once hunt and export have read it, leaving hunt.json (the
 hunt's figures and pairs), which a later run in the same folder reuses instead of the JSONL and a new hunt;
-a temporary work folder is deleted at the end unless --keep; a --work folder stays (delete it when done).
+a temporary work folder is deleted at the end unless --keep; a --work folder stays (delete it when done), and
+with --keep-tables so do the engines' tables, which the next run in it reuses instead of loading again.
 
 Usage (the engines come from the venv .ci/run creates):
   .venv/bin/python bench/convert_bench.py --events 1000000 --rules ../shared/corpus/sigmahq/rules --spark
   .venv/bin/python bench/convert_bench.py --events 10000000 --rules ../shared/corpus/sigmahq/rules \\
-      --per-rule 60 --step-timeout 600 --drop-jsonl --work /tmp/cb10m
+      --engines clickhouse --per-rule 20 --step-timeout 3600 --drop-jsonl --keep-tables --work /tmp/cb10m
+  .venv/bin/python bench/convert_bench.py --events 1000000 --engines '' --spark --spark-cache --shuffle-routes \\
+      --spark-conf spark.sql.codegen.wholeStage=false --spark-conf spark.sql.codegen.factoryMode=NO_CODEGEN
 """
 
 import argparse
@@ -329,7 +338,7 @@ def main():
                     help="seconds a query step starts queries for (then extrapolated); a step is killed at 1.5x")
     ap.add_argument("--load-timeout", type=float, default=1800, help="seconds before a load into a table is killed")
     ap.add_argument("--spark", action="store_true", help="also run Spark local (per-route statements and a sample)")
-    ap.add_argument("--spark-per-rule", type=int, default=20, help="rules whose own query runs on Spark")
+    ap.add_argument("--spark-per-rule", type=int, default=20, help="rules whose own query runs on Spark (0: none)")
     ap.add_argument("--spark-group-size", type=int, default=40,
                     help="most rules in one of Spark's per-route statements (its code generation needs heap)")
     ap.add_argument("--spark-driver-memory", default="4g", help="spark.driver.memory of Spark local")
@@ -652,9 +661,10 @@ def main():
         spark_note = "".join(f", {kv}" for kv in args.spark_conf) + (", table cached" if args.spark_cache else "")
         per_rule = per_rule_queries("spark")
         sample = per_rule[:args.spark_per_rule]
-        engine_step("Spark local, query per rule", "spark", "query", sample,
-                    f"{len(sample)} of {len(per_rule)} rules sampled (seed {args.seed}), driver "
-                    f"{args.spark_driver_memory}{spark_note}", total=len(per_rule))
+        if sample:
+            engine_step("Spark local, query per rule", "spark", "query", sample,
+                        f"{len(sample)} of {len(per_rule)} rules sampled (seed {args.seed}), driver "
+                        f"{args.spark_driver_memory}{spark_note}", total=len(per_rule))
         if not args.skip_routes:
             statements = route_statements("spark", per_rule, group_size=args.spark_group_size)
             engine_step("Spark local, statement per route", "spark", "query", statements,
