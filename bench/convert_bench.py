@@ -22,19 +22,28 @@ Steps, each in its own process (CPU and peak memory are that process's), each wi
      Either way a statement scans only its route's rows and is small enough to plan (the whole set as one 23 MB
      statement is not planned in useful time). Rules whose query has no route test form one group.
   6. Spark local (--spark): the same per-route statements and a per-rule sample (--spark-per-rule, default 20)
-     over the Parquet file (Spark's own table format), --spark-driver-memory for the driver.
+     over the Parquet file (Spark's own table format), --spark-driver-memory for the driver, --spark-conf for
+     settings: a per-route statement runs only interpreted (spark.sql.codegen.wholeStage=false and
+     spark.sql.codegen.factoryMode=NO_CODEGEN: the Java generated for 10 rules exceeds the JVM's 64 KB method
+     limit), --spark-cache to read the table once per process. Spark's CPU is its JVM's from the first query on.
+A step cut short by --step-timeout extrapolates by rules; --shuffle-routes makes its per-route sample a random
+one. A line per engine process shows a step's progress.
 Every query step writes the (rule, record id) pairs it found; they are compared with `sigil hunt`'s pairs for
 the same rules and every difference is counted and shown (a few examples each way).
 
 Disk: 1 M events are ~0.96 GB of JSONL, ~0.23 GB of Parquet and ~0.2 GB per engine table; 10 M ten times that.
+Memory: loading 10 M events took chdb 6.1 GB and DuckDB more than 12 GB (stopped there); Spark's JVM ~4.5 GB.
 --drop-jsonl deletes the JSONL file of the --work folder once hunt and export have read it, leaving hunt.json (the
 hunt's figures and pairs), which a later run in the same folder reuses instead of the JSONL and a new hunt;
-a temporary work folder is deleted at the end unless --keep; a --work folder stays (delete it when done).
+a temporary work folder is deleted at the end unless --keep; a --work folder stays (delete it when done), and
+with --keep-tables so do the engines' tables, which the next run in it reuses instead of loading again.
 
 Usage (the engines come from the venv .ci/run creates):
   .venv/bin/python bench/convert_bench.py --events 1000000 --rules ../shared/corpus/sigmahq/rules --spark
   .venv/bin/python bench/convert_bench.py --events 10000000 --rules ../shared/corpus/sigmahq/rules \\
-      --per-rule 60 --step-timeout 600 --drop-jsonl --work /tmp/cb10m
+      --engines clickhouse --per-rule 20 --step-timeout 3600 --drop-jsonl --keep-tables --work /tmp/cb10m
+  .venv/bin/python bench/convert_bench.py --events 1000000 --engines '' --spark --spark-cache --shuffle-routes \\
+      --spark-conf spark.sql.codegen.wholeStage=false --spark-conf spark.sql.codegen.factoryMode=NO_CODEGEN
 """
 
 import argparse
@@ -58,6 +67,16 @@ def say(text):
     print(text, flush=True)
 
 
+def descendants(pid):
+    """The processes started by pid, their children and so on (from /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return []
+    return kids + [d for k in kids for d in descendants(k)]
+
+
 def run(cmd, stdin_text=None, timeout=None):
     """Runs cmd in its own process group. Returns (wall s, stdout, stderr, status); status None when the time
     limit killed it (with its children)."""
@@ -67,6 +86,12 @@ def run(cmd, stdin_text=None, timeout=None):
     try:
         out, err = p.communicate(stdin_text, timeout=timeout)
     except subprocess.TimeoutExpired:
+        # Spark's JVM runs in a session of its own: its processes are found through /proc before the group dies.
+        for pid in descendants(p.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()
         return time.perf_counter() - t0, out, err, None
@@ -93,7 +118,8 @@ class Usage:
 
 # The engine process. Request on stdin: engine, source ("table" or "parquet"), parquet path, db path, mode
 # ("load" or "query"), queries [{rules: [ids] (one: a per-rule query; several: a statement with sigil_rules)},
-# sql}], out (file for the pairs), deadline (s), explain (a query to EXPLAIN after loading), spark_memory.
+# sql}], out (file for the pairs), deadline (s), explain (a query to EXPLAIN after loading), spark_memory,
+# spark_conf (settings), spark_cache.
 ENGINE = r'''
 import json, os, resource, sys, time
 req = json.load(sys.stdin)
@@ -102,6 +128,34 @@ t_start = time.perf_counter()
 def cpu():
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
+# The JVM is a child this process does not wait for: its CPU is read from /proc (the start-up, table cache
+# included, is taken off: the JVM's CPU when the first query starts).
+def proc_cpu(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in v[11:15]) / os.sysconf("SC_CLK_TCK") + sum(proc_cpu(k) for k in kids)
+def proc_peak(pid):  # VmHWM of pid's children (the JVM), MiB
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return 0.0
+    peak = 0.0
+    for k in kids:
+        try:
+            with open(f"/proc/{k}/status") as f:
+                peak = max([peak] + [int(l.split()[1]) / 1024 for l in f if l.startswith("VmHWM:")])
+        except OSError:
+            pass
+        peak = max(peak, proc_peak(k))
+    return peak
+def jvm():  # CPU of the JVM (Spark), which is a child this process does not wait for
+    return proc_cpu(os.getpid()) - cpu() if engine == "spark" else 0.0
 def inner(q):
     if len(q["rules"]) == 1:
         return f"SELECT record_id FROM ({q['sql']}) AS q"
@@ -150,14 +204,21 @@ elif engine == "duckdb":
         return c.execute("EXPLAIN " + sql).fetchall()[0][1].splitlines()
 elif engine == "spark":
     from pyspark.sql import SparkSession
-    sp = (SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false")
-          .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", req["spark_memory"])
-          .config("spark.driver.extraJavaOptions", "-Xss512m").getOrCreate())
+    b = (SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", req["spark_memory"])
+         .config("spark.driver.extraJavaOptions", "-Xss512m"))
+    for key, value in req.get("spark_conf", {}).items():
+        b = b.config(key, value)
+    sp = b.getOrCreate()
     sp.sparkContext.setLogLevel("ERROR")
-    sp.read.parquet(req["parquet"]).createOrReplaceTempView("events")
+    df = sp.read.parquet(req["parquet"])
+    if req.get("spark_cache"):  # the table in the executors' memory, read once per process (start-up)
+        df = df.cache()
+        df.count()
+    df.createOrReplaceTempView("events")
     def fetch(sql):
         return [tuple(r) for r in sp.sql(sql).collect()]
-t0, c0 = time.perf_counter(), cpu()
+t0, c0, j0 = time.perf_counter(), cpu(), jvm()
 if mode == "load":
     load()
     if req.get("explain"):
@@ -176,7 +237,7 @@ with open(req.get("out") or os.devnull, "a") as out:
         ran += 1
         if req.get("progress"):  # what a process killed in a long query still reports
             with open(req["progress"], "w") as p:
-                json.dump({"seconds": time.perf_counter() - t0, "cpu": None if engine == "spark" else cpu() - c0,
+                json.dump({"seconds": time.perf_counter() - t0, "cpu": cpu() - c0 + jvm() - j0,
                            "ran": ran, "startup": t0 - t_start, "failed": failed,
                            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, p)
         if len(q["rules"]) == 1:
@@ -185,36 +246,10 @@ with open(req.get("out") or os.devnull, "a") as out:
             out.writelines(f"{r[1]}\t{r[0]}\n" for r in rows)
 dt, loop_cpu = time.perf_counter() - t0, cpu() - c0
 if engine == "spark":
-    # The JVM is a child this process does not wait for: its CPU is read from /proc before it stops (start-up
-    # included).
-    def proc_cpu(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                v = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                kids = [int(k) for k in f.read().split()]
-        except OSError:
-            return 0.0
-        return sum(int(x) for x in v[11:15]) / os.sysconf("SC_CLK_TCK") + sum(proc_cpu(k) for k in kids)
-    jvm_cpu = proc_cpu(os.getpid()) - cpu()
-    def proc_peak(pid):  # VmHWM of pid's children (the JVM), MiB
-        try:
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                kids = [int(k) for k in f.read().split()]
-        except OSError:
-            return 0.0
-        peak = 0.0
-        for k in kids:
-            try:
-                with open(f"/proc/{k}/status") as f:
-                    peak = max([peak] + [int(l.split()[1]) / 1024 for l in f if l.startswith("VmHWM:")])
-            except OSError:
-                pass
-            peak = max(peak, proc_peak(k))
-        return peak
+    jvm_cpu = jvm() - j0
+    loop_cpu += jvm_cpu
     jvm_peak = proc_peak(os.getpid())
     sp.stop()
-    loop_cpu = None
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
            jvm_peak * 1024 if engine == "spark" else 0)
 print(json.dumps({"seconds": dt, "startup": t0 - t_start, "cpu": loop_cpu,
@@ -303,23 +338,36 @@ def main():
                     help="seconds a query step starts queries for (then extrapolated); a step is killed at 1.5x")
     ap.add_argument("--load-timeout", type=float, default=1800, help="seconds before a load into a table is killed")
     ap.add_argument("--spark", action="store_true", help="also run Spark local (per-route statements and a sample)")
-    ap.add_argument("--spark-per-rule", type=int, default=20, help="rules whose own query runs on Spark")
+    ap.add_argument("--spark-per-rule", type=int, default=20, help="rules whose own query runs on Spark (0: none)")
     ap.add_argument("--spark-group-size", type=int, default=40,
                     help="most rules in one of Spark's per-route statements (its code generation needs heap)")
     ap.add_argument("--spark-driver-memory", default="4g", help="spark.driver.memory of Spark local")
+    ap.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="a Spark setting for the session (repeatable), e.g. spark.sql.codegen.wholeStage=false or "
+                    "spark.sql.constraintPropagation.enabled=false")
+    ap.add_argument("--spark-cache", action="store_true",
+                    help="cache the Parquet table in Spark's memory when each Spark process starts (counted as "
+                    "start-up, not query time)")
     ap.add_argument("--skip-routes", action="store_true", help="run no per-route statements (per-rule queries only)")
     ap.add_argument("--script-routes", action="store_true",
                     help="group the rules by route here (a subquery of the route's rows per statement) even when "
                     "sigil convert has --split-by-route")
+    ap.add_argument("--shuffle-routes", action="store_true",
+                    help="run the per-route statements in an order shuffled by --seed, so that a step cut short by "
+                    "--step-timeout extrapolates from a random sample of them rather than from the largest routes "
+                    "(process creation), which run first otherwise")
     ap.add_argument("--fallback-cost", action="store_true",
                     help="also run the per-route statements written with --exact-field-names")
     ap.add_argument("--work", help="folder for the generated files (default: a temporary one)")
     ap.add_argument("--jsonl", help="events to use instead of generating them (not deleted)")
     ap.add_argument("--drop-jsonl", action="store_true",
                     help="delete the generated JSONL once hunt and export have read it (saves disk at 10 M)")
+    ap.add_argument("--keep-tables", action="store_true",
+                    help="leave each engine's table in the --work folder; a later run with the same --work reuses it "
+                    "(and the figures of the load that made it) instead of loading again")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary work folder (events, Parquet) at the end; a --work folder is always kept; "
-                    "engine tables are deleted once their engine's steps are done")
+                    "engine tables are deleted once their engine's steps are done, unless --keep-tables")
     args = ap.parse_args()
 
     sigil = args.sigil
@@ -407,6 +455,9 @@ def main():
         say(f"deleted {jsonl}; the next run with --work {work} reuses the Parquet file and {hunt_cache}")
 
 
+    def db_path(engine):
+        return os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db")
+
     def convert(target, rules=None, single=False, exact=False, table=None, split=False):
         cmd = [convert_sigil, "convert", "--target", target, "--format", "json", "--rules"]
         cmd += rules if rules else [args.rules]
@@ -447,9 +498,10 @@ def main():
     def engine_process(engine, mode, queries, pairs, deadline, explain=None):
         """One engine process over queries; returns (its JSON answer or None, why not, stderr)."""
         req = {"engine": engine, "mode": mode, "source": args.source, "parquet": parquet,
-               "db": os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db"), "queries": queries,
+               "db": db_path(engine), "queries": queries,
                "out": pairs, "deadline": deadline, "explain": explain, "spark_memory": args.spark_driver_memory,
-               "progress": os.path.join(work, "progress.json")}
+               "progress": os.path.join(work, "progress.json"), "spark_cache": args.spark_cache,
+               "spark_conf": dict(kv.split("=", 1) for kv in args.spark_conf)}
         if os.path.exists(req["progress"]):
             os.remove(req["progress"])
         limit = args.load_timeout if mode == "load" else deadline * 1.5 + 60
@@ -487,10 +539,12 @@ def main():
             for k in ("seconds", "ran", "startup"):
                 r[k] += b[k]
             r["cpu"] = None if b["cpu"] is None or r["cpu"] is None else r["cpu"] + b["cpu"]
-            r["jvm_cpu"] = r.get("jvm_cpu", 0.0) + (b.get("jvm_cpu") or 0.0)
             r["peak_mib"] = max(r["peak_mib"], b["peak_mib"])
             r["failed"] += b["failed"]
             r.update({k: v for k, v in b.items() if k in ("rows", "bytes", "explain")})
+            if mode == "query" and len(batches) > 1:
+                say(f"  {name}: {r['ran']} of {len(queries)} queries, {r['seconds']:.0f}s"
+                    + ("" if r["cpu"] is None else f", CPU {r['cpu']:.0f}s") + f", load average {os.getloadavg()[0]:.1f}")
             if b.get("killed"):
                 break
         cpu = usage.step()
@@ -498,7 +552,7 @@ def main():
             if any(w in line for w in ("Granules:", "Condition:")):
                 say(f"  EXPLAIN: {line.strip()}")
         if mode == "load":
-            cpu = r["cpu"] if r["cpu"] is not None else cpu
+            cpu = r["cpu"] = r["cpu"] if r["cpu"] is not None else cpu
             report(name, r["seconds"], cpu, r["peak_mib"], f"{r['rows']:,} rows",
                    f"in {r['bytes'] / 2**20:.0f} MiB (start-up {r['startup']:.1f}s not counted)")
             return r
@@ -508,12 +562,7 @@ def main():
         rules_run = sum(len(q["rules"]) for q in queries[:ran])
         rules_all = sum(len(q["rules"]) for q in queries) * total / len(queries)
         scale = rules_all / max(rules_run, 1)
-        extra = ""
-        if r["cpu"] is not None:
-            cpu = r["cpu"]
-        else:
-            cpu += r["jvm_cpu"]
-            extra = ", CPU incl. JVM start-up"
+        cpu = r["cpu"]
         if ran < total:
             note += f"; {ran} of {total} queries ({rules_run} rules) run, time x{scale:.1f} (extrapolated by rules)"
         for f in r["failed"][:3]:
@@ -524,7 +573,7 @@ def main():
         n_pairs, same = compare(name, pairs, rule_ids)
         report(name, r["seconds"] * scale, cpu * scale, r["peak_mib"],
                f"{n_pairs} pairs{'' if same else ' (DIFFER)'}",
-               note + f" (start-up {r['startup']:.1f}s not counted{extra})")
+               note + f" (start-up {r['startup']:.1f}s not counted)")
         return r
 
     def per_rule_queries(target):
@@ -557,11 +606,14 @@ def main():
                 ids = sorted({q["rules"][0] for q in qs if q["path"] in chunk})
                 statements.append({"rules": ids, "sql": d["query"]})
                 size += len(d["query"])
+        if args.shuffle_routes:
+            random.Random(args.seed).shuffle(statements)
         say(f"{target}: {'sigil convert --split-by-route' if sigil_split else 'routes grouped by this script'}, "
             f"{len(groups)} routes ({sum(1 for r in groups if r is None)} without a route test), "
             f"{len(statements)} statements of at most {group_size} rules, {size / 2**20:.1f} MiB of SQL")
         return statements
 
+    shuffled = f", in a shuffled order (seed {args.seed})" if args.shuffle_routes else ""
     if args.per_rule == "all":
         n_per_rule = None
     else:
@@ -570,7 +622,18 @@ def main():
         label = {"clickhouse": "chdb", "duckdb": "DuckDB"}[engine]
         per_rule = per_rule_queries(engine)
         if args.source == "table":
-            engine_step(f"{label}, load into a table", engine, "load", [], "", explain=per_rule[0]["sql"])
+            load_file = os.path.join(work, f"load-{engine}.json")
+            if os.path.exists(load_file) and os.path.exists(db_path(engine)):
+                with open(load_file) as f:
+                    r = json.load(f)
+                report(f"{label}, load into a table", r["seconds"], r["cpu"], r["peak_mib"], f"{r['rows']:,} rows",
+                       f"in {r['bytes'] / 2**20:.0f} MiB; table and figures from an earlier run ({load_file})")
+            else:
+                r = engine_step(f"{label}, load into a table", engine, "load", [], "", explain=per_rule[0]["sql"])
+                if r is None:
+                    continue
+                with open(load_file, "w") as f:
+                    json.dump({k: r[k] for k in ("seconds", "cpu", "peak_mib", "rows", "bytes")}, f)
         if n_per_rule != 0:
             chosen = per_rule if n_per_rule is None else per_rule[:n_per_rule]
             engine_step(f"{label}, query per rule", engine, "query", chosen,
@@ -579,26 +642,33 @@ def main():
         if not args.skip_routes:
             statements = route_statements(engine, per_rule)
             engine_step(f"{label}, statement per route", engine, "query", statements,
-                        f"{len(statements)} statements, {sum(len(s['rules']) for s in statements)} rules")
+                        f"{len(statements)} statements, {sum(len(s['rules']) for s in statements)} rules{shuffled}")
         if args.fallback_cost and not args.skip_routes:
             statements = route_statements(engine, per_rule, exact=True)
             engine_step(f"{label}, per route, exact names", engine, "query", statements,
                         f"{len(statements)} statements")
-        db = os.path.join(work, "chdb" if engine == "clickhouse" else "duck.db")
-        if os.path.isdir(db):
-            shutil.rmtree(db)
-        elif os.path.exists(db):
-            os.remove(db)
+        db = db_path(engine)
+        if args.keep_tables:
+            say(f"{label}: table kept in {db} (--keep-tables)")
+        else:
+            if os.path.isdir(db):
+                shutil.rmtree(db)
+            elif os.path.exists(db):
+                os.remove(db)
+            if os.path.exists(os.path.join(work, f"load-{engine}.json")):
+                os.remove(os.path.join(work, f"load-{engine}.json"))
     if args.spark:
+        spark_note = "".join(f", {kv}" for kv in args.spark_conf) + (", table cached" if args.spark_cache else "")
         per_rule = per_rule_queries("spark")
         sample = per_rule[:args.spark_per_rule]
-        engine_step("Spark local, query per rule", "spark", "query", sample,
-                    f"{len(sample)} of {len(per_rule)} rules sampled (seed {args.seed}), driver "
-                    f"{args.spark_driver_memory}", total=len(per_rule))
+        if sample:
+            engine_step("Spark local, query per rule", "spark", "query", sample,
+                        f"{len(sample)} of {len(per_rule)} rules sampled (seed {args.seed}), driver "
+                        f"{args.spark_driver_memory}{spark_note}", total=len(per_rule))
         if not args.skip_routes:
             statements = route_statements("spark", per_rule, group_size=args.spark_group_size)
             engine_step("Spark local, statement per route", "spark", "query", statements,
-                        f"{len(statements)} statements, driver {args.spark_driver_memory}")
+                        f"{len(statements)} statements, driver {args.spark_driver_memory}{spark_note}{shuffled}")
 
     say(f"\n{n_events:,} events, rules from {args.rules}; load average now {os.getloadavg()[0]:.1f}\n")
     say(f"{'step':36} {'wall s':>8} {'CPU s':>8} {'events/s':>11} {'CPU/hunt':>9} {'peak MiB':>9}  matches; note")

@@ -10,9 +10,9 @@
 //!   values are null.
 //! - Case-insensitive strings compare the engine's fold of the literal (computed here, in Rust) with the target's
 //!   lower-casing of the value (`lowerUTF8` on ClickHouse, `lower` elsewhere); `cased` compares as written.
-//! - Wildcards become `LIKE` patterns (`%`, with `%`, `_` and `\` escaped), or an anchored regular expression when
-//!   the pattern has `?` (one character, as in the engine). `*` and `''` also match a null value, as the engine
-//!   reads null as `""`.
+//! - Exact values of an item share one `IN` list; its wildcard patterns are one test: a plain substring, prefix
+//!   or suffix test for one `*text*`/`text*`/`*text`, else one regular expression alternating all of them
+//!   ([`wildcards`]). `*` and `''` also match a null value, as the engine reads null as `""`.
 //! - Numbers compare as numbers, reading decimal and Windows hex (`0x1a2c`) text as the engine does.
 //! - `re` keeps the rule's regular expression and prefixes the flags (`(?ims)`; `(?iu)` on Spark, whose Java
 //!   regexes are ASCII-only case-insensitive without `u`).
@@ -70,6 +70,163 @@ impl Lookup {
 pub(crate) struct Unsupported(pub(crate) String);
 
 pub(crate) type R<T> = Result<T, Unsupported>;
+
+/// How the predicates of one query read a field's values.
+///
+/// Inline (a rule's own query, the single query): each test writes out the reading where it tests it — whether
+/// the exact key holds one value, that value, else the values the engine reads ([`Dialect::single`],
+/// [`Dialect::scalar`], [`Dialect::atoms`]). Bound (the per-route statements): each field is read once per row
+/// into columns of the statement's inner `SELECT` — `sg_fs<i>` (one value?), `sg_fv<i>` (it), `sg_fl<i>` (it
+/// lower-cased, when a case-insensitive test needs it), `sg_fa<i>` (the values, computed only for a row where the
+/// field is not one plain value) — and every test names them. A route holds hundreds of tests of a few fields
+/// (SigmaHQ's Sysmon process creation: 1,183 rules, 16 fields): read inline, every test looked the key up in the
+/// map again (a linear search on DuckDB) and lower-cased the value again.
+pub(crate) struct Reads {
+    /// No field-name fallback (`--exact-field-names`).
+    exact: bool,
+    /// The bound fields, in order of first use, and whether their lower-cased value and their values are used.
+    bound: Option<std::cell::RefCell<Vec<Bound>>>,
+}
+
+/// Columns of a statement's inner `SELECT`: (name, expression).
+type Columns = Vec<(String, String)>;
+
+struct Bound {
+    name: String,
+    lower: bool,
+    atoms: bool,
+}
+
+impl Reads {
+    /// Readings written out where they are tested.
+    pub(crate) fn inline(exact: bool) -> Self {
+        Reads { exact, bound: None }
+    }
+
+    /// Readings bound to columns ([`Reads::columns`]).
+    pub(crate) fn bound(exact: bool) -> Self {
+        Reads { exact, bound: Some(std::cell::RefCell::new(Vec::new())) }
+    }
+
+    /// The bound field's number (registered on first use), `None` when inline.
+    fn slot(&self, name: &str, lower: bool, atoms: bool) -> Option<usize> {
+        let mut bound = self.bound.as_ref()?.borrow_mut();
+        let at = match bound.iter().position(|b| b.name == name) {
+            Some(at) => at,
+            None => {
+                bound.push(Bound { name: name.to_string(), lower: false, atoms: false });
+                bound.len() - 1
+            }
+        };
+        bound[at].lower |= lower;
+        bound[at].atoms |= atoms;
+        Some(at)
+    }
+
+    fn single(&self, d: Dialect, name: &str) -> String {
+        self.slot(name, false, false).map_or_else(|| d.single(name), |i| format!("sg_fs{i}"))
+    }
+
+    fn scalar(&self, d: Dialect, name: &str) -> String {
+        self.slot(name, false, false).map_or_else(|| d.scalar(name), |i| format!("sg_fv{i}"))
+    }
+
+    fn atoms(&self, d: Dialect, name: &str) -> String {
+        self.slot(name, false, true).map_or_else(|| d.atoms(name, self.exact), |i| format!("sg_fa{i}"))
+    }
+
+    /// `x` lower-cased: a bound value's lower-cased column, else the target's lower-casing of `x`.
+    fn lower(&self, d: Dialect, x: &str) -> String {
+        if let Some(bound) = &self.bound
+            && let Some(i) = x.strip_prefix("sg_fv").and_then(|n| n.parse::<usize>().ok())
+            && let Some(b) = bound.borrow_mut().get_mut(i)
+        {
+            b.lower = true;
+            return format!("sg_fl{i}");
+        }
+        d.lower(x)
+    }
+
+    /// The bound columns as (name, expression), in two levels: the row's keys (`sg_kf`: folded as the fallback
+    /// folds names; `sg_kd`: the keys with a dot, usually none), when a field's values are read with the
+    /// fallback; then the fields' columns, which may name the keys' columns.
+    ///
+    /// A field's values (`sg_fa<i>`) are computed only where it is not one plain value and the row has a key the
+    /// engine would read for it (the exact one, one equal ignoring ASCII case and spaces, one under it as a dotted
+    /// prefix), else they are the empty array: a route's tests name many fields most of its rows lack, and
+    /// searching the keys for each of them on every row cost more than the tests (SigmaHQ's Security route).
+    fn columns(&self, d: Dialect) -> (Columns, Columns) {
+        let Some(bound) = &self.bound else { return (Vec::new(), Vec::new()) };
+        let bound = bound.borrow();
+        let mut keys = Vec::new();
+        if !self.exact && bound.iter().any(|b| b.atoms) {
+            let fold = d.fold_key(Lookup::Loose, "sg_k");
+            keys.push((
+                "sg_kf".to_string(),
+                match d {
+                    Dialect::ClickHouse => format!("arrayMap(sg_k -> {fold}, mapKeys(fields))"),
+                    Dialect::DuckDb => format!("list_transform(map_keys(fields), lambda sg_k: {fold})"),
+                    Dialect::Spark => format!("transform(map_keys(fields), sg_k -> {fold})"),
+                },
+            ));
+            let dotted = contains(d, "sg_k", "'.'");
+            keys.push((
+                "sg_kd".to_string(),
+                match d {
+                    Dialect::ClickHouse => format!("arrayFilter(sg_k -> {dotted}, mapKeys(fields))"),
+                    Dialect::DuckDb => format!("list_filter(map_keys(fields), lambda sg_k: {dotted})"),
+                    Dialect::Spark => format!("filter(map_keys(fields), sg_k -> {dotted})"),
+                },
+            ));
+        }
+        let mut out = Vec::new();
+        for (i, b) in bound.iter().enumerate() {
+            let single = d.single(&b.name);
+            out.push((format!("sg_fv{i}"), d.scalar(&b.name)));
+            if b.lower {
+                out.push((format!("sg_fl{i}"), d.lower(&d.scalar(&b.name))));
+            }
+            if b.atoms {
+                // Only where the field is not one plain value: the tests read `sg_fv<i>` there.
+                let (none, empty) = match d {
+                    Dialect::ClickHouse => {
+                        ("CAST([], 'Array(Nullable(String))')", "CAST([], 'Array(Nullable(String))')")
+                    }
+                    Dialect::DuckDb => ("CAST(NULL AS VARCHAR[])", "CAST([] AS VARCHAR[])"),
+                    Dialect::Spark => ("CAST(NULL AS ARRAY<STRING>)", "CAST(array() AS ARRAY<STRING>)"),
+                };
+                let key = d.lit(&b.name);
+                let mut some_key = match d {
+                    Dialect::ClickHouse => format!("mapContains(fields, {key})"),
+                    Dialect::DuckDb => format!("map_contains(fields, {key})"),
+                    Dialect::Spark => format!("map_contains_key(fields, {key})"),
+                };
+                if !self.exact {
+                    let want = Lookup::Loose.fold(&b.name);
+                    let (eq, under) = (d.lit(&want), d.lit(&format!("{want}.")));
+                    let k = d.fold_key(Lookup::Loose, "sg_k");
+                    let has = match d {
+                        Dialect::ClickHouse => format!("has(sg_kf, {eq})"),
+                        Dialect::DuckDb => format!("list_contains(sg_kf, {eq})"),
+                        Dialect::Spark => format!("array_contains(sg_kf, {eq})"),
+                    };
+                    let prefix = d.exists("sg_kd", "sg_k", &starts_with(d, &k, &under));
+                    some_key = format!("{some_key} OR {has} OR {prefix}");
+                }
+                let atoms = d.atoms(&b.name, self.exact);
+                out.push((
+                    format!("sg_fa{i}"),
+                    match d {
+                        Dialect::ClickHouse => format!("multiIf({single}, {none}, {some_key}, {atoms}, {empty})"),
+                        _ => format!("(CASE WHEN {single} THEN {none} WHEN {some_key} THEN {atoms} ELSE {empty} END)"),
+                    },
+                ));
+            }
+            out.push((format!("sg_fs{i}"), single));
+        }
+        (keys, out)
+    }
+}
 
 impl Dialect {
     /// A string literal.
@@ -243,8 +400,8 @@ impl Dialect {
     }
 
     /// Every value of the field as an array, the one value included ([`Dialect::atoms`] for every case).
-    fn all_atoms(self, name: &str, exact: bool) -> String {
-        let (single, scalar, atoms) = (self.single(name), self.scalar(name), self.atoms(name, exact));
+    fn all_atoms(self, name: &str, r: &Reads) -> String {
+        let (single, scalar, atoms) = (r.single(self, name), r.scalar(self, name), r.atoms(self, name));
         let one = self.array_of(&scalar);
         match self {
             Dialect::ClickHouse => format!("if({single}, {one}, {atoms})"),
@@ -279,22 +436,22 @@ impl Dialect {
 
     /// `pred` holds for some value `var` of the field (a value may be null): the exact key's one value tested
     /// directly, else every value the engine reads for the field.
-    fn any_value(self, name: &str, exact: bool, var: &str, pred: &dyn Fn(&str) -> R<String>) -> R<String> {
-        let (single, one) = (self.single(name), pred(&self.scalar(name))?);
+    fn any_value(self, name: &str, r: &Reads, var: &str, pred: &dyn Fn(&str) -> R<String>) -> R<String> {
+        let (single, one) = (r.single(self, name), pred(&r.scalar(self, name))?);
         let each = pred(var)?;
-        let many = self.exists(&self.atoms(name, exact), var, &format!("COALESCE({each}, FALSE)"));
+        let many = self.exists(&r.atoms(self, name), var, &format!("COALESCE({each}, FALSE)"));
         Ok(self.if_single(&single, &format!("COALESCE({one}, FALSE)"), &many))
     }
 
     /// Each of `values` holds for some value of the field (an `all` item): the exact key's one value tested
     /// directly, else the field's values read once and bound to `sg_a`.
-    fn every_value_some(self, name: &str, exact: bool, values: &[&ValueSpec]) -> R<String> {
-        let (single, scalar, atoms) = (self.single(name), self.scalar(name), self.atoms(name, exact));
+    fn every_value_some(self, name: &str, r: &Reads, values: &[&ValueSpec]) -> R<String> {
+        let (single, scalar, atoms) = (r.single(self, name), r.scalar(self, name), r.atoms(self, name));
         let mut one = Vec::with_capacity(values.len());
         let mut each = Vec::with_capacity(values.len());
         for v in values {
-            one.push(format!("COALESCE({}, FALSE)", value(self, v, &scalar)?));
-            let p = format!("COALESCE({}, FALSE)", value(self, v, "sg_x")?);
+            one.push(format!("COALESCE({}, FALSE)", value(self, r, v, &scalar)?));
+            let p = format!("COALESCE({}, FALSE)", value(self, r, v, "sg_x")?);
             each.push(self.exists("sg_a", "sg_x", &p));
         }
         let (one, each) = (join(one, " AND ", "TRUE"), join(each, " AND ", "TRUE"));
@@ -303,8 +460,8 @@ impl Dialect {
     }
 
     /// The field is absent or every value it has is null (an empty list included), as the engine reads `null`.
-    fn all_null(self, name: &str, exact: bool) -> String {
-        let (single, scalar, atoms) = (self.single(name), self.scalar(name), self.atoms(name, exact));
+    fn all_null(self, name: &str, r: &Reads) -> String {
+        let (single, scalar, atoms) = (r.single(self, name), r.scalar(self, name), r.atoms(self, name));
         match self {
             Dialect::ClickHouse => format!("if({single}, {scalar} IS NULL, arrayAll(sg_x -> sg_x IS NULL, {atoms}))"),
             Dialect::DuckDb => format!(
@@ -333,13 +490,6 @@ impl Dialect {
         match self {
             Dialect::ClickHouse => format!("lowerUTF8({x})"),
             _ => format!("lower({x})"),
-        }
-    }
-
-    fn like(self, x: &str, pattern: &str) -> String {
-        match self {
-            Dialect::DuckDb => format!("({x} LIKE {} ESCAPE '\\')", self.lit(pattern)),
-            _ => format!("({x} LIKE {})", self.lit(pattern)),
         }
     }
 
@@ -567,7 +717,7 @@ pub(crate) fn route_predicate(d: Dialect, route: &Route) -> String {
 }
 
 /// The predicate of a whole rule read through `mapper`.
-pub(crate) fn rule_predicate(d: Dialect, ir: &RuleIr, mapper: &dyn FieldMapper, exact: bool) -> R<String> {
+pub(crate) fn rule_predicate(d: Dialect, ir: &RuleIr, mapper: &dyn FieldMapper, r: &Reads) -> R<String> {
     let searches: Vec<String> = ir
         .searches
         .iter()
@@ -576,7 +726,7 @@ pub(crate) fn rule_predicate(d: Dialect, ir: &RuleIr, mapper: &dyn FieldMapper, 
                 .groups
                 .iter()
                 .map(|g| {
-                    let items = g.iter().map(|i| item(d, i, mapper, exact)).collect::<R<Vec<_>>>()?;
+                    let items = g.iter().map(|i| item(d, i, mapper, r)).collect::<R<Vec<_>>>()?;
                     Ok(join(items, " AND ", "TRUE"))
                 })
                 .collect::<R<Vec<_>>>()?;
@@ -605,7 +755,7 @@ fn cond(c: &Cond, searches: &[String]) -> String {
     }
 }
 
-fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper, exact: bool) -> R<String> {
+fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper, r: &Reads) -> R<String> {
     // `exists`, `null` and `fieldref` ask about the field; every other value about one of its values. The latter
     // are tested together: the field's values are read once for all of them (with `all`, each must hold for one
     // of them), which keeps a rule's SQL, and the engines' planning of it, a fraction of a test per value.
@@ -618,18 +768,18 @@ fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper, exact: bool) -> R<Str
         Some(sigma) => {
             let name = mapper.map(sigma);
             for v in whole {
-                preds.push(format!("COALESCE({}, FALSE)", field_value(d, v, name, mapper, exact)?));
+                preds.push(format!("COALESCE({}, FALSE)", field_value(d, v, name, mapper, r)?));
             }
             if item.all {
                 if !each.is_empty() {
-                    preds.push(format!("COALESCE({}, FALSE)", d.every_value_some(name, exact, &each)?));
+                    preds.push(format!("COALESCE({}, FALSE)", d.every_value_some(name, r, &each)?));
                 }
             } else {
                 let each = merge_patterns(each);
                 if !each.is_empty() {
                     preds.push(format!(
                         "COALESCE({}, FALSE)",
-                        d.any_value(name, exact, "sg_x", &|x| any_of(d, &each, x))?
+                        d.any_value(name, r, "sg_x", &|x| any_of(d, r, &each, x))?
                     ));
                 }
             }
@@ -641,14 +791,17 @@ fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper, exact: bool) -> R<Str
                 for v in each.iter().chain(&whole) {
                     preds.push(format!(
                         "COALESCE({}, FALSE)",
-                        d.bool_any(&format!("COALESCE({}, FALSE)", value(d, v, var)?), var)
+                        d.bool_any(&format!("COALESCE({}, FALSE)", value(d, r, v, var)?), var)
                     ));
                 }
             } else {
                 let mut all: Vec<&ValueSpec> = whole;
                 all.extend(each);
                 if !all.is_empty() {
-                    preds.push(format!("COALESCE({}, FALSE)", d.bool_any(&any_of(d, &merge_patterns(all), var)?, var)));
+                    preds.push(format!(
+                        "COALESCE({}, FALSE)",
+                        d.bool_any(&any_of(d, r, &merge_patterns(all), var)?, var)
+                    ));
                 }
             }
         }
@@ -659,7 +812,7 @@ fn item(d: Dialect, item: &Item, mapper: &dyn FieldMapper, exact: bool) -> R<Str
 
 /// Some of `values` holds for `x` (each test made two-valued).
 /// The `cidr` networks of the item are tested together: the value's address is read once for all of them.
-fn any_of(d: Dialect, values: &[std::borrow::Cow<'_, ValueSpec>], x: &str) -> R<String> {
+fn any_of(d: Dialect, r: &Reads, values: &[std::borrow::Cow<'_, ValueSpec>], x: &str) -> R<String> {
     let nets: Vec<&IpNet> = values
         .iter()
         .filter_map(|v| match v.as_ref() {
@@ -670,7 +823,7 @@ fn any_of(d: Dialect, values: &[std::borrow::Cow<'_, ValueSpec>], x: &str) -> R<
     let mut preds = values
         .iter()
         .filter(|v| !matches!(v.as_ref(), ValueSpec::Cidr(_)))
-        .map(|v| Ok(format!("COALESCE({}, FALSE)", value(d, v, x)?)))
+        .map(|v| Ok(format!("COALESCE({}, FALSE)", value(d, r, v, x)?)))
         .collect::<R<Vec<_>>>()?;
     if !nets.is_empty() {
         preds.push(format!("COALESCE({}, FALSE)", d.cidr(x, &nets)));
@@ -701,19 +854,19 @@ fn merge_patterns<'a>(values: Vec<&'a ValueSpec>) -> Vec<std::borrow::Cow<'a, Va
 
 /// One value's predicate on the event field `name`, as the engine tests it: `exists` and `null` ask about the
 /// field, every other value holds when it holds for one of the field's values (a list's items one by one).
-fn field_value(d: Dialect, v: &ValueSpec, name: &str, mapper: &dyn FieldMapper, exact: bool) -> R<String> {
+fn field_value(d: Dialect, v: &ValueSpec, name: &str, mapper: &dyn FieldMapper, r: &Reads) -> R<String> {
     Ok(match v {
-        ValueSpec::Null => d.all_null(name, exact),
+        ValueSpec::Null => d.all_null(name, r),
         ValueSpec::Exists(want) => {
             if *want {
-                d.has_field(name, exact)
+                d.has_field(name, r.exact)
             } else {
-                format!("(NOT {})", d.has_field(name, exact))
+                format!("(NOT {})", d.has_field(name, r.exact))
             }
         }
         ValueSpec::FieldRef { field: other, position, cased } => {
             // Some value of this field against some non-null value of the other (a null value reads as "").
-            let o = d.all_atoms(mapper.map(other), exact);
+            let o = d.all_atoms(mapper.map(other), r);
             let a = "COALESCE(sg_a, '')";
             let (hay, needle) =
                 if *cased { (a.to_string(), "sg_o".to_string()) } else { (d.lower(a), d.lower("sg_o")) };
@@ -726,16 +879,16 @@ fn field_value(d: Dialect, v: &ValueSpec, name: &str, mapper: &dyn FieldMapper, 
                 Position::Contains => contains(d, &hay, &needle),
             };
             let inner = format!("sg_o IS NOT NULL AND COALESCE({test}, FALSE)");
-            let this = d.all_atoms(name, exact);
+            let this = d.all_atoms(name, r);
             format!("({})", d.exists(&this, "sg_a", &d.exists(&o, "sg_o", &inner)))
         }
-        _ => d.any_value(name, exact, "sg_x", &|x| value(d, v, x))?,
+        _ => d.any_value(name, r, "sg_x", &|x| value(d, r, v, x))?,
     })
 }
 
 /// One value's predicate on `x`, one value of a field (a list's item, or a keyword's candidate) that is present
 /// but may be null: `exists`, `null` and `fieldref` are tested on the field ([`field_value`]).
-fn value(d: Dialect, v: &ValueSpec, x: &str) -> R<String> {
+fn value(d: Dialect, r: &Reads, v: &ValueSpec, x: &str) -> R<String> {
     Ok(match v {
         ValueSpec::Null | ValueSpec::Exists(_) | ValueSpec::FieldRef { .. } => {
             return Err(Unsupported("null, exists and fieldref on a keyword".into()));
@@ -752,7 +905,9 @@ fn value(d: Dialect, v: &ValueSpec, x: &str) -> R<String> {
             let mut preds = Vec::with_capacity(alternatives.len());
             // Exact literals go into one IN list.
             let mut exact: Vec<String> = Vec::new();
-            let hay = if *cased { x.to_string() } else { d.lower(x) };
+            // The others (wildcards) are tested together, see [`wildcards`].
+            let mut wild: Vec<Pattern> = Vec::new();
+            let hay = if *cased { x.to_string() } else { r.lower(d, x) };
             for p in alternatives {
                 let p = if *cased { p.clone() } else { fold_pattern(p) };
                 for part in &p.parts {
@@ -768,11 +923,12 @@ fn value(d: Dialect, v: &ValueSpec, x: &str) -> R<String> {
                 } else if p.parts == [Part::AnyRun] {
                     // `*` matches any value, null included (the engine reads null as "").
                     preds.push("TRUE".into());
-                } else if p.parts.iter().any(|x| matches!(x, Part::AnyChar)) {
-                    preds.push(d.regex(&hay, &pattern_regex(&p)));
                 } else {
-                    preds.push(d.like(&hay, &pattern_like(&p)));
+                    wild.push(p);
                 }
+            }
+            if !wild.is_empty() {
+                preds.push(wildcards(d, &hay, &wild));
             }
             if p_is_empty_literal(alternatives) {
                 // `F: ''` matches an empty value or a null one.
@@ -888,37 +1044,55 @@ pub(crate) fn fold(s: &str) -> String {
     out
 }
 
-/// A `LIKE` pattern with `\` as the escape character.
-fn pattern_like(p: &Pattern) -> String {
-    let mut out = String::new();
-    for part in &p.parts {
-        match part {
-            Part::Literal(s) => {
-                for c in s.chars() {
-                    if matches!(c, '%' | '_' | '\\') {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
-            }
-            Part::AnyRun => out.push('%'),
-            Part::AnyChar => out.push('_'),
+/// Some of the wildcard patterns `pats` (each with a wildcard, none only `*`) matches `hay`.
+///
+/// One pattern of the common shapes (`*text*`, `text*`, `*text`) is the target's plain substring test, which
+/// every engine runs directly on the bytes. Anything else is ONE unanchored regular expression: an alternation
+/// of the patterns, each anchored where it has no leading or trailing `*` (`^`, `\z`), its literals escaped,
+/// `*` as `.*` and `?` as `.` (`(?s)`: both match newlines, as in the engine). The engines compile a constant
+/// pattern once per statement and scan a value once for all alternatives (RE2 on ClickHouse and DuckDB), where
+/// one `LIKE` per pattern scans it once per pattern; DuckDB's `LIKE … ESCAPE`, needed for literal `%`, `_` and
+/// `\`, is also ~10× slower than its `contains` (measured: docs/convert.md, "Wildcards"). `\z` and not `$`:
+/// Java's `$` also matches before a final line break.
+fn wildcards(d: Dialect, hay: &str, pats: &[Pattern]) -> String {
+    if let [p] = pats {
+        match p.parts.as_slice() {
+            [Part::AnyRun, Part::Literal(s), Part::AnyRun] => return contains(d, hay, &d.lit(s)),
+            [Part::Literal(s), Part::AnyRun] => return starts_with(d, hay, &d.lit(s)),
+            [Part::AnyRun, Part::Literal(s)] => return ends_with(d, hay, &d.lit(s)),
+            _ => {}
         }
     }
-    out
+    let alts: Vec<String> = pats.iter().map(pattern_alternative).collect();
+    d.regex(hay, &format!("(?s){}", alts.join("|")))
 }
 
-/// An anchored regular expression for a wildcard pattern (`(?s)`: `?` and `*` match newlines too).
-pub(crate) fn pattern_regex(p: &Pattern) -> String {
-    let mut out = String::from("(?s)^");
-    for part in &p.parts {
+/// One pattern as an alternative of [`wildcards`]' regular expression (unanchored where it starts or ends with
+/// `*`).
+fn pattern_alternative(p: &Pattern) -> String {
+    let mut parts = p.parts.as_slice();
+    let open_start = parts.first() == Some(&Part::AnyRun);
+    if open_start {
+        parts = &parts[1..];
+    }
+    let open_end = parts.last() == Some(&Part::AnyRun);
+    if open_end {
+        parts = &parts[..parts.len() - 1];
+    }
+    let mut out = String::new();
+    if !open_start {
+        out.push('^');
+    }
+    for part in parts {
         match part {
             Part::Literal(s) => out.push_str(&regex_syntax::escape(s)),
             Part::AnyRun => out.push_str(".*"),
             Part::AnyChar => out.push('.'),
         }
     }
-    out.push('$');
+    if !open_end {
+        out.push_str("\\z");
+    }
     out
 }
 
@@ -931,11 +1105,11 @@ pub(crate) fn rule_query(d: Dialect, table: &str, ir: &RuleIr, routes: Option<&[
 /// The rule's predicate over all its routes (`(route AND rule-through-route) OR ...`).
 pub(crate) fn rule_where(d: Dialect, ir: &RuleIr, routes: Option<&[Route]>, exact: bool) -> R<String> {
     match routes {
-        None => rule_predicate(d, ir, &Identity, exact),
+        None => rule_predicate(d, ir, &Identity, &Reads::inline(exact)),
         Some(routes) => {
             let mut alts = Vec::new();
             for r in routes {
-                let p = rule_predicate(d, ir, r, exact)?;
+                let p = rule_predicate(d, ir, r, &Reads::inline(exact))?;
                 alts.push(format!("(({}) AND {p})", route_predicate(d, r)));
             }
             Ok(join(alts, " OR ", "FALSE"))
@@ -950,36 +1124,55 @@ pub(crate) struct SingleRule<'a> {
     pub routes: Option<&'a [Route]>,
 }
 
+/// The rules of one route of a set: its (predicate, label) (`None` for the unrouted rules), how its predicates
+/// read fields, and its rules' (id, predicate through that route).
+struct RouteGroup {
+    route: Option<(String, String)>,
+    reads: Reads,
+    rules: Vec<(String, String)>,
+}
+
 /// The rules of a set grouped by route: a route is identified by its predicate text (identical routes of
 /// different logsources share it), each with its rules' (id, predicate through that route); a rule routed to
-/// several routes is in each. Unrouted rules come last, under `None`.
-type RouteGroups = Vec<(Option<(String, String)>, Vec<(String, String)>)>;
-
-fn route_groups(d: Dialect, rules: &[SingleRule<'_>], exact: bool) -> R<RouteGroups> {
-    // (route predicate, label) → rules.
-    let mut groups: RouteGroups = Vec::new();
-    let mut unrouted: Vec<(String, String)> = Vec::new();
+/// several routes is in each. Unrouted rules come last. With `bind`, each group's predicates read fields through
+/// its own bound [`Reads`].
+fn route_groups(d: Dialect, rules: &[SingleRule<'_>], exact: bool, bind: bool) -> R<Vec<RouteGroup>> {
+    let reads = || if bind { Reads::bound(exact) } else { Reads::inline(exact) };
+    let mut groups: Vec<RouteGroup> = Vec::new();
+    let mut unrouted = RouteGroup { route: None, reads: reads(), rules: Vec::new() };
     for r in rules {
         match r.routes {
-            None => unrouted.push((r.id.clone(), rule_predicate(d, r.ir, &Identity, exact)?)),
+            None => {
+                let pred = rule_predicate(d, r.ir, &Identity, &unrouted.reads)?;
+                unrouted.rules.push((r.id.clone(), pred));
+            }
             Some(routes) => {
                 for route in routes {
                     let key = route_predicate(d, route);
-                    let pred = rule_predicate(d, r.ir, route, exact)?;
-                    match groups.iter_mut().find(|(k, _)| k.as_ref().is_some_and(|(k, _)| *k == key)) {
+                    let at = match groups.iter().position(|g| g.route.as_ref().is_some_and(|(k, _)| *k == key)) {
+                        Some(at) => at,
+                        None => {
+                            groups.push(RouteGroup {
+                                route: Some((key, route_label(route))),
+                                reads: reads(),
+                                rules: Vec::new(),
+                            });
+                            groups.len() - 1
+                        }
+                    };
+                    let g = &mut groups[at];
+                    let pred = rule_predicate(d, r.ir, route, &g.reads)?;
+                    match g.rules.iter_mut().find(|(id, _)| *id == r.id) {
                         // Two routes of one rule with the same predicate (different field mappings): either holds.
-                        Some((_, v)) => match v.iter_mut().find(|(id, _)| *id == r.id) {
-                            Some((_, p)) => *p = format!("({p} OR {pred})"),
-                            None => v.push((r.id.clone(), pred)),
-                        },
-                        None => groups.push((Some((key, route_label(route))), vec![(r.id.clone(), pred)])),
+                        Some((_, p)) => *p = format!("({p} OR {pred})"),
+                        None => g.rules.push((r.id.clone(), pred)),
                     }
                 }
             }
         }
     }
-    if !unrouted.is_empty() {
-        groups.push((None, unrouted));
+    if !unrouted.rules.is_empty() {
+        groups.push(unrouted);
     }
     Ok(groups)
 }
@@ -1033,15 +1226,40 @@ fn empty_ids(d: Dialect) -> &'static str {
     }
 }
 
-/// `SELECT * FROM (SELECT *, ids AS sigil_rules FROM table [WHERE where]) WHERE sigil_rules is not empty`.
-fn matched_rows(d: Dialect, table: &str, ids: &str, filter: Option<&str>) -> String {
+/// `SELECT * FROM (SELECT *, ids AS sigil_rules FROM table [WHERE where]) WHERE sigil_rules is not empty`; with
+/// fields bound by `reads`, their columns are computed by an inner `SELECT` over the table and left out of the
+/// result (`* EXCLUDE` on DuckDB, `* EXCEPT` on ClickHouse and Spark), so the rows are the table's columns and
+/// `sigil_rules` either way.
+fn matched_rows(d: Dialect, table: &str, ids: &str, filter: Option<&str>, reads: &Reads) -> String {
     let nonempty = match d {
         Dialect::ClickHouse => "notEmpty(sigil_rules)",
         Dialect::DuckDb => "len(sigil_rules) > 0",
         Dialect::Spark => "size(sigil_rules) > 0",
     };
     let filter = filter.map(|w| format!("\nWHERE {w}")).unwrap_or_default();
-    format!("SELECT * FROM (\nSELECT *, {ids}\nAS sigil_rules FROM {table}{filter}\n) AS matched WHERE {nonempty}")
+    let (keys, columns) = reads.columns(d);
+    if columns.is_empty() {
+        return format!(
+            "SELECT * FROM (\nSELECT *, {ids}\nAS sigil_rules FROM {table}{filter}\n) AS matched WHERE {nonempty}"
+        );
+    }
+    let defs = |cols: &Columns| -> String {
+        cols.iter().map(|(name, expr)| format!("{expr} AS {name}")).collect::<Vec<_>>().join(",\n  ")
+    };
+    let names: Vec<&str> = keys.iter().chain(&columns).map(|(name, _)| name.as_str()).collect();
+    let star = match d {
+        Dialect::DuckDb => format!("* EXCLUDE ({})", names.join(", ")),
+        Dialect::ClickHouse | Dialect::Spark => format!("* EXCEPT ({})", names.join(", ")),
+    };
+    let rows = if keys.is_empty() {
+        format!("{table}{filter}")
+    } else {
+        format!("(\nSELECT *,\n  {}\nFROM {table}{filter}\n) AS sg_keys", defs(&keys))
+    };
+    format!(
+        "SELECT {star} FROM (\nSELECT *, {ids}\nAS sigil_rules FROM (\nSELECT *,\n  {}\nFROM {rows}\n) AS sg_read\n) AS matched WHERE {nonempty}",
+        defs(&columns)
+    )
 }
 
 /// One statement that reads the table once and returns every matching row with the ids of the rules it matched
@@ -1049,9 +1267,9 @@ fn matched_rows(d: Dialect, table: &str, ids: &str, filter: Option<&str>) -> Str
 pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], exact: bool) -> R<String> {
     let empty = empty_ids(d);
     let mut parts: Vec<String> = Vec::new();
-    for (route, rs) in &route_groups(d, rules, exact)? {
-        let arr = ids_array(d, rs);
-        parts.push(match (route, d) {
+    for g in &route_groups(d, rules, exact, false)? {
+        let arr = ids_array(d, &g.rules);
+        parts.push(match (&g.route, d) {
             (None, _) => arr,
             (Some((route, _)), Dialect::ClickHouse) => format!("if({route}, {arr}, {empty})"),
             (Some((route, _)), _) => format!("(CASE WHEN {route} THEN {arr} ELSE {empty} END)"),
@@ -1063,7 +1281,7 @@ pub(crate) fn single_query(d: Dialect, table: &str, rules: &[SingleRule<'_>], ex
         Dialect::DuckDb => format!("list_distinct(flatten([{}]))", parts.join(",\n  ")),
         Dialect::Spark => format!("array_distinct(flatten(array({})))", parts.join(",\n  ")),
     };
-    Ok(matched_rows(d, table, &all, None))
+    Ok(matched_rows(d, table, &all, None, &Reads::inline(exact)))
 }
 
 /// One statement of [`route_statements`].
@@ -1082,21 +1300,25 @@ pub struct RouteStatement {
 /// partitioned by kind, channel and event id reads only that route's rows), the route's rules in its select
 /// list; the unrouted rules in a statement of their own, without `WHERE`. The union of their (rule, row) pairs
 /// is the single query's; a row may come out of several statements (a record travelling two routes).
+///
+/// Each statement reads every field its rules test once per row, into columns of an inner `SELECT` (bound
+/// [`Reads`]), and its predicates name those columns: a route's hundreds of tests of `CommandLine` read and
+/// lower-case it once, not once per test.
 pub(crate) fn route_statements(
     d: Dialect,
     table: &str,
     rules: &[SingleRule<'_>],
     exact: bool,
 ) -> R<Vec<RouteStatement>> {
-    Ok(route_groups(d, rules, exact)?
+    Ok(route_groups(d, rules, exact, true)?
         .into_iter()
-        .map(|(route, rs)| {
-            let ids = ids_array(d, &rs);
-            let (label, query) = match route {
-                Some((pred, label)) => (label, matched_rows(d, table, &ids, Some(&pred))),
-                None => ("unrouted".to_string(), matched_rows(d, table, &ids, None)),
+        .map(|g| {
+            let ids = ids_array(d, &g.rules);
+            let (label, query) = match g.route {
+                Some((pred, label)) => (label, matched_rows(d, table, &ids, Some(&pred), &g.reads)),
+                None => ("unrouted".to_string(), matched_rows(d, table, &ids, None, &g.reads)),
             };
-            RouteStatement { route: label, rule_ids: rs.into_iter().map(|(id, _)| id).collect(), query }
+            RouteStatement { route: label, rule_ids: g.rules.into_iter().map(|(id, _)| id).collect(), query }
         })
         .collect())
 }
@@ -1122,11 +1344,26 @@ mod tests {
     }
 
     #[test]
-    fn like_escapes_metacharacters() {
-        let p = Pattern::new([Part::AnyRun, Part::Literal("50%_a\\b".into()), Part::AnyRun]);
-        assert_eq!(pattern_like(&p), "%50\\%\\_a\\\\b%");
-        let q = Pattern::new([Part::Literal("a.b".into()), Part::AnyChar]);
-        assert_eq!(pattern_regex(&q), "(?s)^a\\.b.$");
+    fn wildcards_are_one_test_per_value() {
+        let lit = |s: &str| Part::Literal(s.into());
+        // One pattern of a common shape: the plain substring test (no LIKE escapes needed for `%`, `_`, `\`).
+        let p = Pattern::new([Part::AnyRun, lit("50%_a\\b'"), Part::AnyRun]);
+        assert_eq!(wildcards(Dialect::DuckDb, "x", std::slice::from_ref(&p)), r"contains(x, '50%_a\b''')");
+        assert_eq!(wildcards(Dialect::ClickHouse, "x", &[p]), r"(position(x, '50%_a\\b\'') > 0)");
+        let p = Pattern::new([lit("a"), Part::AnyRun]);
+        assert_eq!(wildcards(Dialect::Spark, "x", &[p]), "startswith(x, 'a')");
+        let p = Pattern::new([Part::AnyRun, lit("a")]);
+        assert_eq!(wildcards(Dialect::DuckDb, "x", &[p]), "ends_with(x, 'a')");
+        // Several, or other shapes: one regular expression, each alternative anchored where it has no `*`.
+        let pats = [
+            Pattern::new([Part::AnyRun, lit("a.b"), Part::AnyRun]),
+            Pattern::new([lit("c"), Part::AnyChar]),
+            Pattern::new([Part::AnyRun, lit("d|e")]),
+            Pattern::new([lit("f"), Part::AnyRun, lit("g"), Part::AnyRun]),
+        ];
+        assert_eq!(wildcards(Dialect::DuckDb, "x", &pats), r"regexp_matches(x, '(?s)a\.b|^c.\z|d\|e\z|^f.*g')");
+        let one = Pattern::new([lit("a"), Part::AnyRun, lit("b")]);
+        assert_eq!(wildcards(Dialect::Spark, "x", &[one]), r"(x RLIKE '(?s)^a.*b\\z')");
     }
 
     #[test]

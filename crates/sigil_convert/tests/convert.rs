@@ -23,7 +23,7 @@ fn routes_and_renames_are_recorded() {
     assert!(q.contains("event_id IN (1)") && q.contains("event_id IN (4688)"), "{q}");
     assert!(q.contains("fields['Image']") && q.contains("fields['NewProcessName']"), "{q}");
     assert!(q.contains("fields['SubjectUserName']"), "{q}");
-    assert!(q.contains("LIKE '%\\\\\\\\whoami.exe'"), "{q}");
+    assert!(q.contains(r"endsWith(lowerUTF8(fields['Image']), '\\whoami.exe')"), "{q}");
     let renamed: Vec<(&str, &str)> =
         out[0].renamed.iter().map(|r| (r.sigma_field.as_str(), r.event_field.as_str())).collect();
     assert!(renamed.contains(&("Image", "NewProcessName")) && renamed.contains(&("User", "SubjectUserName")));
@@ -138,10 +138,10 @@ fn dialects_differ_where_they_must() {
     let k = sigil_knowledge::Knowledge::builtin().unwrap();
     let q = |t| sigil_convert::convert(&s, k, t, &ConvertOptions::default())[0].query.clone().unwrap();
     let (ch, sp, dd) = (q(Target::ClickHouse), q(Target::Spark), q(Target::DuckDb));
-    assert!(ch.contains("lowerUTF8(") && !sp.contains("lowerUTF8(") && dd.contains("ESCAPE '\\'"));
+    assert!(ch.contains("lowerUTF8(") && !sp.contains("lowerUTF8(") && dd.contains("lower("));
     // DuckDB literals keep backslashes as they are; ClickHouse and Spark escape them.
-    assert!(dd.contains("LIKE '%\\\\whoami.exe'"), "{dd}");
-    assert!(sp.contains("LIKE '%\\\\\\\\whoami.exe'"), "{sp}");
+    assert!(dd.contains(r"ends_with(lower(fields['Image']), '\whoami.exe')"), "{dd}");
+    assert!(sp.contains(r"endswith(lower(fields['Image']), '\\whoami.exe')"), "{sp}");
 }
 
 #[test]
@@ -293,6 +293,34 @@ fn route_statements_split_the_single_query_by_route() {
         assert!(statements.iter().all(|st| st.query.len() < single.len()));
         for id in ["11111111-1111-4111-8111-111111111111", "66666666-6666-4666-8666-666666666666"] {
             assert_eq!(with(id).len(), single.matches(&format!("'{id}'")).count(), "{id}");
+        }
+    }
+}
+
+/// A per-route statement reads each field once per row into columns of an inner `SELECT`, which every test of
+/// its rules names, and returns the table's columns and `sigil_rules` (the helper columns left out).
+#[test]
+fn route_statements_read_each_field_once() {
+    let other = "title: W2\nid: 77777777-7777-4777-8777-777777777777\nlogsource: {product: windows, category: process_creation}\n\
+        detection:\n  sel: {Image|endswith: ['\\cmd.exe', '\\pwsh.exe'], CommandLine|contains: ['x', 'y']}\n  condition: sel\n";
+    let s = set(&[("a.yml", PROC), ("o.yml", other)]);
+    let k = sigil_knowledge::Knowledge::builtin().unwrap();
+    for t in [Target::ClickHouse, Target::DuckDb, Target::Spark] {
+        for exact in [false, true] {
+            let opts = ConvertOptions { exact_field_names: exact, ..ConvertOptions::default() };
+            let (statements, _) = sigil_convert::route_statements(&s, k, t, &opts);
+            let sysmon = statements.iter().find(|st| st.query.contains("event_id IN (1)")).unwrap();
+            assert_eq!(sysmon.rule_ids.len(), 2);
+            let q = &sysmon.query;
+            // Both rules test Image: its value is read once, and lower-cased once (`fields['Image']` twice).
+            assert_eq!(q.matches("fields['Image']").count(), 2, "{t:?}: {q}");
+            assert_eq!(q.matches("fields['CommandLine']").count(), 2, "{t:?}: {q}");
+            // Its columns: in the list left out, defined, and named by the test of each rule (twice).
+            assert!(q.matches("sg_fs0").count() >= 4 && q.matches("sg_fl0").count() >= 4, "{t:?}: {q}");
+            // The keys are searched (for the fallback) only when field names are not exact.
+            assert_eq!(q.contains("sg_kf"), !exact, "{t:?}: {q}");
+            let star = if t == Target::DuckDb { "SELECT * EXCLUDE (" } else { "SELECT * EXCEPT (" };
+            assert!(q.starts_with(star) && q.contains("sg_fv0"), "{t:?}: {q}");
         }
     }
 }

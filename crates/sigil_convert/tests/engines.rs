@@ -535,6 +535,30 @@ const EDGE_RULES: &[(&str, &str, &str)] = &[
     ("process_creation", "list cidr", "sel: {Ips|cidr: '10.0.0.0/8'}\n  condition: sel"),
     ("process_creation", "list fieldref", "sel: {Owner|fieldref: Tags}\n  condition: sel"),
     ("process_creation", "list keyword", "keywords: ['kwitem', 'one, two']\n  condition: keywords"),
+    // An item's wildcard patterns are one test (one regular expression on most targets): literals with the
+    // regular-expression metacharacters, `\z` rather than `$` (Java's `$` also matches before a final line break),
+    // Unicode case folding of the literals (ẞ, Ä) and wildcards inside lists.
+    (
+        "process_creation",
+        "many contains with metacharacters",
+        "sel: {CommandLine|contains: ['(x)', '[y]', 'p|q', 'c$', '^d', 'e+f', 'what\\?', 'a.b{2}']}\n  condition: sel",
+    ),
+    (
+        "process_creation",
+        "many endswith at a line break",
+        "sel: {CommandLine|endswith: ['line', 'other']}\n  condition: sel",
+    ),
+    (
+        "process_creation",
+        "many startswith unicode",
+        "sel: {CommandLine|startswith: ['GROẞ', 'HÄL', 'Ω']}\n  condition: sel",
+    ),
+    (
+        "process_creation",
+        "many wildcards mixed",
+        "sel: {CommandLine: ['*a?b*', 'C:\\Temp\\*', '*\\run.bat', 'UPDATE*', 'x*y*z']}\n  condition: sel",
+    ),
+    ("process_creation", "many cased", "sel: {CommandLine|cased|contains: ['MiXeD', 'EVIL']}\n  condition: sel"),
     // A name that is the dotted prefix of event fields reads all of them (`Params` reads `Params.Value`).
     ("process_creation", "dotted prefix", "sel: {Params|contains: 'evil'}\n  condition: sel"),
     ("process_creation", "dotted prefix exists", "sel: {Params|exists: true}\n  condition: sel"),
@@ -658,6 +682,17 @@ fn edge_events() -> Vec<Json> {
         sysmon(json!({"Image": "l.exe", "Note": "one, two"})),
         sysmon(json!({"Image": "l.exe", "Ips": ["1.1.1.1", "10.2.3.4"]})),
         sysmon(json!({"Image": "l.exe", "Ips": ["1.1.1.1", "11.0.0.1"], "Owner": "x"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "run (x) and [y] now"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "p|q e+f"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "pq ef x y"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "price c$ then ^d"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "cd"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "what? a.b{2}"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "whatx axbb"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "the last line\n"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "the last line"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "ω and other"})),
+        sysmon(json!({"Image": "m.exe", "CommandLine": "xAyBz"})),
         sysmon(json!({"Image": "l.exe", "Params": {"Name": "Identity", "Value": "evil.example"}})),
         sysmon(json!({"Image": "l.exe", "params": {"value": ["x", "EVIL too"]}})),
         sysmon(json!({"Image": "l.exe", "Params": "flat evil", "Params.Value": "not read"})),
