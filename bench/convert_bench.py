@@ -480,7 +480,8 @@ def main():
         with open(pairs_file) as f:
             for line in f:
                 rule, rec = line.rstrip("\n").split("\t")
-                got.add((rule, rec))
+                if rule in rule_ids:  # not a rule with a statement that did not run
+                    got.add((rule, rec))
         os.remove(pairs_file)
         want = {p for p in hunt if p[0] in rule_ids}
         missing, extra = want - got, got - want
@@ -569,7 +570,13 @@ def main():
             say(f"  query failed (rules {', '.join(f['rules'])}): {f['error']}")
         if r["failed"]:
             note += f"; {len(r['failed'])} queries failed"
-        rule_ids = {rule for q in queries[:ran] for rule in q["rules"]}
+        # A rule routed to several routes (process creation: Sysmon 1 and Security 4688) is in a statement per
+        # route: it is compared only when every statement holding it ran, else the routes not run would count
+        # as pairs missing (in a shuffled, time-limited step the routes of one rule are far apart).
+        not_run = {rule for q in queries[ran:] for rule in q["rules"]}
+        rule_ids = {rule for q in queries[:ran] for rule in q["rules"]} - not_run
+        if not_run & {rule for q in queries[:ran] for rule in q["rules"]}:
+            note += f"; {len(rule_ids)} rules with all their statements run compared"
         n_pairs, same = compare(name, pairs, rule_ids)
         report(name, r["seconds"] * scale, cpu * scale, r["peak_mib"],
                f"{n_pairs} pairs{'' if same else ' (DIFFER)'}",
