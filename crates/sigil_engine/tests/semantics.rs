@@ -470,14 +470,7 @@ fn a_rule_whose_condition_ands_two_literal_sets_is_evaluated_only_when_both_occu
         // A literal of the second set in the field of the first does not count.
         (ev(&[("Image", s("tool -secret x\\tool.exe")), ("User", s("admin"))]), 0, 0),
     ];
-    for (e, want, evaluations) in &cases {
-        let mut scratch = fast.scratch();
-        let mut out = Vec::new();
-        fast.matches(e, &mut scratch, &mut out);
-        assert_eq!(out.len(), *want, "{e:?}");
-        assert_eq!(count(&slow, e), *want, "{e:?}");
-        assert_eq!(scratch.counters().1, *evaluations, "evaluations of {e:?}");
-    }
+    assert_detections_and_evaluations(&fast, &slow, &cases);
 }
 
 #[test]
@@ -520,20 +513,26 @@ fn keyword_rules_see_every_value_though_fields_no_rule_names_are_left_unprepared
         (ev(&[("Image", s("a")), ("A", s("\\perfc")), ("B", s(".dat"))]), 0, 0),
         (ev(&[("Image", s("a")), ("A", s(&long)), ("B", Value::Bool(true)), ("C", Value::Null)]), 0, 0),
     ];
-    for (e, want, evaluations) in &cases {
-        let mut scratch = fast.scratch();
-        let mut out = Vec::new();
-        fast.matches(e, &mut scratch, &mut out);
-        assert_eq!(out.len(), *want, "{e:?}");
-        assert_eq!(count(&slow, e), *want, "{e:?}");
-        assert_eq!(scratch.counters().1, *evaluations, "evaluations of {e:?}");
-    }
+    assert_detections_and_evaluations(&fast, &slow, &cases);
     // One scratch over all events in a row (buffers reused, a complete preparation followed by partial ones).
     let mut scratch = fast.scratch();
     for (e, want, _) in cases.iter().chain(&cases) {
         let mut out = Vec::new();
         fast.matches(e, &mut scratch, &mut out);
         assert_eq!(out.len(), *want, "{e:?}");
+    }
+}
+
+/// Each case's detections with the prefilter (`fast`) and without (`slow`), and the evaluations the prefilter let
+/// through, each event on a fresh scratch.
+fn assert_detections_and_evaluations(fast: &Engine, slow: &Engine, cases: &[(Event, usize, u64)]) {
+    for (e, want, evaluations) in cases {
+        let mut scratch = fast.scratch();
+        let mut out = Vec::new();
+        fast.matches(e, &mut scratch, &mut out);
+        assert_eq!(out.len(), *want, "{e:?}");
+        assert_eq!(count(slow, e), *want, "{e:?}");
+        assert_eq!(scratch.counters().1, *evaluations, "evaluations of {e:?}");
     }
 }
 
