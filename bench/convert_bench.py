@@ -32,7 +32,9 @@ Every query step writes the (rule, record id) pairs it found; they are compared 
 the same rules and every difference is counted and shown (a few examples each way).
 
 Disk: 1 M events are ~0.96 GB of JSONL, ~0.23 GB of Parquet and ~0.2 GB per engine table; 10 M ten times that.
-Memory: loading 10 M events took chdb 6.1 GB and DuckDB more than 12 GB (stopped there); Spark's JVM ~4.5 GB.
+Memory: loading 10 M events took chdb 6.1-7.1 GB, and DuckDB 6.0 GB with --duckdb-memory 6GB (the default: past it
+its sort spills to <work>/duck.db.tmp; unlimited it passed 12 GB); Spark's JVM ~4.5 GB. Two runs at once need
+two --work folders (each step's pairs and progress files live there; hard links to one Parquet file will do).
 --drop-jsonl deletes the JSONL file of the --work folder once hunt and export have read it, leaving hunt.json (the
 hunt's figures and pairs), which a later run in the same folder reuses instead of the JSONL and a new hunt;
 a temporary work folder is deleted at the end unless --keep; a --work folder stays (delete it when done), and
@@ -190,6 +192,9 @@ elif engine == "duckdb":
     import duckdb
     c = duckdb.connect(req["db"] if req["source"] == "table" else ":memory:")
     c.execute("SET enable_progress_bar = false")
+    if req.get("duckdb_memory"):  # past it DuckDB spills to disk (sorting 10 M events in memory took > 12 GB)
+        c.execute(f"SET memory_limit = '{req['duckdb_memory']}'")
+        c.execute(f"SET temp_directory = '{req['db']}.tmp'")
     if req["source"] == "parquet":
         c.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{req['parquet']}')")
     def fetch(sql):
@@ -235,15 +240,18 @@ with open(req.get("out") or os.devnull, "a") as out:
             ran += 1
             continue
         ran += 1
-        if req.get("progress"):  # what a process killed in a long query still reports
-            with open(req["progress"], "w") as p:
-                json.dump({"seconds": time.perf_counter() - t0, "cpu": cpu() - c0 + jvm() - j0,
-                           "ran": ran, "startup": t0 - t_start, "failed": failed,
-                           "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, p)
         if len(q["rules"]) == 1:
             out.writelines(f"{q['rules'][0]}\t{r[0]}\n" for r in rows)
         else:
             out.writelines(f"{r[1]}\t{r[0]}\n" for r in rows)
+        # A process killed in a long query reports the queries before it: their pairs must be on disk first
+        # (a killed process loses what it buffered, and the comparison would count those pairs as missing).
+        out.flush()
+        if req.get("progress"):
+            with open(req["progress"], "w") as p:
+                json.dump({"seconds": time.perf_counter() - t0, "cpu": cpu() - c0 + jvm() - j0,
+                           "ran": ran, "startup": t0 - t_start, "failed": failed,
+                           "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, p)
 dt, loop_cpu = time.perf_counter() - t0, cpu() - c0
 if engine == "spark":
     jvm_cpu = jvm() - j0
@@ -337,6 +345,9 @@ def main():
     ap.add_argument("--step-timeout", type=float, default=1800,
                     help="seconds a query step starts queries for (then extrapolated); a step is killed at 1.5x")
     ap.add_argument("--load-timeout", type=float, default=1800, help="seconds before a load into a table is killed")
+    ap.add_argument("--duckdb-memory", default="6GB",
+                    help="DuckDB's memory_limit (beyond it sorts and joins spill to <table>.tmp; '' for its default, "
+                         "80%% of RAM)")
     ap.add_argument("--spark", action="store_true", help="also run Spark local (per-route statements and a sample)")
     ap.add_argument("--spark-per-rule", type=int, default=20, help="rules whose own query runs on Spark (0: none)")
     ap.add_argument("--spark-group-size", type=int, default=40,
@@ -501,6 +512,7 @@ def main():
         req = {"engine": engine, "mode": mode, "source": args.source, "parquet": parquet,
                "db": db_path(engine), "queries": queries,
                "out": pairs, "deadline": deadline, "explain": explain, "spark_memory": args.spark_driver_memory,
+               "duckdb_memory": args.duckdb_memory,
                "progress": os.path.join(work, "progress.json"), "spark_cache": args.spark_cache,
                "spark_conf": dict(kv.split("=", 1) for kv in args.spark_conf)}
         if os.path.exists(req["progress"]):
