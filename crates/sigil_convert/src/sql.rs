@@ -147,37 +147,48 @@ impl Reads {
         d.lower(x)
     }
 
-    /// The bound columns as (name, expression), in two levels: the row's keys (`sg_kf`: folded as the fallback
-    /// folds names; `sg_kd`: the keys with a dot, usually none), when a field's values are read with the
-    /// fallback; then the fields' columns, which may name the keys' columns.
+    /// The bound columns as (name, expression), in levels, each computed over the one before: the row's keys
+    /// (`sg_kf`: folded as the fallback folds names; `sg_kd`: the keys with a dot, usually none), when a field's
+    /// values are read with the fallback; then the fields' columns, which may name the keys' columns. On Spark a
+    /// level before the keys decides per row whether the fallback can apply at all ([`Reads::slow_row`]).
     ///
     /// A field's values (`sg_fa<i>`) are computed only where it is not one plain value and the row has a key the
     /// engine would read for it (the exact one, one equal ignoring ASCII case and spaces, one under it as a dotted
     /// prefix), else they are the empty array: a route's tests name many fields most of its rows lack, and
     /// searching the keys for each of them on every row cost more than the tests (SigmaHQ's Security route).
-    fn columns(&self, d: Dialect) -> (Columns, Columns) {
-        let Some(bound) = &self.bound else { return (Vec::new(), Vec::new()) };
+    fn columns(&self, d: Dialect) -> Vec<Columns> {
+        let Some(bound) = &self.bound else { return Vec::new() };
         let bound = bound.borrow();
+        let mut levels = Vec::new();
         let mut keys = Vec::new();
-        if !self.exact && bound.iter().any(|b| b.atoms) {
+        let fallback = !self.exact && bound.iter().any(|b| b.atoms);
+        // Spark: the keys are folded only on a row where some key may need the fallback (`sg_slow`).
+        let slow = fallback && d == Dialect::Spark;
+        if slow {
+            let names: Vec<&str> = bound.iter().filter(|b| b.atoms).map(|b| b.name.as_str()).collect();
+            levels.push(vec![("sg_slow".to_string(), Self::slow_row(d, &names))]);
+        }
+        if fallback {
             let fold = d.fold_key(Lookup::Loose, "sg_k");
+            let only_slow = |x: String| if slow { format!("(CASE WHEN sg_slow THEN {x} END)") } else { x };
             keys.push((
                 "sg_kf".to_string(),
-                match d {
+                only_slow(match d {
                     Dialect::ClickHouse => format!("arrayMap(sg_k -> {fold}, mapKeys(fields))"),
                     Dialect::DuckDb => format!("list_transform(map_keys(fields), lambda sg_k: {fold})"),
                     Dialect::Spark => format!("transform(map_keys(fields), sg_k -> {fold})"),
-                },
+                }),
             ));
             let dotted = contains(d, "sg_k", "'.'");
             keys.push((
                 "sg_kd".to_string(),
-                match d {
+                only_slow(match d {
                     Dialect::ClickHouse => format!("arrayFilter(sg_k -> {dotted}, mapKeys(fields))"),
                     Dialect::DuckDb => format!("list_filter(map_keys(fields), lambda sg_k: {dotted})"),
                     Dialect::Spark => format!("filter(map_keys(fields), sg_k -> {dotted})"),
-                },
+                }),
             ));
+            levels.push(keys);
         }
         let mut out = Vec::new();
         for (i, b) in bound.iter().enumerate() {
@@ -214,17 +225,54 @@ impl Reads {
                     some_key = format!("{some_key} OR {has} OR {prefix}");
                 }
                 let atoms = d.atoms(&b.name, self.exact);
+                // On a row without a key needing the fallback, a field that is not one plain value is absent
+                // (not a list: a row with a list of a bound field is slow): no values.
+                let fast = if slow { format!("WHEN NOT sg_slow THEN {empty} ") } else { String::new() };
                 out.push((
                     format!("sg_fa{i}"),
                     match d {
                         Dialect::ClickHouse => format!("multiIf({single}, {none}, {some_key}, {atoms}, {empty})"),
-                        _ => format!("(CASE WHEN {single} THEN {none} WHEN {some_key} THEN {atoms} ELSE {empty} END)"),
+                        _ => format!(
+                            "(CASE {fast}WHEN {single} THEN {none} WHEN {some_key} THEN {atoms} ELSE {empty} END)"
+                        ),
                     },
                 ));
             }
             out.push((format!("sg_fs{i}"), single));
         }
-        (keys, out)
+        levels.push(out);
+        levels
+    }
+
+    /// Whether a row may need the field-name fallback for one of `names` (the fields a statement reads through
+    /// it): it has a list under one of the names, or a key that is not one of the names but folds to one of them
+    /// (ASCII case and spaces ignored), or a dotted key under one of them. Elsewhere (almost every row of a
+    /// Windows log) each field is its exact key's one value or absent, and the keys need not be folded.
+    ///
+    /// Spark has no hashed map lookup and evaluates lambdas interpreted: folding every key of every row with
+    /// `translate` (a hash lookup per character) was a fifth of a per-route statement's time. Here each key is
+    /// tested once against the names as `IN` lists (hashed sets): first the exact names, and only a key that is not
+    /// one of them is lower-cased. `lower` also folds non-ASCII letters (`K`, the Kelvin sign, becomes `k`), so
+    /// with ASCII names it finds every key the fallback's ASCII fold finds, and perhaps a few more, which only
+    /// send a row the slow way; with a non-ASCII name the fallback's own fold is used. Unknown (a `NULL` map): slow.
+    fn slow_row(d: Dialect, names: &[&str]) -> String {
+        let lits = |v: &mut dyn Iterator<Item = String>| v.map(|s| d.lit(&s)).collect::<Vec<_>>().join(", ");
+        let exact = lits(&mut names.iter().map(|n| n.to_string()));
+        let folded: std::collections::BTreeSet<String> = names.iter().map(|n| Lookup::Loose.fold(n)).collect();
+        let fold = if folded.iter().all(|w| w.is_ascii()) {
+            "replace(lower(sg_k), ' ', '')".to_string()
+        } else {
+            d.fold_key(Lookup::Loose, "sg_k")
+        };
+        let under = lits(&mut folded.iter().map(|w| format!("{w}.")));
+        let folded = lits(&mut folded.iter().cloned());
+        let dotted_under =
+            d.exists(&format!("array({under})"), "sg_p", &starts_with(d, &d.fold_key(Lookup::Loose, "sg_k"), "sg_p"));
+        format!(
+            "COALESCE(arrays_overlap(map_keys(lists), array({exact})) OR exists(map_keys(fields), sg_k -> \
+             (NOT sg_k IN ({exact}) AND {fold} IN ({folded})) OR ({} AND {dotted_under})), TRUE)",
+            contains(d, "sg_k", "'.'")
+        )
     }
 }
 
@@ -1237,25 +1285,25 @@ fn matched_rows(d: Dialect, table: &str, ids: &str, filter: Option<&str>, reads:
         Dialect::Spark => "size(sigil_rules) > 0",
     };
     let filter = filter.map(|w| format!("\nWHERE {w}")).unwrap_or_default();
-    let (keys, columns) = reads.columns(d);
-    if columns.is_empty() {
+    let mut levels = reads.columns(d);
+    let Some(columns) = levels.pop().filter(|c| !c.is_empty()) else {
         return format!(
             "SELECT * FROM (\nSELECT *, {ids}\nAS sigil_rules FROM {table}{filter}\n) AS matched WHERE {nonempty}"
         );
-    }
+    };
     let defs = |cols: &Columns| -> String {
         cols.iter().map(|(name, expr)| format!("{expr} AS {name}")).collect::<Vec<_>>().join(",\n  ")
     };
-    let names: Vec<&str> = keys.iter().chain(&columns).map(|(name, _)| name.as_str()).collect();
+    let names: Vec<&str> = levels.iter().flatten().chain(&columns).map(|(name, _)| name.as_str()).collect();
     let star = match d {
         Dialect::DuckDb => format!("* EXCLUDE ({})", names.join(", ")),
         Dialect::ClickHouse | Dialect::Spark => format!("* EXCEPT ({})", names.join(", ")),
     };
-    let rows = if keys.is_empty() {
-        format!("{table}{filter}")
-    } else {
-        format!("(\nSELECT *,\n  {}\nFROM {table}{filter}\n) AS sg_keys", defs(&keys))
-    };
+    let mut rows = format!("{table}{filter}");
+    for (i, level) in levels.iter().enumerate() {
+        let alias = if i + 1 == levels.len() { "sg_keys".to_string() } else { format!("sg_keys{i}") };
+        rows = format!("(\nSELECT *,\n  {}\nFROM {rows}\n) AS {alias}", defs(level));
+    }
     format!(
         "SELECT {star} FROM (\nSELECT *, {ids}\nAS sigil_rules FROM (\nSELECT *,\n  {}\nFROM {rows}\n) AS sg_read\n) AS matched WHERE {nonempty}",
         defs(&columns)

@@ -562,6 +562,15 @@ const EDGE_RULES: &[(&str, &str, &str)] = &[
     // A name that is the dotted prefix of event fields reads all of them (`Params` reads `Params.Value`).
     ("process_creation", "dotted prefix", "sel: {Params|contains: 'evil'}\n  condition: sel"),
     ("process_creation", "dotted prefix exists", "sel: {Params|exists: true}\n  condition: sel"),
+    // Spark reads a row the fast way (exact keys only) unless a key may need the fallback: these rows, in the same
+    // statement as the exact-keyed ones, take both ways — a key that only Unicode lower-casing folds to the name
+    // (the Kelvin sign: slow, but still not the field), upper case, a dotted key under no field read, a list.
+    ("process_creation", "field name folds only in Unicode", "sel: {Kind|contains: 'kv'}\n  condition: sel"),
+    (
+        "process_creation",
+        "list beside exact fields",
+        "sel: {Image|endswith: '\\v.exe', Labels: 'two'}\n  condition: sel",
+    ),
 ];
 
 fn edge_events() -> Vec<Json> {
@@ -697,6 +706,12 @@ fn edge_events() -> Vec<Json> {
         sysmon(json!({"Image": "l.exe", "params": {"value": ["x", "EVIL too"]}})),
         sysmon(json!({"Image": "l.exe", "Params": "flat evil", "Params.Value": "not read"})),
         sysmon(json!({"Image": "l.exe", "ParamsX": {"Value": "evil, not under Params"}})),
+        sysmon(json!({"Image": "u.exe", "\u{212A}ind": "kv kelvin sign"})),
+        sysmon(json!({"Image": "u.exe", "KIND": "kv upper case"})),
+        sysmon(json!({"Image": "u.exe", "Kind": "kv exact", "Other.Key": "kv dotted, under no field read"})),
+        sysmon(json!({"Image": "C:\\v.exe", "Labels": ["one", "two"]})),
+        sysmon(json!({"Image": "C:\\v.exe", "labels": "two"})),
+        sysmon(json!({"Image": "C:\\v.exe", "Labels": "one, two"})),
         net("10.1.2.3", "true"),
         net("11.1.2.3", "true"),
         net("fe80::1%12", "true"),
