@@ -25,7 +25,9 @@ Steps, each in its own process (CPU and peak memory are that process's), each wi
      over the Parquet file (Spark's own table format), --spark-driver-memory for the driver, --spark-conf for
      settings: a per-route statement runs only interpreted (spark.sql.codegen.wholeStage=false and
      spark.sql.codegen.factoryMode=NO_CODEGEN: the Java generated for 10 rules exceeds the JVM's 64 KB method
-     limit), --spark-cache to read the table once per process. Spark's CPU is its JVM's from the first query on.
+     limit), --spark-cache to read the table once per process, and spark.sql.constraintPropagation.enabled=false
+     (with it on, Spark's optimiser runs out of heap on one statement of SigmaHQ's set: docs/convert.md). Spark's
+     CPU is its JVM's from the first query on.
 A step cut short by --step-timeout extrapolates by rules; --shuffle-routes makes its per-route sample a random
 one. A line per engine process shows a step's progress.
 Every query step writes the (rule, record id) pairs it found; they are compared with `sigil hunt`'s pairs for
@@ -45,7 +47,8 @@ Usage (the engines come from the venv .ci/run creates):
   .venv/bin/python bench/convert_bench.py --events 10000000 --rules ../shared/corpus/sigmahq/rules \\
       --engines clickhouse --per-rule 20 --step-timeout 3600 --drop-jsonl --keep-tables --work /tmp/cb10m
   .venv/bin/python bench/convert_bench.py --events 1000000 --engines '' --spark --spark-cache --shuffle-routes \\
-      --spark-conf spark.sql.codegen.wholeStage=false --spark-conf spark.sql.codegen.factoryMode=NO_CODEGEN
+      --spark-conf spark.sql.codegen.wholeStage=false --spark-conf spark.sql.codegen.factoryMode=NO_CODEGEN \\
+      --spark-conf spark.sql.constraintPropagation.enabled=false
 """
 
 import argparse
