@@ -255,10 +255,7 @@ impl<'a> ser::Serializer for JsonSerializer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'a>, Unsupported> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.extend_from_slice(b":[");
-        Ok(Compound { out: self.out, first: true, close: b"]}" })
+        Ok(Compound::variant(self.out, variant, b"[", b"]}"))
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a>, Unsupported> {
@@ -277,10 +274,7 @@ impl<'a> ser::Serializer for JsonSerializer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'a>, Unsupported> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.extend_from_slice(b":{");
-        Ok(Compound { out: self.out, first: true, close: b"}}" })
+        Ok(Compound::variant(self.out, variant, b"{", b"}}"))
     }
 }
 
@@ -291,7 +285,16 @@ pub(crate) struct Compound<'a> {
     close: &'static [u8],
 }
 
-impl Compound<'_> {
+impl<'a> Compound<'a> {
+    /// An enum variant holding a sequence (`open` `[`) or fields (`{`): `{"variant":` then the elements.
+    fn variant(out: &'a mut Vec<u8>, variant: &str, open: &[u8], close: &'static [u8]) -> Self {
+        out.push(b'{');
+        write_str(out, variant);
+        out.push(b':');
+        out.extend_from_slice(open);
+        Compound { out, first: true, close }
+    }
+
     fn comma(&mut self) {
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
